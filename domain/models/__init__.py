@@ -1,0 +1,34 @@
+"""Every table, so Alembic and the services see one metadata."""
+
+from domain.models.assets import Asset, AssetComponent, AssetType, Meter, MeterReading
+from domain.models.audit import AuditLog
+from domain.models.base import Base
+from domain.models.organisation import Area, Organization, Site, WorkCenter
+from domain.models.people import (
+    Certification,
+    ShiftPattern,
+    SiteClearance,
+    Skill,
+    User,
+    UserSkill,
+)
+
+__all__ = [
+    "Area",
+    "Asset",
+    "AssetComponent",
+    "AssetType",
+    "AuditLog",
+    "Base",
+    "Certification",
+    "Meter",
+    "MeterReading",
+    "Organization",
+    "ShiftPattern",
+    "Site",
+    "SiteClearance",
+    "Skill",
+    "User",
+    "UserSkill",
+    "WorkCenter",
+]

@@ -1,0 +1,1 @@
+"""Pure rules: plain functions over plain data, no I/O."""
