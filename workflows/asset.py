@@ -1,0 +1,186 @@
+"""AssetWorkflow: one per asset, owner of its status state machine (seed 003 B.4)."""
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+)
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.assets import ApplyStatusInput, AssetActivities
+    from domain.actor import Actor
+    from domain.rules.asset_status import AssetStatus, status_change_refusal
+
+ENTITY = SearchAttributeKey.for_keyword("PlantopsEntity")
+ASSET = SearchAttributeKey.for_keyword("PlantopsAsset")
+SITE = SearchAttributeKey.for_keyword("PlantopsSite")
+CRITICALITY = SearchAttributeKey.for_keyword("PlantopsCriticality")
+STATUS = SearchAttributeKey.for_keyword("PlantopsStatus")
+
+
+def asset_workflow_id(organization_code: str, asset_number: str) -> str:
+    return f"ASSET-{organization_code}-{asset_number}"
+
+
+@dataclass
+class AssetWorkflowInput:
+    organization_id: int
+    asset_id: int
+    asset_number: str
+    site_code: str
+    criticality: str
+    status: str
+    history: list["StatusEntry"] = field(default_factory=list)
+    # Upsert search attributes; off only on a server where they cannot be registered
+    # (the time-skipping test server).
+    indexed: bool = True
+
+
+@dataclass
+class ChangeStatusInput:
+    status: str
+    reason: str
+    actor: Actor
+
+
+@dataclass
+class StatusEntry:
+    previous: str
+    status: str
+    reason: str
+    by: str
+    role: str
+    at: datetime
+
+
+@dataclass
+class AssetState:
+    asset_number: str
+    status: str
+    history: list[StatusEntry]
+
+
+def _attribute_values(data: AssetWorkflowInput, status: str) -> list[tuple]:
+    return [
+        (ENTITY, "ASSET"),
+        (ASSET, data.asset_number),
+        (SITE, data.site_code),
+        (CRITICALITY, data.criticality),
+        (STATUS, status),
+    ]
+
+
+def search_attributes(data: AssetWorkflowInput, status: str) -> TypedSearchAttributes:
+    """For starting the workflow, so the Temporal UI can filter assets from the start."""
+    return TypedSearchAttributes(
+        [SearchAttributePair(key, value) for key, value in _attribute_values(data, status)]
+    )
+
+
+@workflow.defn
+class AssetWorkflow:
+    @workflow.init
+    def __init__(self, data: AssetWorkflowInput) -> None:
+        self._data = data
+        self._status = AssetStatus(data.status)
+        self._history = list(data.history)
+        self._lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, data: AssetWorkflowInput) -> AssetState:
+        # Lives as long as the asset; ends only when it is decommissioned.
+        await workflow.wait_condition(
+            lambda: (
+                self._status is AssetStatus.DECOMMISSIONED
+                or workflow.info().is_continue_as_new_suggested()
+            )
+        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._status is not AssetStatus.DECOMMISSIONED:
+            workflow.continue_as_new(
+                AssetWorkflowInput(
+                    data.organization_id,
+                    data.asset_id,
+                    data.asset_number,
+                    data.site_code,
+                    data.criticality,
+                    self._status.value,
+                    self._history[-50:],
+                    data.indexed,
+                )
+            )
+        return self.get_state()
+
+    @workflow.update
+    async def change_status(self, request: ChangeStatusInput) -> StatusEntry:
+        async with self._lock:
+            # Re-check: an earlier update may have moved the asset while this one waited.
+            self._refuse_if_illegal(request)
+            target = AssetStatus(request.status)
+            now = workflow.now()
+            try:
+                await workflow.execute_activity_method(
+                    AssetActivities.apply_asset_status,
+                    ApplyStatusInput(
+                        self._data.asset_id, target.value, request.reason, now, request.actor
+                    ),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=RetryPolicy(
+                        maximum_attempts=10, maximum_interval=timedelta(seconds=10)
+                    ),
+                )
+            except ActivityError as err:
+                # Hand the rule's own refusal back to the caller, not the activity wrapper.
+                cause = err.cause
+                if isinstance(cause, ApplicationError):
+                    raise ApplicationError(
+                        cause.message, type=cause.type, non_retryable=True
+                    ) from err
+                raise
+            entry = StatusEntry(
+                self._status.value,
+                target.value,
+                request.reason,
+                request.actor.full_name,
+                request.actor.role,
+                now,
+            )
+            self._status = target
+            self._history.append(entry)
+            if self._data.indexed:
+                workflow.upsert_search_attributes(
+                    [
+                        key.value_set(value)
+                        for key, value in _attribute_values(self._data, target.value)
+                    ]
+                )
+            return entry
+
+    @change_status.validator
+    def validate_change_status(self, request: ChangeStatusInput) -> None:
+        self._refuse_if_illegal(request)
+
+    def _refuse_if_illegal(self, request: ChangeStatusInput) -> None:
+        try:
+            target = AssetStatus(request.status)
+        except ValueError:
+            raise ApplicationError(
+                f"status: unknown asset status {request.status}",
+                type="RuleViolation",
+                non_retryable=True,
+            ) from None
+        refusal = status_change_refusal(request.actor.roles, self._status, target, request.reason)
+        if refusal:
+            kind, message = refusal
+            raise ApplicationError(message, type=kind, non_retryable=True)
+
+    @workflow.query
+    def get_state(self) -> AssetState:
+        return AssetState(self._data.asset_number, self._status.value, list(self._history))
