@@ -1,0 +1,226 @@
+"""The `plantops` command: up, worker, api, migrate, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from domain.settings import Settings, get_settings
+from workers.embedded import (
+    EmbeddedPostgres,
+    StartupError,
+    TemporalDevServer,
+    require_free_port,
+    wait_for_port,
+)
+
+log = logging.getLogger("plantops")
+
+
+def _embedded_pg(settings: Settings) -> EmbeddedPostgres:
+    return EmbeddedPostgres(settings.data_dir / "pg", settings.pg_port)
+
+
+@contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """The configured database, or the embedded one: reused when `up` already runs it,
+    otherwise started for this command and stopped after it."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    pg = _embedded_pg(settings)
+    if (pg.data_dir / "postmaster.pid").exists():
+        yield pg.url()
+        return
+    url = pg.start()
+    try:
+        yield url
+    finally:
+        pg.stop()
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
+    from domain.migrate import upgrade
+
+    with database_url(settings) as url:
+        upgrade(url)
+    print("database migrated to the latest revision")
+
+
+def cmd_demo(settings: Settings, _: argparse.Namespace) -> None:
+    from domain.db import make_engine, make_sessionmaker
+    from domain.migrate import upgrade
+    from domain.services.demo import load_demo
+
+    with database_url(settings) as url:
+        upgrade(url)
+        engine = make_engine(url)
+        try:
+            summary = load_demo(make_sessionmaker(engine))
+        finally:
+            engine.dispose()
+    print(summary)
+
+
+def cmd_worker(settings: Settings, _: argparse.Namespace) -> None:
+    from temporalio.client import Client
+
+    from domain.db import make_engine, make_sessionmaker
+    from workers.worker import run_worker
+
+    if not settings.database_url or not settings.temporal_address:
+        raise StartupError(
+            "`plantops worker` needs PLANTOPS_DATABASE_URL and "
+            "PLANTOPS_TEMPORAL_ADDRESS (or run `plantops up`)"
+        )
+
+    async def main() -> None:
+        client = await Client.connect(
+            settings.temporal_address, namespace=settings.temporal_namespace
+        )
+        engine = make_engine(settings.database_url, pool_size=20, max_overflow=20)
+        try:
+            await run_worker(client, make_sessionmaker(engine), settings.task_queue)
+        finally:
+            engine.dispose()
+
+    asyncio.run(main())
+
+
+def cmd_api(settings: Settings, _: argparse.Namespace) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    if not settings.database_url or not settings.temporal_address:
+        raise StartupError(
+            "`plantops api` needs PLANTOPS_DATABASE_URL and "
+            "PLANTOPS_TEMPORAL_ADDRESS (or run `plantops up`)"
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
+    """Everything on this machine; Ctrl-C stops all of it."""
+    started: list = []
+    children: list[subprocess.Popen] = []
+    stopping = False
+
+    def stop_all(*_: object) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        print("\nstopping plantops ...", flush=True)
+        for child in reversed(children):
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in reversed(children):
+            try:
+                child.wait(25)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        for server in reversed(started):
+            server.stop()
+        print("stopped", flush=True)
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    require_free_port(settings.api_port, "the API", "PLANTOPS_API_PORT")
+    try:
+        env = dict(os.environ)
+        if not settings.database_url:
+            pg = _embedded_pg(settings)
+            started.append(pg)
+            env["PLANTOPS_DATABASE_URL"] = pg.start()
+            print(f"PostgreSQL   embedded, data in {pg.data_dir}", flush=True)
+        if not settings.temporal_address:
+            temporal = TemporalDevServer(
+                settings.data_dir / "temporal.db",
+                settings.temporal_port,
+                settings.temporal_ui_port,
+                settings.data_dir / "temporal.log",
+            )
+            started.append(temporal)
+            env["PLANTOPS_TEMPORAL_ADDRESS"] = temporal.start()
+            print(f"Temporal     dev server, data in {temporal.db_file}", flush=True)
+        resolved = Settings(
+            database_url=env["PLANTOPS_DATABASE_URL"],
+            temporal_address=env["PLANTOPS_TEMPORAL_ADDRESS"],
+        )
+        cmd_migrate(resolved, args)
+        if not args.no_demo:
+            cmd_demo(resolved, args)
+        env["PLANTOPS_SECRET_KEY"] = settings.resolved_secret_key()
+        for part in ("worker", "api"):
+            children.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "workers.cli", part], env=env, start_new_session=True
+                )
+            )
+        wait_for_port(settings.api_port, 60, "the API", host="127.0.0.1")
+        ui = (
+            f"http://127.0.0.1:{settings.temporal_ui_port}"
+            if not settings.temporal_address
+            else "(external Temporal: its own UI)"
+        )
+        print(
+            "\nplantops is up\n"
+            f"  web app      {settings.web_url}/\n"
+            f"  API docs     {settings.web_url}/docs\n"
+            f"  Temporal UI  {ui}\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        failed = next(child for child in children if child.poll() is not None)
+        raise StartupError(f"{failed.args[-1]} exited with code {failed.returncode}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_all()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="plantops", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run everything here: database, Temporal, worker, API")
+    up.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("worker", help="run the Temporal worker").set_defaults(func=cmd_worker)
+    sub.add_parser("api", help="run the HTTP API and web pages").set_defaults(func=cmd_api)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("demo", help="load the demo enterprise (idempotent)").set_defaults(func=cmd_demo)
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        args.func(settings, args)
+    except StartupError as err:
+        print(f"plantops: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

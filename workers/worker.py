@@ -1,0 +1,46 @@
+"""The worker: registers every workflow and activity and drains on SIGTERM."""
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from workers import registry
+
+log = logging.getLogger("plantops.worker")
+
+
+def build_worker(
+    client: Client,
+    sessions: sessionmaker[Session],
+    task_queue: str,
+    executor: ThreadPoolExecutor,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=registry.WORKFLOWS,
+        activities=registry.activities(sessions),
+        activity_executor=executor,
+        max_concurrent_activities=32,
+        graceful_shutdown_timeout=timedelta(seconds=20),
+    )
+
+
+async def run_worker(client: Client, sessions: sessionmaker[Session], task_queue: str) -> None:
+    """Run until SIGTERM or SIGINT, then let running activities finish before leaving."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(max_workers=32) as executor:
+        worker = build_worker(client, sessions, task_queue, executor)
+        async with worker:
+            log.info("worker polling task queue %s", task_queue)
+            await stop.wait()
+            log.info("worker shutting down")
