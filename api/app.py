@@ -1,0 +1,70 @@
+"""The FastAPI application: JSON API under /api/v1, web pages under /, health, docs."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.middleware.sessions import SessionMiddleware
+from temporalio.client import Client
+
+from api import errors, web
+from api.routes import assets, auth, health
+from domain.db import make_engine, make_sessionmaker
+from domain.settings import Settings, get_settings
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sessions: sessionmaker[Session] | None = None,
+    temporal: Client | None = None,
+) -> FastAPI:
+    """Builds the app. Tests pass their own sessionmaker and client; otherwise the lifespan
+    opens them from the settings."""
+    settings = settings or get_settings()
+    secret = settings.resolved_secret_key()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        engine = None
+        if app.state.sessions is None:
+            engine = make_engine(settings.database_url, pool_size=10, max_overflow=20)
+            app.state.sessions = make_sessionmaker(engine)
+        if app.state.temporal is None:
+            app.state.temporal = await Client.connect(
+                settings.temporal_address, namespace=settings.temporal_namespace
+            )
+        yield
+        if engine is not None:
+            engine.dispose()
+
+    app = FastAPI(
+        title="plantops",
+        version="0.1.0",
+        description="Maintenance and reliability: assets, anomalies, work orders, PM, OEE.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.secret_key = secret
+    app.state.sessions = sessions
+    app.state.temporal = temporal
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie="plantops_session",
+        max_age=settings.session_ttl_minutes * 60,
+        same_site="lax",
+        https_only=settings.web_url.startswith("https://"),
+    )
+    errors.install(app)
+
+    @app.exception_handler(web.LoginRequired)
+    async def _login(request, _exc):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(assets.router)
+    app.include_router(web.router)
+    return app

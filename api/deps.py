@@ -1,0 +1,93 @@
+"""Dependencies: the database session, the Temporal client, the caller and its roles."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+
+from api import tokens
+from api.errors import ApiError, unauthorized
+from domain.actor import Actor
+from domain.models import User
+from domain.rules.roles import PERMISSIONS, Action, Scope, scope_for
+from domain.services.users import actor_for
+from domain.settings import Settings
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session per request; write endpoints commit explicitly, anything else rolls back."""
+    with request.app.state.sessions() as session:
+        yield session
+
+
+def get_temporal(request: Request) -> Client:
+    return request.app.state.temporal
+
+
+DbSession = Annotated[Session, Depends(get_session)]
+TemporalClient = Annotated[Client, Depends(get_temporal)]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+
+_bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
+
+
+def _client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def current_actor(
+    request: Request,
+    session: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    if credentials is None:
+        raise unauthorized(
+            "authentication required: send 'Authorization: Bearer <token>' "
+            "from POST /api/v1/auth/token"
+        )
+    try:
+        user_id = tokens.read(credentials.credentials, request.app.state.secret_key)
+    except tokens.TokenExpired:
+        raise unauthorized(
+            "token expired: request a new one from POST /api/v1/auth/token"
+        ) from None
+    except tokens.TokenInvalid:
+        raise unauthorized("token invalid: it is malformed or was not issued here") from None
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise unauthorized("token invalid: the user no longer exists or is disabled")
+    return actor_for(user, _client_ip(request))
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def roles_with(action: Action) -> list[str]:
+    return [role.value for role, grants in PERMISSIONS.items() if action in grants]
+
+
+def require(action: Action):
+    """The permission matrix check: may this caller's roles use the endpoint at all."""
+
+    def check(actor: CurrentActor) -> Actor:
+        if scope_for(actor.roles, action) is None:
+            raise ApiError(
+                403,
+                "NotAllowed",
+                f"role {actor.role} may not {action.value.lower()}; "
+                f"requires one of {', '.join(roles_with(action))}",
+            )
+        return actor
+
+    return check
+
+
+def scope(actor: Actor, action: Action) -> Scope | None:
+    return scope_for(actor.roles, action)

@@ -1,0 +1,137 @@
+"""Asset endpoints of seed 003 J.1."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from api.asset_status import change_status
+from api.deps import AppSettings, DbSession, TemporalClient, require
+from domain.actor import Actor
+from domain.rules.asset_status import AssetStatus
+from domain.rules.assets import Criticality
+from domain.rules.roles import Action
+from domain.schemas.assets import (
+    AssetCreate,
+    AssetOut,
+    AssetUpdate,
+    AuditOut,
+    MeterReadingIn,
+    MeterReadingOut,
+    Page,
+    StatusChange,
+)
+from domain.services import assets as service
+
+router = APIRouter(prefix="/api/v1/maintenance/assets", tags=["assets"])
+
+Viewer = Annotated[Actor, Depends(require(Action.VIEW_ASSETS))]
+Editor = Annotated[Actor, Depends(require(Action.EDIT_ASSETS))]
+StatusChanger = Annotated[Actor, Depends(require(Action.CHANGE_ASSET_STATUS))]
+MeterRecorder = Annotated[Actor, Depends(require(Action.RECORD_METER))]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+@router.get("", response_model=Page[AssetOut], summary="List assets")
+def list_assets(
+    session: DbSession,
+    actor: Viewer,
+    site: str | None = None,
+    asset_status: Annotated[AssetStatus | None, Query(alias="status")] = None,
+    criticality: Criticality | None = None,
+    type: str | None = None,
+    work_center: str | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[AssetOut]:
+    filters = service.AssetFilters(site, asset_status, criticality, type, work_center, q)
+    rows, total = service.list_assets(
+        session=session, actor=actor, filters=filters, limit=limit, offset=offset
+    )
+    return Page(
+        items=[service.to_out(session, a) for a in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/{ref}", response_model=AssetOut, summary="Asset details")
+def get_asset(ref: str, session: DbSession, actor: Viewer) -> AssetOut:
+    return service.to_out(session, service.get_asset(session=session, actor=actor, ref=ref))
+
+
+@router.post(
+    "", response_model=AssetOut, status_code=status.HTTP_201_CREATED, summary="Register an asset"
+)
+def create_asset(data: AssetCreate, session: DbSession, actor: Editor) -> AssetOut:
+    asset = service.create_asset(session=session, actor=actor, data=data)
+    session.commit()
+    return service.to_out(session, asset)
+
+
+@router.put("/{ref}", response_model=AssetOut, summary="Update asset details")
+def update_asset(ref: str, data: AssetUpdate, session: DbSession, actor: Editor) -> AssetOut:
+    asset = service.update_asset(session=session, actor=actor, ref=ref, data=data)
+    session.commit()
+    return service.to_out(session, asset)
+
+
+@router.post(
+    "/{ref}/status",
+    response_model=AssetOut,
+    summary="Change status through the asset status rule table",
+)
+async def post_status(
+    ref: str,
+    change: StatusChange,
+    session: DbSession,
+    actor: StatusChanger,
+    client: TemporalClient,
+    settings: AppSettings,
+) -> AssetOut:
+    await change_status(
+        client=client,
+        task_queue=settings.task_queue,
+        session=session,
+        actor=actor,
+        ref=ref,
+        change=change,
+    )
+    session.expire_all()
+    return service.to_out(session, service.get_asset(session=session, actor=actor, ref=ref))
+
+
+@router.get("/{ref}/history", response_model=Page[AuditOut], summary="Asset history")
+def history(
+    ref: str, session: DbSession, actor: Viewer, limit: Limit = 50, offset: Offset = 0
+) -> Page[AuditOut]:
+    rows, total = service.asset_history(
+        session=session, actor=actor, ref=ref, limit=limit, offset=offset
+    )
+    return Page(
+        items=[AuditOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/{ref}/meters", response_model=Page[MeterReadingOut], summary="Meter readings")
+def meter_readings(
+    ref: str, session: DbSession, actor: Viewer, limit: Limit = 50, offset: Offset = 0
+) -> Page[MeterReadingOut]:
+    rows, total = service.list_meter_readings(
+        session=session, actor=actor, ref=ref, limit=limit, offset=offset
+    )
+    items = [MeterReadingOut.model_validate(r) for r in rows]
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.post(
+    "/{ref}/meters",
+    response_model=MeterReadingOut,
+    status_code=201,
+    summary="Record a meter reading",
+)
+def record_meter(
+    ref: str, data: MeterReadingIn, session: DbSession, actor: MeterRecorder
+) -> MeterReadingOut:
+    reading = service.record_meter_reading(session=session, actor=actor, ref=ref, data=data)
+    session.commit()
+    return MeterReadingOut.model_validate(reading)

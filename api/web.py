@@ -1,0 +1,272 @@
+"""Server-rendered pages: session cookie login, CSRF-checked forms, asset pages."""
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from api.asset_status import change_status
+from api.deps import DbSession
+from api.errors import ApiError
+from domain.actor import Actor
+from domain.errors import DomainError
+from domain.models import Asset, Site, User
+from domain.rules.asset_status import TRANSITIONS, AssetStatus
+from domain.rules.roles import Action, scope_for
+from domain.schemas.assets import MeterReadingIn, StatusChange
+from domain.services import assets as service
+from domain.services.users import actor_for, authenticate
+from domain.settings import PROJECT_ROOT
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
+
+
+class LoginRequired(Exception):
+    pass
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf(request: Request, submitted: str) -> None:
+    expected = request.session.get("csrf")
+    if not expected or not secrets.compare_digest(expected, submitted or ""):
+        raise ApiError(
+            403, "CsrfFailed", "form expired or forged: reload the page and retry", "csrf_token"
+        )
+
+
+def web_actor(request: Request, session: DbSession) -> Actor:
+    user_id = request.session.get("user_id")
+    user = session.get(User, user_id) if user_id else None
+    if user is None or not user.is_active:
+        raise LoginRequired
+    return actor_for(user, request.client.host if request.client else None)
+
+
+WebActor = Annotated[Actor, Depends(web_actor)]
+
+
+def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
+    context.setdefault("actor", None)
+    return templates.TemplateResponse(
+        request, name, {"csrf_token": csrf_token(request), **context}, status_code=status_code
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    return render(request, "web/login.html", next=next)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: DbSession,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form(alias="csrf_token")] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    check_csrf(request, csrf)
+    user = (
+        authenticate(session=session, username=username, password=password)
+        if username and password
+        else None
+    )
+    if user is None:
+        return render(
+            request,
+            "web/login.html",
+            401,
+            next=next,
+            username=username,
+            error="invalid username or password",
+        )
+    request.session.clear()
+    request.session["user_id"] = user.id
+    csrf_token(request)
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form(alias="csrf_token")] = "") -> Response:
+    check_csrf(request, csrf)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, session: DbSession, actor: WebActor) -> HTMLResponse:
+    rows, _ = service.list_assets(
+        session=session, actor=actor, filters=service.AssetFilters(), limit=1000, offset=0
+    )
+    by_status: dict[str, int] = {}
+    for asset in rows:
+        by_status[asset.status.value] = by_status.get(asset.status.value, 0) + 1
+    sites = session.execute(
+        select(Site.code, Site.name, func.count(Asset.id))
+        .join(Asset, Asset.site_id == Site.id, isouter=True)
+        .where(Site.organization_id == actor.organization_id)
+        .group_by(Site.id)
+        .order_by(Site.code)
+    ).all()
+    attention = [a for a in rows if a.status is not AssetStatus.IN_SERVICE]
+    return render(
+        request,
+        "web/dashboard.html",
+        actor=actor,
+        by_status=by_status,
+        sites=sites,
+        attention=attention,
+        total=len(rows),
+    )
+
+
+@router.get("/assets", response_class=HTMLResponse)
+def asset_list(
+    request: Request,
+    session: DbSession,
+    actor: WebActor,
+    site: str = "",
+    status: str = "",
+    q: str = "",
+) -> HTMLResponse:
+    status_filter = AssetStatus(status) if status in AssetStatus.__members__ else None
+    rows, total = service.list_assets(
+        session=session,
+        actor=actor,
+        filters=service.AssetFilters(site or None, status_filter, q=q or None),
+        limit=500,
+        offset=0,
+    )
+    sites = session.scalars(
+        select(Site).where(Site.organization_id == actor.organization_id).order_by(Site.code)
+    ).all()
+    return render(
+        request,
+        "web/assets.html",
+        actor=actor,
+        assets=rows,
+        total=total,
+        sites=sites,
+        statuses=list(AssetStatus),
+        site=site,
+        status=status,
+        q=q,
+    )
+
+
+def _detail(
+    request: Request, session, actor: Actor, ref: str, status_code: int = 200, **extra
+) -> HTMLResponse:
+    asset = service.get_asset(session=session, actor=actor, ref=ref)
+    history, _ = service.asset_history(session=session, actor=actor, ref=ref, limit=20, offset=0)
+    can_change = scope_for(actor.roles, Action.CHANGE_ASSET_STATUS) is not None
+    can_meter = scope_for(actor.roles, Action.RECORD_METER) is not None
+    return render(
+        request,
+        "web/asset_detail.html",
+        status_code,
+        actor=actor,
+        asset=service.to_out(session, asset),
+        history=history,
+        next_statuses=sorted(s.value for s in TRANSITIONS[asset.status]),
+        can_change=can_change,
+        can_meter=can_meter,
+        **extra,
+    )
+
+
+@router.get("/assets/{ref}", response_class=HTMLResponse)
+def asset_detail(ref: str, request: Request, session: DbSession, actor: WebActor) -> HTMLResponse:
+    return _detail(request, session, actor, ref, notice=request.query_params.get("notice"))
+
+
+def _first_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+
+
+@router.post("/assets/{ref}/status", response_class=HTMLResponse)
+async def asset_status_form(
+    ref: str,
+    request: Request,
+    session: DbSession,
+    actor: WebActor,
+    status: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    try:
+        change = StatusChange(status=status, reason=reason)
+        if scope_for(actor.roles, Action.CHANGE_ASSET_STATUS) is None:
+            raise ApiError(403, "NotAllowed", f"role {actor.role} may not change asset status")
+        await change_status(
+            client=request.app.state.temporal,
+            task_queue=request.app.state.settings.task_queue,
+            session=session,
+            actor=actor,
+            ref=ref,
+            change=change,
+        )
+    except ValidationError as err:
+        return _detail(
+            request,
+            session,
+            actor,
+            ref,
+            422,
+            error=_first_error(err),
+            form={"status": status, "reason": reason},
+        )
+    except (ApiError, DomainError) as err:
+        code = err.status if isinstance(err, ApiError) else 422
+        return _detail(
+            request,
+            session,
+            actor,
+            ref,
+            code,
+            error=err.message,
+            form={"status": status, "reason": reason},
+        )
+    return RedirectResponse(f"/assets/{ref}?notice=Status+changed+to+{status}", 303)
+
+
+@router.post("/assets/{ref}/meters", response_class=HTMLResponse)
+def asset_meter_form(
+    ref: str,
+    request: Request,
+    session: DbSession,
+    actor: WebActor,
+    meter_type: Annotated[str, Form()] = "",
+    reading: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    try:
+        if scope_for(actor.roles, Action.RECORD_METER) is None:
+            raise ApiError(403, "NotAllowed", f"role {actor.role} may not record meter readings")
+        data = MeterReadingIn(meter_type=meter_type, reading=reading)
+        service.record_meter_reading(session=session, actor=actor, ref=ref, data=data)
+        session.commit()
+    except ValidationError as err:
+        session.rollback()
+        return _detail(request, session, actor, ref, 422, meter_error=_first_error(err))
+    except (ApiError, DomainError) as err:
+        session.rollback()
+        code = err.status if isinstance(err, ApiError) else 422
+        return _detail(request, session, actor, ref, code, meter_error=err.message)
+    return RedirectResponse(f"/assets/{ref}?notice=Reading+recorded", 303)
