@@ -1,0 +1,218 @@
+"""Real servers for the suite: one PostgreSQL cluster (a fresh database per test, cloned
+from a migrated template holding the demo), Temporal's dev server and its time-skipping
+test server."""
+
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowInput,
+    WorkflowHandle,
+)
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api import tokens
+from api.app import create_app
+from domain.db import make_engine, make_sessionmaker
+from domain.migrate import upgrade
+from domain.models import User
+from domain.services.demo import load_demo
+from domain.settings import Settings
+from workers import registry
+from workers.embedded import SEARCH_ATTRIBUTES, EmbeddedPostgres, free_port, temporal_cli
+
+TEMPLATE = "plantops_template"
+SECRET = "test-secret-key-for-the-suite-only-0123456789"
+
+
+class Cluster:
+    def __init__(self, pg: EmbeddedPostgres) -> None:
+        self.pg = pg
+
+    def admin(self) -> psycopg.Connection:
+        return psycopg.connect(
+            f"postgresql://postgres@127.0.0.1:{self.pg.port}/postgres", autocommit=True
+        )
+
+    def create(self, template: str | None = TEMPLATE) -> str:
+        name = "t_" + uuid.uuid4().hex[:12]
+        with self.admin() as conn:
+            conn.execute(
+                f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+            )
+        return name
+
+    def drop(self, name: str) -> None:
+        with self.admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def url(self, name: str) -> str:
+        return self.pg.url(name)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    root: Path = tmp_path_factory.mktemp("pg")
+    pg = EmbeddedPostgres(root / "data", free_port(), durable=False)
+    pg.start()
+    cluster = Cluster(pg)
+    with cluster.admin() as conn:
+        conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
+    upgrade(cluster.url(TEMPLATE))
+    engine = make_engine(cluster.url(TEMPLATE), poolclass=NullPool)
+    load_demo(make_sessionmaker(engine))
+    engine.dispose()
+    yield cluster
+    pg.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def db_url(cluster: Cluster) -> Iterator[str]:
+    """A fresh database with the schema and the demo enterprise."""
+    name = cluster.create()
+    yield cluster.url(name)
+    cluster.drop(name)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url, poolclass=NullPool)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's dev server (headless, in memory) with the project's search attributes."""
+    from temporalio.common import SearchAttributeKey
+
+    keys = [SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES]
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        search_attributes=keys,
+        ui=False,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server: timers of hours pass in milliseconds."""
+    path = str(Path(sys.executable).parent / "temporal-test-server")
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def executor() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        yield pool
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return "tq-" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+async def worker(
+    dev_env: WorkflowEnvironment, sessions, task_queue: str, executor: ThreadPoolExecutor
+) -> AsyncIterator[Worker]:
+    w = Worker(
+        dev_env.client,
+        task_queue=task_queue,
+        workflows=registry.WORKFLOWS,
+        activities=registry.activities(sessions),
+        activity_executor=executor,
+    )
+    async with w:
+        yield w
+
+
+@pytest.fixture
+def settings(task_queue: str, tmp_path: Path) -> Settings:
+    return Settings(
+        secret_key=SECRET,
+        task_queue=task_queue,
+        data_dir=tmp_path / "data",
+        database_url="postgresql://unused",
+        temporal_address="unused:0",
+    )
+
+
+class _RecordStarts(Interceptor):
+    """Remembers every workflow a test starts, so teardown can end them: the dev server
+    outlives the test, and a workflow left running would answer the next test's ids."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        ids = self.ids
+
+        class Outbound(OutboundInterceptor):
+            async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle:
+                ids.add(input.id)
+                return await super().start_workflow(input)
+
+        return Outbound(next)
+
+
+@pytest.fixture
+async def temporal_client(dev_env: WorkflowEnvironment) -> AsyncIterator[Client]:
+    recorder = _RecordStarts()
+    config = dev_env.client.config()
+    config["interceptors"] = [recorder]
+    client = Client(**config)
+    yield client
+    for workflow_id in recorder.ids:
+        try:
+            await client.get_workflow_handle(workflow_id).terminate("test finished")
+        except Exception:  # already completed
+            pass
+
+
+@pytest.fixture
+async def client(
+    settings: Settings, sessions, temporal_client: Client, worker: Worker
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, sessions=sessions, temporal=temporal_client)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def token_for(sessions):
+    """A valid bearer header for a demo user, without a password round trip."""
+
+    def make(username: str, ttl: timedelta = timedelta(minutes=5)) -> dict[str, str]:
+        with sessions() as s:
+            user = s.query(User).filter_by(username=username).one()
+        return {"Authorization": f"Bearer {tokens.issue(user.id, SECRET, ttl)}"}
+
+    return make
