@@ -143,6 +143,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
         print("stopped", flush=True)
 
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # even where a shell started us with it ignored
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     require_free_port(settings.api_port, "the API", "PLANTOPS_API_PORT")
     try:
@@ -215,6 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # "database migrated" says enough
     try:
         args.func(settings, args)
     except StartupError as err:
