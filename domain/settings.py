@@ -38,11 +38,45 @@ class Settings(BaseSettings):
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_from: str = "plantops@localhost"
+    twilio_account_sid: str | None = Field(
+        default=None, description="Enables SMS, WhatsApp, voice."
+    )
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = Field(default=None, description="Sender for SMS and voice.")
+    twilio_whatsapp_from: str | None = Field(default=None, description="WhatsApp sender number.")
+    twilio_api_base: str | None = Field(
+        default=None, description="Another base URL for the Twilio API (a relay or recorder)."
+    )
+    response_g1_minutes: int = Field(default=15, ge=1, description="G1 time to accept.")
+    response_g2_minutes: int = Field(default=120, ge=1, description="G2 time to accept.")
+    response_g3_minutes: int = Field(default=480, ge=1, description="G3 time to accept.")
+    maintenance_window_weekday: int = Field(
+        default=5, ge=0, le=6, description="G4 waits for this weekday (0 Monday), site time."
+    )
+    maintenance_window_hour: int = Field(default=6, ge=0, le=23)
+    voice_call_after_seconds: int = Field(
+        default=300, ge=1, description="H1: call the supervisor if unacknowledged this long."
+    )
+    summary_every_hours: int = Field(default=4, ge=1, description="H3 summary email period.")
+    daily_digest_hour_utc: int = Field(default=6, ge=0, le=23, description="H4 digest hour.")
     log_level: str = "INFO"
 
     @property
     def web_url(self) -> str:
         return self.public_url or f"http://{self.api_host}:{self.api_port}"
+
+    def response_times(self):
+        from datetime import timedelta
+
+        from domain.rules.criticality import ResponseTimes
+
+        return ResponseTimes(
+            timedelta(minutes=self.response_g1_minutes),
+            timedelta(minutes=self.response_g2_minutes),
+            timedelta(minutes=self.response_g3_minutes),
+            self.maintenance_window_weekday,
+            self.maintenance_window_hour,
+        )
 
     def resolved_secret_key(self) -> str:
         """The configured key, or one generated once and kept under the data folder."""

@@ -7,6 +7,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from domain.migrate import upgrade
 from domain.models import User
 from domain.services.demo import load_demo
 from domain.settings import Settings
+from tests.servers import SmtpInbox, TwilioRecorder
 from workers import registry
 from workers.embedded import SEARCH_ATTRIBUTES, EmbeddedPostgres, free_port, temporal_cli
 
@@ -140,13 +142,17 @@ def task_queue() -> str:
 
 @pytest.fixture
 async def worker(
-    dev_env: WorkflowEnvironment, sessions, task_queue: str, executor: ThreadPoolExecutor
+    dev_env: WorkflowEnvironment,
+    sessions,
+    task_queue: str,
+    executor: ThreadPoolExecutor,
+    settings: Settings,
 ) -> AsyncIterator[Worker]:
     w = Worker(
         dev_env.client,
         task_queue=task_queue,
         workflows=registry.WORKFLOWS,
-        activities=registry.activities(sessions),
+        activities=registry.activities(sessions, settings),
         activity_executor=executor,
     )
     async with w:
@@ -182,18 +188,27 @@ class _RecordStarts(Interceptor):
         return Outbound(next)
 
 
+@asynccontextmanager
+async def ending_started_workflows(base: Client) -> AsyncIterator[Client]:
+    """A client on the same server that terminates, on exit, what it started."""
+    recorder = _RecordStarts()
+    config = base.config()
+    config["interceptors"] = [*config["interceptors"], recorder]
+    client = Client(**config)
+    try:
+        yield client
+    finally:
+        for workflow_id in recorder.ids:
+            try:
+                await client.get_workflow_handle(workflow_id).terminate("test finished")
+            except Exception:  # already completed
+                pass
+
+
 @pytest.fixture
 async def temporal_client(dev_env: WorkflowEnvironment) -> AsyncIterator[Client]:
-    recorder = _RecordStarts()
-    config = dev_env.client.config()
-    config["interceptors"] = [recorder]
-    client = Client(**config)
-    yield client
-    for workflow_id in recorder.ids:
-        try:
-            await client.get_workflow_handle(workflow_id).terminate("test finished")
-        except Exception:  # already completed
-            pass
+    async with ending_started_workflows(dev_env.client) as client:
+        yield client
 
 
 @pytest.fixture
@@ -216,3 +231,33 @@ def token_for(sessions):
         return {"Authorization": f"Bearer {tokens.issue(user.id, SECRET, ttl)}"}
 
     return make
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpInbox]:
+    inbox = SmtpInbox().start()
+    yield inbox
+    inbox.stop()
+
+
+@pytest.fixture
+def twilio_recorder() -> Iterator[TwilioRecorder]:
+    recorder = TwilioRecorder().start()
+    yield recorder
+    recorder.stop()
+
+
+@pytest.fixture
+def notify_settings(settings: Settings, smtp, twilio_recorder) -> Settings:
+    """The suite's settings with every channel pointed at the loopback servers."""
+    return settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp.port,
+            "twilio_account_sid": "AC" + "0" * 32,
+            "twilio_auth_token": "token",
+            "twilio_from_number": "+15550001111",
+            "twilio_whatsapp_from": "+15550002222",
+            "twilio_api_base": twilio_recorder.url,
+        }
+    )

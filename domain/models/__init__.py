@@ -1,5 +1,13 @@
 """Every table, so Alembic and the services see one metadata."""
 
+from domain.models.anomalies import (
+    Anomaly,
+    AnomalyAttachment,
+    KpiValue,
+    Notification,
+    ReferenceCounter,
+    Rex,
+)
 from domain.models.assets import Asset, AssetComponent, AssetType, Meter, MeterReading
 from domain.models.audit import AuditLog
 from domain.models.base import Base
@@ -14,6 +22,12 @@ from domain.models.people import (
 )
 
 __all__ = [
+    "Anomaly",
+    "AnomalyAttachment",
+    "KpiValue",
+    "Notification",
+    "ReferenceCounter",
+    "Rex",
     "Area",
     "Asset",
     "AssetComponent",

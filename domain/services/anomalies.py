@@ -1,0 +1,514 @@
+"""Anomaly records: smart registration (seed 000 phase 2), reading, and the writes the
+workflow's activities make, each idempotent by workflow step."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from domain.actor import Actor
+from domain.errors import NotFound, RuleViolation
+from domain.models import (
+    Anomaly,
+    AnomalyAttachment,
+    Asset,
+    AssetType,
+    AuditLog,
+    ReferenceCounter,
+    Rex,
+    Site,
+    User,
+)
+from domain.rules.anomaly_lifecycle import AttachmentKind
+from domain.schemas.anomalies import (
+    MAX_FILE_BYTES,
+    AnomalyOut,
+    AnomalyReport,
+    AttachmentOut,
+    TimelineEntry,
+)
+from domain.services.audit import record_change
+
+ENTITY = "ANOMALY"
+PREFIX = "ANO"
+CLOCK_SKEW = timedelta(minutes=5)  # a device clock this far ahead is still believed
+
+
+def next_reference(session: Session, year: int) -> str:
+    """ANO-YYYY-NNNNNN, gapless per year: the counter row stays locked until the
+    registering transaction commits, and a rollback hands the number back."""
+    number = session.execute(
+        insert(ReferenceCounter)
+        .values(prefix=PREFIX, year=year, last=1)
+        .on_conflict_do_update(
+            index_elements=["prefix", "year"], set_={"last": ReferenceCounter.last + 1}
+        )
+        .returning(ReferenceCounter.last)
+    ).scalar_one()
+    return f"{PREFIX}-{year}-{number:06d}"
+
+
+def _asset(session: Session, actor: Actor, number: str) -> Asset:
+    asset = session.scalars(
+        select(Asset).where(
+            Asset.organization_id == actor.organization_id, Asset.asset_number == number
+        )
+    ).one_or_none()
+    if asset is None:
+        raise NotFound(f"asset {number} not found", field="asset")
+    return asset
+
+
+def _enrich(session: Session, asset: Asset, site: Site, now: datetime) -> dict[str, Any]:
+    atype = session.get(AssetType, asset.type_id)
+    recent = session.scalars(
+        select(Anomaly)
+        .where(Anomaly.asset_id == asset.id, Anomaly.detected_at >= now - timedelta(days=180))
+        .order_by(Anomaly.detected_at.desc())
+        .limit(5)
+    ).all()
+    work = session.scalars(
+        select(AuditLog)
+        .where(AuditLog.entity_type == "ASSET", AuditLog.entity_id == asset.asset_number)
+        .order_by(AuditLog.occurred_at.desc())
+        .limit(5)
+    ).all()
+    return {
+        "asset_number": asset.asset_number,
+        "asset_name": asset.name,
+        "asset_status": asset.status.value,
+        "asset_criticality": asset.criticality.value,
+        "asset_type": atype.code,
+        "asset_type_name": atype.name,
+        "asset_category": atype.category.value if atype.category else None,
+        "required_skills": list(atype.required_competencies or []),
+        "safety_protocols": list(atype.safety_protocols or []),
+        "site_code": site.code,
+        "site_name": site.name,
+        "site_timezone": site.timezone,
+        "recent_anomalies": [
+            {
+                "reference": a.reference,
+                "title": a.title,
+                "status": a.status,
+                "criticality": a.criticality,
+                "detected_at": a.detected_at.isoformat(),
+            }
+            for a in recent
+        ],
+        "recent_work": [
+            {
+                "action": w.action,
+                "at": w.occurred_at.isoformat(),
+                "by": w.user_name,
+                "reason": w.reason,
+                "status": (w.new_state or {}).get("status"),
+            }
+            for w in work
+        ],
+    }
+
+
+def register(
+    *, session: Session, actor: Actor, report: AnomalyReport, now: datetime | None = None
+) -> Anomaly:
+    """One standard record from any channel; the caller's transaction commits it."""
+    now = now or datetime.now(UTC)
+    detected = report.detected_at or now
+    if detected > now + CLOCK_SKEW:
+        raise RuleViolation("detected_at cannot be in the future", field="detected_at")
+    if report.occurred_at and report.occurred_at > now + CLOCK_SKEW:
+        raise RuleViolation("occurred_at cannot be in the future", field="occurred_at")
+    photos = []
+    for i, photo in enumerate(report.photos):
+        try:
+            content = photo.content()
+        except ValueError as err:
+            raise RuleViolation(str(err), field=f"photos.{i}.data_base64") from None
+        if not content or len(content) > MAX_FILE_BYTES:
+            raise RuleViolation(
+                f"a photo must hold 1 byte to {MAX_FILE_BYTES // 1024 // 1024} MB",
+                field=f"photos.{i}",
+            )
+        photos.append((photo, content))
+
+    asset = _asset(session, actor, report.asset)
+    site = session.get(Site, asset.site_id)
+    enrichment = _enrich(session, asset, site, now)
+    loss = report.production_loss_per_hour
+    if loss is None:
+        loss = asset.production_loss_per_hour or 0.0
+    anomaly = Anomaly(
+        organization_id=actor.organization_id,
+        reference=next_reference(session, now.year),
+        site_id=site.id,
+        asset_id=asset.id,
+        location=report.location or f"{site.name} / {asset.name}",
+        title=report.title,
+        description=report.description,
+        reporter_id=actor.user_id,
+        reporter_name=actor.full_name,
+        channel=report.channel.value,
+        occurred_at=report.occurred_at,
+        detected_at=detected,
+        registered_at=now,
+        latitude=report.latitude,
+        longitude=report.longitude,
+        enrichment=enrichment,
+        factors={
+            "safety_impact": report.safety_impact.value,
+            "production_loss_per_hour": loss,
+            "asset_criticality": asset.criticality.value,
+            "urgency": report.urgency.value,
+            "regulatory_impact": report.regulatory_impact,
+        },
+        status="REGISTERED",
+    )
+    session.add(anomaly)
+    session.flush()
+    for photo, content in photos:
+        session.add(
+            AnomalyAttachment(
+                anomaly_id=anomaly.id,
+                kind=AttachmentKind.BEFORE_PHOTO.value,
+                filename=photo.filename,
+                content_type=photo.content_type,
+                size=len(content),
+                content=content,
+                caption="reported with the anomaly",
+                uploaded_by=actor.full_name,
+            )
+        )
+    record_change(
+        session=session,
+        actor=actor,
+        entity_type=ENTITY,
+        entity_id=anomaly.reference,
+        action="REGISTERED",
+        before=None,
+        after={
+            "status": "REGISTERED",
+            "asset": asset.asset_number,
+            "channel": anomaly.channel,
+            "detected_at": detected.isoformat(),
+        },
+        reason=report.title,
+    )
+    session.flush()
+    return anomaly
+
+
+@dataclass(frozen=True)
+class AnomalyFilters:
+    status: str | None = None
+    criticality: str | None = None
+    asset: str | None = None
+    site: str | None = None
+    assignee: str | None = None
+    q: str | None = None
+
+
+def list_anomalies(
+    *, session: Session, actor: Actor, filters: AnomalyFilters, limit: int, offset: int
+) -> tuple[list[Anomaly], int]:
+    query = select(Anomaly).where(Anomaly.organization_id == actor.organization_id)
+    if filters.status:
+        statuses = [s.strip().upper() for s in filters.status.split(",") if s.strip()]
+        query = query.where(Anomaly.status.in_(statuses))
+    if filters.criticality:
+        query = query.where(Anomaly.criticality == filters.criticality.upper())
+    if filters.asset:
+        query = query.join(Asset, Asset.id == Anomaly.asset_id).where(
+            Asset.asset_number == filters.asset.upper()
+        )
+    if filters.site:
+        query = query.join(Site, Site.id == Anomaly.site_id).where(
+            Site.code == filters.site.upper()
+        )
+    if filters.assignee:
+        query = query.join(User, User.id == Anomaly.assignee_id).where(
+            User.username == filters.assignee
+        )
+    if filters.q:
+        like = f"%{filters.q}%"
+        query = query.where(or_(Anomaly.title.ilike(like), Anomaly.description.ilike(like)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Anomaly.registered_at.desc(), Anomaly.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def get_anomaly(
+    *, session: Session, organization_id: int, reference: str, lock: bool = False
+) -> Anomaly:
+    query = select(Anomaly).where(
+        Anomaly.organization_id == organization_id, Anomaly.reference == reference.upper()
+    )
+    if lock:
+        query = query.with_for_update()
+    anomaly = session.scalars(query).one_or_none()
+    if anomaly is None:
+        raise NotFound(f"anomaly {reference} not found", field="reference")
+    return anomaly
+
+
+def timeline(*, session: Session, organization_id: int, reference: str) -> list[TimelineEntry]:
+    rows = session.scalars(
+        select(AuditLog)
+        .where(
+            AuditLog.organization_id == organization_id,
+            AuditLog.entity_type == ENTITY,
+            AuditLog.entity_id == reference.upper(),
+        )
+        .order_by(AuditLog.occurred_at, AuditLog.id)
+    ).all()
+    return [
+        TimelineEntry(
+            at=r.occurred_at,
+            action=r.action,
+            by=r.user_name,
+            role=r.user_role,
+            before=r.previous_state,
+            after=r.new_state,
+            reason=r.reason,
+        )
+        for r in rows
+    ]
+
+
+def add_attachment(
+    *,
+    session: Session,
+    actor: Actor,
+    anomaly: Anomaly,
+    kind: AttachmentKind,
+    filename: str,
+    content_type: str,
+    content: bytes,
+    caption: str | None,
+) -> AnomalyAttachment:
+    if not content:
+        raise RuleViolation("the file is empty", field="file")
+    if len(content) > MAX_FILE_BYTES:
+        raise RuleViolation(f"the file is over {MAX_FILE_BYTES // 1024 // 1024} MB", field="file")
+    if kind in (AttachmentKind.BEFORE_PHOTO, AttachmentKind.AFTER_PHOTO, AttachmentKind.PHOTO):
+        if not content_type.startswith("image/"):
+            raise RuleViolation(f"a {kind.value} must be an image", field="file")
+    if kind is AttachmentKind.VIDEO and not content_type.startswith("video/"):
+        raise RuleViolation("a VIDEO must be a video file", field="file")
+    row = AnomalyAttachment(
+        anomaly_id=anomaly.id,
+        kind=kind.value,
+        filename=filename[:200],
+        content_type=content_type,
+        size=len(content),
+        content=content,
+        caption=caption,
+        uploaded_by=actor.full_name,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _name(session: Session, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    user = session.get(User, user_id)
+    return user.username if user else None
+
+
+def to_out(session: Session, anomaly: Anomaly, live: dict[str, Any] | None = None) -> AnomalyOut:
+    e = anomaly.enrichment or {}
+    return AnomalyOut(
+        reference=anomaly.reference,
+        status=anomaly.status,
+        title=anomaly.title,
+        description=anomaly.description,
+        asset=e.get("asset_number", ""),
+        site=e.get("site_code", ""),
+        location=anomaly.location,
+        channel=anomaly.channel,
+        reporter=anomaly.reporter_name,
+        occurred_at=anomaly.occurred_at,
+        detected_at=anomaly.detected_at,
+        registered_at=anomaly.registered_at,
+        latitude=anomaly.latitude,
+        longitude=anomaly.longitude,
+        criticality=anomaly.criticality,
+        criticality_score=anomaly.criticality_score,
+        criticality_reasons=anomaly.criticality_reasons or [],
+        response_deadline=anomaly.response_deadline,
+        dashboard_flag=anomaly.dashboard_flag,
+        alert_acknowledged_at=anomaly.alert_acknowledged_at,
+        assignee=_name(session, anomaly.assignee_id),
+        assignment_score=anomaly.assignment_score,
+        assignment_explanation=anomaly.assignment_explanation or [],
+        escalation_level=anomaly.escalation_level,
+        eta=anomaly.eta,
+        accepted_at=anomaly.accepted_at,
+        resolved_at=anomaly.resolved_at,
+        closed_at=anomaly.closed_at,
+        resolution=anomaly.resolution or {},
+        work_log=anomaly.work_log or {},
+        enrichment=e,
+        attachments=[
+            AttachmentOut(
+                id=a.id,
+                kind=a.kind,
+                filename=a.filename,
+                content_type=a.content_type,
+                size=a.size,
+                caption=a.caption,
+                uploaded_by=a.uploaded_by,
+                uploaded_at=a.uploaded_at,
+            )
+            for a in anomaly.attachments
+        ],
+        live=live,
+    )
+
+
+# Fields an activity may set on the record; anything else is refused loudly.
+WRITABLE = {
+    "status",
+    "criticality",
+    "criticality_score",
+    "criticality_reasons",
+    "criticality_overridden_by",
+    "response_deadline",
+    "dashboard_flag",
+    "alert_acknowledged_at",
+    "assignee_id",
+    "assignment_score",
+    "assignment_explanation",
+    "escalation_level",
+    "escalated",
+    "eta",
+    "accepted_at",
+    "resolved_at",
+    "approved_at",
+    "closed_at",
+    "review_rounds",
+    "review_rejections",
+    "resolution",
+    "work_log",
+}
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def apply_step(
+    *,
+    session: Session,
+    reference: str,
+    organization_id: int,
+    step: int,
+    action: str,
+    changes: dict[str, Any],
+    actor: Actor,
+    reason: str | None,
+) -> bool:
+    """Write one workflow decision and its audit row; False when this step was already
+    written (an activity retried after its commit)."""
+    unknown = set(changes) - WRITABLE
+    if unknown:
+        raise ValueError(f"not writable by the workflow: {sorted(unknown)}")
+    anomaly = get_anomaly(
+        session=session, organization_id=organization_id, reference=reference, lock=True
+    )
+    if anomaly.last_step >= step:
+        return False
+    before = {k: _plain(getattr(anomaly, k)) for k in changes}
+    for key, value in changes.items():
+        setattr(anomaly, key, value)
+    anomaly.last_step = step
+    record_change(
+        session=session,
+        actor=actor,
+        entity_type=ENTITY,
+        entity_id=anomaly.reference,
+        action=action,
+        before=before,
+        after={k: _plain(v) for k, v in changes.items()},
+        reason=reason,
+    )
+    return True
+
+
+def save_rex(
+    *,
+    session: Session,
+    anomaly: Anomaly,
+    actor: Actor,
+    content: dict[str, str],
+) -> Rex:
+    rex = session.scalars(select(Rex).where(Rex.anomaly_id == anomaly.id)).one_or_none()
+    if rex is None:
+        rex = Rex(
+            organization_id=anomaly.organization_id,
+            anomaly_id=anomaly.id,
+            asset_type_code=(anomaly.enrichment or {}).get("asset_type", ""),
+            title=anomaly.title,
+            author_id=actor.user_id,
+            author_name=actor.full_name,
+            version=0,
+            **content,
+        )
+        session.add(rex)
+    else:
+        for key, value in content.items():
+            setattr(rex, key, value)
+    rex.version += 1
+    rex.status = "SUBMITTED"
+    rex.review_feedback = None
+    session.flush()
+    return rex
+
+
+def review_rex(
+    *, session: Session, anomaly: Anomaly, reviewer: Actor, approved: bool, feedback: str
+) -> Rex:
+    rex = session.scalars(select(Rex).where(Rex.anomaly_id == anomaly.id)).one()
+    rex.status = "APPROVED" if approved else "NEEDS_REVISION"
+    rex.reviewer_name = reviewer.full_name
+    rex.review_feedback = feedback or None
+    if approved:
+        rex.approved_at = datetime.now(UTC)
+    return rex
+
+
+def search_knowledge(
+    *, session: Session, organization_id: int, text: str, limit: int = 20
+) -> list[tuple[Rex, str]]:
+    """Approved REX ranked by full-text match over every section; (rex, anomaly reference)."""
+    document = func.to_tsvector(
+        "english",
+        func.concat_ws(
+            " ",
+            Rex.title,
+            Rex.asset_type_code,
+            Rex.root_cause_analysis,
+            Rex.lessons_learned,
+            Rex.preventive_actions,
+            Rex.best_practices,
+            Rex.training_needs,
+        ),
+    )
+    query = (
+        select(Rex, Anomaly.reference)
+        .join(Anomaly, Anomaly.id == Rex.anomaly_id)
+        .where(Rex.organization_id == organization_id, Rex.status == "APPROVED")
+    )
+    if text.strip():
+        ts = func.websearch_to_tsquery("english", text)
+        query = query.where(document.op("@@")(ts)).order_by(func.ts_rank(document, ts).desc())
+    else:
+        query = query.order_by(Rex.approved_at.desc())
+    return [(rex, ref) for rex, ref in session.execute(query.limit(limit)).all()]

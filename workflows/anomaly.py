@@ -1,0 +1,804 @@
+"""AnomalyWorkflow: one per anomaly, id = its reference, from registration to REX.
+
+Human actions are updates whose validators apply the pure lifecycle rules, so a refused
+action never reaches history; each accepted one is re-checked under the lock (an earlier
+update may have changed the state while it waited) and written by an activity."""
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.anomalies import (
+        AnomalyActivities,
+        AssessInput,
+        AssessOutput,
+        AssignInput,
+        KpiInput,
+        NotifyInput,
+        Person,
+        RecordInput,
+        Send,
+        TargetInput,
+    )
+    from domain.actor import Actor
+    from domain.rules import anomaly_lifecycle as rules
+    from domain.rules.alerts import Audience, Channel, plan_for
+    from domain.rules.anomaly_lifecycle import AnomalyStatus as S
+    from domain.rules.anomaly_lifecycle import EscalationLevel, Refusal
+    from domain.rules.criticality import Level
+    from workflows.anomaly_types import (
+        AcceptRequest,
+        AcknowledgeRequest,
+        AnomalyInput,
+        AnomalyState,
+        AttachmentNotice,
+        CriticalityRequest,
+        DeclineRequest,
+        Event,
+        ProgressRequest,
+        ReassignRequest,
+        ResolveRequest,
+        ReviewRequest,
+        RexRequest,
+    )
+
+ENTITY = SearchAttributeKey.for_keyword("PlantopsEntity")
+ASSET = SearchAttributeKey.for_keyword("PlantopsAsset")
+SITE = SearchAttributeKey.for_keyword("PlantopsSite")
+CRITICALITY = SearchAttributeKey.for_keyword("PlantopsCriticality")
+STATUS = SearchAttributeKey.for_keyword("PlantopsStatus")
+
+WRITE = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
+}
+NOTIFY = {
+    "start_to_close_timeout": timedelta(minutes=2),
+    "retry_policy": RetryPolicy(maximum_attempts=8, maximum_interval=timedelta(minutes=2)),
+}
+SYSTEM = "plantops"
+
+
+def _fail(refusal: Refusal | None) -> None:
+    if refusal:
+        raise ApplicationError(refusal.message, type=refusal.kind, non_retryable=True)
+
+
+@workflow.defn
+class AnomalyWorkflow:
+    @workflow.init
+    def __init__(self, data: AnomalyInput) -> None:
+        self._in = data
+        self._lock = asyncio.Lock()
+        self._step = 0
+        self._status = S.REGISTERED
+        self._assessment: AssessOutput | None = None
+        self._level: Level | None = None
+        self._score: int | None = None
+        self._reasons: list[str] = []
+        self._acknowledged = False
+        self._voice_called = False
+        self._assignee: Person | None = None
+        self._declined: list[int] = []
+        self._escalation = EscalationLevel.TECHNICIAN
+        self._escalated = False
+        self._deadline: datetime | None = None
+        self._response = timedelta(minutes=15)
+        self._handover = 0  # bumps on every new holder, restarting the response clock
+        self._eta: datetime | None = None
+        self._notes = 0
+        self._work_log: dict[str, list[Any]] = {"notes": [], "parts_used": [], "test_results": []}
+        self._loto = False
+        self._attachments: list[str] = []
+        self._resolution: dict[str, Any] = {}
+        self._review_rounds = 0
+        self._review_rejections = 0
+        self._rex_version = 0
+        self._rex_author: int | None = None
+        self._feedback: str | None = None
+        self._events: list[Event] = []
+
+    # -- the main line: assessment, alerts, assignment, escalation on silence, closure --
+
+    @workflow.run
+    async def run(self, data: AnomalyInput) -> AnomalyState:
+        a = await workflow.execute_activity_method(
+            AnomalyActivities.assess_anomaly,
+            AssessInput(data.reference, data.organization_id, self._next_step()),
+            **WRITE,
+        )
+        self._assessment = a
+        self._level, self._score, self._reasons = Level(a.level), a.score, a.reasons
+        # Deadlines run on workflow time, so replays and skipped test clocks agree.
+        self._response = timedelta(seconds=a.response_seconds)
+        self._deadline = workflow.now() + self._response
+        self._log("CRITICALITY_ASSESSED", SYSTEM, "SYSTEM", f"{a.level}, score {a.score}")
+        self._index()
+
+        plan = plan_for(self._level)
+        await self._write("ALERTED", {"dashboard_flag": plan.flag}, self._system(), plan.alert)
+        await self._notify(
+            "ALERT",
+            plan.sends,
+            {"alert": plan.alert},
+            digest=plan.digest.value if plan.digest.value != "NONE" else None,
+            digest_audience=plan.digest_audience,
+        )
+        watch = None
+        if plan.voice_after is not None:
+            watch = asyncio.create_task(
+                self._voice_watch(timedelta(seconds=data.voice_after_seconds))
+            )
+
+        async with self._lock:
+            await self._assign_best(self._deadline)
+
+        # Acceptance within the response time, else up the escalation chain.
+        while self._status in (S.ASSIGNED, S.ESCALATED):
+            handover = self._handover
+            remaining = max(self._deadline - workflow.now(), timedelta(seconds=1))
+            try:
+                await workflow.wait_condition(
+                    lambda h=handover: (
+                        self._status not in (S.ASSIGNED, S.ESCALATED) or self._handover != h
+                    ),
+                    timeout=remaining,
+                )
+            except TimeoutError:
+                async with self._lock:
+                    if self._status in (S.ASSIGNED, S.ESCALATED) and self._handover == handover:
+                        who = self._assignee.full_name if self._assignee else "nobody"
+                        await self._escalate(
+                            self._system(), f"no acceptance from {who} within the response time"
+                        )
+
+        await workflow.wait_condition(lambda: self._status is S.CLOSED)
+        # The closing update is still writing; the KPIs must see the anomaly closed.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if watch is not None:
+            watch.cancel()
+        await workflow.execute_activity_method(
+            AnomalyActivities.update_kpis,
+            KpiInput(data.organization_id, self._assessment.site_code),
+            **WRITE,
+        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.get_state()
+
+    async def _voice_watch(self, after: timedelta) -> None:
+        """H1: a durable timer that the supervisor's acknowledgement cancels."""
+        try:
+            await workflow.wait_condition(lambda: self._acknowledged, timeout=after)
+        except TimeoutError:
+            async with self._lock:
+                if self._acknowledged:
+                    return
+                self._voice_called = True
+                self._log("VOICE_CALL", SYSTEM, "SYSTEM", f"unacknowledged after {after}")
+                await self._notify("VOICE_CALL", [(Channel.VOICE, Audience.ON_DUTY_SUPERVISOR)], {})
+        except asyncio.CancelledError:
+            pass
+
+    async def _assign_best(self, deadline: datetime) -> None:
+        pick = await workflow.execute_activity_method(
+            AnomalyActivities.pick_technician,
+            AssignInput(
+                self._in.reference, self._in.organization_id, self._next_step(), self._declined
+            ),
+            **WRITE,
+        )
+        if pick.person is None:
+            await self._escalate(self._system(), "no cleared technician available")
+            return
+        self._assignee = pick.person
+        self._status = S.ASSIGNED
+        self._escalation = EscalationLevel.TECHNICIAN
+        self._deadline = deadline
+        self._handover += 1
+        await self._write(
+            "ASSIGNED",
+            {
+                "status": S.ASSIGNED.value,
+                "assignee_id": pick.person.user_id,
+                "assignment_score": pick.score,
+                "assignment_explanation": pick.explanation,
+                "escalation_level": EscalationLevel.TECHNICIAN.value,
+                "response_deadline": deadline.isoformat(),
+            },
+            self._system(),
+            pick.explanation[0],
+        )
+        await self._notify(
+            "ASSIGNED",
+            [(Channel.IN_APP, Audience.ASSIGNEE), (Channel.EMAIL, Audience.ASSIGNEE)],
+            {"deadline": deadline.isoformat(), "assignee": pick.person.full_name},
+        )
+
+    async def _escalate(self, actor: Actor, reason: str) -> None:
+        """Technician, then supervisor, then manager; the holder may reassign or take it."""
+        level = rules.NEXT_LEVEL[self._escalation]
+        target = await workflow.execute_activity_method(
+            AnomalyActivities.escalation_target,
+            TargetInput(self._in.reference, self._in.organization_id, level.value),
+            **WRITE,
+        )
+        previous = self._assignee
+        self._escalation, self._escalated = level, True
+        self._assignee = target
+        self._status = S.ESCALATED
+        self._deadline = workflow.now() + self._response
+        self._handover += 1
+        await self._write(
+            "ESCALATED",
+            {
+                "status": S.ESCALATED.value,
+                "escalation_level": level.value,
+                "escalated": True,
+                "assignee_id": target.user_id if target else None,
+                "response_deadline": self._deadline.isoformat(),
+            },
+            actor,
+            reason,
+        )
+        sends = [
+            (Channel.EMAIL, Audience.ASSIGNEE),
+            (Channel.SMS, Audience.ASSIGNEE),
+            (Channel.IN_APP, Audience.ASSIGNEE),
+            (Channel.IN_APP, Audience.REPORTER),
+        ]
+        if level is EscalationLevel.MANAGER:
+            sends.append((Channel.IN_APP, Audience.ON_DUTY_SUPERVISOR))
+        await self._notify(
+            "ESCALATED",
+            sends,
+            {
+                "reason": reason,
+                "level": self._level.value if self._level else "",
+                "previous": previous.full_name if previous else "",
+                "assignee": target.full_name if target else "",
+            },
+        )
+
+    # -- updates --
+
+    @workflow.update
+    async def acknowledge_alert(self, req: AcknowledgeRequest) -> AnomalyState:
+        async with self._lock:
+            self._check_acknowledge(req)
+            self._acknowledged = True
+            await self._write(
+                "ALERT_ACKNOWLEDGED",
+                {"alert_acknowledged_at": workflow.now().isoformat()},
+                req.actor,
+                None,
+            )
+            return self.get_state()
+
+    @acknowledge_alert.validator
+    def _check_acknowledge(self, req: AcknowledgeRequest) -> None:
+        _fail(rules.needs_role(req.actor.roles, rules.SUPERVISORS, "acknowledging an alert"))
+        if self._acknowledged:
+            _fail(Refusal("Conflict", "the alert is already acknowledged"))
+        if self._status is S.CLOSED:
+            _fail(Refusal("Conflict", "the anomaly is closed"))
+
+    @workflow.update
+    async def accept(self, req: AcceptRequest) -> AnomalyState:
+        async with self._lock:
+            self._check_accept(req)
+            self._status, self._eta = S.IN_PROGRESS, req.eta
+            await self._write(
+                "ACCEPTED",
+                {
+                    "status": S.IN_PROGRESS.value,
+                    "eta": req.eta.isoformat(),
+                    "accepted_at": workflow.now().isoformat(),
+                },
+                req.actor,
+                "safety requirements acknowledged",
+            )
+            await self._notify(
+                "IN_PROGRESS",
+                [
+                    (Channel.IN_APP, Audience.REPORTER),
+                    (Channel.IN_APP, Audience.ON_DUTY_SUPERVISOR),
+                ],
+                {"eta": req.eta.isoformat(), "assignee": req.actor.full_name},
+            )
+            return self.get_state()
+
+    @accept.validator
+    def _check_accept(self, req: AcceptRequest) -> None:
+        _fail(rules.not_in(self._status, {S.ASSIGNED}, "accept"))
+        self._must_be_assignee(req.actor, "accept")
+        if not req.safety_acknowledged:
+            _fail(
+                Refusal(
+                    "RuleViolation",
+                    "the safety requirements must be acknowledged before accepting",
+                    "safety_acknowledged",
+                )
+            )
+        if req.eta < workflow.now() - timedelta(minutes=5):
+            _fail(Refusal("RuleViolation", "the ETA cannot be in the past", "eta"))
+
+    @workflow.update
+    async def decline(self, req: DeclineRequest) -> AnomalyState:
+        async with self._lock:
+            self._check_decline(req)
+            self._declined.append(req.actor.user_id)
+            self._log("DECLINED", req.actor.full_name, req.actor.role, req.reason)
+            await self._escalate(req.actor, f"declined by {req.actor.full_name}: {req.reason}")
+            return self.get_state()
+
+    @decline.validator
+    def _check_decline(self, req: DeclineRequest) -> None:
+        _fail(rules.not_in(self._status, {S.ASSIGNED}, "decline"))
+        self._must_be_assignee(req.actor, "decline")
+
+    @workflow.update
+    async def reassign(self, req: ReassignRequest) -> AnomalyState:
+        async with self._lock:
+            self._check_reassign(req)
+            if req.assignee is None:
+                taker = Person(req.actor.user_id, req.actor.username, req.actor.full_name)
+                self._assignee, self._status = taker, S.IN_PROGRESS
+                self._handover += 1
+                await self._write(
+                    "TAKEN",
+                    {
+                        "status": S.IN_PROGRESS.value,
+                        "assignee_id": taker.user_id,
+                        "accepted_at": workflow.now().isoformat(),
+                    },
+                    req.actor,
+                    req.reason,
+                )
+                await self._notify(
+                    "IN_PROGRESS",
+                    [(Channel.IN_APP, Audience.REPORTER)],
+                    {"assignee": taker.full_name, "reason": req.reason},
+                )
+            else:
+                self._assignee, self._status = req.assignee, S.ASSIGNED
+                self._escalation = EscalationLevel.TECHNICIAN
+                self._deadline = workflow.now() + self._response
+                self._handover += 1
+                await self._write(
+                    "REASSIGNED",
+                    {
+                        "status": S.ASSIGNED.value,
+                        "assignee_id": req.assignee.user_id,
+                        "escalation_level": EscalationLevel.TECHNICIAN.value,
+                        "response_deadline": self._deadline.isoformat(),
+                        "assignment_explanation": [
+                            f"reassigned by {req.actor.full_name}: {req.reason}"
+                        ],
+                    },
+                    req.actor,
+                    req.reason,
+                )
+                await self._notify(
+                    "ASSIGNED",
+                    [
+                        (Channel.IN_APP, Audience.ASSIGNEE),
+                        (Channel.EMAIL, Audience.ASSIGNEE),
+                        (Channel.IN_APP, Audience.REPORTER),
+                    ],
+                    {"reason": req.reason, "assignee": req.assignee.full_name},
+                )
+            return self.get_state()
+
+    @reassign.validator
+    def _check_reassign(self, req: ReassignRequest) -> None:
+        _fail(rules.not_in(self._status, {S.ASSIGNED, S.ESCALATED, S.IN_PROGRESS}, "reassign"))
+        allowed = (
+            rules.MANAGERS if self._escalation is EscalationLevel.MANAGER else rules.SUPERVISORS
+        )
+        _fail(rules.needs_role(req.actor.roles, allowed, "reassigning"))
+
+    @workflow.update
+    async def progress(self, req: ProgressRequest) -> AnomalyState:
+        async with self._lock:
+            self._check_progress(req)
+            self._notes += 1
+            self._loto = self._loto or req.loto_acknowledged
+            stamp = workflow.now().isoformat()
+            self._work_log["notes"].append(
+                {"at": stamp, "by": req.actor.full_name, "note": req.note}
+            )
+            self._work_log["parts_used"] += req.parts_used
+            self._work_log["test_results"] += req.test_results
+            self._work_log["loto_acknowledged"] = self._loto
+            await self._write("PROGRESS", {"work_log": self._work_log}, req.actor, req.note)
+            return self.get_state()
+
+    @progress.validator
+    def _check_progress(self, req: ProgressRequest) -> None:
+        _fail(rules.not_in(self._status, {S.IN_PROGRESS}, "record progress"))
+        self._must_work_on_it(req.actor, "recording progress")
+
+    @workflow.update
+    async def attachment(self, req: AttachmentNotice) -> AnomalyState:
+        async with self._lock:
+            self._check_attachment(req)
+            self._attachments.append(req.kind)
+            self._log(
+                "ATTACHMENT", req.actor.full_name, req.actor.role, f"{req.kind} {req.filename}"
+            )
+            return self.get_state()
+
+    @attachment.validator
+    def _check_attachment(self, req: AttachmentNotice) -> None:
+        _fail(rules.not_in(self._status, {S.IN_PROGRESS}, "add documentation"))
+        self._must_work_on_it(req.actor, "adding documentation")
+
+    @workflow.update
+    async def resolve(self, req: ResolveRequest) -> AnomalyState:
+        async with self._lock:
+            self._check_resolve(req)
+            self._status = S.RESOLVED
+            self._review_rounds += 1
+            self._resolution = {
+                "root_cause": req.root_cause,
+                "corrective_action": req.corrective_action,
+                "verification_test": req.verification_test,
+                "safety_restored": req.safety_restored,
+            }
+            await self._write(
+                "RESOLVED",
+                {
+                    "status": S.RESOLVED.value,
+                    "resolution": self._resolution,
+                    "resolved_at": workflow.now().isoformat(),
+                    "review_rounds": self._review_rounds,
+                },
+                req.actor,
+                req.corrective_action,
+            )
+            await self._notify("RESOLVED", [(Channel.IN_APP, Audience.ON_DUTY_SUPERVISOR)], {})
+            return self.get_state()
+
+    @resolve.validator
+    def _check_resolve(self, req: ResolveRequest) -> None:
+        _fail(rules.not_in(self._status, {S.IN_PROGRESS}, "resolve"))
+        self._must_be_assignee(req.actor, "resolve")
+        missing = self._missing(req)
+        if missing:
+            _fail(Refusal("RuleViolation", "cannot resolve yet, missing: " + ", ".join(missing)))
+
+    @workflow.update
+    async def review(self, req: ReviewRequest) -> AnomalyState:
+        async with self._lock:
+            self._check_review(req)
+            if req.approve:
+                self._status, self._feedback = S.REX, None
+                await self._write(
+                    "REVIEW_APPROVED",
+                    {"status": S.REX.value, "approved_at": workflow.now().isoformat()},
+                    req.actor,
+                    req.feedback or None,
+                )
+                await self._notify("REX_REQUESTED", [(Channel.IN_APP, Audience.ASSIGNEE)], {})
+            else:
+                self._status, self._feedback = S.IN_PROGRESS, req.feedback
+                self._review_rejections += 1
+                await self._write(
+                    "REVIEW_REJECTED",
+                    {"status": S.IN_PROGRESS.value, "review_rejections": self._review_rejections},
+                    req.actor,
+                    req.feedback,
+                )
+                await self._notify(
+                    "REJECTED",
+                    [(Channel.IN_APP, Audience.ASSIGNEE), (Channel.EMAIL, Audience.ASSIGNEE)],
+                    {"reason": req.feedback},
+                )
+                await self._notify(
+                    "DELAYED",
+                    [(Channel.IN_APP, Audience.REPORTER), (Channel.IN_APP, Audience.MANAGER)],
+                    {"reason": req.feedback},
+                )
+            return self.get_state()
+
+    @review.validator
+    def _check_review(self, req: ReviewRequest) -> None:
+        _fail(rules.not_in(self._status, {S.RESOLVED}, "review"))
+        _fail(rules.needs_role(req.actor.roles, rules.SUPERVISORS, "reviewing a resolution"))
+        if self._assignee and req.actor.user_id == self._assignee.user_id:
+            _fail(Refusal("NotAllowed", "the technician who resolved it cannot review it"))
+        if not req.approve and len(req.feedback.strip()) < 5:
+            _fail(Refusal("RuleViolation", "a rejection needs feedback", "feedback"))
+
+    @workflow.update
+    async def submit_rex(self, req: RexRequest) -> AnomalyState:
+        async with self._lock:
+            self._check_rex(req)
+            self._status = S.REX_REVIEW
+            self._rex_version += 1
+            self._rex_author = req.actor.user_id
+            content = {
+                "root_cause_analysis": req.root_cause_analysis,
+                "lessons_learned": req.lessons_learned,
+                "preventive_actions": req.preventive_actions,
+                "best_practices": req.best_practices,
+                "training_needs": req.training_needs,
+            }
+            await self._write(
+                "REX_SUBMITTED",
+                {"status": S.REX_REVIEW.value},
+                req.actor,
+                f"version {self._rex_version}",
+                rex=content,
+            )
+            await self._notify("REX_REVIEW", [(Channel.IN_APP, Audience.SENIOR_TECHNICIANS)], {})
+            return self.get_state()
+
+    @submit_rex.validator
+    def _check_rex(self, req: RexRequest) -> None:
+        _fail(rules.not_in(self._status, {S.REX}, "submit the REX"))
+        self._must_be_assignee(req.actor, "write the REX")
+        missing = rules.rex_missing(
+            rules.RexContent(
+                req.root_cause_analysis,
+                req.lessons_learned,
+                req.preventive_actions,
+                req.best_practices,
+                req.training_needs,
+            )
+        )
+        if missing:
+            _fail(Refusal("RuleViolation", "the REX is missing: " + ", ".join(missing)))
+
+    @workflow.update
+    async def review_rex(self, req: ReviewRequest) -> AnomalyState:
+        async with self._lock:
+            self._check_rex_review(req)
+            if req.approve:
+                self._status, self._feedback = S.CLOSED, None
+                await self._write(
+                    "CLOSED",
+                    {"status": S.CLOSED.value, "closed_at": workflow.now().isoformat()},
+                    req.actor,
+                    req.feedback or "REX approved",
+                    rex_review=True,
+                )
+                await self._notify(
+                    "CLOSED",
+                    [(Channel.IN_APP, Audience.REPORTER), (Channel.IN_APP, Audience.ASSIGNEE)],
+                    {},
+                )
+            else:
+                self._status, self._feedback = S.REX, req.feedback
+                await self._write(
+                    "REX_NEEDS_REVISION",
+                    {"status": S.REX.value},
+                    req.actor,
+                    req.feedback,
+                    rex_review=False,
+                )
+                await self._notify(
+                    "REX_REVISION",
+                    [(Channel.IN_APP, Audience.ASSIGNEE)],
+                    {"reason": req.feedback},
+                )
+            return self.get_state()
+
+    @review_rex.validator
+    def _check_rex_review(self, req: ReviewRequest) -> None:
+        _fail(rules.not_in(self._status, {S.REX_REVIEW}, "review the REX"))
+        _fail(rules.needs_role(req.actor.roles, rules.REX_REVIEWERS, "peer review of a REX"))
+        if req.actor.user_id == self._rex_author:
+            _fail(Refusal("NotAllowed", "the author cannot peer-review their own REX"))
+        if not req.approve and len(req.feedback.strip()) < 5:
+            _fail(Refusal("RuleViolation", "a revision request needs feedback", "feedback"))
+
+    @workflow.update
+    async def override_criticality(self, req: CriticalityRequest) -> AnomalyState:
+        async with self._lock:
+            self._check_override(req)
+            level = Level(req.level)
+            plan = plan_for(level)
+            self._level = level
+            self._reasons = [
+                *self._reasons,
+                f"overridden to {level.value} by {req.actor.full_name}: {req.reason}",
+            ]
+            await self._write(
+                "CRITICALITY_OVERRIDDEN",
+                {
+                    "criticality": level.value,
+                    "criticality_reasons": self._reasons,
+                    "criticality_overridden_by": req.actor.full_name,
+                    "dashboard_flag": plan.flag,
+                },
+                req.actor,
+                req.reason,
+            )
+            self._index()
+            await self._notify(
+                "CRITICALITY_CHANGED",
+                plan.sends + [(Channel.IN_APP, Audience.ASSIGNEE)],
+                {"reason": req.reason, "level": level.value},
+            )
+            return self.get_state()
+
+    @override_criticality.validator
+    def _check_override(self, req: CriticalityRequest) -> None:
+        _fail(rules.needs_role(req.actor.roles, rules.SUPERVISORS, "overriding criticality"))
+        if self._status is S.CLOSED:
+            _fail(Refusal("Conflict", "the anomaly is closed"))
+        if self._level is None:
+            _fail(Refusal("Conflict", "the anomaly is not assessed yet"))
+        if req.level not in Level.__members__:
+            _fail(Refusal("RuleViolation", f"unknown criticality {req.level}", "level"))
+        if self._level is not None and req.level == self._level.value:
+            _fail(Refusal("Conflict", f"the criticality is already {req.level}", "level"))
+        if len(req.reason.strip()) < 5:
+            _fail(Refusal("RuleViolation", "an override needs a reason", "reason"))
+
+    # -- queries --
+
+    @workflow.query
+    def get_state(self) -> AnomalyState:
+        plan = plan_for(self._level) if self._level else None
+        return AnomalyState(
+            reference=self._in.reference,
+            status=self._status.value,
+            criticality=self._level.value if self._level else None,
+            score=self._score,
+            reasons=list(self._reasons),
+            flag=plan.flag if plan else None,
+            flashing=bool(plan and plan.flashing and not self._acknowledged)
+            and self._status is not S.CLOSED,
+            alert_acknowledged=self._acknowledged,
+            voice_called=self._voice_called,
+            assignee=self._assignee,
+            escalation_level=self._escalation.value,
+            escalated=self._escalated,
+            deadline=self._deadline,
+            eta=self._eta,
+            progress_notes=self._notes,
+            attachment_kinds=list(self._attachments),
+            loto_acknowledged=self._loto,
+            missing_for_resolution=self._missing(None) if self._status is S.IN_PROGRESS else [],
+            review_rounds=self._review_rounds,
+            review_rejections=self._review_rejections,
+            rex_version=self._rex_version,
+            feedback=self._feedback,
+            events=list(self._events),
+        )
+
+    @workflow.query
+    def timeline(self) -> list[Event]:
+        return list(self._events)
+
+    # -- helpers --
+
+    def _missing(self, req: ResolveRequest | None) -> list[str]:
+        resolution = rules.Resolution(
+            req.root_cause if req else "",
+            req.corrective_action if req else "",
+            req.verification_test if req else "",
+            req.safety_restored if req else False,
+        )
+        protocols = self._assessment.safety_protocols if self._assessment else []
+        missing = rules.resolution_missing(
+            resolution, self._attachments, self._notes, self._loto, protocols
+        )
+        if req is None:  # the live view lists only what the work itself still lacks
+            skip = {"root cause", "corrective action", "verification test"}
+            missing = [m for m in missing if m not in skip and m != "safety restored confirmation"]
+        return missing
+
+    def _must_be_assignee(self, actor: Actor, action: str) -> None:
+        if self._assignee is None or actor.user_id != self._assignee.user_id:
+            holder = self._assignee.full_name if self._assignee else "nobody"
+            _fail(Refusal("NotAllowed", f"only the assignee ({holder}) may {action}"))
+
+    def _must_work_on_it(self, actor: Actor, action: str) -> None:
+        if self._assignee and actor.user_id == self._assignee.user_id:
+            return
+        _fail(rules.needs_role(actor.roles, rules.SUPERVISORS, action))
+
+    def _next_step(self) -> int:
+        self._step += 1
+        return self._step
+
+    def _system(self) -> Actor:
+        return Actor(None, SYSTEM, "plantops workflow", self._in.organization_id, ("SYSTEM",))
+
+    def _log(self, action: str, by: str, role: str, detail: str = "") -> None:
+        self._events.append(Event(workflow.now(), action, by, role, detail))
+
+    async def _write(
+        self,
+        action: str,
+        changes: dict[str, Any],
+        actor: Actor,
+        reason: str | None,
+        rex: dict[str, str] | None = None,
+        rex_review: bool | None = None,
+    ) -> None:
+        try:
+            await workflow.execute_activity_method(
+                AnomalyActivities.record_decision,
+                RecordInput(
+                    self._in.reference,
+                    self._in.organization_id,
+                    self._next_step(),
+                    action,
+                    changes,
+                    actor,
+                    reason,
+                    rex,
+                    rex_review,
+                ),
+                **WRITE,
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError):
+                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from err
+            raise
+        self._log(action, actor.full_name, actor.role, reason or "")
+        if "status" in changes:
+            self._index()
+
+    async def _notify(
+        self,
+        event: str,
+        sends: list[tuple[Channel, Audience]],
+        context: dict[str, Any],
+        digest: str | None = None,
+        digest_audience: list[Audience] | None = None,
+    ) -> None:
+        if not sends and not digest_audience:
+            return
+        context = {"status": self._status.value, **context}
+        try:
+            await self._send(event, sends, context, digest, digest_audience)
+        except ActivityError as err:
+            # Undelivered messages stay in the outbox as FAILED; the lifecycle goes on.
+            self._log("NOTIFY_FAILED", SYSTEM, "SYSTEM", f"{event}: {err.cause or err}")
+
+    async def _send(
+        self,
+        event: str,
+        sends: list[tuple[Channel, Audience]],
+        context: dict[str, Any],
+        digest: str | None,
+        digest_audience: list[Audience] | None,
+    ) -> None:
+        await workflow.execute_activity_method(
+            AnomalyActivities.notify,
+            NotifyInput(
+                self._in.reference,
+                self._in.organization_id,
+                self._next_step(),
+                event,
+                [Send(c.value, a.value) for c, a in sends],
+                context,
+                digest,
+                [a.value for a in digest_audience or []],
+            ),
+            **NOTIFY,
+        )
+
+    def _index(self) -> None:
+        if not self._in.indexed or self._assessment is None:
+            return
+        workflow.upsert_search_attributes(
+            [
+                ENTITY.value_set("ANOMALY"),
+                ASSET.value_set(self._assessment.asset_number),
+                SITE.value_set(self._assessment.site_code),
+                CRITICALITY.value_set(self._level.value if self._level else ""),
+                STATUS.value_set(self._status.value),
+            ]
+        )
