@@ -87,6 +87,9 @@ def assess(f: Factors) -> Assessment:
     elif loss > CRITICAL_LOSS_PER_HOUR:
         level = Level.G1
         reasons.append(f"G1: production loss over {CRITICAL_LOSS_PER_HOUR:,.0f} USD/hour")
+    elif f.safety_impact is SafetyImpact.SERIOUS:
+        level = Level.G2
+        reasons.append("G2: serious safety impact")
     elif score >= G2_FROM:
         level = Level.G2
         reasons.append(f"G2: score {score} is {G2_FROM} or more")

@@ -1,0 +1,87 @@
+"""The outbox: keyed rows, delivery through real SMTP and the Twilio client, retries."""
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.anomalies import AnomalyActivities, NotifyInput, Send
+from domain.models import Notification
+from tests.anomaly_helpers import register
+
+
+def _input(ref: str, org: int = 1, step: int = 7) -> NotifyInput:
+    return NotifyInput(
+        ref,
+        org,
+        step,
+        "ALERT",
+        [
+            Send("EMAIL", "TEAM_LEAD"),
+            Send("SMS", "ON_DUTY_SUPERVISOR"),
+            Send("IN_APP", "RELEVANT_TECHNICIANS"),
+        ],
+        {"alert": "H2"},
+    )
+
+
+def _rows(sessions) -> list[Notification]:
+    with sessions() as s:
+        return list(s.scalars(select(Notification).order_by(Notification.id)).all())
+
+
+async def test_a_retried_activity_sends_once(sessions, notify_settings, smtp, twilio_recorder):
+    ref = register(sessions)
+    acts = AnomalyActivities(sessions, notify_settings)
+    env = ActivityEnvironment()
+    first = await env.run(acts.notify, _input(ref))
+    again = await env.run(acts.notify, _input(ref))  # the same step, as a retry sends it
+    assert first.sent == again.sent and first.queued == again.queued
+    assert len(smtp.messages) == 1 and smtp.messages[0]["To"] == "supervisor@example.com"
+    assert f"[{ref}]" in smtp.messages[0]["Subject"]
+    assert [r["To"] for r in twilio_recorder.of_kind("message")] == ["+16015550104"]
+    rows = _rows(sessions)
+    assert {r.channel for r in rows} == {"EMAIL", "SMS", "IN_APP"}
+    assert all(r.status == "SENT" and r.attempts <= 1 for r in rows)
+
+
+async def test_provider_failure_is_recorded_then_retried(
+    sessions, notify_settings, smtp, twilio_recorder
+):
+    ref = register(sessions)
+    acts = AnomalyActivities(sessions, notify_settings)
+    smtp.refuse_next = 1
+    twilio_recorder.fail_next = 5  # the Twilio client itself retries nothing: one 500 per try
+    with pytest.raises(ApplicationError) as err:
+        await ActivityEnvironment().run(acts.notify, _input(ref))
+    assert "not delivered" in str(err.value)
+    failed = {r.channel: r for r in _rows(sessions) if r.channel != "IN_APP"}
+    assert failed["EMAIL"].status == "PENDING" and "451" in failed["EMAIL"].last_error
+    assert failed["SMS"].status == "PENDING" and failed["SMS"].attempts == 1
+    twilio_recorder.fail_next = 0
+    await ActivityEnvironment().run(acts.notify, _input(ref))  # Temporal's retry
+    rows = {r.channel: r for r in _rows(sessions)}
+    assert rows["EMAIL"].status == "SENT" and rows["EMAIL"].attempts == 2
+    assert rows["SMS"].status == "SENT" and rows["SMS"].last_error is None
+    assert len(smtp.messages) == 1 and len(twilio_recorder.of_kind("message")) == 1
+
+
+async def test_without_a_provider_messages_are_held(sessions, settings):
+    ref = register(sessions)
+    acts = AnomalyActivities(sessions, settings)  # no SMTP, no Twilio
+    result = await ActivityEnvironment().run(acts.notify, _input(ref))
+    rows = _rows(sessions)
+    assert {r.channel: r.status for r in rows} == {"EMAIL": "HELD", "SMS": "HELD", "IN_APP": "SENT"}
+    assert result.held == 2
+
+
+async def test_digest_messages_wait_for_their_digest(sessions, settings):
+    ref = register(sessions)
+    acts = AnomalyActivities(sessions, settings)
+    data = NotifyInput(ref, 1, 3, "ALERT", [], {}, "DAILY", ["TEAM_LEAD"])
+    await ActivityEnvironment().run(acts.notify, data)
+    rows = _rows(sessions)
+    assert [(r.channel, r.status, r.digest) for r in rows] == [("EMAIL", "DIGEST", "DAILY")]
+    assert rows[0].created_at <= datetime.now(UTC)
