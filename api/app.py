@@ -9,7 +9,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
 from api import errors, web
-from api.routes import assets, auth, health
+from api.routes import anomalies, assets, auth, health
 from domain.db import make_engine, make_sessionmaker
 from domain.settings import Settings, get_settings
 
@@ -66,5 +66,6 @@ def create_app(
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(assets.router)
+    app.include_router(anomalies.router)
     app.include_router(web.router)
     return app

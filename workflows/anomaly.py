@@ -66,7 +66,9 @@ SYSTEM = "plantops"
 
 def _fail(refusal: Refusal | None) -> None:
     if refusal:
-        raise ApplicationError(refusal.message, type=refusal.kind, non_retryable=True)
+        # The field travels as the error's detail, for the API's error shape.
+        details = [refusal.field] if refusal.field else []
+        raise ApplicationError(refusal.message, *details, type=refusal.kind, non_retryable=True)
 
 
 @workflow.defn
@@ -195,11 +197,6 @@ class AnomalyWorkflow:
         if pick.person is None:
             await self._escalate(self._system(), "no cleared technician available")
             return
-        self._assignee = pick.person
-        self._status = S.ASSIGNED
-        self._escalation = EscalationLevel.TECHNICIAN
-        self._deadline = deadline
-        self._handover += 1
         await self._write(
             "ASSIGNED",
             {
@@ -213,6 +210,13 @@ class AnomalyWorkflow:
             self._system(),
             pick.explanation[0],
         )
+        # Shown by the query only once the record says so too.
+        self._assignee = pick.person
+        self._status = S.ASSIGNED
+        self._escalation = EscalationLevel.TECHNICIAN
+        self._deadline = deadline
+        self._handover += 1
+        self._index()
         await self._notify(
             "ASSIGNED",
             [(Channel.IN_APP, Audience.ASSIGNEE), (Channel.EMAIL, Audience.ASSIGNEE)],
@@ -228,11 +232,7 @@ class AnomalyWorkflow:
             **WRITE,
         )
         previous = self._assignee
-        self._escalation, self._escalated = level, True
-        self._assignee = target
-        self._status = S.ESCALATED
-        self._deadline = workflow.now() + self._response
-        self._handover += 1
+        deadline = workflow.now() + self._response
         await self._write(
             "ESCALATED",
             {
@@ -240,11 +240,17 @@ class AnomalyWorkflow:
                 "escalation_level": level.value,
                 "escalated": True,
                 "assignee_id": target.user_id if target else None,
-                "response_deadline": self._deadline.isoformat(),
+                "response_deadline": deadline.isoformat(),
             },
             actor,
             reason,
         )
+        self._escalation, self._escalated = level, True
+        self._assignee = target
+        self._status = S.ESCALATED
+        self._deadline = deadline
+        self._handover += 1
+        self._index()
         sends = [
             (Channel.EMAIL, Audience.ASSIGNEE),
             (Channel.SMS, Audience.ASSIGNEE),

@@ -1,0 +1,318 @@
+"""The anomaly API: registration, reading, and each human action of the lifecycle."""
+
+import dataclasses
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from sqlalchemy import select
+
+from api import anomaly_actions as actions
+from api.deps import AppSettings, CurrentActor, DbSession, TemporalClient
+from api.errors import ApiError
+from domain.models import AnomalyAttachment
+from domain.rules.anomaly_lifecycle import AttachmentKind
+from domain.schemas.anomalies import (
+    AcceptIn,
+    AnomalyOut,
+    AnomalyReport,
+    CriticalityOverride,
+    DeclineIn,
+    ProgressIn,
+    ReassignIn,
+    ResolveIn,
+    ReviewDecision,
+    ReviewIn,
+    RexDecision,
+    RexIn,
+    RexReviewIn,
+    TimelineEntry,
+)
+from domain.schemas.assets import Page
+from domain.services import anomalies as service
+from domain.services import kpis as kpi_service
+from workflows.anomaly import AnomalyWorkflow
+from workflows.anomaly_types import (
+    AcceptRequest,
+    AcknowledgeRequest,
+    AttachmentNotice,
+    CriticalityRequest,
+    DeclineRequest,
+    ProgressRequest,
+    ReassignRequest,
+    ResolveRequest,
+    ReviewRequest,
+    RexRequest,
+)
+
+router = APIRouter(prefix="/api/v1/anomalies", tags=["anomalies"])
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def _state(state: Any) -> dict[str, Any]:
+    return actions._plain(dataclasses.asdict(state))
+
+
+@router.post(
+    "",
+    response_model=AnomalyOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register an anomaly (any intake channel)",
+)
+async def register(
+    report: AnomalyReport,
+    session: DbSession,
+    actor: CurrentActor,
+    client: TemporalClient,
+    settings: AppSettings,
+) -> AnomalyOut:
+    ref = await actions.register_and_start(
+        client=client, settings=settings, session=session, actor=actor, report=report
+    )
+    anomaly = service.get_anomaly(
+        session=session, organization_id=actor.organization_id, reference=ref
+    )
+    return service.to_out(session, anomaly)
+
+
+@router.get("", response_model=Page[AnomalyOut], summary="List anomalies")
+def list_anomalies(
+    session: DbSession,
+    actor: CurrentActor,
+    anomaly_status: Annotated[str | None, Query(alias="status", max_length=200)] = None,
+    criticality: Annotated[str | None, Query(pattern="^[Gg][1-4]$")] = None,
+    asset: str | None = None,
+    site: str | None = None,
+    assignee: str | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[AnomalyOut]:
+    filters = service.AnomalyFilters(anomaly_status, criticality, asset, site, assignee, q)
+    rows, total = service.list_anomalies(
+        session=session, actor=actor, filters=filters, limit=limit, offset=offset
+    )
+    return Page(
+        items=[service.to_out(session, a) for a in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/kpis", summary="The anomaly KPIs, per site and for the enterprise")
+def kpis(session: DbSession, actor: CurrentActor) -> dict[str, Any]:
+    out: dict[str, dict[str, Any]] = {}
+    for site, kpi in kpi_service.current(session, actor.organization_id):
+        out.setdefault(site or "ALL", {})[kpi.name] = {
+            "value": kpi.value,
+            "unit": kpi.unit,
+            "sample_size": kpi.sample_size,
+            "computed_at": kpi.computed_at.isoformat(),
+        }
+    return {"kpis": out}
+
+
+@router.get("/knowledge", summary="Search the knowledge base of approved REX")
+def knowledge(
+    session: DbSession,
+    actor: CurrentActor,
+    q: Annotated[str, Query(max_length=200)] = "",
+    limit: Limit = 20,
+) -> dict[str, Any]:
+    found = service.search_knowledge(
+        session=session, organization_id=actor.organization_id, text=q, limit=limit
+    )
+    return {
+        "items": [
+            {
+                "reference": ref,
+                "title": rex.title,
+                "asset_type": rex.asset_type_code,
+                "root_cause_analysis": rex.root_cause_analysis,
+                "lessons_learned": rex.lessons_learned,
+                "preventive_actions": rex.preventive_actions,
+                "best_practices": rex.best_practices,
+                "training_needs": rex.training_needs,
+                "author": rex.author_name,
+                "reviewer": rex.reviewer_name,
+                "version": rex.version,
+                "approved_at": rex.approved_at,
+            }
+            for rex, ref in found
+        ]
+    }
+
+
+@router.get("/{ref}", response_model=AnomalyOut, summary="An anomaly with its live state")
+async def get_anomaly(
+    ref: str, session: DbSession, actor: CurrentActor, client: TemporalClient
+) -> AnomalyOut:
+    anomaly = service.get_anomaly(
+        session=session, organization_id=actor.organization_id, reference=ref
+    )
+    out = service.to_out(session, anomaly)
+    session.rollback()
+    out.live = await actions.live(client, anomaly.reference)
+    return out
+
+
+@router.get(
+    "/{ref}/timeline", response_model=list[TimelineEntry], summary="Every decision, in order"
+)
+def timeline(ref: str, session: DbSession, actor: CurrentActor) -> list[TimelineEntry]:
+    service.get_anomaly(session=session, organization_id=actor.organization_id, reference=ref)
+    return service.timeline(session=session, organization_id=actor.organization_id, reference=ref)
+
+
+@router.get("/{ref}/attachments/{attachment_id}", summary="Download an attachment")
+def download(ref: str, attachment_id: int, session: DbSession, actor: CurrentActor) -> Response:
+    anomaly = service.get_anomaly(
+        session=session, organization_id=actor.organization_id, reference=ref
+    )
+    row = session.scalars(
+        select(AnomalyAttachment).where(
+            AnomalyAttachment.id == attachment_id, AnomalyAttachment.anomaly_id == anomaly.id
+        )
+    ).one_or_none()
+    if row is None:
+        raise ApiError(404, "NotFound", f"attachment {attachment_id} not found", "attachment_id")
+    return Response(
+        row.content,
+        media_type=row.content_type,
+        headers={"Content-Disposition": f'inline; filename="{row.filename}"'},
+    )
+
+
+@router.post("/{ref}/acknowledge-alert", summary="Acknowledge an H1 alert")
+async def acknowledge(ref: str, actor: CurrentActor, client: TemporalClient) -> dict[str, Any]:
+    state = await actions.update(
+        client, ref, AnomalyWorkflow.acknowledge_alert, AcknowledgeRequest(actor)
+    )
+    return _state(state)
+
+
+@router.post("/{ref}/accept", summary="Accept the assignment with ETA and safety acknowledgement")
+async def accept(
+    ref: str, data: AcceptIn, actor: CurrentActor, client: TemporalClient
+) -> dict[str, Any]:
+    req = AcceptRequest(actor, data.eta, data.safety_acknowledged)
+    return _state(await actions.update(client, ref, AnomalyWorkflow.accept, req))
+
+
+@router.post("/{ref}/decline", summary="Decline the assignment; it escalates")
+async def decline(
+    ref: str, data: DeclineIn, actor: CurrentActor, client: TemporalClient
+) -> dict[str, Any]:
+    req = DeclineRequest(actor, data.reason)
+    return _state(await actions.update(client, ref, AnomalyWorkflow.decline, req))
+
+
+@router.post("/{ref}/reassign", summary="Reassign to a technician, or take it yourself")
+async def reassign(
+    ref: str, data: ReassignIn, session: DbSession, actor: CurrentActor, client: TemporalClient
+) -> dict[str, Any]:
+    who = actions.person(session, actor, data.assignee) if data.assignee else None
+    session.rollback()
+    req = ReassignRequest(actor, data.reason, who)
+    return _state(await actions.update(client, ref, AnomalyWorkflow.reassign, req))
+
+
+@router.post("/{ref}/progress", summary="Progress note, LOTO, parts used, test results")
+async def progress(
+    ref: str, data: ProgressIn, actor: CurrentActor, client: TemporalClient
+) -> dict[str, Any]:
+    req = ProgressRequest(
+        actor,
+        data.note,
+        data.loto_acknowledged,
+        [p.model_dump() for p in data.parts_used],
+        [t.model_dump() for t in data.test_results],
+    )
+    return _state(await actions.update(client, ref, AnomalyWorkflow.progress, req))
+
+
+@router.post(
+    "/{ref}/attachments",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a photo, video, test result or document",
+)
+async def attach(
+    ref: str,
+    session: DbSession,
+    actor: CurrentActor,
+    client: TemporalClient,
+    file: Annotated[UploadFile, File()],
+    kind: Annotated[AttachmentKind, Form()],
+    caption: Annotated[str | None, Form(max_length=500)] = None,
+) -> dict[str, Any]:
+    return await store_attachment(session, actor, client, ref, file, kind, caption)
+
+
+async def store_attachment(session, actor, client, ref, file, kind, caption) -> dict[str, Any]:
+    """Stored first so the workflow can refer to it; removed again if the workflow
+    refuses it (wrong state or wrong person), so nothing unaccounted for stays."""
+    anomaly = service.get_anomaly(
+        session=session, organization_id=actor.organization_id, reference=ref
+    )
+    content = await file.read()
+    row = service.add_attachment(
+        session=session,
+        actor=actor,
+        anomaly=anomaly,
+        kind=kind,
+        filename=file.filename or "upload",
+        content_type=file.content_type or "application/octet-stream",
+        content=content,
+        caption=caption,
+    )
+    session.commit()
+    notice = AttachmentNotice(actor, row.id, kind.value, row.filename)
+    try:
+        state = await actions.update(client, ref, AnomalyWorkflow.attachment, notice)
+    except ApiError:
+        session.delete(row)
+        session.commit()
+        raise
+    return {"attachment_id": row.id, "state": _state(state)}
+
+
+@router.post("/{ref}/resolve", summary="Mark resolved; refused while anything is missing")
+async def resolve(
+    ref: str, data: ResolveIn, actor: CurrentActor, client: TemporalClient
+) -> dict[str, Any]:
+    req = ResolveRequest(
+        actor,
+        data.root_cause,
+        data.corrective_action,
+        data.verification_test,
+        data.safety_restored,
+    )
+    return _state(await actions.update(client, ref, AnomalyWorkflow.resolve, req))
+
+
+@router.post("/{ref}/review", summary="Supervisor review: approve, or reject with feedback")
+async def review(
+    ref: str, data: ReviewIn, actor: CurrentActor, client: TemporalClient
+) -> dict[str, Any]:
+    req = ReviewRequest(actor, data.decision is ReviewDecision.APPROVE, data.feedback)
+    return _state(await actions.update(client, ref, AnomalyWorkflow.review, req))
+
+
+@router.post("/{ref}/rex", summary="Submit the REX")
+async def rex(ref: str, data: RexIn, actor: CurrentActor, client: TemporalClient) -> dict[str, Any]:
+    req = RexRequest(actor, **data.model_dump())
+    return _state(await actions.update(client, ref, AnomalyWorkflow.submit_rex, req))
+
+
+@router.post("/{ref}/rex/review", summary="Senior technician's peer review of the REX")
+async def rex_review(
+    ref: str, data: RexReviewIn, actor: CurrentActor, client: TemporalClient
+) -> dict[str, Any]:
+    req = ReviewRequest(actor, data.decision is RexDecision.APPROVE, data.feedback)
+    return _state(await actions.update(client, ref, AnomalyWorkflow.review_rex, req))
+
+
+@router.post("/{ref}/criticality", summary="Override the criticality, with a reason")
+async def criticality(
+    ref: str, data: CriticalityOverride, actor: CurrentActor, client: TemporalClient
+) -> dict[str, Any]:
+    req = CriticalityRequest(actor, data.level.value, data.reason)
+    return _state(await actions.update(client, ref, AnomalyWorkflow.override_criticality, req))
