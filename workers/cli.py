@@ -201,6 +201,46 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
         stop_all()
 
 
+def _temporal_address(settings: Settings) -> str:
+    return settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"
+
+
+def cmd_replay(settings: Settings, args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from temporalio.client import Client, WorkflowHistory
+
+    from workers import replay
+
+    async def main() -> None:
+        if args.file:
+            history = WorkflowHistory.from_json(args.reference, Path(args.file).read_text())
+        else:
+            try:
+                client = await Client.connect(
+                    _temporal_address(settings), namespace=settings.temporal_namespace
+                )
+            except RuntimeError as err:
+                raise StartupError(f"cannot reach Temporal: {err}") from None
+            try:
+                history = await replay.fetch(client, args.reference.upper())
+            except Exception as err:
+                raise StartupError(f"no history for {args.reference}: {err}") from None
+        print(f"{args.reference.upper()}: {len(history.events)} events")
+        for decision in replay.decisions(history):
+            print("  " + decision.line())
+        try:
+            await replay.replay(history)
+        except Exception as err:
+            raise StartupError(f"replay FAILED against the current code: {err}") from None
+        print("replayed against the current code: every decision is the same")
+        if args.save:
+            Path(args.save).write_text(history.to_json())
+            print(f"history saved to {args.save}")
+
+    asyncio.run(main())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="plantops", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -211,6 +251,11 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("api", help="run the HTTP API and web pages").set_defaults(func=cmd_api)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="load the demo enterprise (idempotent)").set_defaults(func=cmd_demo)
+    rp = sub.add_parser("replay", help="replay a workflow's history and print its decisions")
+    rp.add_argument("reference", help="workflow id, e.g. ANO-2026-000001")
+    rp.add_argument("--file", help="replay a saved history (JSON) instead of fetching it")
+    rp.add_argument("--save", help="also save the fetched history as JSON here")
+    rp.set_defaults(func=cmd_replay)
     args = parser.parse_args(argv)
     settings = get_settings()
     logging.basicConfig(

@@ -433,10 +433,8 @@ class AnomalyWorkflow:
     async def attachment(self, req: AttachmentNotice) -> AnomalyState:
         async with self._lock:
             self._check_attachment(req)
+            await self._write("ATTACHMENT_ADDED", {}, req.actor, f"{req.kind} {req.filename}")
             self._attachments.append(req.kind)
-            self._log(
-                "ATTACHMENT", req.actor.full_name, req.actor.role, f"{req.kind} {req.filename}"
-            )
             return self.get_state()
 
     @attachment.validator

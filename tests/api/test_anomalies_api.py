@@ -1,10 +1,16 @@
 """The anomaly API contract, end to end on real PostgreSQL and Temporal."""
 
 import asyncio
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from temporalio.worker import Replayer
 
 from tests.anomaly_helpers import PNG
+from workers import registry
 
+HISTORIES = Path(__file__).parent.parent / "histories"
 BASE = "/api/v1/anomalies"
 REPORT = {
     "asset": "SAW-JKS-001",
@@ -33,7 +39,7 @@ async def _report(client, token_for, **extra) -> tuple[str, dict]:
     return ref, body
 
 
-async def test_full_lifecycle_through_the_api(client, token_for):
+async def test_full_lifecycle_through_the_api(client, token_for, temporal_client):
     ref, body = await _report(client, token_for)
     assert ref.startswith(f"ANO-{datetime.now(UTC).year}-")
     assert body["criticality"] and body["criticality_reasons"]
@@ -110,6 +116,12 @@ async def test_full_lifecycle_through_the_api(client, token_for):
         await client.get(BASE, params={"status": "CLOSED", "site": "JKS"}, headers=tech)
     ).json()
     assert listed["total"] == 1 and listed["items"][0]["reference"] == ref
+
+    # A run with the search attributes of a real server, kept for the replay tests.
+    history = await temporal_client.get_workflow_handle(ref).fetch_history()
+    await Replayer(workflows=registry.WORKFLOWS).replay_workflow(history)
+    if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
+        (HISTORIES / "anomaly_via_api.json").write_text(history.to_json())
 
 
 async def test_refusals_answer_403_409_422_with_the_rule(client, token_for):

@@ -276,3 +276,15 @@ async def test_no_voice_call_when_acknowledged(tenv, sessions, task_queue, twili
             AnomalyWorkflow.acknowledge_alert, AcknowledgeRequest(actor(sessions, "supervisor"))
         )
     assert err.value.cause.type == "Conflict"
+
+
+def test_replay_command_prints_each_decision_with_who(capsys):
+    from workers.cli import main
+
+    main(["replay", "ANO-2026-000001", "--file", str(HISTORIES / "anomaly_happy_path.json")])
+    out = capsys.readouterr().out
+    assert "CRITICALITY_ASSESSED" in out and "ASSIGNED" in out
+    assert "asks accept" in out and "(MAINT_TECH)" in out
+    assert "REVIEW_APPROVED          Dolores Vega (MAINT_SUPERVISOR)" in out
+    assert "CLOSED                   Astrid Halvorsen (SENIOR_TECHNICIAN)" in out
+    assert "replayed against the current code: every decision is the same" in out

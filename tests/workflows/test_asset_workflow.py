@@ -124,7 +124,7 @@ async def test_decommission_ends_the_workflow(tworker, sessions, task_queue):
     assert result.status == "DECOMMISSIONED"
 
 
-@pytest.mark.parametrize("path", sorted(HISTORIES.glob("asset_*.json")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.name)
 async def test_recorded_histories_replay(path):
     from temporalio.client import WorkflowHistory
 
