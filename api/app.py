@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
-from api import errors, web
+from api import errors, web, web_anomalies
 from api.routes import anomalies, assets, auth, health
 from domain.db import make_engine, make_sessionmaker
 from domain.settings import Settings, get_settings
@@ -68,4 +68,5 @@ def create_app(
     app.include_router(assets.router)
     app.include_router(anomalies.router)
     app.include_router(web.router)
+    app.include_router(web_anomalies.router)
     return app

@@ -32,7 +32,7 @@ def on_shift(pattern: ShiftPattern | None, at: datetime, timezone: str) -> bool:
     return now < end and yesterday in pattern.weekdays
 
 
-def _with_role(session: Session, organization_id: int, roles: set[Role]) -> list[User]:
+def with_role(session: Session, organization_id: int, roles: set[Role]) -> list[User]:
     return list(
         session.scalars(
             select(User)
@@ -72,7 +72,7 @@ def candidates(session: Session, anomaly: Anomaly, at: datetime) -> list[Candida
     )
     today = at.astimezone(ZoneInfo(site.timezone)).date()
     found = []
-    for user in _with_role(session, anomaly.organization_id, TECHNICIANS):
+    for user in with_role(session, anomaly.organization_id, TECHNICIANS):
         distance = None
         if user.last_latitude is not None and target[0] is not None:
             distance = haversine_km(user.last_latitude, user.last_longitude, *target)
@@ -102,7 +102,7 @@ def on_duty_supervisor(session: Session, anomaly: Anomaly, at: datetime) -> User
     site = session.get(Site, anomaly.site_id)
     supervisors = [
         u
-        for u in _with_role(session, anomaly.organization_id, {Role.MAINT_SUPERVISOR})
+        for u in with_role(session, anomaly.organization_id, {Role.MAINT_SUPERVISOR})
         if u.home_site_id == site.id or _cleared(u, site.id, at.date())
     ]
     for user in supervisors:
@@ -110,16 +110,16 @@ def on_duty_supervisor(session: Session, anomaly: Anomaly, at: datetime) -> User
             return user
     if supervisors:
         return supervisors[0]
-    managers = _with_role(session, anomaly.organization_id, MANAGERS)
+    managers = with_role(session, anomaly.organization_id, MANAGERS)
     return managers[0] if managers else None
 
 
 def manager(session: Session, anomaly: Anomaly) -> User | None:
     managers = [
         u
-        for u in _with_role(session, anomaly.organization_id, {Role.MAINT_MANAGER})
+        for u in with_role(session, anomaly.organization_id, {Role.MAINT_MANAGER})
         if u.home_site_id in (None, anomaly.site_id)
-    ] or _with_role(session, anomaly.organization_id, MANAGERS)
+    ] or with_role(session, anomaly.organization_id, MANAGERS)
     return managers[0] if managers else None
 
 
@@ -131,7 +131,7 @@ def audience(session: Session, anomaly: Anomaly, who: Audience, at: datetime) ->
     if who is Audience.TEAM_LEAD:
         leads = [
             u
-            for u in _with_role(session, anomaly.organization_id, {Role.MAINT_SUPERVISOR})
+            for u in with_role(session, anomaly.organization_id, {Role.MAINT_SUPERVISOR})
             if u.home_site_id == site_id
         ]
         return leads or audience(session, anomaly, Audience.ON_DUTY_SUPERVISOR, at)
@@ -140,7 +140,7 @@ def audience(session: Session, anomaly: Anomaly, who: Audience, at: datetime) ->
         today = at.date()
         return [
             u
-            for u in _with_role(session, anomaly.organization_id, TECHNICIANS)
+            for u in with_role(session, anomaly.organization_id, TECHNICIANS)
             if _cleared(u, site_id, today)
             and (not skills or skills & {us.skill.code for us in u.skills})
         ]
@@ -156,7 +156,7 @@ def audience(session: Session, anomaly: Anomaly, who: Audience, at: datetime) ->
     if who is Audience.SENIOR_TECHNICIANS:
         return [
             u
-            for u in _with_role(session, anomaly.organization_id, REX_REVIEWERS)
+            for u in with_role(session, anomaly.organization_id, REX_REVIEWERS)
             if _cleared(u, site_id, at.date()) or u.home_site_id == site_id
         ]
     raise ValueError(f"unknown audience {who}")

@@ -1,0 +1,435 @@
+"""Anomaly pages: report (phone first), queue, detail with the actions the viewer may
+take, live board, knowledge base, outbox. Refusals re-show the form with the rule."""
+
+import base64
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from starlette.datastructures import UploadFile as StarletteUpload
+
+from api import anomaly_actions as actions
+from api.deps import DbSession
+from api.errors import ApiError
+from api.web import WebActor, check_csrf, render
+from domain.actor import Actor
+from domain.errors import DomainError
+from domain.models import Anomaly, Asset, Notification
+from domain.rules import anomaly_lifecycle as rules
+from domain.rules.anomaly_lifecycle import AttachmentKind
+from domain.schemas.anomalies import (
+    AcceptIn,
+    AnomalyReport,
+    CriticalityOverride,
+    DeclineIn,
+    ProgressIn,
+    ReassignIn,
+    ResolveIn,
+    ReviewIn,
+    RexIn,
+    RexReviewIn,
+)
+from domain.services import anomalies as service
+from domain.services import outbox, people
+from workflows.anomaly import AnomalyWorkflow
+from workflows.anomaly_types import (
+    AcceptRequest,
+    AcknowledgeRequest,
+    CriticalityRequest,
+    DeclineRequest,
+    ProgressRequest,
+    ReassignRequest,
+    ResolveRequest,
+    ReviewRequest,
+    RexRequest,
+)
+
+router = APIRouter(include_in_schema=False)
+OPEN = ["REGISTERED", "ASSIGNED", "ESCALATED", "IN_PROGRESS", "RESOLVED", "REX", "REX_REVIEW"]
+
+
+def _first_error(err: ValidationError) -> tuple[str, str]:
+    first = err.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "form"
+    return field, f"{field}: {first['msg'].removeprefix('Value error, ')}"
+
+
+def _assets(session, actor: Actor) -> list[Asset]:
+    return list(
+        session.scalars(
+            select(Asset)
+            .where(Asset.organization_id == actor.organization_id)
+            .order_by(Asset.asset_number)
+        ).all()
+    )
+
+
+@router.get("/anomalies", response_class=HTMLResponse)
+def board(request: Request, session: DbSession, actor: WebActor) -> HTMLResponse:
+    rows, _ = service.list_anomalies(
+        session=session,
+        actor=actor,
+        filters=service.AnomalyFilters(status=",".join(OPEN)),
+        limit=200,
+        offset=0,
+    )
+    rank = {"G1": 0, "G2": 1, "G3": 2, "G4": 3, None: 4}
+    rows.sort(key=lambda a: (rank.get(a.criticality, 4), a.registered_at))
+    counts: dict[str, int] = {}
+    for a in rows:
+        counts[a.criticality or "—"] = counts.get(a.criticality or "—", 0) + 1
+    return render(
+        request,
+        "web/anomaly_board.html",
+        actor=actor,
+        rows=[service.to_out(session, a) for a in rows],
+        counts=counts,
+        now=datetime.now(UTC),
+    )
+
+
+@router.get("/anomalies/queue", response_class=HTMLResponse)
+def queue(request: Request, session: DbSession, actor: WebActor) -> HTMLResponse:
+    mine = session.scalars(
+        select(Anomaly)
+        .where(
+            Anomaly.organization_id == actor.organization_id,
+            Anomaly.assignee_id == actor.user_id,
+            Anomaly.status.in_(["ASSIGNED", "ESCALATED", "IN_PROGRESS", "REX"]),
+        )
+        .order_by(Anomaly.response_deadline)
+    ).all()
+    to_review: list[Anomaly] = []
+    if rules.has_any(actor.roles, rules.SUPERVISORS):
+        to_review += session.scalars(
+            select(Anomaly).where(
+                Anomaly.organization_id == actor.organization_id,
+                Anomaly.status.in_(["RESOLVED", "ESCALATED"]),
+            )
+        ).all()
+    if rules.has_any(actor.roles, rules.REX_REVIEWERS):
+        to_review += session.scalars(
+            select(Anomaly).where(
+                Anomaly.organization_id == actor.organization_id,
+                Anomaly.status == "REX_REVIEW",
+                Anomaly.assignee_id != actor.user_id,
+            )
+        ).all()
+    notices = outbox.unread(session, actor.user_id) if actor.user_id else []
+    return render(
+        request,
+        "web/anomaly_queue.html",
+        actor=actor,
+        mine=[service.to_out(session, a) for a in mine],
+        to_review=[service.to_out(session, a) for a in to_review],
+        notices=notices,
+    )
+
+
+@router.get("/anomalies/new", response_class=HTMLResponse)
+def new_form(
+    request: Request, session: DbSession, actor: WebActor, asset: str = ""
+) -> HTMLResponse:
+    return render(
+        request,
+        "web/anomaly_new.html",
+        actor=actor,
+        assets=_assets(session, actor),
+        form={"asset": asset.upper(), "safety_impact": "NONE", "urgency": "SOON"},
+    )
+
+
+@router.post("/anomalies/new", response_class=HTMLResponse)
+async def new_submit(request: Request, session: DbSession, actor: WebActor) -> Response:
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")))
+    values = {
+        k: str(form.get(k, "")).strip()
+        for k in (
+            "asset",
+            "title",
+            "description",
+            "location",
+            "safety_impact",
+            "urgency",
+            "production_loss_per_hour",
+            "latitude",
+            "longitude",
+        )
+    }
+    values["regulatory_impact"] = form.get("regulatory_impact") == "on"
+    photos = [f for f in form.getlist("photos") if isinstance(f, StarletteUpload) and f.filename]
+    try:
+        report = AnomalyReport(
+            asset=values["asset"],
+            title=values["title"],
+            description=values["description"],
+            location=values["location"] or None,
+            channel="MOBILE",
+            safety_impact=values["safety_impact"] or "NONE",
+            urgency=values["urgency"] or "SOON",
+            production_loss_per_hour=values["production_loss_per_hour"] or None,
+            latitude=values["latitude"] or None,
+            longitude=values["longitude"] or None,
+            regulatory_impact=values["regulatory_impact"],
+            photos=[
+                {
+                    "filename": p.filename,
+                    "content_type": p.content_type or "",
+                    "data_base64": base64.b64encode(await p.read()).decode(),
+                }
+                for p in photos
+            ],
+        )
+        ref = await actions.register_and_start(
+            client=request.app.state.temporal,
+            settings=request.app.state.settings,
+            session=session,
+            actor=actor,
+            report=report,
+        )
+    except ValidationError as err:
+        error = _first_error(err)[1]
+    except (ApiError, DomainError) as err:
+        session.rollback()
+        field = err.field
+        error = f"{field}: {err.message}" if field else err.message
+    else:
+        return RedirectResponse(f"/anomalies/{ref}?notice=Reported+as+{ref}", 303)
+    return render(
+        request,
+        "web/anomaly_new.html",
+        422,
+        actor=actor,
+        assets=_assets(session, actor),
+        form=values,
+        error=error,
+    )
+
+
+def _detail(
+    request: Request, session, actor: Actor, ref: str, live: dict | None, status_code=200, **extra
+) -> HTMLResponse:
+    anomaly = service.get_anomaly(
+        session=session, organization_id=actor.organization_id, reference=ref
+    )
+    out = service.to_out(session, anomaly, live)
+    technicians = people.with_role(session, actor.organization_id, rules.TECHNICIANS)
+    status = out.status.value
+    assignee = live.get("assignee") if live else None
+    is_assignee = bool(assignee and assignee.get("user_id") == actor.user_id)
+    supervisor = rules.has_any(actor.roles, rules.SUPERVISORS)
+    can = {
+        "acknowledge": supervisor
+        and bool(live and live.get("flashing"))
+        and not (live or {}).get("alert_acknowledged"),
+        "accept": is_assignee and status == "ASSIGNED",
+        "reassign": supervisor and status in ("ASSIGNED", "ESCALATED", "IN_PROGRESS"),
+        "work": status == "IN_PROGRESS" and (is_assignee or supervisor),
+        "resolve": status == "IN_PROGRESS" and is_assignee,
+        "review": status == "RESOLVED" and supervisor and not is_assignee,
+        "rex": status == "REX" and is_assignee,
+        "rex_review": status == "REX_REVIEW"
+        and rules.has_any(actor.roles, rules.REX_REVIEWERS)
+        and not is_assignee,
+        "criticality": supervisor and status != "CLOSED",
+    }
+    eta_default = (datetime.now(UTC) + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
+    return render(
+        request,
+        "web/anomaly_detail.html",
+        status_code,
+        actor=actor,
+        a=out,
+        live=live or {},
+        can=can,
+        timeline=service.timeline(
+            session=session, organization_id=actor.organization_id, reference=ref
+        ),
+        technicians=technicians,
+        kinds=list(AttachmentKind),
+        eta_default=eta_default,
+        notice=request.query_params.get("notice"),
+        **extra,
+    )
+
+
+@router.get("/anomalies/{ref}", response_class=HTMLResponse)
+async def detail(ref: str, request: Request, session: DbSession, actor: WebActor) -> HTMLResponse:
+    live = await actions.live(request.app.state.temporal, ref.upper())
+    return _detail(request, session, actor, ref, live)
+
+
+@router.get("/anomalies/{ref}/files/{attachment_id}")
+def file(ref: str, attachment_id: int, session: DbSession, actor: WebActor) -> Response:
+    from api.routes.anomalies import download
+
+    return download(ref, attachment_id, session, actor)
+
+
+def _eta(value: str) -> datetime:
+    """A datetime-local value from the phone, read as UTC unless it carries a zone."""
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+async def _request_for(action: str, form: dict[str, Any], session, actor: Actor, ref: str):
+    """(workflow update, its request) for a form post; validation errors propagate."""
+    if action == "acknowledge":
+        return AnomalyWorkflow.acknowledge_alert, AcknowledgeRequest(actor)
+    if action == "accept":
+        data = AcceptIn(
+            eta=_eta(form.get("eta") or "") if form.get("eta") else None,
+            safety_acknowledged=form.get("safety_acknowledged") == "on",
+        )
+        return AnomalyWorkflow.accept, AcceptRequest(actor, data.eta, data.safety_acknowledged)
+    if action == "decline":
+        data = DeclineIn(reason=form.get("reason", ""))
+        return AnomalyWorkflow.decline, DeclineRequest(actor, data.reason)
+    if action == "reassign":
+        data = ReassignIn(assignee=form.get("assignee") or None, reason=form.get("reason", ""))
+        who = actions.person(session, actor, data.assignee) if data.assignee else None
+        return AnomalyWorkflow.reassign, ReassignRequest(actor, data.reason, who)
+    if action == "progress":
+        parts = []
+        if form.get("part_number"):
+            parts.append(
+                {
+                    "part_number": form["part_number"],
+                    "quantity": form.get("quantity") or 1,
+                    "serial_numbers": [
+                        s.strip() for s in form.get("serial_numbers", "").split(",") if s.strip()
+                    ],
+                }
+            )
+        tests = []
+        if form.get("test_name"):
+            tests.append(
+                {
+                    "name": form["test_name"],
+                    "value": form.get("test_value", ""),
+                    "passed": form.get("test_passed") == "on",
+                }
+            )
+        data = ProgressIn(
+            note=form.get("note", ""),
+            loto_acknowledged=form.get("loto_acknowledged") == "on",
+            parts_used=parts,
+            test_results=tests,
+        )
+        return AnomalyWorkflow.progress, ProgressRequest(
+            actor,
+            data.note,
+            data.loto_acknowledged,
+            [p.model_dump() for p in data.parts_used],
+            [t.model_dump() for t in data.test_results],
+        )
+    if action == "resolve":
+        data = ResolveIn(
+            root_cause=form.get("root_cause", ""),
+            corrective_action=form.get("corrective_action", ""),
+            verification_test=form.get("verification_test", ""),
+            safety_restored=form.get("safety_restored") == "on",
+        )
+        return AnomalyWorkflow.resolve, ResolveRequest(
+            actor,
+            data.root_cause,
+            data.corrective_action,
+            data.verification_test,
+            data.safety_restored,
+        )
+    if action == "review":
+        data = ReviewIn(decision=form.get("decision", ""), feedback=form.get("feedback", ""))
+        return AnomalyWorkflow.review, ReviewRequest(
+            actor, data.decision.value == "APPROVE", data.feedback
+        )
+    if action == "rex":
+        data = RexIn(**{k: form.get(k, "") for k in RexIn.model_fields})
+        return AnomalyWorkflow.submit_rex, RexRequest(actor, **data.model_dump())
+    if action == "rex-review":
+        data = RexReviewIn(decision=form.get("decision", ""), feedback=form.get("feedback", ""))
+        return AnomalyWorkflow.review_rex, ReviewRequest(
+            actor, data.decision.value == "APPROVE", data.feedback
+        )
+    if action == "criticality":
+        data = CriticalityOverride(level=form.get("level", ""), reason=form.get("reason", ""))
+        return AnomalyWorkflow.override_criticality, CriticalityRequest(
+            actor, data.level.value, data.reason
+        )
+    raise ApiError(404, "NotFound", f"no action {action}")
+
+
+@router.post("/anomalies/{ref}/attachments", response_class=HTMLResponse)
+async def attachment_form(
+    ref: str,
+    request: Request,
+    session: DbSession,
+    actor: WebActor,
+    file: UploadFile,
+    kind: Annotated[str, Form()] = "",
+    caption: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    from api.routes.anomalies import store_attachment
+
+    check_csrf(request, csrf)
+    client = request.app.state.temporal
+    try:
+        if kind not in AttachmentKind.__members__:
+            raise ApiError(422, "RuleViolation", "kind: choose what the file shows", "kind")
+        await store_attachment(session, actor, client, ref, file, AttachmentKind(kind), caption)
+    except (ApiError, DomainError) as err:
+        session.rollback()
+        live = await actions.live(client, ref.upper())
+        code = err.status if isinstance(err, ApiError) else 422
+        return _detail(request, session, actor, ref, live, code, error=err.message, failed="work")
+    return RedirectResponse(f"/anomalies/{ref}?notice={kind}+added", 303)
+
+
+@router.post("/anomalies/{ref}/{action}", response_class=HTMLResponse)
+async def act(ref: str, action: str, request: Request, session: DbSession, actor: WebActor):
+    raw = await request.form()
+    form = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
+    check_csrf(request, form.get("csrf_token", ""))
+    client = request.app.state.temporal
+    try:
+        method, req = await _request_for(action, form, session, actor, ref)
+        session.rollback()
+        await actions.update(client, ref, method, req)
+    except ValidationError as err:
+        error, code = _first_error(err)[1], 422
+    except (ApiError, DomainError) as err:
+        session.rollback()
+        error = err.message
+        code = err.status if isinstance(err, ApiError) else 422
+    except ValueError as err:  # a malformed date from the form
+        error, code = f"eta: {err}", 422
+    else:
+        label = action.replace("-", " ")
+        return RedirectResponse(f"/anomalies/{ref}?notice={label}+recorded", 303)
+    live = await actions.live(client, ref.upper())
+    return _detail(request, session, actor, ref, live, code, error=error, failed=action, form=form)
+
+
+@router.get("/knowledge", response_class=HTMLResponse)
+def knowledge(request: Request, session: DbSession, actor: WebActor, q: str = "") -> HTMLResponse:
+    found = service.search_knowledge(
+        session=session, organization_id=actor.organization_id, text=q[:200]
+    )
+    return render(request, "web/knowledge.html", actor=actor, q=q, found=found)
+
+
+@router.get("/outbox", response_class=HTMLResponse)
+def outbox_page(
+    request: Request, session: DbSession, actor: WebActor, status: str = ""
+) -> HTMLResponse:
+    if not rules.has_any(actor.roles, rules.SUPERVISORS):
+        raise ApiError(403, "NotAllowed", "the outbox is for supervisors, managers and admins")
+    query = select(Notification).where(Notification.organization_id == actor.organization_id)
+    if status:
+        query = query.where(Notification.status == status.upper())
+    rows = session.scalars(query.order_by(Notification.id.desc()).limit(300)).all()
+    return render(request, "web/outbox.html", actor=actor, rows=rows, status=status.upper())
