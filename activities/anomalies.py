@@ -11,7 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.channels import Channels
-from activities.messages import render
+from activities.messages import digest_body, render
 from domain.actor import Actor
 from domain.db import transaction
 from domain.errors import DomainError
@@ -122,6 +122,12 @@ class NotifyOutput:
     queued: int
     sent: int
     held: int
+
+
+@dataclass
+class DigestInput:
+    kind: str  # SUMMARY or DAILY
+    stamp: str  # the schedule's fire time, so a retried digest is the same message
 
 
 @dataclass
@@ -374,6 +380,51 @@ class AnomalyActivities:
                     .group_by(Notification.status)
                 ).all()
             )
+
+    def _compose_digests(self, data: DigestInput) -> list[str]:
+        """One email per recipient gathering the anomalies queued for this digest."""
+        from collections import defaultdict
+
+        from sqlalchemy import select
+
+        title = "Anomaly summary" if data.kind == "SUMMARY" else "Daily anomaly digest"
+        with transaction(self.sessions) as session:
+            rows = session.scalars(
+                select(Notification)
+                .where(Notification.status == "DIGEST", Notification.digest == data.kind)
+                .order_by(Notification.id)
+                .with_for_update(skip_locked=True)
+            ).all()
+            grouped: dict[tuple[int, int], list[Notification]] = defaultdict(list)
+            for row in rows:
+                grouped[(row.organization_id, row.recipient_id)].append(row)
+            messages = []
+            for (org, user_id), items in grouped.items():
+                user = session.get(User, user_id)
+                key = f"digest/{data.kind}/{data.stamp}/{user_id}"
+                body = digest_body(user, title, items, self.settings.web_url)
+                messages.append(
+                    outbox.Message(
+                        key,
+                        org,
+                        None,
+                        f"{data.kind}_DIGEST",
+                        Channel.EMAIL,
+                        user,
+                        f"{title}: {len(items)} anomalies",
+                        body,
+                    )
+                )
+                for item in items:
+                    item.status, item.provider_id = "SENT", key
+                    item.sent_at = datetime.now(UTC)
+            outbox.enqueue(session, messages, self.channels.configured())
+            return [m.key for m in messages]
+
+    @activity.defn
+    async def send_digest(self, data: DigestInput) -> NotifyOutput:
+        keys = await asyncio.to_thread(self._compose_digests, data)
+        return await self.deliver(keys)
 
     @activity.defn
     def update_kpis(self, data: KpiInput) -> dict[str, float | None]:

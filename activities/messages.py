@@ -58,3 +58,11 @@ def render(
         **values,
     )
     return subject, body.strip()
+
+
+def digest_body(user: User, title: str, items: list, link_base: str) -> str:
+    return (
+        _env.get_template("digest.txt")
+        .render(recipient=user, title=title, items=items, link_base=link_base)
+        .strip()
+    )

@@ -8,8 +8,9 @@ from activities.channels import Channels
 from domain.settings import Settings, get_settings
 from workflows.anomaly import AnomalyWorkflow
 from workflows.asset import AssetWorkflow
+from workflows.digest import DigestWorkflow
 
-WORKFLOWS: list[type] = [AssetWorkflow, AnomalyWorkflow]
+WORKFLOWS: list[type] = [AssetWorkflow, AnomalyWorkflow, DigestWorkflow]
 
 
 def activities(
@@ -28,4 +29,5 @@ def activities(
         anomalies.record_decision,
         anomalies.notify,
         anomalies.update_kpis,
+        anomalies.send_digest,
     ]

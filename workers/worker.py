@@ -41,6 +41,12 @@ async def run_worker(client: Client, sessions: sessionmaker[Session], task_queue
     with ThreadPoolExecutor(max_workers=32) as executor:
         worker = build_worker(client, sessions, task_queue, executor)
         async with worker:
+            from domain.settings import get_settings
+            from workers.schedules import ensure_schedules
+
+            created = await ensure_schedules(client, get_settings())
+            if created:
+                log.info("created schedules %s", ", ".join(created))
             log.info("worker polling task queue %s", task_queue)
             await stop.wait()
             log.info("worker shutting down")

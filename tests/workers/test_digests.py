@@ -1,0 +1,48 @@
+"""The H3 summary and H4 daily digest: queued messages become one email per recipient."""
+
+from sqlalchemy import select
+from temporalio.testing import ActivityEnvironment
+
+from activities.anomalies import AnomalyActivities, DigestInput, NotifyInput
+from domain.models import Notification
+from domain.settings import Settings
+from tests.anomaly_helpers import register
+from workers.schedules import DAILY_ID, SUMMARY_ID, ensure_schedules
+
+
+async def test_daily_digest_gathers_queued_anomalies(sessions, notify_settings, smtp):
+    acts = AnomalyActivities(sessions, notify_settings)
+    env = ActivityEnvironment()
+    refs = [register(sessions) for _ in range(2)]
+    for step, ref in enumerate(refs, start=1):
+        await env.run(
+            acts.notify, NotifyInput(ref, 1, step, "ALERT", [], {}, "DAILY", ["TEAM_LEAD"])
+        )
+    assert smtp.messages == []  # nothing goes out before the digest
+    result = await env.run(acts.send_digest, DigestInput("DAILY", "20261126T0600"))
+    again = await env.run(acts.send_digest, DigestInput("DAILY", "20261126T0600"))
+    assert result.sent == 1 and again.queued == 0
+    assert len(smtp.messages) == 1
+    body = smtp.messages[0].get_payload()
+    assert all(ref in body for ref in refs)
+    with sessions() as s:
+        statuses = {n.status for n in s.scalars(select(Notification)).all()}
+    assert statuses == {"SENT"}
+
+
+async def test_schedules_are_created_once(dev_env, settings: Settings):
+    from tests.conftest import ending_started_workflows
+
+    async with ending_started_workflows(dev_env.client) as client:
+        for schedule_id in (SUMMARY_ID, DAILY_ID):  # another test's worker may have made them
+            try:
+                await client.get_schedule_handle(schedule_id).delete()
+            except Exception:
+                pass
+        first = await ensure_schedules(client, settings)
+        second = await ensure_schedules(client, settings)
+        assert set(first) == {SUMMARY_ID, DAILY_ID} and second == []
+        daily = await client.get_schedule_handle(DAILY_ID).describe()
+        assert daily.schedule.spec.calendars[0].hour[0].start == settings.daily_digest_hour_utc
+        for schedule_id in first:
+            await client.get_schedule_handle(schedule_id).delete()

@@ -1,0 +1,68 @@
+"""The Temporal Schedules plantops keeps: the H3 summary and the H4 daily digest."""
+
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleRange,
+    ScheduleSpec,
+)
+
+from domain.settings import Settings
+from workflows.digest import DigestWorkflow
+
+SUMMARY_ID = "plantops-summary-digest"
+DAILY_ID = "plantops-daily-digest"
+
+
+def schedules(settings: Settings) -> dict[str, Schedule]:
+    def action(kind: str) -> ScheduleActionStartWorkflow:
+        return ScheduleActionStartWorkflow(
+            DigestWorkflow.run, kind, id=f"DIGEST-{kind}", task_queue=settings.task_queue
+        )
+
+    # A digest that is late is sent once, not once per missed slot.
+    policy = SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=1))
+    return {
+        SUMMARY_ID: Schedule(
+            action=action("SUMMARY"),
+            spec=ScheduleSpec(
+                intervals=[
+                    ScheduleIntervalSpec(every=timedelta(hours=settings.summary_every_hours))
+                ]
+            ),
+            policy=policy,
+        ),
+        DAILY_ID: Schedule(
+            action=action("DAILY"),
+            spec=ScheduleSpec(
+                calendars=[
+                    ScheduleCalendarSpec(
+                        hour=[ScheduleRange(settings.daily_digest_hour_utc)],
+                        minute=[ScheduleRange(0)],
+                        second=[ScheduleRange(0)],
+                    )
+                ]
+            ),
+            policy=policy,
+        ),
+    }
+
+
+async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
+    """Create the schedules that are missing; existing ones (and edits made in the UI) stay."""
+    created = []
+    for schedule_id, schedule in schedules(settings).items():
+        try:
+            await client.create_schedule(schedule_id, schedule)
+            created.append(schedule_id)
+        except ScheduleAlreadyRunningError:
+            pass
+    return created

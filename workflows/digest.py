@@ -1,0 +1,21 @@
+"""DigestWorkflow: fired by a Temporal Schedule, sends the H3 summary or H4 daily digest."""
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.anomalies import AnomalyActivities, DigestInput, NotifyOutput
+
+
+@workflow.defn
+class DigestWorkflow:
+    @workflow.run
+    async def run(self, kind: str) -> NotifyOutput:
+        return await workflow.execute_activity_method(
+            AnomalyActivities.send_digest,
+            DigestInput(kind, workflow.now().strftime("%Y%m%dT%H%M")),
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=RetryPolicy(maximum_attempts=8, maximum_interval=timedelta(minutes=2)),
+        )
