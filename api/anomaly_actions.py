@@ -32,12 +32,21 @@ async def register_and_start(
     anomaly = service.register(session=session, actor=actor, report=report)
     reference = anomaly.reference
     session.commit()  # the record stands even if Temporal is briefly away
-    await client.start_workflow(
-        AnomalyWorkflow.run,
-        AnomalyInput(reference, actor.organization_id, settings.voice_call_after_seconds),
-        id=reference,
-        task_queue=settings.task_queue,
-    )
+    try:
+        await client.start_workflow(
+            AnomalyWorkflow.run,
+            AnomalyInput(reference, actor.organization_id, settings.voice_call_after_seconds),
+            id=reference,
+            task_queue=settings.task_queue,
+        )
+    except RPCError as err:
+        # The worker starts it when it next comes up (workers/resume.py).
+        raise ApiError(
+            503,
+            "Unavailable",
+            f"registered as {reference}, but its lifecycle could not start yet ({err}); "
+            "it starts as soon as Temporal and the worker are back",
+        ) from None
     return reference
 
 

@@ -42,11 +42,14 @@ async def run_worker(client: Client, sessions: sessionmaker[Session], task_queue
         worker = build_worker(client, sessions, task_queue, executor)
         async with worker:
             from domain.settings import get_settings
+            from workers.resume import start_missing_lifecycles
             from workers.schedules import ensure_schedules
 
-            created = await ensure_schedules(client, get_settings())
+            settings = get_settings()
+            created = await ensure_schedules(client, settings)
             if created:
                 log.info("created schedules %s", ", ".join(created))
+            await start_missing_lifecycles(client, sessions, settings)
             log.info("worker polling task queue %s", task_queue)
             await stop.wait()
             log.info("worker shutting down")

@@ -46,3 +46,22 @@ async def test_schedules_are_created_once(dev_env, settings: Settings):
         assert daily.schedule.spec.calendars[0].hour[0].start == settings.daily_digest_hour_utc
         for schedule_id in first:
             await client.get_schedule_handle(schedule_id).delete()
+
+
+async def test_anomalies_registered_without_a_lifecycle_get_one(
+    dev_env, sessions, settings: Settings, worker
+):
+    from tests.conftest import ending_started_workflows
+    from workers.resume import start_missing_lifecycles
+    from workflows.anomaly import AnomalyWorkflow
+
+    ref = register(sessions)  # as if Temporal had been down at registration
+    async with ending_started_workflows(dev_env.client) as client:
+        assert await start_missing_lifecycles(client, sessions, settings) == [ref]
+        handle = client.get_workflow_handle(ref)
+        for _ in range(200):
+            state = await handle.query(AnomalyWorkflow.get_state)
+            if state.status != "REGISTERED":
+                break
+        assert state.status in ("ASSIGNED", "ESCALATED")
+        assert await start_missing_lifecycles(client, sessions, settings) == []

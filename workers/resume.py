@@ -1,0 +1,45 @@
+"""Start the lifecycle of anomalies registered while Temporal was unreachable."""
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from domain.models import Anomaly
+from domain.settings import Settings
+from workflows.anomaly import AnomalyWorkflow
+from workflows.anomaly_types import AnomalyInput
+
+log = logging.getLogger("plantops.worker")
+
+
+async def start_missing_lifecycles(
+    client: Client, sessions: sessionmaker[Session], settings: Settings
+) -> list[str]:
+    """An anomaly whose workflow never wrote a step has no lifecycle yet; one that ran
+    before is never started twice (duplicate ids are rejected)."""
+    with sessions() as session:
+        waiting = session.execute(
+            select(Anomaly.reference, Anomaly.organization_id).where(
+                Anomaly.status == "REGISTERED", Anomaly.last_step == 0
+            )
+        ).all()
+    started = []
+    for reference, organization_id in waiting:
+        try:
+            await client.start_workflow(
+                AnomalyWorkflow.run,
+                AnomalyInput(reference, organization_id, settings.voice_call_after_seconds),
+                id=reference,
+                task_queue=settings.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+            started.append(reference)
+        except WorkflowAlreadyStartedError:
+            continue
+    if started:
+        log.info("started the lifecycle of %d waiting anomalies", len(started))
+    return started
