@@ -256,6 +256,9 @@ def main(argv: list[str] | None = None) -> None:
     rp.add_argument("--file", help="replay a saved history (JSON) instead of fetching it")
     rp.add_argument("--save", help="also save the fetched history as JSON here")
     rp.set_defaults(func=cmd_replay)
+    from workers import bench
+
+    bench.add_parser(sub)
     args = parser.parse_args(argv)
     settings = get_settings()
     logging.basicConfig(
