@@ -19,8 +19,8 @@ log = logging.getLogger("plantops.worker")
 async def start_missing_lifecycles(
     client: Client, sessions: sessionmaker[Session], settings: Settings
 ) -> list[str]:
-    """An anomaly whose workflow never wrote a step has no lifecycle yet; one that ran
-    before is never started twice (duplicate ids are rejected)."""
+    """An anomaly whose workflow never wrote a step has no lifecycle yet. A running one is
+    left alone, and only a run that failed or was terminated may be started again."""
     with sessions() as session:
         waiting = session.execute(
             select(Anomaly.reference, Anomaly.organization_id).where(
@@ -35,7 +35,7 @@ async def start_missing_lifecycles(
                 AnomalyInput(reference, organization_id, settings.voice_call_after_seconds),
                 id=reference,
                 task_queue=settings.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             )
             started.append(reference)
         except WorkflowAlreadyStartedError:

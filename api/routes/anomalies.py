@@ -148,10 +148,12 @@ async def get_anomaly(
     anomaly = service.get_anomaly(
         session=session, organization_id=actor.organization_id, reference=ref
     )
-    out = service.to_out(session, anomaly)
-    session.rollback()
-    out.live = await actions.live(client, anomaly.reference)
-    return out
+    reference = anomaly.reference
+    session.rollback()  # expire the row: it is read again after the live state
+    # The workflow writes the record before it changes its state, so reading the record
+    # after the query never shows it behind the live state.
+    live = await actions.live(client, reference)
+    return service.to_out(session, anomaly, live)
 
 
 @router.get(
