@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import gc
 import math
 import time
 import uuid
@@ -37,7 +38,7 @@ ENDPOINTS = (
     "rex_review",
 )
 SHOWN_ERRORS = 5
-POLL_EVERY = 0.05  # seconds between reads while the workflow assigns
+POLL_EVERY = 0.25  # seconds between reads while the workflow assigns; polls cost CPU too
 POLL_FOR = 60.0  # seconds before an unassigned anomaly counts as an error
 # A valid 1x1 transparent PNG (checksums verified), as small as an upload gets.
 PNG_BYTES = bytes.fromhex(
@@ -300,8 +301,14 @@ def add_parser(sub: Any) -> None:
 
 
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the figures
     url = (args.url or settings.web_url).rstrip("/")
     asyncio.run(_bench(settings, url, args.count, args.concurrency))
+    # Drop the Temporal client and worker while the interpreter is whole: left to its
+    # finalization they abort the process now and then (temporalio/sdk-python#300).
+    gc.collect()
 
 
 async def _bench(settings: Settings, url: str, count: int, concurrency: int) -> None:
