@@ -9,7 +9,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
 from api import errors, web, web_anomalies
-from api.routes import anomalies, assets, auth, health
+from api.routes import anomalies, assets, auth, health, work_orders
 from domain.db import make_engine, make_sessionmaker
 from domain.settings import Settings, get_settings
 
@@ -67,6 +67,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(assets.router)
     app.include_router(anomalies.router)
+    app.include_router(work_orders.router)
     app.include_router(web.router)
     app.include_router(web_anomalies.router)
     return app

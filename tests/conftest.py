@@ -147,12 +147,14 @@ async def worker(
     task_queue: str,
     executor: ThreadPoolExecutor,
     settings: Settings,
+    temporal_client: Client,
 ) -> AsyncIterator[Worker]:
     w = Worker(
         dev_env.client,
         task_queue=task_queue,
         workflows=registry.WORKFLOWS,
-        activities=registry.activities(sessions, settings),
+        # Workflows the activities start (an asset's) are ended with the test's own.
+        activities=registry.activities(sessions, settings, client=temporal_client),
         activity_executor=executor,
     )
     async with w:

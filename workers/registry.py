@@ -1,26 +1,34 @@
 """Every workflow and activity the worker serves, in one place."""
 
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
 
 from activities.anomalies import AnomalyActivities
+from activities.asset_gateway import AssetGateway
 from activities.assets import AssetActivities
 from activities.channels import Channels
+from activities.work_orders import WorkOrderActivities
 from domain.settings import Settings, get_settings
 from workflows.anomaly import AnomalyWorkflow
 from workflows.asset import AssetWorkflow
 from workflows.digest import DigestWorkflow
+from workflows.work_order import WorkOrderWorkflow
 
-WORKFLOWS: list[type] = [AssetWorkflow, AnomalyWorkflow, DigestWorkflow]
+WORKFLOWS: list[type] = [AssetWorkflow, AnomalyWorkflow, DigestWorkflow, WorkOrderWorkflow]
 
 
 def activities(
     sessions: sessionmaker[Session],
     settings: Settings | None = None,
     channels: Channels | None = None,
+    client: Client | None = None,
 ) -> list:
+    """The client lets activities reach other workflows (a work order moving its asset)."""
     settings = settings or get_settings()
     assets = AssetActivities(sessions)
     anomalies = AnomalyActivities(sessions, settings, channels)
+    work_orders = WorkOrderActivities(sessions)
+    gateway = AssetGateway(sessions, client, settings.task_queue)
     return [
         assets.apply_asset_status,
         anomalies.assess_anomaly,
@@ -30,4 +38,7 @@ def activities(
         anomalies.notify,
         anomalies.update_kpis,
         anomalies.send_digest,
+        work_orders.record_work_order,
+        work_orders.end_work_order_downtime,
+        gateway.change_asset_status,
     ]

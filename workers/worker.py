@@ -25,7 +25,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=registry.WORKFLOWS,
-        activities=registry.activities(sessions),
+        activities=registry.activities(sessions, client=client),
         activity_executor=executor,
         max_concurrent_activities=32,
         graceful_shutdown_timeout=timedelta(seconds=20),

@@ -48,6 +48,8 @@ class ChangeStatusInput:
     status: str
     reason: str
     actor: Actor
+    # Set by a PM work order's return to service, which I.3 lets a supervisor approve.
+    via_pm_work_order: bool = False
 
 
 @dataclass
@@ -176,7 +178,9 @@ class AssetWorkflow:
                 type="RuleViolation",
                 non_retryable=True,
             ) from None
-        refusal = status_change_refusal(request.actor.roles, self._status, target, request.reason)
+        refusal = status_change_refusal(
+            request.actor.roles, self._status, target, request.reason, request.via_pm_work_order
+        )
         if refusal:
             kind, message = refusal
             raise ApplicationError(message, type=kind, non_retryable=True)

@@ -68,12 +68,26 @@ def transition_refusal(current: AssetStatus, target: AssetStatus) -> str | None:
 
 
 def permission_refusal(
-    roles: list[str] | tuple[str, ...], current: AssetStatus, target: AssetStatus
+    roles: list[str] | tuple[str, ...],
+    current: AssetStatus,
+    target: AssetStatus,
+    via_pm_work_order: bool = False,
 ) -> str | None:
     """The case rules on who may make this particular move (seed 003 I.2, I.3)."""
+    if tuple(roles) == ("SYSTEM",):
+        # The platform acting on an authorised event (a breakdown report, a work order
+        # starting): never a return to service (G.2 guardrail 2), never out of a safety
+        # hold, never a decommissioning.
+        if target is S.IN_SERVICE:
+            return "no automated path can return an asset to service: a person must approve"
+        if current is S.SAFETY_HOLD or target is S.DECOMMISSIONED:
+            return "only a person may lift a safety hold or decommission an asset"
+        return None
     if target is S.DECOMMISSIONED and scope_for(roles, Action.DECOMMISSION_ASSET) is None:
         return "decommissioning an asset requires MAINT_MANAGER or MAINT_ADMIN"
     if current is S.PENDING_RETURN and target is S.IN_SERVICE:
+        if via_pm_work_order and "MAINT_SUPERVISOR" in roles:
+            return None  # I.3: a supervisor may return an asset after preventive work
         if scope_for(roles, Action.RETURN_TO_SERVICE) is not Scope.FULL:
             return "return to service requires approval by MAINT_MANAGER or MAINT_ADMIN"
     scope = scope_for(roles, Action.CHANGE_ASSET_STATUS)
@@ -89,7 +103,11 @@ def permission_refusal(
 
 
 def status_change_refusal(
-    roles: list[str] | tuple[str, ...], current: AssetStatus, target: AssetStatus, reason: str
+    roles: list[str] | tuple[str, ...],
+    current: AssetStatus,
+    target: AssetStatus,
+    reason: str,
+    via_pm_work_order: bool = False,
 ) -> tuple[str, str] | None:
     """(kind, message) of the first rule the change breaks, kind being RuleViolation or
     NotAllowed; None when the change may go ahead."""
@@ -98,7 +116,7 @@ def status_change_refusal(
     refusal = transition_refusal(current, target)
     if refusal:
         return ("RuleViolation", refusal)
-    refusal = permission_refusal(roles, current, target)
+    refusal = permission_refusal(roles, current, target, via_pm_work_order)
     if refusal:
         return ("NotAllowed", refusal)
     return None

@@ -287,6 +287,18 @@ def apply_status_change(
         after={"status": target.value, "status_reason": reason},
         reason=reason,
     )
+    from domain.services.work_orders import emit
+
+    emit(
+        session,
+        asset.organization_id,
+        "asset.status_changed",
+        "ASSET",
+        asset.asset_number,
+        {"from": previous.value, "to": target.value, "reason": reason, "by": actor.full_name,
+         "dispatchable": target is AssetStatus.IN_SERVICE},
+        f"{asset.asset_number}/status/{changed_at.isoformat()}",
+    )  # fmt: skip
     return StatusApplied(asset.asset_number, previous.value, target.value, changed_at)
 
 

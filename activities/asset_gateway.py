@@ -1,0 +1,86 @@
+"""Asset status changes asked for by other lifecycles, sent to the asset's own workflow
+so it stays the one owner of the status (seed 003 B.4)."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+
+from domain.actor import Actor
+from domain.models import Asset, Site
+from domain.services import assets as asset_service
+from workflows.asset import (
+    AssetWorkflow,
+    AssetWorkflowInput,
+    ChangeStatusInput,
+    asset_workflow_id,
+    search_attributes,
+)
+
+
+@dataclass
+class AssetChange:
+    asset_id: int
+    status: str
+    reason: str
+    actor: Actor
+    via_pm_work_order: bool = False
+    only_from: list[str] | None = None  # skip quietly unless the asset is in one of these
+
+
+class AssetGateway:
+    def __init__(
+        self, sessions: sessionmaker[Session], client: Client | None, task_queue: str
+    ) -> None:
+        self.sessions = sessions
+        self.client = client
+        self.task_queue = task_queue
+
+    @activity.defn
+    async def change_asset_status(self, change: AssetChange) -> str:
+        """The asset's status after the change (unchanged when only_from excluded it)."""
+        if self.client is None:
+            raise ApplicationError("no Temporal client for asset changes", non_retryable=True)
+        with self.sessions() as session:
+            asset = session.get(Asset, change.asset_id)
+            org_code = asset_service.organization_code(
+                session=session, organization_id=asset.organization_id
+            )
+            site = session.get(Site, asset.site_id)
+            data = AssetWorkflowInput(
+                asset.organization_id,
+                asset.id,
+                asset.asset_number,
+                site.code,
+                asset.criticality.value,
+                asset.status.value,
+            )
+        handle = await self.client.start_workflow(
+            AssetWorkflow.run,
+            data,
+            id=asset_workflow_id(org_code, data.asset_number),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=search_attributes(data, data.status),
+        )
+        current = (await handle.query(AssetWorkflow.get_state)).status
+        if current == change.status:
+            return current  # a retry after the change went through
+        if change.only_from is not None and current not in change.only_from:
+            return current
+        try:
+            entry = await handle.execute_update(
+                AssetWorkflow.change_status,
+                ChangeStatusInput(
+                    change.status, change.reason, change.actor, change.via_pm_work_order
+                ),
+            )
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError):
+                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from err
+            raise
+        return entry.status

@@ -1,0 +1,93 @@
+"""Activities of the work-order lifecycle: load it, write each decision (idempotent by
+step, with its audit row and J.2 events), stop the downtime clock."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.actor import Actor
+from domain.db import transaction
+from domain.errors import DomainError
+from domain.models import DowntimeRecord
+from domain.services import work_orders as service
+
+DATETIME_FIELDS = {
+    "status_changed_at",
+    "scheduled_date",
+    "started_at",
+    "completed_at",
+    "verified_at",
+    "closed_at",
+}
+
+
+@dataclass
+class WoRecord:
+    number: str
+    organization_id: int
+    step: int
+    action: str
+    changes: dict[str, Any]
+    actor: Actor
+    reason: str | None = None
+    events: list[list[Any]] = field(default_factory=list)  # [type, payload] pairs
+
+
+@dataclass
+class DowntimeEnd:
+    number: str
+    organization_id: int
+    actor: Actor
+    reason_code: str | None = None
+
+
+class WorkOrderActivities:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    @activity.defn
+    def record_work_order(self, data: WoRecord) -> bool:
+        changes = {
+            k: datetime.fromisoformat(v) if k in DATETIME_FIELDS and isinstance(v, str) else v
+            for k, v in data.changes.items()
+        }
+        try:
+            with transaction(self.sessions) as session:
+                written = service.apply_step(
+                    session=session,
+                    organization_id=data.organization_id,
+                    number=data.number,
+                    step=data.step,
+                    action=data.action,
+                    changes=changes,
+                    actor=data.actor,
+                    reason=data.reason,
+                    events=[(t, p) for t, p in data.events],
+                )
+                return written is not None
+        except DomainError as err:
+            raise ApplicationError(err.message, type=err.kind, non_retryable=True) from err
+
+    @activity.defn
+    def end_work_order_downtime(self, data: DowntimeEnd) -> int | None:
+        """Stop the downtime clock the work order's breakdown started; its minutes."""
+        with transaction(self.sessions) as session:
+            wo = service.get(session, data.organization_id, data.number)
+            record = None
+            if wo.downtime_id:
+                record = session.get(DowntimeRecord, wo.downtime_id)
+            if record is None:
+                record = session.scalars(
+                    select(DowntimeRecord).where(
+                        DowntimeRecord.asset_id == wo.asset_id, DowntimeRecord.end_time.is_(None)
+                    )
+                ).first()
+            if record is None:
+                return None
+            service.end_downtime(session, record, data.actor, datetime.now(UTC), data.reason_code)
+            return record.duration_minutes

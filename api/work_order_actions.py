@@ -1,0 +1,152 @@
+"""Work orders for the API and the pages: create and start the workflow, send transitions,
+and store content (tasks, labour, permits, parts, files) in one step with the workflow's
+consent: the database transaction commits only once the workflow has accepted it."""
+
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from api.errors import ApiError, refusal
+from domain.actor import Actor
+from domain.errors import DomainError
+from domain.models import Asset, Site, User, WorkOrder
+from domain.services import work_orders as service
+from workflows.work_order import WorkOrderWorkflow
+from workflows.work_order_types import ContentNotice, WoInput, WoSnapshot, WoState
+
+
+def plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        value = dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def snapshot(session: Session, wo: WorkOrder) -> WoSnapshot:
+    asset = session.get(Asset, wo.asset_id)
+    site = session.get(Site, asset.site_id)
+    f = service.facts(session, wo)
+    return WoSnapshot(
+        number=wo.number,
+        type=wo.type,
+        status=wo.status,
+        asset_id=asset.id,
+        asset_number=asset.asset_number,
+        site_code=site.code,
+        title=wo.title,
+        description=wo.description,
+        estimated_cost=wo.estimated_cost,
+        requires_loto=wo.requires_loto,
+        requires_hot_work=wo.requires_hot_work,
+        requires_confined_space=wo.requires_confined_space,
+        requires_first_article=wo.requires_first_article,
+        after_stop_work=wo.after_stop_work,
+        safety_hold=asset.status.value == "SAFETY_HOLD",
+        tasks=[
+            {
+                "sequence": t.sequence,
+                "description": t.description,
+                "required": t.required,
+                "completed": t.completed,
+                "requires_measurement": t.requires_measurement,
+                "measurement_passed": t.measurement_passed,
+            }
+            for t in f.tasks
+        ],
+        labor_hours=f.labor_hours,
+        permits=[
+            {
+                "kind": p.kind.value,
+                "active": p.active,
+                "energy_isolation_verified": p.energy_isolation_verified,
+                "removed": p.removed,
+                "removed_by_authorized": p.removed_by_authorized,
+            }
+            for p in f.permits
+        ],
+        evidence=sorted(f.evidence),
+        downtime_id=wo.downtime_id,
+    )
+
+
+async def start(
+    client: Client, task_queue: str, session: Session, wo: WorkOrder, indexed: bool = True
+) -> None:
+    """The work order's lifecycle, started with the record as stored."""
+    await client.start_workflow(
+        WorkOrderWorkflow.run,
+        WoInput(wo.number, wo.organization_id, snapshot(session, wo), indexed),
+        id=wo.number,
+        task_queue=task_queue,
+    )
+
+
+def _as_api_error(err: Exception) -> ApiError:
+    if isinstance(err, WorkflowUpdateFailedError):
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type:
+            field = cause.details[0] if cause.details else None
+            return refusal(cause.type, cause.message, field)
+        return ApiError(500, "WorkflowError", f"the action failed: {cause}")
+    if isinstance(err, RPCError):
+        if "not found" in str(err).lower():
+            return ApiError(404, "NotFound", "the work order has no running lifecycle")
+        return ApiError(503, "Unavailable", f"Temporal did not answer: {err}")
+    raise err
+
+
+async def update(client: Client, number: str, method: Any, request: Any) -> WoState:
+    handle = client.get_workflow_handle(number.upper())
+    try:
+        return await handle.execute_update(method, request)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise _as_api_error(err) from None
+
+
+async def store_content(
+    client: Client,
+    sessions: sessionmaker[Session],
+    actor: Actor,
+    number: str,
+    write: Callable[[Session, WorkOrder], tuple[str, dict[str, Any]]],
+) -> tuple[WoState, Any]:
+    """Run `write` in a transaction, announce what it stored, commit only if accepted.
+
+    `write` returns the notice kind and detail; the detail's "result" entry (if any) is
+    handed back to the caller after the commit."""
+    with sessions() as session, session.begin():
+        wo = service.get(session, actor.organization_id, number, lock=False)
+        kind, detail = write(session, wo)
+        session.flush()
+        result = detail.pop("result", None)
+        state = await update(
+            client, wo.number, WorkOrderWorkflow.content, ContentNotice(actor, kind, detail)
+        )
+    return state, result
+
+
+def user_for(session: Session, actor: Actor, username: str | None) -> User | None:
+    if not username:
+        return None
+    user = session.scalars(
+        select(User).where(User.organization_id == actor.organization_id, User.username == username)
+    ).one_or_none()
+    if user is None:
+        raise DomainError(f"user {username} not found", field="assignee")
+    return user
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,638 @@
+"""WorkOrderWorkflow: one per work order, id = its number WO-YYYY-NNNNN, owner of the
+state machine of seed 003 C.2.
+
+Every transition is an update whose validator runs the pure checks of C.3 against the
+workflow's facts, refusing with what blocks it. What the API stores on the work order
+(tasks, labour, permits, parts, files) is announced as a ContentNotice so the facts stay
+whole. The asset's status moves through the asset's own workflow."""
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.asset_gateway import AssetChange, AssetGateway
+    from activities.work_orders import DowntimeEnd, WoRecord, WorkOrderActivities
+    from domain.actor import Actor
+    from domain.rules import work_orders as rules
+    from domain.rules.roles import Role
+    from domain.rules.work_orders import Approval, WoStatus, WoType
+    from workflows.work_order_types import (
+        ActRequest,
+        ContentNotice,
+        FirstArticleRequest,
+        ScheduleRequest,
+        StopWorkNotice,
+        VerifyRequest,
+        WoEvent,
+        WoInput,
+        WoState,
+    )
+
+W = WoStatus
+ENTITY = SearchAttributeKey.for_keyword("PlantopsEntity")
+ASSET = SearchAttributeKey.for_keyword("PlantopsAsset")
+SITE = SearchAttributeKey.for_keyword("PlantopsSite")
+STATUS = SearchAttributeKey.for_keyword("PlantopsStatus")
+WRITE = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
+}
+PAUSED = {W.WAITING_PARTS, W.ON_HOLD, W.ESCALATED}
+# J.2 events per status reached.
+EVENTS = {
+    W.APPROVED: "wo.approved",
+    W.IN_PROGRESS: "wo.started",
+    W.COMPLETED: "wo.completed",
+    W.VERIFIED: "wo.verified",
+    W.CLOSED: "wo.closed",
+    W.WAITING_PARTS: "wo.waiting_parts",
+}
+
+
+def _fail(kind: str, message: str, field: str | None = None) -> None:
+    details = [field] if field else []
+    raise ApplicationError(message, *details, type=kind, non_retryable=True)
+
+
+def _task(detail: dict[str, Any]) -> "rules.Task":
+    return rules.Task(
+        detail["sequence"],
+        detail["description"],
+        detail["required"],
+        detail["completed"],
+        detail["requires_measurement"],
+        detail["measurement_passed"],
+    )
+
+
+def _refuse_blocks(blocks: list[str], action: str) -> None:
+    if blocks:
+        _fail("RuleViolation", f"cannot {action}: " + "; ".join(blocks))
+
+
+@workflow.defn
+class WorkOrderWorkflow:
+    @workflow.init
+    def __init__(self, data: WoInput) -> None:
+        self._in = data
+        self._lock = asyncio.Lock()
+        self._step = 0
+        snap = data.snapshot
+        self._snap = snap
+        self._facts = rules.WoFacts(
+            type=WoType(snap.type),
+            status=W(snap.status),
+            title=snap.title,
+            description=snap.description,
+            estimated_cost=snap.estimated_cost,
+            requires_loto=snap.requires_loto,
+            requires_hot_work=snap.requires_hot_work,
+            requires_confined_space=snap.requires_confined_space,
+            requires_first_article=snap.requires_first_article,
+            tasks=[_task(t) for t in snap.tasks],
+            labor_hours=snap.labor_hours,
+            permits=[
+                rules.Permit(
+                    rules.PermitKind(p["kind"]),
+                    p["active"],
+                    p["energy_isolation_verified"],
+                    p["removed"],
+                    p["removed_by_authorized"],
+                )
+                for p in snap.permits
+            ],
+            evidence=set(snap.evidence),
+            safety_hold=snap.safety_hold,
+            after_stop_work=snap.after_stop_work,
+        )
+        self._assignee = None
+        self._rts = "NOT_YET"
+        self._message = ""
+        self._events: list[WoEvent] = []
+        self._approver_actors: dict[str, Actor] = {}
+
+    @workflow.run
+    async def run(self, data: WoInput) -> WoState:
+        self._index()
+        await workflow.wait_condition(lambda: self._facts.status in rules.FINAL)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.get_state()
+
+    # -- the transitions of C.2, one update each --
+
+    @workflow.update
+    async def submit(self, req: ActRequest) -> WoState:
+        return await self._move(W.SUBMITTED, req.actor, req.reason or "submitted for approval")
+
+    @submit.validator
+    def _check_submit(self, req: ActRequest) -> None:
+        self._allowed(W.SUBMITTED, req.actor)
+        _refuse_blocks(rules.submit_blocks(self._facts), "submit")
+
+    @workflow.update
+    async def approve(self, req: ActRequest) -> WoState:
+        return await self._move(W.APPROVED, req.actor, req.reason or "approved")
+
+    @approve.validator
+    def _check_approve(self, req: ActRequest) -> None:
+        self._allowed(W.APPROVED, req.actor)
+        blocks = rules.approve_blocks(self._facts, req.actor.roles)
+        if blocks:
+            _fail("NotAllowed", "cannot approve: " + "; ".join(blocks))
+
+    @workflow.update
+    async def reject(self, req: ActRequest) -> WoState:
+        return await self._move(W.REJECTED, req.actor, req.reason)
+
+    @reject.validator
+    def _check_reject(self, req: ActRequest) -> None:
+        self._allowed(W.REJECTED, req.actor)
+        self._need_role(req.actor, rules.APPROVERS | {Role.EHS}, "rejecting a work order")
+        self._need_reason(req.reason, "a rejection")
+
+    @workflow.update
+    async def schedule(self, req: ScheduleRequest) -> WoState:
+        async with self._lock:
+            self._check_schedule(req)
+            self._assignee = req.assignee
+            changes: dict[str, Any] = {
+                "assigned_to_id": req.assignee.user_id if req.assignee else None,
+                "scheduled_date": req.scheduled_date.isoformat() if req.scheduled_date else None,
+                "scheduled_shift": req.shift,
+            }
+            who = req.assignee.full_name if req.assignee else "the team"
+            return await self._apply(W.SCHEDULED, req.actor, f"scheduled for {who}", changes)
+
+    @schedule.validator
+    def _check_schedule(self, req: ScheduleRequest) -> None:
+        self._allowed(W.SCHEDULED, req.actor)
+        self._need_role(
+            req.actor, rules.APPROVERS | {Role.MAINT_PLANNER}, "scheduling a work order"
+        )
+
+    @workflow.update
+    async def start(self, req: ActRequest) -> WoState:
+        async with self._lock:
+            self._check_start(req)
+            state = await self._apply(
+                W.IN_PROGRESS,
+                req.actor,
+                req.reason or "work started",
+                {"started_at": workflow.now().isoformat()},
+            )
+            await self._asset(
+                "MAINTENANCE",
+                f"{self._in.number} in progress",
+                self._system(),
+                only_from=["IN_SERVICE", "OUT_OF_SERVICE"],
+            )
+            return state
+
+    @start.validator
+    def _check_start(self, req: ActRequest) -> None:
+        current = self._facts.status
+        if current not in PAUSED:
+            self._allowed(W.IN_PROGRESS, req.actor)
+        self._need_role(req.actor, rules.EXECUTORS, "executing a work order")
+        _refuse_blocks(rules.start_blocks(self._facts), "start work")
+
+    @workflow.update
+    async def wait_parts(self, req: ActRequest) -> WoState:
+        return await self._move(W.WAITING_PARTS, req.actor, req.reason or "waiting for parts")
+
+    @wait_parts.validator
+    def _check_wait_parts(self, req: ActRequest) -> None:
+        self._allowed(W.WAITING_PARTS, req.actor)
+        self._need_role(req.actor, rules.EXECUTORS, "pausing a work order")
+
+    @workflow.update
+    async def hold(self, req: ActRequest) -> WoState:
+        return await self._move(W.ON_HOLD, req.actor, req.reason)
+
+    @hold.validator
+    def _check_hold(self, req: ActRequest) -> None:
+        self._allowed(W.ON_HOLD, req.actor)
+        self._need_role(req.actor, rules.EXECUTORS, "putting a work order on hold")
+        self._need_reason(req.reason, "a hold")
+
+    @workflow.update
+    async def escalate(self, req: ActRequest) -> WoState:
+        return await self._move(W.ESCALATED, req.actor, req.reason)
+
+    @escalate.validator
+    def _check_escalate(self, req: ActRequest) -> None:
+        self._allowed(W.ESCALATED, req.actor)
+        self._need_role(req.actor, rules.EXECUTORS, "escalating a work order")
+        self._need_reason(req.reason, "an escalation (what expertise is needed)")
+
+    @workflow.update
+    async def complete(self, req: ActRequest) -> WoState:
+        async with self._lock:
+            self._check_complete(req)
+            return await self._apply(
+                W.COMPLETED,
+                req.actor,
+                req.reason or "work complete",
+                {"completed_at": workflow.now().isoformat()},
+                extra_events=[["return_to_service.requested", {}]],
+            )
+
+    @complete.validator
+    def _check_complete(self, req: ActRequest) -> None:
+        self._allowed(W.COMPLETED, req.actor)
+        self._need_role(req.actor, rules.EXECUTORS, "completing a work order")
+        _refuse_blocks(rules.complete_blocks(self._facts), "complete")
+
+    @workflow.update
+    async def verify(self, req: VerifyRequest) -> WoState:
+        """C.5: the checklist and the test run; any failure returns the work to IN_PROGRESS."""
+        async with self._lock:
+            self._check_verify(req)
+            f = self._facts
+            f.checklist = dict(req.checklist)
+            f.test_run_passed = req.test_run_passed
+            verification = {"checklist": f.checklist, "notes": req.notes}
+            failed = [b for b in rules.verify_blocks(f) if "LOTO" not in b]
+            if failed:
+                self._message = "verification failed, back to work: " + "; ".join(failed)
+                return await self._apply(
+                    W.IN_PROGRESS,
+                    req.actor,
+                    self._message,
+                    {"verification": verification, "test_run_passed": req.test_run_passed},
+                )
+            state = await self._apply(
+                W.VERIFIED,
+                req.actor,
+                req.notes or "verified: checklist complete, test run passed",
+                {
+                    "verification": verification,
+                    "test_run_passed": True,
+                    "verified_at": workflow.now().isoformat(),
+                    "verified_by": req.actor.full_name,
+                },
+            )
+            await self._asset(
+                "PENDING_RETURN",
+                f"{self._in.number} verified, awaiting return-to-service approval",
+                self._system(),
+                only_from=["MAINTENANCE", "OUT_OF_SERVICE", "QUALITY_HOLD"],
+            )
+            return state
+
+    @verify.validator
+    def _check_verify(self, req: VerifyRequest) -> None:
+        self._allowed(W.VERIFIED, req.actor)
+        self._need_role(req.actor, rules.VERIFIERS, "verifying a work order")
+        f = self._facts
+        if f.requires_loto and not any(p.removed and p.removed_by_authorized for p in f.permits):
+            _fail(
+                "RuleViolation",
+                "cannot verify: LOTO must be removed by an authorized person before the test run",
+            )
+
+    @workflow.update
+    async def approve_return(self, req: ActRequest) -> WoState:
+        """I.3: one approval per call; the last one returns the asset and closes the WO."""
+        async with self._lock:
+            self._check_approve_return(req)
+            f = self._facts
+            approval = rules.approval_for(f, req.actor.roles)
+            f.approvals[approval.value] = req.actor.full_name
+            approvals = {
+                k: {"by": v, "at": workflow.now().isoformat()} for k, v in f.approvals.items()
+            }
+            await self._write(
+                f"RTS_APPROVED_{approval.value}",
+                {"approvals": approvals},
+                req.actor,
+                req.reason or f"{approval.value.lower()} approval of the return to service",
+            )
+            return await self._finish_return(req.actor)
+
+    @approve_return.validator
+    def _check_approve_return(self, req: ActRequest) -> None:
+        f = self._facts
+        if f.status is not W.VERIFIED:
+            _fail(
+                "Conflict",
+                f"return to service needs a VERIFIED work order; this one is {f.status.value}",
+            )
+        if rules.approval_for(f, req.actor.roles) is None:
+            missing = [a for a in rules.approvals_needed(f) if a.value not in f.approvals]
+            reasons = [rules.approval_refusal(f, a, req.actor.roles) for a in missing]
+            _fail("NotAllowed", next((r for r in reasons if r), "no approval is missing"))
+
+    @workflow.update
+    async def first_article(self, req: FirstArticleRequest) -> WoState:
+        async with self._lock:
+            self._check_first_article(req)
+            f = self._facts
+            f.first_article_passed = req.passed
+            if not req.passed:
+                f.approvals.clear()
+                self._approver_actors.clear()
+                self._message = "first article failed: the work returns to maintenance"
+                state = await self._apply(
+                    W.IN_PROGRESS,
+                    req.actor,
+                    f"first article failed: {req.notes}",
+                    {"first_article_passed": False, "approvals": {}},
+                )
+                await self._asset("MAINTENANCE", self._message, self._system(), ["PENDING_RETURN"])
+                return state
+            await self._write(
+                "FIRST_ARTICLE_PASSED", {"first_article_passed": True}, req.actor, req.notes
+            )
+            return await self._finish_return(req.actor)
+
+    @first_article.validator
+    def _check_first_article(self, req: FirstArticleRequest) -> None:
+        if self._facts.status is not W.VERIFIED:
+            _fail("Conflict", "first-article inspection comes after verification")
+        if not self._facts.requires_first_article:
+            _fail("Conflict", "this work order needs no first-article inspection")
+        if Role.QUALITY not in req.actor.roles:
+            _fail("NotAllowed", "first-article inspection is performed by QUALITY")
+        if not req.passed and len(req.notes.strip()) < 3:
+            _fail("RuleViolation", "say what failed", "notes")
+
+    @workflow.update
+    async def close(self, req: ActRequest) -> WoState:
+        async with self._lock:
+            self._check_close(req)
+            return await self._finish_return(req.actor)
+
+    @close.validator
+    def _check_close(self, req: ActRequest) -> None:
+        self._allowed(W.CLOSED, req.actor)
+        self._need_role(req.actor, rules.VERIFIERS | {Role.EHS}, "closing a work order")
+        _refuse_blocks(rules.close_blocks(self._facts), "close")
+
+    @workflow.update
+    async def cancel(self, req: ActRequest) -> WoState:
+        async with self._lock:
+            self._check_cancel(req)
+            return await self._apply(
+                W.CANCELLED,
+                req.actor,
+                req.reason,
+                {"cancel_reason": req.reason, "closed_at": workflow.now().isoformat()},
+            )
+
+    @cancel.validator
+    def _check_cancel(self, req: ActRequest) -> None:
+        self._allowed(W.CANCELLED, req.actor)
+        self._need_role(req.actor, rules.CANCELLERS, "cancelling (it needs a manager's approval)")
+        self._need_reason(req.reason, "a cancellation")
+
+    # -- what the API stored, and stop-work --
+
+    @workflow.update
+    async def content(self, notice: ContentNotice) -> WoState:
+        async with self._lock:
+            self._check_content(notice)
+            f, d = self._facts, notice.detail
+            if notice.kind == "TASK_ADDED":
+                f.tasks.append(_task(d))
+            elif notice.kind == "TASK_COMPLETED":
+                f.tasks = [_task(d) if t.sequence == d["sequence"] else t for t in f.tasks]
+            elif notice.kind == "LABOR":
+                f.labor_hours += float(d["hours"])
+            elif notice.kind == "PERMIT_ISSUED":
+                f.permits.append(
+                    rules.Permit(rules.PermitKind(d["kind"]), True, d["isolation_verified"])
+                )
+                f.evidence.add(rules.Evidence.PERMIT.value)
+            elif notice.kind == "PERMIT_REMOVED":
+                kind = rules.PermitKind(d["kind"])
+                f.permits = [
+                    rules.Permit(p.kind, False, p.energy_isolation_verified, True, True)
+                    if p.kind is kind and p.active
+                    else p
+                    for p in f.permits
+                ]
+            elif notice.kind == "FILE":
+                f.evidence.add(d["kind"])
+            self._log(notice.kind, notice.actor, str(d.get("summary", "")))
+            return self.get_state()
+
+    @content.validator
+    def _check_content(self, notice: ContentNotice) -> None:
+        if self._facts.status in rules.FINAL:
+            _fail("Conflict", f"the work order is {self._facts.status.value}")
+        if notice.kind == "PERMIT_REMOVED" and not any(
+            p.active and p.kind.value == notice.detail.get("kind") for p in self._facts.permits
+        ):
+            _fail("Conflict", f"no active {notice.detail.get('kind')} permit to remove")
+
+    @workflow.update
+    async def stop_work(self, notice: StopWorkNotice) -> WoState:
+        """F.3: stop-work authority holds active work; clearing lets it resume (EHS)."""
+        async with self._lock:
+            f = self._facts
+            if notice.cleared:
+                f.safety_hold = False
+                self._log("STOP_WORK_CLEARED", notice.actor, notice.reason)
+                return self.get_state()
+            f.safety_hold = True
+            if not f.after_stop_work:
+                f.after_stop_work = True
+                await self._write(
+                    "STOP_WORK", {"after_stop_work": True}, notice.actor, notice.reason
+                )
+            if f.status in (W.IN_PROGRESS, W.WAITING_PARTS, W.ESCALATED, W.SCHEDULED):
+                return await self._apply(
+                    W.ON_HOLD, notice.actor, f"stop-work: {notice.reason}", {}, check=False
+                )
+            return self.get_state()
+
+    # -- queries --
+
+    @workflow.query
+    def get_state(self) -> WoState:
+        f = self._facts
+        blocks = {
+            "submit": rules.submit_blocks(f) if f.status is W.DRAFT else [],
+            "start": rules.start_blocks(f) if f.status in ({W.SCHEDULED} | PAUSED) else [],
+            "complete": rules.complete_blocks(f) if f.status is W.IN_PROGRESS else [],
+            "verify": rules.verify_blocks(f) if f.status is W.COMPLETED else [],
+            "close": rules.close_blocks(f) if f.status is W.VERIFIED else [],
+        }
+        return WoState(
+            number=self._in.number,
+            status=f.status.value,
+            type=f.type.value,
+            asset_number=self._snap.asset_number if self._snap else "",
+            assignee=self._assignee,
+            safety_hold=f.safety_hold,
+            after_stop_work=f.after_stop_work,
+            blocks={k: v for k, v in blocks.items() if v},
+            approvals=dict(f.approvals),
+            approvals_needed=[a.value for a in rules.approvals_needed(f)],
+            return_to_service=self._rts,
+            message=self._message,
+            events=list(self._events),
+        )
+
+    # -- helpers --
+
+    async def _finish_return(self, actor: Actor) -> WoState:
+        """Close once every approval, the evidence and any first article are in."""
+        f = self._facts
+        blocks = rules.close_blocks(f)
+        if blocks:
+            self._rts = "BLOCKED"
+            self._message = "; ".join(blocks)
+            return self.get_state()
+        via_pm = f.type in (WoType.PM, WoType.INSPECTION, WoType.CALIBRATION)
+        # The asset's own rules want the maintenance approver for the final move.
+        approver = self._approver_actors.get(Approval.MAINTENANCE.value, actor)
+        await self._asset(
+            "IN_SERVICE",
+            f"{self._in.number}: return to service approved by "
+            + ", ".join(f"{k.lower()} {v}" for k, v in f.approvals.items()),
+            approver,
+            only_from=["PENDING_RETURN"],
+            via_pm=via_pm,
+        )
+        await workflow.execute_activity_method(
+            WorkOrderActivities.end_work_order_downtime,
+            DowntimeEnd(self._in.number, self._in.organization_id, actor),
+            **WRITE,
+        )
+        self._rts, self._message = "DONE", "returned to service"
+        return await self._apply(
+            W.CLOSED,
+            actor,
+            "return to service approved; work order closed",
+            {"closed_at": workflow.now().isoformat()},
+            extra_events=[["return_to_service.approved", {"approvals": dict(f.approvals)}]],
+            check=False,
+        )
+
+    async def _move(self, target: WoStatus, actor: Actor, reason: str) -> WoState:
+        async with self._lock:
+            self._allowed(target, actor)
+            return await self._apply(target, actor, reason, {})
+
+    async def _apply(
+        self,
+        target: WoStatus,
+        actor: Actor,
+        reason: str,
+        changes: dict[str, Any],
+        extra_events: list[list[Any]] | None = None,
+        check: bool = True,
+    ) -> WoState:
+        if check:
+            self._allowed(target, actor)  # again, under the lock
+        events = [[EVENTS[target], {"status": target.value}]] if target in EVENTS else []
+        await self._write(
+            f"STATUS_{target.value}",
+            {
+                "status": target.value,
+                "status_changed_at": workflow.now().isoformat(),
+                "status_changed_by": actor.full_name,
+                **changes,
+            },
+            actor,
+            reason,
+            events + (extra_events or []),
+        )
+        self._facts.status = target
+        self._index()
+        return self.get_state()
+
+    async def _write(
+        self,
+        action: str,
+        changes: dict[str, Any],
+        actor: Actor,
+        reason: str | None,
+        events: list[list[Any]] | None = None,
+    ) -> None:
+        self._step += 1
+        try:
+            await workflow.execute_activity_method(
+                WorkOrderActivities.record_work_order,
+                WoRecord(
+                    self._in.number,
+                    self._in.organization_id,
+                    self._step,
+                    action,
+                    changes,
+                    actor,
+                    reason,
+                    events or [],
+                ),
+                **WRITE,
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError):
+                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from err
+            raise
+        if action.startswith("RTS_APPROVED_"):
+            self._approver_actors[action.removeprefix("RTS_APPROVED_")] = actor
+        self._log(action, actor, reason or "")
+
+    async def _asset(
+        self,
+        status: str,
+        reason: str,
+        actor: Actor,
+        only_from: list[str] | None = None,
+        via_pm: bool = False,
+    ) -> None:
+        try:
+            await workflow.execute_activity_method(
+                AssetGateway.change_asset_status,
+                AssetChange(self._snap.asset_id, status, reason, actor, via_pm, only_from),
+                **WRITE,
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError):
+                raise ApplicationError(
+                    f"asset {self._snap.asset_number}: {cause.message}",
+                    type=cause.type,
+                    non_retryable=True,
+                ) from err
+            raise
+
+    def _allowed(self, target: WoStatus, actor: Actor) -> None:
+        refusal = rules.move_refusal(self._facts.status, target)
+        if refusal:
+            _fail("Conflict", refusal)
+
+    def _need_role(self, actor: Actor, roles: set[Role], action: str) -> None:
+        if not rules.has_any(actor.roles, roles):
+            _fail("NotAllowed", f"{action} needs one of the roles {rules.names(roles)}")
+
+    def _need_reason(self, reason: str, what: str) -> None:
+        if len(reason.strip()) < 3:
+            _fail("RuleViolation", f"{what} needs a reason", "reason")
+
+    def _system(self) -> Actor:
+        return Actor(None, "plantops", "plantops workflow", self._in.organization_id, ("SYSTEM",))
+
+    def _log(self, action: str, actor: Actor, detail: str) -> None:
+        self._events.append(WoEvent(workflow.now(), action, actor.full_name, actor.role, detail))
+
+    def _index(self) -> None:
+        if not self._in.indexed or self._snap is None:
+            return
+        workflow.upsert_search_attributes(
+            [
+                ENTITY.value_set("WORK_ORDER"),
+                ASSET.value_set(self._snap.asset_number),
+                SITE.value_set(self._snap.site_code),
+                STATUS.value_set(self._facts.status.value),
+            ]
+        )
