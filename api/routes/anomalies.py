@@ -7,6 +7,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from sqlalchemy import select
 
 from api import anomaly_actions as actions
+from api import work_order_actions as wo_actions
 from api.deps import AppSettings, CurrentActor, DbSession, TemporalClient
 from api.errors import ApiError
 from domain.models import AnomalyAttachment
@@ -153,7 +154,9 @@ async def get_anomaly(
     # The workflow writes the record before it changes its state, so reading the record
     # after the query never shows it behind the live state.
     live = await actions.live(client, reference)
-    return service.to_out(session, anomaly, live)
+    out = service.to_out(session, anomaly, live)
+    out.work_orders = wo_actions.work_orders_of(session, reference)
+    return out
 
 
 @router.get(
@@ -181,6 +184,24 @@ def download(ref: str, attachment_id: int, session: DbSession, actor: CurrentAct
         media_type=row.content_type,
         headers={"Content-Disposition": f'inline; filename="{row.filename}"'},
     )
+
+
+@router.post(
+    "/{ref}/work-order",
+    status_code=status.HTTP_201_CREATED,
+    summary="Open a work order from an anomaly in progress",
+)
+async def open_work_order(
+    ref: str,
+    session: DbSession,
+    actor: CurrentActor,
+    client: TemporalClient,
+    settings: AppSettings,
+) -> dict[str, Any]:
+    wo = wo_actions.from_anomaly(session, actor, ref)
+    session.commit()
+    await wo_actions.start(client, settings.task_queue, session, wo)
+    return {"number": wo.number, "status": wo.status, "source_reference": wo.source_reference}
 
 
 @router.post("/{ref}/acknowledge-alert", summary="Acknowledge an H1 alert")

@@ -234,6 +234,7 @@ class AnomalyOut(BaseModel):
     enrichment: dict[str, Any]
     attachments: list[AttachmentOut]
     live: dict[str, Any] | None = None
+    work_orders: list[dict[str, str]] = []
 
 
 class TimelineEntry(BaseModel):

@@ -421,3 +421,51 @@ async def test_scenario_7_first_article(client, token_for):
         client, token_for("quality"), f"/work-orders/{number}/first-article", {"passed": True}
     )
     assert state["status"] == "CLOSED"
+
+
+async def test_work_order_from_an_anomaly_keeps_photos_notes_and_history(client, token_for):
+    from tests.api.test_anomalies_api import REPORT, _live
+
+    op = token_for("operator")
+    r = await client.post("/api/v1/anomalies", json=REPORT, headers=op)
+    ref = r.json()["reference"]
+    body = await _live(client, token_for("supervisor"), ref, "ASSIGNED")
+    tech = token_for(body["live"]["assignee"]["username"])
+    eta = (datetime.now(UTC) + timedelta(minutes=20)).isoformat()
+    await client.post(
+        f"/api/v1/anomalies/{ref}/accept", json={"eta": eta, "safety_acknowledged": True},
+        headers=tech,
+    )  # fmt: skip
+    await client.post(
+        f"/api/v1/anomalies/{ref}/progress",
+        json={"note": "Blade flange cracked, needs a shop repair", "loto_acknowledged": True},
+        headers=tech,
+    )
+    await client.post(
+        f"/api/v1/anomalies/{ref}/attachments", data={"kind": "BEFORE_PHOTO"},
+        files={"file": ("cracked.png", PNG, "image/png")}, headers=tech,
+    )  # fmt: skip
+    r = await client.post(f"/api/v1/anomalies/{ref}/work-order", headers=op)
+    assert r.status_code == 403
+    r = await client.post(f"/api/v1/anomalies/{ref}/work-order", headers=tech)
+    assert r.status_code == 201, r.text
+    number = r.json()["number"]
+    wo = await _loaded(client, tech, number)
+    assert wo["source"] == "ANOMALY" and wo["source_reference"] == ref
+    assert "Blade flange cracked" in wo["description"] and wo["requires_loto"]
+    assert [(a["kind"], a["filename"], a["source"]) for a in wo["attachments"]] == [
+        ("PHOTO_BEFORE", "cracked.png", ref)
+    ]
+    history = (await client.get(f"{BASE}/work-orders/{number}/history", headers=tech)).json()
+    opened = next(h for h in history if h["action"] == "OPENED_FROM_ANOMALY")
+    assert [h["action"] for h in opened["after"]["history"]][:2] == [
+        "REGISTERED",
+        "CRITICALITY_ASSESSED",
+    ]
+    r = await client.post(f"/api/v1/anomalies/{ref}/work-order", headers=tech)
+    assert r.status_code == 409 and number in r.json()["error"]["message"]
+    await _post(client, tech, f"/work-orders/{number}/submit")
+    anomaly = (await client.get(f"/api/v1/anomalies/{ref}", headers=tech)).json()
+    assert anomaly["work_orders"] == [
+        {"number": number, "status": "SUBMITTED", "type": "CORRECTIVE"}
+    ]
