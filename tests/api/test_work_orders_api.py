@@ -1,10 +1,16 @@
 """Work orders end to end: the Gherkin scenarios of seed 003 L.1 and the refusals of C.3."""
 
 import asyncio
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from temporalio.worker import Replayer
 
 from tests.anomaly_helpers import PNG
+from workers import registry
 
+HISTORIES = Path(__file__).parent.parent / "histories"
 BASE = "/api/v1/maintenance"
 CHECKLIST = {
     "Work performed as specified": True,
@@ -196,7 +202,7 @@ async def test_c3_refusals_one_by_one_and_loto_scenario_6(client, token_for):
     assert "CORRECTIVE" in r["error"]["message"]
 
 
-async def test_scenario_3_standard_return_to_service(client, token_for):
+async def test_scenario_3_standard_return_to_service(client, token_for, temporal_client):
     number = await _create(client, token_for)
     await _to_in_progress(client, token_for, number, loto=False)
     state = await _finish_work(client, token_for, number)
@@ -209,6 +215,12 @@ async def test_scenario_3_standard_return_to_service(client, token_for):
     ).json()
     approval = next(h for h in history if h["action"] == "RTS_APPROVED_MAINTENANCE")
     assert approval["role"] == "MAINT_MANAGER" and approval["by"] == "Marcus Whitfield"
+
+    for workflow_id, name in [(number, "work_order_rts"), ("ASSET-NORDIC-SAW-JKS-001", "asset_wo")]:
+        recorded = await temporal_client.get_workflow_handle(workflow_id).fetch_history()
+        await Replayer(workflows=registry.WORKFLOWS).replay_workflow(recorded)
+        if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
+            (HISTORIES / f"{name}.json").write_text(recorded.to_json())
 
 
 async def test_scenario_3_safety_related_requires_ehs(client, token_for):
