@@ -427,17 +427,9 @@ async def remove_permit(
     client: TemporalClient,
 ) -> dict[str, Any]:
     def write(session, wo):
-        if not _authorised_for_permits(session, actor):
-            raise ApiError(
-                403, "NotAllowed", f"{kind.value} is removed by an authorised person", "removed_by"
-            )
-        permit = next(
-            (p for p in wo.permits if p.kind == kind.value and p.status == "ACTIVE"), None
+        permit = service.remove_permit(
+            wo, actor, kind.value, _authorised_for_permits(session, actor)
         )
-        if permit is None:
-            raise ApiError(409, "Conflict", f"no active {kind.value} permit on {wo.number}")
-        permit.status, permit.removed_by = "REMOVED", actor.full_name
-        permit.removed_at = datetime.now(UTC)
         return "PERMIT_REMOVED", {"kind": kind.value, "summary": f"{permit.number} removed"}
 
     state, _ = await wo_actions.store_content(client, _sessions(request), actor, number, write)

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from domain.actor import Actor
-from domain.errors import NotFound, RuleViolation
+from domain.errors import Conflict, NotAllowed, NotFound, RuleViolation
 from domain.models import (
     Asset,
     DowntimeRecord,
@@ -428,6 +428,18 @@ def issue_permit(
     )
     session.add(permit)
     session.flush()
+    return permit
+
+
+def remove_permit(wo: WorkOrder, actor: Actor, kind: str, authorized: bool) -> Permit:
+    """LOTO (or any permit) comes off only by an authorised person's hand (F.3, K.2)."""
+    if not authorized:
+        raise NotAllowed(f"{kind} is removed by an authorised person", field="removed_by")
+    permit = next((p for p in wo.permits if p.kind == kind and p.status == "ACTIVE"), None)
+    if permit is None:
+        raise Conflict(f"no active {kind} permit on {wo.number}", field="kind")
+    permit.status, permit.removed_by = "REMOVED", actor.full_name
+    permit.removed_at = datetime.now(UTC)
     return permit
 
 
