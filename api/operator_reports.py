@@ -193,6 +193,7 @@ async def raise_stop_work(app_state, actor: Actor, asset_ref: str, reason: str) 
         session.flush()
         held = service.active_on_asset(session, asset.id)
         swa.held_work_orders = held
+        told = service.open_on_asset(session, asset.id)  # held, and any not started yet
         swa_id, asset_number = swa.id, asset.asset_number
         already = asset.status.value == "SAFETY_HOLD"
     if not already:
@@ -207,7 +208,7 @@ async def raise_stop_work(app_state, actor: Actor, asset_ref: str, reason: str) 
                     status="SAFETY_HOLD", reason=f"stop-work by {actor.full_name}: {reason}"
                 ),
             )
-    for number in held:
+    for number in told:
         await wo_actions.update(
             client, number, WorkOrderWorkflow.stop_work, StopWorkNotice(actor, reason)
         )
@@ -228,6 +229,7 @@ async def clear_stop_work(app_state, actor: Actor, swa_id: int, reason: str) -> 
         swa.cleared_by, swa.cleared_at = actor.full_name, datetime.now(UTC)
         asset = service.get_asset_by_id(session, swa.asset_id)
         held, asset_number = list(swa.held_work_orders), asset.asset_number
+        told = service.open_on_asset(session, asset.id)
     with app_state.sessions() as session:
         await change_status(
             client=client,
@@ -237,7 +239,7 @@ async def clear_stop_work(app_state, actor: Actor, swa_id: int, reason: str) -> 
             ref=asset_number,
             change=StatusChange(status="MAINTENANCE", reason=reason or "stop-work cleared"),
         )
-    for number in held:
+    for number in told:
         await wo_actions.update(
             client,
             number,

@@ -441,6 +441,8 @@ class WorkOrderWorkflow:
                 self._log("STOP_WORK_CLEARED", notice.actor, notice.reason)
                 return self.get_state()
             f.safety_hold = True
+            if f.status in rules.FINAL:
+                return self.get_state()
             if not f.after_stop_work:
                 f.after_stop_work = True
                 await self._write(

@@ -285,3 +285,28 @@ class MaintenanceEvent(Base):
     # Keyed so a retried activity records an event once.
     key: Mapped[str] = mapped_column(String(120), unique=True)
     occurred_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class PmSchedule(Timestamps, Base):
+    """A preventive-maintenance schedule on one asset (seed 003 D.2), as far as dispatch
+    needs it: when it is due and what happens when it is overdue."""
+
+    __tablename__ = "pm_schedules"
+    __table_args__ = (UniqueConstraint("asset_id", "template_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
+    template_code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    schedule_type: Mapped[str] = mapped_column(String(20), default="TIME_BASED")
+    interval_days: Mapped[int | None]
+    interval_hours: Mapped[float | None]
+    last_executed_at: Mapped[datetime | None]
+    next_due_date: Mapped[datetime | None]
+    next_due_meter: Mapped[float | None]
+    alert_days_before: Mapped[int] = mapped_column(default=7)
+    overdue_threshold_days: Mapped[int] = mapped_column(default=14)
+    overdue_action: Mapped[str] = mapped_column(String(20), default="ALERT")  # ALERT, BLOCK
+    is_active: Mapped[bool] = mapped_column(default=True)
+    is_paused: Mapped[bool] = mapped_column(default=False)

@@ -16,6 +16,7 @@ from domain.models import (
     DowntimeRecord,
     MaintenanceEvent,
     Permit,
+    PmSchedule,
     ReferenceCounter,
     User,
     WorkOrder,
@@ -591,7 +592,25 @@ def dispatch_check(session: Session, asset: Asset, today: date) -> list[Block]:
                 },
             )
         )
-    # Overdue PM with BLOCK comes with the PM engine; its schedules are not modelled yet.
+    for pm in session.scalars(
+        select(PmSchedule).where(
+            PmSchedule.asset_id == asset.id,
+            PmSchedule.is_active.is_(True),
+            PmSchedule.is_paused.is_(False),
+            PmSchedule.overdue_action == "BLOCK",
+            PmSchedule.next_due_date.is_not(None),
+        )
+    ):
+        overdue = (today - pm.next_due_date.date()).days
+        # L.1 scenario 2: the block starts once the PM is past its threshold.
+        if overdue > pm.overdue_threshold_days:
+            blocks.append(
+                Block(
+                    "PM_OVERDUE",
+                    "PM overdue - asset blocked",
+                    {"schedule": pm.template_code, "days_overdue": overdue},
+                )
+            )
     if (
         asset.requires_certification
         and asset.certification_expiry
@@ -613,6 +632,20 @@ def active_on_asset(session: Session, asset_id: int) -> list[str]:
             select(WorkOrder.number).where(
                 WorkOrder.asset_id == asset_id, WorkOrder.status.in_(ACTIVE)
             )
+        ).all()
+    )
+
+
+def open_on_asset(session: Session, asset_id: int) -> list[str]:
+    """Every work order on the asset that is not final: each must learn of a stop-work."""
+    return list(
+        session.scalars(
+            select(WorkOrder.number)
+            .where(
+                WorkOrder.asset_id == asset_id,
+                WorkOrder.status.not_in(["CLOSED", "CANCELLED", "REJECTED"]),
+            )
+            .order_by(WorkOrder.id)
         ).all()
     )
 

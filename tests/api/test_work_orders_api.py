@@ -374,6 +374,7 @@ async def test_scenario_4_parts_consumption(client, token_for):
 async def test_stop_work_holds_everything_until_ehs_clears(client, token_for):
     number = await _create(client, token_for)
     await _to_in_progress(client, token_for, number, loto=False)
+    waiting = await _create(client, token_for, title="Not started yet")
     swa = await _post(
         client, token_for("operator"), "/stop-work",
         {"asset": "SAW-JKS-001", "reason": "guard missing on the infeed"}, 201,
@@ -384,9 +385,14 @@ async def test_stop_work_holds_everything_until_ehs_clears(client, token_for):
     assert wo["status"] == "ON_HOLD" and wo["live"]["safety_hold"]
     r = await _post(client, token_for("tech"), f"/work-orders/{number}/resume", expect=422)
     assert "stop-work safety hold" in r["error"]["message"]
-    r = await _post(
-        client, token_for("supervisor"), f"/stop-work/{swa['stop_work_id']}/clear", {}, 403
-    )
+    sup = token_for("supervisor")
+    await _post(client, sup, f"/work-orders/{waiting}/submit")
+    await _post(client, token_for("manager"), f"/work-orders/{waiting}/approve")
+    await _post(client, sup, f"/work-orders/{waiting}/schedule", {"assignee": "tech"})
+    r = await _post(client, token_for("tech"), f"/work-orders/{waiting}/start", expect=422)
+    assert "stop-work safety hold" in r["error"]["message"]  # nothing starts there
+    r = await _post(client, sup, f"/stop-work/{swa['stop_work_id']}/clear", {}, 403)
+    assert r["error"]["message"] == "only EHS clears a stop-work order"
     await _post(
         client, token_for("ehs"), f"/stop-work/{swa['stop_work_id']}/clear",
         {"reason": "guard refitted and checked"},
@@ -481,3 +487,29 @@ async def test_work_order_from_an_anomaly_keeps_photos_notes_and_history(client,
     assert anomaly["work_orders"] == [
         {"number": number, "status": "SUBMITTED", "type": "CORRECTIVE"}
     ]
+
+
+async def test_dispatch_blocks_on_overdue_pm_and_expired_certification(client, token_for, sessions):
+    from domain.models import Asset, PmSchedule
+
+    with sessions() as s, s.begin():
+        asset = s.query(Asset).filter_by(asset_number="SAW-JKS-002").one()
+        s.add(
+            PmSchedule(
+                organization_id=asset.organization_id, asset_id=asset.id,
+                template_code="PM-SAW-M", name="Monthly saw PM",
+                next_due_date=datetime.now(UTC) - timedelta(days=20),
+                overdue_threshold_days=14, overdue_action="BLOCK",
+            )
+        )  # fmt: skip
+    body = await client.get(f"{BASE}/assets/SAW-JKS-002/dispatch", headers=token_for("manager"))
+    body = body.json()
+    assert body["canDispatch"] is False
+    assert body["blocks"] == [
+        {"type": "PM_OVERDUE", "message": "PM overdue - asset blocked", "schedule": "PM-SAW-M",
+         "days_overdue": 20}
+    ]  # fmt: skip
+    forklift = (
+        await client.get(f"{BASE}/assets/FORKLIFT-JKS-002/dispatch", headers=token_for("manager"))
+    ).json()
+    assert [b["type"] for b in forklift["blocks"]] == ["CERTIFICATION_EXPIRED"]
