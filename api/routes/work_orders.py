@@ -19,7 +19,7 @@ from domain.models import (
     WorkOrder,
 )
 from domain.rules import work_orders as rules
-from domain.rules.roles import Action
+from domain.rules.roles import Action, Scope, scope_for
 from domain.schemas.work_orders import (
     DowntimeEndIn,
     DowntimeStart,
@@ -237,11 +237,12 @@ def _transition(name: str, method, body_type=ReasonIn, permission=Action.VIEW_DA
 
     async def endpoint(
         number: str,
-        data: body_type,  # type: ignore[valid-type]
         actor: Annotated[Actor, Depends(require(permission))],
         client: TemporalClient,
+        data: body_type | None = None,  # type: ignore[valid-type]  # the reason is optional
     ) -> dict[str, Any]:
-        state = await wo_actions.update(client, number, method, ActRequest(actor, data.reason))
+        reason = data.reason if data else ""
+        state = await wo_actions.update(client, number, method, ActRequest(actor, reason))
         return wo_actions.plain(state)
 
     endpoint.__name__ = f"work_order_{name.replace('-', '_')}"
@@ -515,9 +516,7 @@ def get_part(part_number: str, session: DbSession, actor: Viewer) -> dict[str, A
 
 @router.post("/parts", status_code=201, summary="Add a part to the catalogue", tags=["parts"])
 def create_part(data: PartCreate, session: DbSession, actor: PartsUser) -> dict[str, Any]:
-    if "MAINT_TECH" in actor.roles and not {"MAINT_MANAGER", "MAINT_ADMIN", "MAINT_PLANNER"} & set(
-        actor.roles
-    ):
+    if scope_for(actor.roles, Action.MANAGE_PARTS) is Scope.ISSUE_ONLY:
         raise ApiError(403, "NotAllowed", "technicians issue parts; planners manage the catalogue")
     part = parts_service.create(session, actor, **data.model_dump())
     session.commit()
