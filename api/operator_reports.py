@@ -35,31 +35,27 @@ REASON_BY_SYMPTOM = {
 }
 
 
-def _notify_maintenance(session, actor: Actor, asset, wo: WorkOrder, text: str) -> None:
-    """In-app notices to the site's supervisors and managers (shown in their queue)."""
+def notify_roles(session, actor: Actor, asset, wo: WorkOrder, roles: set[str], text: str) -> None:
+    """In-app notices (shown in each queue) to the site's holders of these roles."""
     users = session.scalars(
         select(User).where(User.organization_id == actor.organization_id, User.is_active)
     ).all()
-    leads = [
-        u
-        for u in users
-        if {"MAINT_SUPERVISOR", "MAINT_MANAGER"} & set(u.roles)
-        and u.home_site_id in (None, asset.site_id)
-    ]
     outbox.enqueue(
         session,
         [
             outbox.Message(
-                f"{wo.number}/breakdown/IN_APP/{u.id}",
+                f"{wo.number}/{wo.source}/IN_APP/{u.id}",
                 actor.organization_id,
                 None,
-                "BREAKDOWN",
+                wo.source,
                 Channel.IN_APP,
                 u,
-                f"[{wo.number}] Breakdown on {asset.asset_number}: {wo.title}",
+                f"[{wo.number}] {wo.type.replace('_', ' ').title()} on {asset.asset_number}: "
+                f"{wo.title}",
                 text,
             )
-            for u in leads
+            for u in users
+            if roles & set(u.roles) and u.home_site_id in (None, asset.site_id)
         ],
         {Channel.IN_APP},
     )
@@ -130,9 +126,10 @@ async def submit_report(
                 wo.number,
             )
             wo.downtime_id = report.downtime_id = downtime.id
-        _notify_maintenance(
-            session, actor, asset, wo, f"{actor.full_name} reports: {data.description}"
-        )
+        notify_roles(
+            session, actor, asset, wo, {"MAINT_SUPERVISOR", "MAINT_MANAGER"},
+            f"{actor.full_name} reports: {data.description}",
+        )  # fmt: skip
         number, asset_number = wo.number, asset.asset_number
         report_id = report.id
         downtime_id = downtime.id if downtime else None

@@ -33,6 +33,7 @@ from domain.schemas.work_orders import (
     PermitIn,
     ReasonIn,
     ScheduleIn,
+    SpcViolationIn,
     StopWorkIn,
     TaskCompleteIn,
     TaskIn,
@@ -644,6 +645,42 @@ async def operator_report(
     from api.operator_reports import submit_report
 
     return await submit_report(request.app.state, actor, data, [])
+
+
+@router.post(
+    "/quality/spc-violations",
+    status_code=201,
+    summary="An SPC violation opens a draft quality-related work order",
+    tags=["quality"],
+)
+async def spc_violation(
+    data: SpcViolationIn,
+    session: DbSession,
+    actor: Creator,
+    client: TemporalClient,
+    settings: AppSettings,
+) -> dict[str, Any]:
+    from api.operator_reports import notify_roles
+
+    asset = service.asset_by_number(session, actor.organization_id, data.asset)
+    wo = service.create(
+        session=session,
+        actor=actor,
+        asset=asset,
+        type=rules.WoType.QUALITY_RELATED,
+        priority=rules.WoPriority.HIGH,
+        source=rules.WoSource.SPC_VIOLATION,
+        source_reference=data.violation_id,
+        title=f"SPC rule {data.rule} on {data.characteristic}",
+        description=data.detail or f"SPC rule {data.rule} violation on {data.characteristic}",
+    )
+    notify_roles(
+        session, actor, asset, wo, {"MAINT_SUPERVISOR", "MAINT_MANAGER", "QUALITY"},
+        f"SPC rule {data.rule} on {data.characteristic}: {wo.number} drafted",
+    )  # fmt: skip
+    session.commit()
+    await wo_actions.start(client, settings.task_queue, session, wo)
+    return _out(session, wo)
 
 
 @router.post("/stop-work", status_code=201, summary="Stop-work authority on an asset")

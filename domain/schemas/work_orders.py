@@ -230,3 +230,14 @@ class StopWorkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     asset: str
     reason: str = Field(min_length=5, max_length=2000)
+
+
+class SpcViolationIn(BaseModel):
+    """An SPC rule violation reported by the quality system (seed 003 F.4)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    asset: str = Field(min_length=1, max_length=60)
+    violation_id: str = Field(min_length=1, max_length=60)
+    rule: int = Field(ge=1, le=8, description="Western Electric / Nelson rule number")
+    characteristic: str = Field(min_length=1, max_length=120)
+    detail: str = Field(default="", max_length=2000)

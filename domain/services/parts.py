@@ -73,6 +73,8 @@ def _stock_alerts(session: Session, part: SparePart) -> list[str]:
         raised.append("parts.out_of_stock")
     if part.reorder_point is not None and part.quantity_on_hand <= part.reorder_point:
         raised.append("parts.low_stock")
+    if raised:
+        _tell_planners(session, part, raised)
     for event in raised:
         emit(
             session,
@@ -88,6 +90,37 @@ def _stock_alerts(session: Session, part: SparePart) -> list[str]:
             f"{part.part_number}/{event}/{stamp}",
         )
     return raised
+
+
+def _tell_planners(session: Session, part: SparePart, raised: list[str]) -> None:
+    """In-app notices to planners (and managers) when stock reaches its reorder point."""
+    from domain.models import User
+    from domain.rules.alerts import Channel
+    from domain.services import outbox
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    users = session.scalars(
+        select(User).where(User.organization_id == part.organization_id, User.is_active)
+    ).all()
+    what = "out of stock" if "parts.out_of_stock" in raised else "at its reorder point"
+    outbox.enqueue(
+        session,
+        [
+            outbox.Message(
+                f"{part.part_number}/stock/{stamp}/{u.id}",
+                part.organization_id,
+                None,
+                "LOW_STOCK",
+                Channel.IN_APP,
+                u,
+                f"{part.part_number} {part.name} is {what}: {part.quantity_on_hand:g} on hand",
+                f"Reorder {part.reorder_quantity or 'the usual quantity'} of {part.part_number}.",
+            )
+            for u in users
+            if {"MAINT_PLANNER", "MAINT_MANAGER"} & set(u.roles)
+        ],
+        {Channel.IN_APP},
+    )
 
 
 def request(

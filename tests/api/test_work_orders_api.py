@@ -332,7 +332,7 @@ async def test_scenarios_1_and_5_breakdown_dispatch_and_downtime(client, token_f
     assert events[-1]["payload"]["to"] == "IN_SERVICE" and events[-1]["payload"]["dispatchable"]
 
 
-async def test_scenario_4_parts_consumption(client, token_for):
+async def test_scenario_4_parts_consumption(client, token_for, sessions):
     planner, tech = token_for("planner"), token_for("tech")
     await _post(
         client, planner, "/parts",
@@ -358,6 +358,11 @@ async def test_scenario_4_parts_consumption(client, token_for):
 
     r = await _post(client, tech, "/parts/P-002/issue", {"work_order": number, "quantity": 2})
     assert r["part"]["quantity_on_hand"] == 1 and r["alerts"] == ["parts.low_stock"]
+    from domain.models import Notification
+
+    with sessions() as s:
+        told = {n.recipient_name for n in s.query(Notification).filter_by(event="LOW_STOCK")}
+    assert "Priya Raman" in told  # the planner
     low = (await client.get(f"{BASE}/parts/low-stock", headers=planner)).json()["items"]
     assert [p["part_number"] for p in low] == ["P-002"]
     events = (await client.get(f"{BASE}/events", params={"type": "parts.low_stock"},
@@ -513,3 +518,22 @@ async def test_dispatch_blocks_on_overdue_pm_and_expired_certification(client, t
         await client.get(f"{BASE}/assets/FORKLIFT-JKS-002/dispatch", headers=token_for("manager"))
     ).json()
     assert [b["type"] for b in forklift["blocks"]] == ["CERTIFICATION_EXPIRED"]
+
+
+async def test_scenario_7_spc_violation_drafts_a_quality_work_order(client, token_for, sessions):
+    from domain.models import Notification
+
+    r = await client.post(
+        f"{BASE}/quality/spc-violations",
+        json={"asset": "SAW-JKS-001", "violation_id": "SPC-4471", "rule": 4,
+              "characteristic": "cut length"},
+        headers=token_for("quality"),
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    wo = r.json()
+    assert (wo["status"], wo["type"], wo["source"], wo["source_reference"]) == (
+        "DRAFT", "QUALITY_RELATED", "SPC_VIOLATION", "SPC-4471"
+    )  # fmt: skip
+    with sessions() as s:
+        told = {n.recipient_name for n in s.query(Notification).filter_by(event="SPC_VIOLATION")}
+    assert {"Dolores Vega", "Wen Li"} <= told  # maintenance and quality
