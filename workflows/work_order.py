@@ -419,6 +419,10 @@ class WorkOrderWorkflow:
                 ]
             elif notice.kind == "FILE":
                 f.evidence.add(d["kind"])
+            elif notice.kind == "DETAILS":
+                f.title = d.get("title", f.title)
+                f.description = d.get("description", f.description)
+                f.estimated_cost = float(d.get("estimated_cost", f.estimated_cost))
             self._log(notice.kind, notice.actor, str(d.get("summary", "")))
             return self.get_state()
 
@@ -426,6 +430,12 @@ class WorkOrderWorkflow:
     def _check_content(self, notice: ContentNotice) -> None:
         if self._facts.status in rules.FINAL:
             _fail("Conflict", f"the work order is {self._facts.status.value}")
+        if notice.kind == "DETAILS" and self._facts.status not in (W.DRAFT, W.SUBMITTED):
+            _fail(
+                "Conflict",
+                f"a {self._facts.status.value} work order can no longer be edited; "
+                "details change only in DRAFT or SUBMITTED",
+            )
         if notice.kind == "PERMIT_REMOVED" and not any(
             p.active and p.kind.value == notice.detail.get("kind") for p in self._facts.permits
         ):

@@ -30,6 +30,7 @@ from domain.schemas.work_orders import (
     PartIssueIn,
     PartReceiveIn,
     PartRequestIn,
+    PartUpdate,
     PermitIn,
     ReasonIn,
     ScheduleIn,
@@ -39,6 +40,7 @@ from domain.schemas.work_orders import (
     TaskIn,
     VerifyIn,
     WorkOrderCreate,
+    WorkOrderUpdate,
 )
 from domain.services import parts as parts_service
 from domain.services import work_orders as service
@@ -216,6 +218,34 @@ async def get_work_order(
 ) -> dict[str, Any]:
     wo = service.get(session, actor.organization_id, number)
     return _out(session, wo, await _live(client, wo.number))
+
+
+@router.put("/work-orders/{number}", summary="Update a work order before approval")
+async def update_work_order(
+    number: str, data: WorkOrderUpdate, request: Request, actor: Creator, client: TemporalClient
+) -> dict[str, Any]:
+    changes = data.model_dump(exclude_none=True)
+    if not changes:
+        raise ApiError(422, "RuleViolation", "nothing to change", "body")
+
+    def write(session, wo):
+        from domain.services.audit import record_change
+
+        before = {k: getattr(wo, k) for k in changes}
+        for key, value in changes.items():
+            setattr(wo, key, value.value if hasattr(value, "value") else value)
+        record_change(
+            session=session, actor=actor, entity_type=service.ENTITY, entity_id=wo.number,
+            action="UPDATED", before={k: str(v) for k, v in before.items()},
+            after={k: str(v) for k, v in changes.items()}, reason="details edited",
+        )  # fmt: skip
+        return "DETAILS", {
+            "title": wo.title, "description": wo.description,
+            "estimated_cost": wo.estimated_cost, "summary": ", ".join(sorted(changes)),
+        }  # fmt: skip
+
+    state, _ = await wo_actions.store_content(client, _sessions(request), actor, number, write)
+    return wo_actions.plain(state)
 
 
 @router.get("/work-orders/{number}/history", summary="Every change, with who and why")
@@ -520,6 +550,27 @@ def create_part(data: PartCreate, session: DbSession, actor: PartsUser) -> dict[
     if scope_for(actor.roles, Action.MANAGE_PARTS) is Scope.ISSUE_ONLY:
         raise ApiError(403, "NotAllowed", "technicians issue parts; planners manage the catalogue")
     part = parts_service.create(session, actor, **data.model_dump())
+    session.commit()
+    return _part_out(part)
+
+
+@router.put("/parts/{part_number}", summary="Update a part", tags=["parts"])
+def update_part(
+    part_number: str, data: PartUpdate, session: DbSession, actor: PartsUser
+) -> dict[str, Any]:
+    if scope_for(actor.roles, Action.MANAGE_PARTS) is Scope.ISSUE_ONLY:
+        raise ApiError(403, "NotAllowed", "technicians issue parts; planners manage the catalogue")
+    part = parts_service.get(session, actor.organization_id, part_number, lock=True)
+    changes = data.model_dump(exclude_none=True)
+    from domain.services.audit import record_change
+
+    before = {k: getattr(part, k) for k in changes}
+    for key, value in changes.items():
+        setattr(part, key, value)
+    record_change(
+        session=session, actor=actor, entity_type="SPARE_PART", entity_id=part.part_number,
+        action="UPDATED", before=before, after=changes, reason="catalogue edited",
+    )  # fmt: skip
     session.commit()
     return _part_out(part)
 

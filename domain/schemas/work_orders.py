@@ -241,3 +241,28 @@ class SpcViolationIn(BaseModel):
     rule: int = Field(ge=1, le=8, description="Western Electric / Nelson rule number")
     characteristic: str = Field(min_length=1, max_length=120)
     detail: str = Field(default="", max_length=2000)
+
+
+class WorkOrderUpdate(BaseModel):
+    """What may still change before approval; the rest is fixed by the workflow."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    title: str | None = Field(default=None, min_length=3, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    priority: WoPriority | None = None
+    estimated_hours: float | None = Field(default=None, ge=0, le=10_000)
+    estimated_cost: float | None = Field(default=None, ge=0)
+
+
+class PartUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = None
+    criticality: str | None = Field(default=None, pattern="^(CRITICAL|IMPORTANT|STANDARD)$")
+    unit_cost: float | None = Field(default=None, ge=0)
+    lead_time_days: int | None = Field(default=None, ge=0)
+    min_quantity: float | None = Field(default=None, ge=0)
+    reorder_point: float | None = Field(default=None, ge=0)
+    reorder_quantity: float | None = Field(default=None, ge=0)
+    warehouse_location: str | None = None
+    bin_location: str | None = None

@@ -537,3 +537,29 @@ async def test_scenario_7_spc_violation_drafts_a_quality_work_order(client, toke
     with sessions() as s:
         told = {n.recipient_name for n in s.query(Notification).filter_by(event="SPC_VIOLATION")}
     assert {"Dolores Vega", "Wen Li"} <= told  # maintenance and quality
+
+
+async def test_update_before_approval_only(client, token_for):
+    sup = token_for("supervisor")
+    number = await _create(client, token_for, description="")
+    r = await client.put(
+        f"{BASE}/work-orders/{number}", json={"description": "Blade wobbles at 3000 rpm"},
+        headers=sup,
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    await _post(client, sup, f"/work-orders/{number}/submit")  # the description now passes
+    await _post(client, token_for("manager"), f"/work-orders/{number}/approve")
+    r = await client.put(f"{BASE}/work-orders/{number}", json={"title": "Other"}, headers=sup)
+    assert r.status_code == 409 and "can no longer be edited" in r.json()["error"]["message"]
+    wo = (await client.get(f"{BASE}/work-orders/{number}", headers=sup)).json()
+    assert wo["title"] == "Replace worn blade"  # the refused edit left nothing behind
+    await _post(
+        client, token_for("planner"), "/parts",
+        {"part_number": "P-7", "name": "Gib", "category": "MECHANICAL"}, 201,
+    )  # fmt: skip
+    r = await client.put(f"{BASE}/parts/P-7", json={"reorder_point": 3}, headers=token_for("tech"))
+    assert r.status_code == 403
+    r = await client.put(
+        f"{BASE}/parts/P-7", json={"reorder_point": 3}, headers=token_for("planner")
+    )
+    assert r.status_code == 200 and r.json()["reorder_point"] == 3
