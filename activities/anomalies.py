@@ -23,6 +23,7 @@ from domain.rules.criticality import Factors, SafetyImpact, Urgency, assess, res
 from domain.services import anomalies as anomaly_service
 from domain.services import kpis as kpi_service
 from domain.services import outbox, people
+from domain.services.steps import parse_datetimes
 from domain.settings import Settings
 
 DATETIME_FIELDS = {
@@ -242,10 +243,7 @@ class AnomalyActivities:
 
     @activity.defn
     def record_decision(self, data: RecordInput) -> bool:
-        changes = {
-            k: datetime.fromisoformat(v) if k in DATETIME_FIELDS and isinstance(v, str) else v
-            for k, v in data.changes.items()
-        }
+        changes = parse_datetimes(data.changes, DATETIME_FIELDS)
         try:
             with transaction(self.sessions) as session:
                 written = anomaly_service.apply_step(

@@ -15,6 +15,7 @@ from domain.db import transaction
 from domain.errors import DomainError
 from domain.models import DowntimeRecord
 from domain.services import work_orders as service
+from domain.services.steps import parse_datetimes
 
 DATETIME_FIELDS = {
     "status_changed_at",
@@ -52,10 +53,7 @@ class WorkOrderActivities:
 
     @activity.defn
     def record_work_order(self, data: WoRecord) -> bool:
-        changes = {
-            k: datetime.fromisoformat(v) if k in DATETIME_FIELDS and isinstance(v, str) else v
-            for k, v in data.changes.items()
-        }
+        changes = parse_datetimes(data.changes, DATETIME_FIELDS)
         try:
             with transaction(self.sessions) as session:
                 written = service.apply_step(

@@ -1,7 +1,6 @@
 """Talking to AnomalyWorkflow, shared by the API and the web pages: registration then
 start, human actions as updates, and refusals turned into the project's errors."""
 
-import dataclasses
 from typing import Any
 
 from sqlalchemy import select
@@ -12,6 +11,7 @@ from temporalio.service import RPCError
 
 from activities.anomalies import Person
 from api.errors import ApiError, refusal
+from api.jsonable import jsonable
 from domain.actor import Actor
 from domain.errors import NotFound
 from domain.models import User
@@ -83,14 +83,4 @@ async def live(client: Client, reference: str) -> dict[str, Any] | None:
         state = await client.get_workflow_handle(reference).query(AnomalyWorkflow.get_state)
     except Exception:  # the record is still worth showing without its live part
         return None
-    return _plain(dataclasses.asdict(state))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+    return jsonable(state)

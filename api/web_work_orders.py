@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from api import work_order_actions as wo_actions
 from api.deps import DbSession
 from api.errors import ApiError
+from api.jsonable import jsonable
 from api.operator_reports import submit_report
 from api.web import WebActor, check_csrf, render
 from domain.actor import Actor
@@ -143,7 +144,7 @@ def wo_history(session, number: str) -> list:
 async def _live(request: Request, number: str) -> dict | None:
     try:
         handle = request.app.state.temporal.get_workflow_handle(number)
-        return wo_actions.plain(await handle.query(WorkOrderWorkflow.get_state))
+        return jsonable(await handle.query(WorkOrderWorkflow.get_state))
     except Exception:  # the record is still worth showing without its live part
         return None
 

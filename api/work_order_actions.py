@@ -2,7 +2,6 @@
 and store content (tasks, labour, permits, parts, files) in one step with the workflow's
 consent: the database transaction commits only once the workflow has accepted it."""
 
-import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -20,18 +19,6 @@ from domain.models import Asset, Site, User, WorkOrder
 from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
 from workflows.work_order_types import ContentNotice, WoInput, WoSnapshot, WoState
-
-
-def plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        value = dataclasses.asdict(value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
 
 
 def snapshot(session: Session, wo: WorkOrder) -> WoSnapshot:

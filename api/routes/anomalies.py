@@ -1,6 +1,5 @@
 """The anomaly API: registration, reading, and each human action of the lifecycle."""
 
-import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
@@ -10,6 +9,7 @@ from api import anomaly_actions as actions
 from api import work_order_actions as wo_actions
 from api.deps import AppSettings, CurrentActor, DbSession, TemporalClient
 from api.errors import ApiError
+from api.jsonable import jsonable
 from domain.models import AnomalyAttachment
 from domain.rules.anomaly_lifecycle import AttachmentKind
 from domain.schemas.anomalies import (
@@ -51,7 +51,7 @@ Offset = Annotated[int, Query(ge=0)]
 
 
 def _state(state: Any) -> dict[str, Any]:
-    return actions._plain(dataclasses.asdict(state))
+    return jsonable(state)
 
 
 @router.post(

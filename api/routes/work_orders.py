@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from api import work_order_actions as wo_actions
 from api.deps import AppSettings, CurrentActor, DbSession, TemporalClient, require
 from api.errors import ApiError
+from api.jsonable import jsonable
 from domain.actor import Actor
 from domain.models import (
     Asset,
@@ -141,7 +142,7 @@ async def _live(client, number: str) -> dict | None:
         state = await client.get_workflow_handle(number).query(WorkOrderWorkflow.get_state)
     except Exception:  # the record is still worth showing without its live part
         return None
-    return wo_actions.plain(state)
+    return jsonable(state)
 
 
 # -- work orders --
@@ -245,7 +246,7 @@ async def update_work_order(
         }  # fmt: skip
 
     state, _ = await wo_actions.store_content(client, _sessions(request), actor, number, write)
-    return wo_actions.plain(state)
+    return jsonable(state)
 
 
 @router.get("/work-orders/{number}/history", summary="Every change, with who and why")
@@ -274,7 +275,7 @@ def _transition(name: str, method, body_type=ReasonIn, permission=Action.VIEW_DA
     ) -> dict[str, Any]:
         reason = data.reason if data else ""
         state = await wo_actions.update(client, number, method, ActRequest(actor, reason))
-        return wo_actions.plain(state)
+        return jsonable(state)
 
     endpoint.__name__ = f"work_order_{name.replace('-', '_')}"
     router.add_api_route(
@@ -312,9 +313,7 @@ async def schedule(
 
     who = Person(user.id, user.username, user.full_name) if user else None
     req = ScheduleRequest(actor, who, data.scheduled_date, data.shift)
-    return wo_actions.plain(
-        await wo_actions.update(client, number, WorkOrderWorkflow.schedule, req)
-    )
+    return jsonable(await wo_actions.update(client, number, WorkOrderWorkflow.schedule, req))
 
 
 @router.post("/work-orders/{number}/verify", summary="Verification checklist and test run")
@@ -322,7 +321,7 @@ async def verify(
     number: str, data: VerifyIn, actor: Viewer, client: TemporalClient
 ) -> dict[str, Any]:
     req = VerifyRequest(actor, data.checklist, data.test_run_passed, data.notes)
-    return wo_actions.plain(await wo_actions.update(client, number, WorkOrderWorkflow.verify, req))
+    return jsonable(await wo_actions.update(client, number, WorkOrderWorkflow.verify, req))
 
 
 @router.post("/work-orders/{number}/first-article", summary="QUALITY's first-article result")
@@ -330,9 +329,7 @@ async def first_article(
     number: str, data: FirstArticleIn, actor: Viewer, client: TemporalClient
 ) -> dict[str, Any]:
     req = FirstArticleRequest(actor, data.passed, data.notes)
-    return wo_actions.plain(
-        await wo_actions.update(client, number, WorkOrderWorkflow.first_article, req)
-    )
+    return jsonable(await wo_actions.update(client, number, WorkOrderWorkflow.first_article, req))
 
 
 def _sessions(request: Request):
@@ -356,7 +353,7 @@ async def add_task(
         }
 
     state, _ = await wo_actions.store_content(client, _sessions(request), actor, number, write)
-    return wo_actions.plain(state)
+    return jsonable(state)
 
 
 @router.post("/work-orders/{number}/tasks/{sequence}/complete", summary="Complete a task")
@@ -383,7 +380,7 @@ async def complete_task(
         }
 
     state, passed = await wo_actions.store_content(client, _sessions(request), actor, number, write)
-    return {**wo_actions.plain(state), "measurement_passed": passed}
+    return {**jsonable(state), "measurement_passed": passed}
 
 
 @router.post("/work-orders/{number}/labor", status_code=201, summary="Log labour")
@@ -406,7 +403,7 @@ async def log_labor(
         }
 
     state, cost = await wo_actions.store_content(client, _sessions(request), actor, number, write)
-    return {**wo_actions.plain(state), "cost": cost}
+    return {**jsonable(state), "cost": cost}
 
 
 def _authorised_for_permits(session, actor: Actor) -> bool:
@@ -447,7 +444,7 @@ async def issue_permit(
         }
 
     state, permit = await wo_actions.store_content(client, _sessions(request), actor, number, write)
-    return {**wo_actions.plain(state), "permit": permit}
+    return {**jsonable(state), "permit": permit}
 
 
 @router.post("/work-orders/{number}/permits/{kind}/remove", summary="Remove LOTO or a permit")
@@ -465,7 +462,7 @@ async def remove_permit(
         return "PERMIT_REMOVED", {"kind": kind.value, "summary": f"{permit.number} removed"}
 
     state, _ = await wo_actions.store_content(client, _sessions(request), actor, number, write)
-    return wo_actions.plain(state)
+    return jsonable(state)
 
 
 @router.post("/work-orders/{number}/parts", status_code=201, summary="Request (and reserve) parts")
@@ -478,7 +475,7 @@ async def request_parts(
         return "PART", {"summary": f"requested {data.quantity:g} x {part.part_number}"}
 
     state, _ = await wo_actions.store_content(client, _sessions(request), actor, number, write)
-    return wo_actions.plain(state)
+    return jsonable(state)
 
 
 @router.post("/work-orders/{number}/attachments", status_code=201, summary="Add evidence")
@@ -504,7 +501,7 @@ async def attach(
     state, attachment_id = await wo_actions.store_content(
         client, _sessions(request), actor, number, write
     )
-    return {**wo_actions.plain(state), "attachment_id": attachment_id}
+    return {**jsonable(state), "attachment_id": attachment_id}
 
 
 # -- parts --
@@ -596,7 +593,7 @@ async def issue_part(
     state, result = await wo_actions.store_content(
         client, _sessions(request), actor, data.work_order, write
     )
-    return {**result, "work_order": wo_actions.plain(state)}
+    return {**result, "work_order": jsonable(state)}
 
 
 @router.post("/parts/{part_number}/receive", summary="Receive stock", tags=["parts"])

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from domain.actor import Actor
@@ -17,7 +16,6 @@ from domain.models import (
     Asset,
     AssetType,
     AuditLog,
-    ReferenceCounter,
     Rex,
     Site,
     User,
@@ -31,6 +29,7 @@ from domain.schemas.anomalies import (
     TimelineEntry,
 )
 from domain.services.audit import record_change
+from domain.services.steps import next_number, write_step
 
 ENTITY = "ANOMALY"
 PREFIX = "ANO"
@@ -38,17 +37,8 @@ CLOCK_SKEW = timedelta(minutes=5)  # a device clock this far ahead is still beli
 
 
 def next_reference(session: Session, year: int) -> str:
-    """ANO-YYYY-NNNNNN, gapless per year: the counter row stays locked until the
-    registering transaction commits, and a rollback hands the number back."""
-    number = session.execute(
-        insert(ReferenceCounter)
-        .values(prefix=PREFIX, year=year, last=1)
-        .on_conflict_do_update(
-            index_elements=["prefix", "year"], set_={"last": ReferenceCounter.last + 1}
-        )
-        .returning(ReferenceCounter.last)
-    ).scalar_one()
-    return f"{PREFIX}-{year}-{number:06d}"
+    """ANO-YYYY-NNNNNN, gapless per year even under concurrent registration."""
+    return next_number(session, PREFIX, year, 6)
 
 
 def _asset(session: Session, actor: Actor, number: str) -> Asset:
@@ -400,10 +390,6 @@ WRITABLE = {
 }
 
 
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
 def apply_step(
     *,
     session: Session,
@@ -415,31 +401,22 @@ def apply_step(
     actor: Actor,
     reason: str | None,
 ) -> bool:
-    """Write one workflow decision and its audit row; False when this step was already
-    written (an activity retried after its commit)."""
-    unknown = set(changes) - WRITABLE
-    if unknown:
-        raise ValueError(f"not writable by the workflow: {sorted(unknown)}")
+    """Write one workflow decision and its audit row; False when already written."""
     anomaly = get_anomaly(
         session=session, organization_id=organization_id, reference=reference, lock=True
     )
-    if anomaly.last_step >= step:
-        return False
-    before = {k: _plain(getattr(anomaly, k)) for k in changes}
-    for key, value in changes.items():
-        setattr(anomaly, key, value)
-    anomaly.last_step = step
-    record_change(
+    return write_step(
         session=session,
-        actor=actor,
+        row=anomaly,
         entity_type=ENTITY,
         entity_id=anomaly.reference,
+        writable=WRITABLE,
+        step=step,
         action=action,
-        before=before,
-        after={k: _plain(v) for k, v in changes.items()},
+        changes=changes,
+        actor=actor,
         reason=reason,
     )
-    return True
 
 
 def save_rex(

@@ -17,7 +17,6 @@ from domain.models import (
     MaintenanceEvent,
     Permit,
     PmSchedule,
-    ReferenceCounter,
     User,
     WorkOrder,
     WorkOrderAttachment,
@@ -26,23 +25,11 @@ from domain.models import (
 )
 from domain.rules import work_orders as rules
 from domain.services.audit import record_change
+from domain.services.steps import next_number, write_step
 
 ENTITY = "WORK_ORDER"
 ACTIVE = ("SCHEDULED", "IN_PROGRESS", "WAITING_PARTS", "ON_HOLD", "ESCALATED")
 LABOR_RATES = {"REGULAR": 1.0, "OVERTIME": 1.5, "DOUBLE_TIME": 2.0, "CONTRACTOR": 1.0}
-
-
-def next_number(session: Session, prefix: str, year: int, width: int) -> str:
-    """Gapless per prefix and year: the counter row stays locked until commit."""
-    number = session.execute(
-        insert(ReferenceCounter)
-        .values(prefix=prefix, year=year, last=1)
-        .on_conflict_do_update(
-            index_elements=["prefix", "year"], set_={"last": ReferenceCounter.last + 1}
-        )
-        .returning(ReferenceCounter.last)
-    ).scalar_one()
-    return f"{prefix}-{year}-{number:0{width}d}"
 
 
 def emit(
@@ -267,10 +254,6 @@ WRITABLE = {
 }
 
 
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime | date) else value
-
-
 def apply_step(
     *,
     session: Session,
@@ -284,26 +267,21 @@ def apply_step(
     events: list[tuple[str, dict[str, Any]]] | None = None,
 ) -> WorkOrder | None:
     """One workflow decision, its audit row and its events; None when already written."""
-    unknown = set(changes) - WRITABLE
-    if unknown:
-        raise ValueError(f"not writable by the workflow: {sorted(unknown)}")
     wo = get(session, organization_id, number, lock=True)
-    if wo.last_step >= step:
-        return None
-    before = {k: _plain(getattr(wo, k)) for k in changes}
-    for key, value in changes.items():
-        setattr(wo, key, value)
-    wo.last_step = step
-    record_change(
+    written = write_step(
         session=session,
-        actor=actor,
+        row=wo,
         entity_type=ENTITY,
         entity_id=wo.number,
+        writable=WRITABLE,
+        step=step,
         action=action,
-        before=before,
-        after={k: _plain(v) for k, v in changes.items()},
+        changes=changes,
+        actor=actor,
         reason=reason,
     )
+    if not written:
+        return None
     for event_type, payload in events or []:
         emit(
             session,
