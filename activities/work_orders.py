@@ -89,3 +89,11 @@ class WorkOrderActivities:
                 return None
             service.end_downtime(session, record, data.actor, datetime.now(UTC), data.reason_code)
             return record.duration_minutes
+
+    @activity.defn
+    def watch_assets(self, day: str) -> list[str]:
+        """The day's PM and certification events (J.2), once per day."""
+        from datetime import date
+
+        with transaction(self.sessions) as session:
+            return service.watch_assets(session, date.fromisoformat(day))

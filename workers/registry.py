@@ -40,5 +40,6 @@ def activities(
         anomalies.send_digest,
         work_orders.record_work_order,
         work_orders.end_work_order_downtime,
+        work_orders.watch_assets,
         gateway.change_asset_status,
     ]

@@ -7,12 +7,19 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.anomalies import AnomalyActivities, DigestInput, NotifyOutput
+    from activities.work_orders import WorkOrderActivities
 
 
 @workflow.defn
 class DigestWorkflow:
     @workflow.run
     async def run(self, kind: str) -> NotifyOutput:
+        if kind == "DAILY":  # the daily round also looks at PM and certification dates
+            await workflow.execute_activity_method(
+                WorkOrderActivities.watch_assets,
+                workflow.now().date().isoformat(),
+                start_to_close_timeout=timedelta(minutes=5),
+            )
         return await workflow.execute_activity_method(
             AnomalyActivities.send_digest,
             DigestInput(kind, workflow.now().strftime("%Y%m%dT%H%M")),

@@ -638,3 +638,48 @@ def open_count(session: Session, organization_id: int) -> int:
         )
         or 0
     )
+
+
+def watch_assets(session: Session, today: date, certification_days: int = 30) -> list[str]:
+    """The daily J.2 asset events: PM coming due, PM overdue, certification expiring.
+    Keyed by day, so a second run the same day records nothing new."""
+    emitted = []
+    for pm, asset in session.execute(
+        select(PmSchedule, Asset)
+        .join(Asset, Asset.id == PmSchedule.asset_id)
+        .where(
+            PmSchedule.is_active.is_(True),
+            PmSchedule.is_paused.is_(False),
+            PmSchedule.next_due_date.is_not(None),
+        )
+    ):
+        due = pm.next_due_date.date()
+        days = (due - today).days
+        if days < 0:
+            kind = "asset.pm_overdue"
+        elif days <= pm.alert_days_before:
+            kind = "asset.pm_due"
+        else:
+            continue
+        emit(
+            session, asset.organization_id, kind, "ASSET", asset.asset_number,
+            {"schedule": pm.template_code, "due": due.isoformat(), "days": days,
+             "overdue_action": pm.overdue_action},
+            f"{asset.asset_number}/{pm.template_code}/{kind}/{today.isoformat()}",
+        )  # fmt: skip
+        emitted.append(kind)
+    for asset in session.scalars(
+        select(Asset).where(
+            Asset.requires_certification.is_(True), Asset.certification_expiry.is_not(None)
+        )
+    ):
+        days = (asset.certification_expiry - today).days
+        if days <= certification_days:
+            emit(
+                session, asset.organization_id, "asset.certification_expiring", "ASSET",
+                asset.asset_number,
+                {"expires": asset.certification_expiry.isoformat(), "days": days},
+                f"{asset.asset_number}/certification/{today.isoformat()}",
+            )  # fmt: skip
+            emitted.append("asset.certification_expiring")
+    return emitted

@@ -65,3 +65,32 @@ async def test_anomalies_registered_without_a_lifecycle_get_one(
                 break
         assert state.status in ("ASSIGNED", "ESCALATED")
         assert await start_missing_lifecycles(client, sessions, settings) == []
+
+
+def test_daily_watch_records_pm_and_certification_events(sessions):
+    from datetime import UTC, date, datetime, timedelta
+
+    from domain.db import transaction
+    from domain.models import Asset, MaintenanceEvent, PmSchedule
+    from domain.services.work_orders import watch_assets
+
+    today = date(2026, 11, 26)
+    with transaction(sessions) as s:
+        saw = s.query(Asset).filter_by(asset_number="SAW-JKS-001").one()
+        for code, offset in (("PM-W", 3), ("PM-M", -5), ("PM-Y", 90)):
+            s.add(
+                PmSchedule(
+                    organization_id=saw.organization_id, asset_id=saw.id, template_code=code,
+                    name=code, next_due_date=datetime.combine(today, datetime.min.time(), UTC)
+                    + timedelta(days=offset),
+                )
+            )  # fmt: skip
+    for _ in range(2):  # twice the same day: recorded once
+        with transaction(sessions) as s:
+            watch_assets(s, today)
+    with sessions() as s:
+        events = [(e.type, e.entity_id) for e in s.query(MaintenanceEvent).order_by("id")]
+    assert ("asset.pm_due", "SAW-JKS-001") in events
+    assert ("asset.pm_overdue", "SAW-JKS-001") in events
+    assert ("asset.certification_expiring", "FORKLIFT-JKS-002") in events
+    assert len(events) == len(set(events))
