@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -76,15 +75,8 @@ class WorkOrderActivities:
         """Stop the downtime clock the work order's breakdown started; its minutes."""
         with transaction(self.sessions) as session:
             wo = service.get(session, data.organization_id, data.number)
-            record = None
-            if wo.downtime_id:
-                record = session.get(DowntimeRecord, wo.downtime_id)
-            if record is None:
-                record = session.scalars(
-                    select(DowntimeRecord).where(
-                        DowntimeRecord.asset_id == wo.asset_id, DowntimeRecord.end_time.is_(None)
-                    )
-                ).first()
+            # Only this work order's own clock: another order's breakdown keeps running.
+            record = session.get(DowntimeRecord, wo.downtime_id) if wo.downtime_id else None
             if record is None:
                 return None
             service.end_downtime(session, record, data.actor, datetime.now(UTC), data.reason_code)

@@ -205,43 +205,59 @@ async def raise_stop_work(app_state, actor: Actor, asset_ref: str, reason: str) 
                     status="SAFETY_HOLD", reason=f"stop-work by {actor.full_name}: {reason}"
                 ),
             )
-    for number in told:
-        await wo_actions.update(
-            client, number, WorkOrderWorkflow.stop_work, StopWorkNotice(actor, reason)
-        )
+    unreached = await _tell_each(client, told, StopWorkNotice(actor, reason))
     return {"stop_work_id": swa_id, "asset": asset_number, "asset_status": "SAFETY_HOLD",
-            "held_work_orders": held}  # fmt: skip
+            "held_work_orders": held, "unreached_work_orders": unreached}  # fmt: skip
+
+
+async def _tell_each(client, numbers: list[str], notice: StopWorkNotice) -> list[str]:
+    """Every work order hears it; one that cannot does not stop the others, and is named."""
+    unreached = []
+    for number in numbers:
+        try:
+            await wo_actions.update(client, number, WorkOrderWorkflow.stop_work, notice)
+        except ApiError:
+            unreached.append(number)
+    return unreached
 
 
 async def clear_stop_work(app_state, actor: Actor, swa_id: int, reason: str) -> dict[str, Any]:
     if not {"EHS", "MAINT_ADMIN"} & set(actor.roles):
-        raise ApiError(403, "NotAllowed", "only EHS clears a stop-work order")
+        raise ApiError(403, "NotAllowed", "only EHS (or the maintenance admin) clears a stop-work")
     client, settings = app_state.temporal, app_state.settings
-    with app_state.sessions() as session, session.begin():
+    with app_state.sessions() as session:
         swa = session.get(StopWork, swa_id)
         if swa is None or swa.organization_id != actor.organization_id:
             raise ApiError(404, "NotFound", f"stop-work {swa_id} not found", "swa_id")
         if swa.cleared_at:
             raise ApiError(409, "Conflict", f"stop-work {swa_id} was cleared by {swa.cleared_by}")
-        swa.cleared_by, swa.cleared_at = actor.full_name, datetime.now(UTC)
         asset = service.get_asset_by_id(session, swa.asset_id)
         held, asset_number = list(swa.held_work_orders), asset.asset_number
         told = service.open_on_asset(session, asset.id)
-    with app_state.sessions() as session:
-        await change_status(
-            client=client,
-            task_queue=settings.task_queue,
-            session=session,
-            actor=actor,
-            ref=asset_number,
-            change=StatusChange(status="MAINTENANCE", reason=reason or "stop-work cleared"),
+        others = session.scalars(
+            select(StopWork.id).where(
+                StopWork.asset_id == asset.id, StopWork.cleared_at.is_(None), StopWork.id != swa_id
+            )
+        ).all()
+    if not others:  # the asset stays held while another stop-work is open
+        with app_state.sessions() as session:
+            await change_status(
+                client=client,
+                task_queue=settings.task_queue,
+                session=session,
+                actor=actor,
+                ref=asset_number,
+                change=StatusChange(status="MAINTENANCE", reason=reason or "stop-work cleared"),
+            )
+    with app_state.sessions() as session, session.begin():  # cleared once the asset is released
+        swa = session.get(StopWork, swa_id)
+        swa.cleared_by, swa.cleared_at = actor.full_name, datetime.now(UTC)
+    unreached = []
+    if not others:
+        unreached = await _tell_each(
+            client, told, StopWorkNotice(actor, reason or "cleared", cleared=True)
         )
-    for number in told:
-        await wo_actions.update(
-            client,
-            number,
-            WorkOrderWorkflow.stop_work,
-            StopWorkNotice(actor, reason or "cleared", cleared=True),
-        )
-    return {"stop_work_id": swa_id, "asset": asset_number, "asset_status": "MAINTENANCE",
-            "released_work_orders": held}  # fmt: skip
+    return {"stop_work_id": swa_id, "asset": asset_number,
+            "asset_status": "SAFETY_HOLD" if others else "MAINTENANCE",
+            "released_work_orders": [] if others else held,
+            "still_open_stop_work": list(others), "unreached_work_orders": unreached}  # fmt: skip

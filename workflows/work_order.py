@@ -7,6 +7,7 @@ workflow's facts, refusing with what blocks it. What the API stores on the work 
 whole. The asset's status moves through the asset's own workflow."""
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -40,9 +41,23 @@ SITE = SearchAttributeKey.for_keyword("PlantopsSite")
 STATUS = SearchAttributeKey.for_keyword("PlantopsStatus")
 WRITE = {
     "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
+    # Bounded: a write that keeps failing fails its update instead of holding the lock.
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_attempts=8),
 }
 PAUSED = {W.WAITING_PARTS, W.ON_HOLD, W.ESCALATED}
+# What each content notice must carry, checked before the handler runs.
+CONTENT_KEYS: dict[str, set[str]] = {
+    "TASK_ADDED": {"sequence", "description", "required", "completed",
+                   "requires_measurement", "measurement_passed"},
+    "TASK_COMPLETED": {"sequence", "description", "required", "completed",
+                       "requires_measurement", "measurement_passed"},
+    "LABOR": {"hours"},
+    "PERMIT_ISSUED": {"kind", "isolation_verified"},
+    "PERMIT_REMOVED": {"kind"},
+    "PART": set(),
+    "FILE": {"kind"},
+    "DETAILS": set(),
+}  # fmt: skip
 # J.2 events per status reached.
 EVENTS = {
     W.APPROVED: "wo.approved",
@@ -115,6 +130,7 @@ class WorkOrderWorkflow:
         self._message = ""
         self._events: list[WoEvent] = []
         self._approver_actors: dict[str, Actor] = {}
+        self._approval_times: dict[str, dict[str, str]] = {}
 
     @workflow.run
     async def run(self, data: WoInput) -> WoState:
@@ -153,6 +169,10 @@ class WorkOrderWorkflow:
     def _check_reject(self, req: ActRequest) -> None:
         self._allowed(W.REJECTED, req.actor)
         self._need_role(req.actor, rules.APPROVERS | {Role.EHS}, "rejecting a work order")
+        if not rules.has_any(req.actor.roles, rules.APPROVERS) and (
+            self._facts.type is not WoType.SAFETY_RELATED
+        ):
+            _fail("NotAllowed", "EHS rejects safety-related work orders only")
         self._need_reason(req.reason, "a rejection")
 
     @workflow.update
@@ -254,18 +274,17 @@ class WorkOrderWorkflow:
         async with self._lock:
             self._check_verify(req)
             f = self._facts
-            f.checklist = dict(req.checklist)
-            f.test_run_passed = req.test_run_passed
-            verification = {"checklist": f.checklist, "notes": req.notes}
-            failed = [b for b in rules.verify_blocks(f) if "LOTO" not in b]
+            checked = replace(f, checklist=dict(req.checklist), test_run_passed=req.test_run_passed)
+            verification = {"checklist": checked.checklist, "notes": req.notes}
+            failed = [b for b in rules.verify_blocks(checked) if "LOTO" not in b]
             if failed:
-                self._message = "verification failed, back to work: " + "; ".join(failed)
-                return await self._apply(
-                    W.IN_PROGRESS,
+                state = await self._rework(
                     req.actor,
-                    self._message,
+                    "verification failed: " + "; ".join(failed),
                     {"verification": verification, "test_run_passed": req.test_run_passed},
                 )
+                f.checklist, f.test_run_passed = checked.checklist, checked.test_run_passed
+                return state
             state = await self._apply(
                 W.VERIFIED,
                 req.actor,
@@ -277,6 +296,7 @@ class WorkOrderWorkflow:
                     "verified_by": req.actor.full_name,
                 },
             )
+            f.checklist, f.test_run_passed = checked.checklist, True
             await self._asset(
                 "PENDING_RETURN",
                 f"{self._in.number} verified, awaiting return-to-service approval",
@@ -303,16 +323,18 @@ class WorkOrderWorkflow:
             self._check_approve_return(req)
             f = self._facts
             approval = rules.approval_for(f, req.actor.roles)
-            f.approvals[approval.value] = req.actor.full_name
-            approvals = {
-                k: {"by": v, "at": workflow.now().isoformat()} for k, v in f.approvals.items()
+            stamps = {
+                **self._approval_times,
+                approval.value: {"by": req.actor.full_name, "at": workflow.now().isoformat()},
             }
             await self._write(
                 f"RTS_APPROVED_{approval.value}",
-                {"approvals": approvals},
+                {"approvals": stamps},
                 req.actor,
                 req.reason or f"{approval.value.lower()} approval of the return to service",
             )
+            f.approvals[approval.value] = req.actor.full_name
+            self._approval_times = stamps
             return await self._finish_return(req.actor)
 
     @approve_return.validator
@@ -323,6 +345,8 @@ class WorkOrderWorkflow:
                 "Conflict",
                 f"return to service needs a VERIFIED work order; this one is {f.status.value}",
             )
+        if any(a.user_id == req.actor.user_id for a in self._approver_actors.values()):
+            _fail("NotAllowed", "one person gives one approval: another approver must sign")
         if rules.approval_for(f, req.actor.roles) is None:
             missing = [a for a in rules.approvals_needed(f) if a.value not in f.approvals]
             reasons = [rules.approval_refusal(f, a, req.actor.roles) for a in missing]
@@ -333,22 +357,24 @@ class WorkOrderWorkflow:
         async with self._lock:
             self._check_first_article(req)
             f = self._facts
-            f.first_article_passed = req.passed
             if not req.passed:
-                f.approvals.clear()
-                self._approver_actors.clear()
-                self._message = "first article failed: the work returns to maintenance"
-                state = await self._apply(
-                    W.IN_PROGRESS,
+                await self._rework(
                     req.actor,
                     f"first article failed: {req.notes}",
                     {"first_article_passed": False, "approvals": {}},
                 )
-                await self._asset("MAINTENANCE", self._message, self._system(), ["PENDING_RETURN"])
-                return state
+                f.first_article_passed = False
+                f.approvals.clear()
+                self._approver_actors.clear()
+                self._approval_times = {}
+                await self._asset(
+                    "MAINTENANCE", "first article failed", self._system(), ["PENDING_RETURN"]
+                )
+                return self.get_state()
             await self._write(
                 "FIRST_ARTICLE_PASSED", {"first_article_passed": True}, req.actor, req.notes
             )
+            f.first_article_passed = True
             return await self._finish_return(req.actor)
 
     @first_article.validator
@@ -420,6 +446,7 @@ class WorkOrderWorkflow:
             elif notice.kind == "FILE":
                 f.evidence.add(d["kind"])
             elif notice.kind == "DETAILS":
+                await self._write("DETAILS_UPDATED", dict(d), notice.actor, "details edited")
                 f.title = d.get("title", f.title)
                 f.description = d.get("description", f.description)
                 f.estimated_cost = float(d.get("estimated_cost", f.estimated_cost))
@@ -428,8 +455,22 @@ class WorkOrderWorkflow:
 
     @content.validator
     def _check_content(self, notice: ContentNotice) -> None:
+        if notice.kind not in CONTENT_KEYS:
+            _fail("RuleViolation", f"unknown content {notice.kind}", "kind")
+        missing = CONTENT_KEYS[notice.kind] - set(notice.detail)
+        if missing:
+            _fail("RuleViolation", f"{notice.kind} lacks {', '.join(sorted(missing))}", "detail")
         if self._facts.status in rules.FINAL:
             _fail("Conflict", f"the work order is {self._facts.status.value}")
+        if notice.kind == "PERMIT_REMOVED" and self._facts.status not in (
+            W.COMPLETED,
+            W.CANCELLED,
+        ):
+            _fail(
+                "Conflict",
+                "permits come off once the work is COMPLETED, for the test run; "
+                f"this work order is {self._facts.status.value}",
+            )
         if notice.kind == "DETAILS" and self._facts.status not in (W.DRAFT, W.SUBMITTED):
             _fail(
                 "Conflict",
@@ -450,15 +491,18 @@ class WorkOrderWorkflow:
                 f.safety_hold = False
                 self._log("STOP_WORK_CLEARED", notice.actor, notice.reason)
                 return self.get_state()
-            f.safety_hold = True
             if f.status in rules.FINAL:
                 return self.get_state()
-            if not f.after_stop_work:
-                f.after_stop_work = True
+            under_way = f.status in (W.IN_PROGRESS, W.WAITING_PARTS, W.ESCALATED, W.ON_HOLD)
+            if under_way and not f.after_stop_work:
+                # Work that was under way returns to service only with the I.3 "after SWA"
+                # approvals; orders not started yet simply cannot start until cleared.
                 await self._write(
                     "STOP_WORK", {"after_stop_work": True}, notice.actor, notice.reason
                 )
-            if f.status in (W.IN_PROGRESS, W.WAITING_PARTS, W.ESCALATED, W.SCHEDULED):
+                f.after_stop_work = True
+            f.safety_hold = True
+            if f.status in (W.IN_PROGRESS, W.WAITING_PARTS, W.ESCALATED):
                 return await self._apply(
                     W.ON_HOLD, notice.actor, f"stop-work: {notice.reason}", {}, check=False
                 )
@@ -502,7 +546,7 @@ class WorkOrderWorkflow:
             self._rts = "BLOCKED"
             self._message = "; ".join(blocks)
             return self.get_state()
-        via_pm = f.type in (WoType.PM, WoType.INSPECTION, WoType.CALIBRATION)
+        via_pm = f.type is WoType.PM and not f.after_stop_work
         # The asset's own rules want the maintenance approver for the final move.
         approver = self._approver_actors.get(Approval.MAINTENANCE.value, actor)
         await self._asset(
@@ -527,6 +571,15 @@ class WorkOrderWorkflow:
             extra_events=[["return_to_service.approved", {"approvals": dict(f.approvals)}]],
             check=False,
         )
+
+    async def _rework(self, actor: Actor, reason: str, changes: dict[str, Any]) -> WoState:
+        """Failed checks send the work back (C.5). Under lockout it waits ON_HOLD: the LOTO
+        came off for the test run, so nobody works again before a new permit and resume."""
+        if self._facts.requires_loto:
+            self._message = f"{reason}; issue a new LOTO permit, then resume"
+            return await self._apply(W.ON_HOLD, actor, self._message, changes)
+        self._message = f"{reason}; back to work"
+        return await self._apply(W.IN_PROGRESS, actor, self._message, changes)
 
     async def _move(self, target: WoStatus, actor: Actor, reason: str) -> WoState:
         async with self._lock:

@@ -50,8 +50,6 @@ class WorkOrder(Timestamps, Base):
     verification: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     test_run_passed: Mapped[bool | None]
     approvals: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    labor_cost: Mapped[float] = mapped_column(default=0.0)
-    parts_cost: Mapped[float] = mapped_column(default=0.0)
     downtime_id: Mapped[int | None] = mapped_column(ForeignKey("downtime_records.id"))
     closed_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(Text)
@@ -66,6 +64,16 @@ class WorkOrder(Timestamps, Base):
         order_by="WorkOrderAttachment.id"
     )
     permits: Mapped[list["Permit"]] = relationship(order_by="Permit.id")
+
+    # Costs are read from their lines, never stored twice: a content write then touches
+    # only its own rows, never this one (which the workflow's writes lock).
+    @property
+    def labor_cost(self) -> float:
+        return round(sum(entry.total_cost for entry in self.labor), 2)
+
+    @property
+    def parts_cost(self) -> float:
+        return round(sum((p.quantity_used or 0) * (p.unit_cost or 0) for p in self.parts), 2)
 
 
 class WorkOrderTask(Base):

@@ -89,8 +89,9 @@ TRANSITIONS: dict[WoStatus, frozenset[WoStatus]] = {
     W.WAITING_PARTS: frozenset({W.IN_PROGRESS, W.ON_HOLD}),
     W.ON_HOLD: frozenset({W.IN_PROGRESS}),
     W.ESCALATED: frozenset({W.IN_PROGRESS, W.ON_HOLD}),
-    W.COMPLETED: frozenset({W.VERIFIED, W.IN_PROGRESS}),  # a failed check returns the work
-    W.VERIFIED: frozenset({W.CLOSED, W.IN_PROGRESS}),  # a failed first article returns it
+    # A failed check returns the work; under lockout it waits ON_HOLD for a new permit.
+    W.COMPLETED: frozenset({W.VERIFIED, W.IN_PROGRESS, W.ON_HOLD}),
+    W.VERIFIED: frozenset({W.CLOSED, W.IN_PROGRESS, W.ON_HOLD}),
     W.REJECTED: frozenset(),
     W.CLOSED: frozenset(),
     W.CANCELLED: frozenset(),
@@ -219,7 +220,7 @@ def move_refusal(current: WoStatus, target: WoStatus) -> str | None:
 
 def required_permits(f: WoFacts) -> list[PermitKind]:
     kinds = []
-    if f.requires_loto:
+    if f.requires_loto or f.type is WoType.SAFETY_RELATED:  # C.1: mandatory LOTO
         kinds.append(PermitKind.LOTO)
     if f.requires_hot_work:
         kinds.append(PermitKind.HOT_WORK)
@@ -260,7 +261,7 @@ def start_blocks(f: WoFacts) -> list[str]:
     """SCHEDULED (or a paused state) to IN_PROGRESS: permits in place, no stop-work."""
     blocks = []
     if f.safety_hold:
-        blocks.append("the asset is under a stop-work safety hold: EHS must clear it first")
+        blocks.append(SAFETY_HOLD_BLOCK)
     for kind in required_permits(f):
         permit = next((p for p in f.permits if p.kind is kind and p.active), None)
         label = kind.value.replace("_", "-") if kind is not PermitKind.LOTO else "LOTO"
@@ -283,8 +284,11 @@ def complete_blocks(f: WoFacts) -> list[str]:
     return blocks
 
 
+SAFETY_HOLD_BLOCK = "the asset is under a stop-work safety hold: EHS must clear it first"
+
+
 def verify_blocks(f: WoFacts) -> list[str]:
-    blocks = []
+    blocks = [SAFETY_HOLD_BLOCK] if f.safety_hold else []
     missing = [item for item in VERIFICATION_CHECKLIST if not f.checklist.get(item)]
     if f.test_run_passed is not True:
         blocks.append("test run not passed" if f.test_run_passed is False else "no test run")
@@ -314,9 +318,10 @@ def approval_refusal(f: WoFacts, approval: Approval, roles: Sequence[str]) -> st
     if set(roles) & AUTOMATED_ROLES or not roles:
         return "an automated or AI actor can never approve a return to service"
     if approval is Approval.MAINTENANCE:
+        # I.3: a supervisor may return an asset after PM, never after a stop-work.
         allowed = (
             {R.MAINT_SUPERVISOR, R.MAINT_MANAGER, R.MAINT_ADMIN}
-            if f.type in (WoType.PM, WoType.INSPECTION, WoType.CALIBRATION)
+            if f.type is WoType.PM and not f.after_stop_work
             else {R.MAINT_MANAGER, R.MAINT_ADMIN}
         )
         if not has_any(roles, allowed):
@@ -340,7 +345,7 @@ def approval_for(f: WoFacts, roles: Sequence[str]) -> Approval | None:
 
 
 def close_blocks(f: WoFacts) -> list[str]:
-    blocks = evidence_blocks(f)
+    blocks = ([SAFETY_HOLD_BLOCK] if f.safety_hold else []) + evidence_blocks(f)
     missing = [a for a in approvals_needed(f) if a.value not in f.approvals]
     for a in missing:
         blocks.append(

@@ -198,7 +198,6 @@ def issue(
     line.issued_by = actor.full_name
     line.issued_at = datetime.now(UTC)
     line.serial_numbers = [*(line.serial_numbers or []), *serial_numbers]
-    wo.parts_cost = round(wo.parts_cost + quantity * (part.unit_cost or 0), 2)
     _transaction(session, part, "ISSUE", -quantity, actor, "WORK_ORDER", wo.number)
     record_change(
         session=session,

@@ -248,8 +248,11 @@ WRITABLE = {
     "after_stop_work",
     "closed_at",
     "cancel_reason",
-    "labor_cost",
-    "parts_cost",
+    "title",
+    "description",
+    "priority",
+    "estimated_hours",
+    "estimated_cost",
     "downtime_id",
 }
 
@@ -365,7 +368,6 @@ def log_labor(
     )
     session.add(row)
     session.flush()
-    wo.labor_cost = round(sum(entry.total_cost for entry in wo.labor), 2)
     return row
 
 
@@ -393,6 +395,9 @@ def issue_permit(
         )
     if kind is rules.PermitKind.LOTO and not energy_sources:
         raise RuleViolation("name the energy sources isolated", field="energy_sources")
+    active = next((p for p in wo.permits if p.kind == kind.value and p.status == "ACTIVE"), None)
+    if active is not None:
+        raise Conflict(f"{active.number} is still active: one {kind.value} permit at a time")
     permit = Permit(
         organization_id=wo.organization_id,
         number=next_number(session, kind.value[:4], datetime.now(UTC).year, 5),
