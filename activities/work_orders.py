@@ -1,5 +1,6 @@
-"""Activities of the work-order lifecycle: load it, write each decision (idempotent by
-step, with its audit row and J.2 events), stop the downtime clock."""
+"""The work-order lifecycle's starting snapshot, and its activities: each decision
+written (idempotent by step, with its audit row and J.2 events), the downtime clock
+stopped, the daily asset round."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,9 +13,10 @@ from temporalio.exceptions import ApplicationError
 from domain.actor import Actor
 from domain.db import transaction
 from domain.errors import DomainError
-from domain.models import DowntimeRecord
+from domain.models import Asset, DowntimeRecord, Site, WorkOrder
 from domain.services import work_orders as service
 from domain.services.steps import parse_datetimes
+from workflows.work_order_types import WoSnapshot
 
 DATETIME_FIELDS = {
     "status_changed_at",
@@ -89,3 +91,51 @@ class WorkOrderActivities:
 
         with transaction(self.sessions) as session:
             return service.watch_assets(session, date.fromisoformat(day))
+
+
+def snapshot(session: Session, wo: WorkOrder) -> WoSnapshot:
+    asset = session.get(Asset, wo.asset_id)
+    site = session.get(Site, asset.site_id)
+    f = service.facts(session, wo)
+    return WoSnapshot(
+        number=wo.number,
+        type=wo.type,
+        status=wo.status,
+        asset_id=asset.id,
+        asset_number=asset.asset_number,
+        site_code=site.code,
+        title=wo.title,
+        description=wo.description,
+        estimated_cost=wo.estimated_cost,
+        requires_loto=wo.requires_loto,
+        requires_hot_work=wo.requires_hot_work,
+        requires_confined_space=wo.requires_confined_space,
+        requires_first_article=wo.requires_first_article,
+        after_stop_work=wo.after_stop_work,
+        safety_hold=asset.status.value == "SAFETY_HOLD",
+        tasks=[
+            {
+                "sequence": t.sequence,
+                "description": t.description,
+                "required": t.required,
+                "completed": t.completed,
+                "requires_measurement": t.requires_measurement,
+                "measurement_passed": t.measurement_passed,
+            }
+            for t in f.tasks
+        ],
+        labor_hours=f.labor_hours,
+        permits=[
+            {
+                "kind": p.kind.value,
+                "active": p.active,
+                "energy_isolation_verified": p.energy_isolation_verified,
+                "removed": p.removed,
+                "removed_by_authorized": p.removed_by_authorized,
+            }
+            for p in f.permits
+        ],
+        evidence=sorted(f.evidence),
+        downtime_id=wo.downtime_id,
+        last_step=wo.last_step,
+    )

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from activities.work_orders import snapshot
 from api import work_order_actions as wo_actions
 from api.asset_status import change_status
 from api.errors import ApiError
@@ -134,7 +135,7 @@ async def submit_report(
         report_id = report.id
         downtime_id = downtime.id if downtime else None
         session.flush()
-        input_snapshot = wo_actions.snapshot(session, wo)
+        input_snapshot = snapshot(session, wo)
     await client.start_workflow(
         WorkOrderWorkflow.run,
         WoInput(number, actor.organization_id, input_snapshot),

@@ -12,60 +12,14 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from activities.work_orders import snapshot
 from api.errors import ApiError, refusal
 from domain.actor import Actor
 from domain.errors import DomainError
-from domain.models import Asset, Site, User, WorkOrder
+from domain.models import Asset, User, WorkOrder
 from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
-from workflows.work_order_types import ContentNotice, WoInput, WoSnapshot, WoState
-
-
-def snapshot(session: Session, wo: WorkOrder) -> WoSnapshot:
-    asset = session.get(Asset, wo.asset_id)
-    site = session.get(Site, asset.site_id)
-    f = service.facts(session, wo)
-    return WoSnapshot(
-        number=wo.number,
-        type=wo.type,
-        status=wo.status,
-        asset_id=asset.id,
-        asset_number=asset.asset_number,
-        site_code=site.code,
-        title=wo.title,
-        description=wo.description,
-        estimated_cost=wo.estimated_cost,
-        requires_loto=wo.requires_loto,
-        requires_hot_work=wo.requires_hot_work,
-        requires_confined_space=wo.requires_confined_space,
-        requires_first_article=wo.requires_first_article,
-        after_stop_work=wo.after_stop_work,
-        safety_hold=asset.status.value == "SAFETY_HOLD",
-        tasks=[
-            {
-                "sequence": t.sequence,
-                "description": t.description,
-                "required": t.required,
-                "completed": t.completed,
-                "requires_measurement": t.requires_measurement,
-                "measurement_passed": t.measurement_passed,
-            }
-            for t in f.tasks
-        ],
-        labor_hours=f.labor_hours,
-        permits=[
-            {
-                "kind": p.kind.value,
-                "active": p.active,
-                "energy_isolation_verified": p.energy_isolation_verified,
-                "removed": p.removed,
-                "removed_by_authorized": p.removed_by_authorized,
-            }
-            for p in f.permits
-        ],
-        evidence=sorted(f.evidence),
-        downtime_id=wo.downtime_id,
-    )
+from workflows.work_order_types import ContentNotice, WoInput, WoState
 
 
 async def start(

@@ -43,3 +43,37 @@ async def start_missing_lifecycles(
     if started:
         log.info("started the lifecycle of %d waiting anomalies", len(started))
     return started
+
+
+async def start_missing_work_orders(
+    client: Client, sessions: sessionmaker[Session], settings: Settings
+) -> list[str]:
+    """A DRAFT work order that never wrote a step may have no lifecycle; start it. One
+    that is running raises 'already started' and is left alone."""
+    from activities.work_orders import snapshot
+    from domain.models import WorkOrder
+    from workflows.work_order import WorkOrderWorkflow
+    from workflows.work_order_types import WoInput
+
+    started = []
+    with sessions() as session:
+        waiting = session.scalars(
+            select(WorkOrder).where(WorkOrder.status == "DRAFT", WorkOrder.last_step == 0)
+        ).all()
+        inputs = [(wo.number, WoInput(wo.number, wo.organization_id, snapshot(session, wo)))
+                  for wo in waiting]  # fmt: skip
+    for number, data in inputs:
+        try:
+            await client.start_workflow(
+                WorkOrderWorkflow.run,
+                data,
+                id=number,
+                task_queue=settings.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            )
+            started.append(number)
+        except WorkflowAlreadyStartedError:
+            continue
+    if started:
+        log.info("started the lifecycle of %d waiting work orders", len(started))
+    return started

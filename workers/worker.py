@@ -42,7 +42,7 @@ async def run_worker(client: Client, sessions: sessionmaker[Session], task_queue
         worker = build_worker(client, sessions, task_queue, executor)
         async with worker:
             from domain.settings import get_settings
-            from workers.resume import start_missing_lifecycles
+            from workers.resume import start_missing_lifecycles, start_missing_work_orders
             from workers.schedules import ensure_schedules
 
             settings = get_settings()
@@ -50,6 +50,7 @@ async def run_worker(client: Client, sessions: sessionmaker[Session], task_queue
             if created:
                 log.info("created schedules %s", ", ".join(created))
             await start_missing_lifecycles(client, sessions, settings)
+            await start_missing_work_orders(client, sessions, settings)
             log.info("worker polling task queue %s", task_queue)
             await stop.wait()
             log.info("worker shutting down")

@@ -96,8 +96,8 @@ class WorkOrderWorkflow:
     def __init__(self, data: WoInput) -> None:
         self._in = data
         self._lock = asyncio.Lock()
-        self._step = 0
         snap = data.snapshot
+        self._step = snap.last_step  # a restarted lifecycle continues the record's steps
         self._snap = snap
         self._facts = rules.WoFacts(
             type=WoType(snap.type),
@@ -143,7 +143,7 @@ class WorkOrderWorkflow:
 
     @workflow.update
     async def submit(self, req: ActRequest) -> WoState:
-        return await self._move(W.SUBMITTED, req.actor, req.reason or "submitted for approval")
+        return await self._move(W.SUBMITTED, req, "submitted for approval", self._check_submit)
 
     @submit.validator
     def _check_submit(self, req: ActRequest) -> None:
@@ -152,7 +152,7 @@ class WorkOrderWorkflow:
 
     @workflow.update
     async def approve(self, req: ActRequest) -> WoState:
-        return await self._move(W.APPROVED, req.actor, req.reason or "approved")
+        return await self._move(W.APPROVED, req, "approved", self._check_approve)
 
     @approve.validator
     def _check_approve(self, req: ActRequest) -> None:
@@ -163,7 +163,7 @@ class WorkOrderWorkflow:
 
     @workflow.update
     async def reject(self, req: ActRequest) -> WoState:
-        return await self._move(W.REJECTED, req.actor, req.reason)
+        return await self._move(W.REJECTED, req, "", self._check_reject)
 
     @reject.validator
     def _check_reject(self, req: ActRequest) -> None:
@@ -223,7 +223,7 @@ class WorkOrderWorkflow:
 
     @workflow.update
     async def wait_parts(self, req: ActRequest) -> WoState:
-        return await self._move(W.WAITING_PARTS, req.actor, req.reason or "waiting for parts")
+        return await self._move(W.WAITING_PARTS, req, "waiting for parts", self._check_wait_parts)
 
     @wait_parts.validator
     def _check_wait_parts(self, req: ActRequest) -> None:
@@ -232,7 +232,7 @@ class WorkOrderWorkflow:
 
     @workflow.update
     async def hold(self, req: ActRequest) -> WoState:
-        return await self._move(W.ON_HOLD, req.actor, req.reason)
+        return await self._move(W.ON_HOLD, req, "", self._check_hold)
 
     @hold.validator
     def _check_hold(self, req: ActRequest) -> None:
@@ -242,7 +242,7 @@ class WorkOrderWorkflow:
 
     @workflow.update
     async def escalate(self, req: ActRequest) -> WoState:
-        return await self._move(W.ESCALATED, req.actor, req.reason)
+        return await self._move(W.ESCALATED, req, "", self._check_escalate)
 
     @escalate.validator
     def _check_escalate(self, req: ActRequest) -> None:
@@ -404,16 +404,25 @@ class WorkOrderWorkflow:
     async def cancel(self, req: ActRequest) -> WoState:
         async with self._lock:
             self._check_cancel(req)
-            return await self._apply(
+            state = await self._apply(
                 W.CANCELLED,
                 req.actor,
                 req.reason,
                 {"cancel_reason": req.reason, "closed_at": workflow.now().isoformat()},
             )
+            await workflow.execute_activity_method(
+                WorkOrderActivities.end_work_order_downtime,
+                DowntimeEnd(self._in.number, self._in.organization_id, req.actor),
+                **WRITE,
+            )
+            return state
 
     @cancel.validator
     def _check_cancel(self, req: ActRequest) -> None:
         self._allowed(W.CANCELLED, req.actor)
+        active = [p.kind.value for p in self._facts.permits if p.active]
+        if active:
+            _fail("Conflict", f"remove the active {', '.join(active)} permit before cancelling")
         self._need_role(req.actor, rules.CANCELLERS, "cancelling (it needs a manager's approval)")
         self._need_reason(req.reason, "a cancellation")
 
@@ -581,10 +590,12 @@ class WorkOrderWorkflow:
         self._message = f"{reason}; back to work"
         return await self._apply(W.IN_PROGRESS, actor, self._message, changes)
 
-    async def _move(self, target: WoStatus, actor: Actor, reason: str) -> WoState:
+    async def _move(
+        self, target: WoStatus, req: ActRequest, default_reason: str, validate
+    ) -> WoState:
         async with self._lock:
-            self._allowed(target, actor)
-            return await self._apply(target, actor, reason, {})
+            validate(req)  # again, under the lock: an earlier update may have changed things
+            return await self._apply(target, req.actor, req.reason or default_reason, {})
 
     async def _apply(
         self,

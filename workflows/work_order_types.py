@@ -33,6 +33,7 @@ class WoSnapshot:
     permits: list[dict[str, Any]] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
     downtime_id: int | None = None
+    last_step: int = 0
 
 
 @dataclass

@@ -94,3 +94,28 @@ def test_daily_watch_records_pm_and_certification_events(sessions):
     assert ("asset.pm_overdue", "SAW-JKS-001") in events
     assert ("asset.certification_expiring", "FORKLIFT-JKS-002") in events
     assert len(events) == len(set(events))
+
+
+async def test_work_orders_without_a_lifecycle_get_one(dev_env, sessions, settings, worker):
+    from domain.db import transaction
+    from domain.models import Asset
+    from domain.rules import work_orders as rules
+    from domain.services import work_orders as service
+    from tests.anomaly_helpers import actor
+    from tests.conftest import ending_started_workflows
+    from workers.resume import start_missing_work_orders
+    from workflows.work_order import WorkOrderWorkflow
+
+    with transaction(sessions) as s:  # as if Temporal had been down when it was created
+        wo = service.create(
+            session=s, actor=actor(sessions, "supervisor"),
+            asset=s.query(Asset).filter_by(asset_number="SAW-JKS-001").one(),
+            type=rules.WoType.CORRECTIVE, priority=rules.WoPriority.NORMAL,
+            source=rules.WoSource.SUPERVISOR_REQUEST, title="Guard", description="Loose guard",
+        )  # fmt: skip
+        number = wo.number
+    async with ending_started_workflows(dev_env.client) as client:
+        assert await start_missing_work_orders(client, sessions, settings) == [number]
+        state = await client.get_workflow_handle(number).query(WorkOrderWorkflow.get_state)
+        assert state.status == "DRAFT"
+        assert await start_missing_work_orders(client, sessions, settings) == []
