@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -18,6 +19,8 @@ from domain.services import work_orders as service
 from domain.services.steps import parse_datetimes
 from workflows.work_order_types import WoSnapshot
 
+# Started and not yet verified: the asset is not ready for service while any remains.
+UNDER_WAY = ("IN_PROGRESS", "WAITING_PARTS", "ON_HOLD", "ESCALATED", "COMPLETED")
 DATETIME_FIELDS = {
     "status_changed_at",
     "scheduled_date",
@@ -83,6 +86,21 @@ class WorkOrderActivities:
                 return None
             service.end_downtime(session, record, data.actor, datetime.now(UTC), data.reason_code)
             return record.duration_minutes
+
+    @activity.defn
+    def other_active_work_orders(self, number: str) -> list[str]:
+        """Work under way on the same asset by other work orders."""
+        with self.sessions() as session:
+            wo = session.scalars(select(WorkOrder).where(WorkOrder.number == number)).one()
+            return list(
+                session.scalars(
+                    select(WorkOrder.number).where(
+                        WorkOrder.asset_id == wo.asset_id,
+                        WorkOrder.number != number,
+                        WorkOrder.status.in_(UNDER_WAY),
+                    )
+                ).all()
+            )
 
     @activity.defn
     def watch_assets(self, day: str) -> list[str]:

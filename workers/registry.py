@@ -41,5 +41,6 @@ def activities(
         work_orders.record_work_order,
         work_orders.end_work_order_downtime,
         work_orders.watch_assets,
+        work_orders.other_active_work_orders,
         gateway.change_asset_status,
     ]

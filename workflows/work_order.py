@@ -205,11 +205,11 @@ class WorkOrderWorkflow:
                 req.reason or "work started",
                 {"started_at": workflow.now().isoformat()},
             )
-            await self._asset(
+            await self._asset_best_effort(
                 "MAINTENANCE",
                 f"{self._in.number} in progress",
                 self._system(),
-                only_from=["IN_SERVICE", "OUT_OF_SERVICE"],
+                ["IN_SERVICE", "OUT_OF_SERVICE"],
             )
             return state
 
@@ -297,11 +297,11 @@ class WorkOrderWorkflow:
                 },
             )
             f.checklist, f.test_run_passed = checked.checklist, True
-            await self._asset(
+            await self._asset_best_effort(
                 "PENDING_RETURN",
                 f"{self._in.number} verified, awaiting return-to-service approval",
                 self._system(),
-                only_from=["MAINTENANCE", "OUT_OF_SERVICE", "QUALITY_HOLD"],
+                ["MAINTENANCE", "OUT_OF_SERVICE", "QUALITY_HOLD"],
             )
             return state
 
@@ -555,23 +555,34 @@ class WorkOrderWorkflow:
             self._rts = "BLOCKED"
             self._message = "; ".join(blocks)
             return self.get_state()
-        via_pm = f.type is WoType.PM and not f.after_stop_work
-        # The asset's own rules want the maintenance approver for the final move.
-        approver = self._approver_actors.get(Approval.MAINTENANCE.value, actor)
-        await self._asset(
-            "IN_SERVICE",
-            f"{self._in.number}: return to service approved by "
-            + ", ".join(f"{k.lower()} {v}" for k, v in f.approvals.items()),
-            approver,
-            only_from=["PENDING_RETURN"],
-            via_pm=via_pm,
-        )
+        others: list[str] = []
+        # Patched: work orders recorded before this check replay without it.
+        if workflow.patched("asset-waits-for-other-work"):
+            others = await workflow.execute_activity_method(
+                WorkOrderActivities.other_active_work_orders, self._in.number, **WRITE
+            )
+        if others:
+            # The asset returns to service with the last work under way on it, not before.
+            self._rts = "DONE"
+            self._message = f"closed; the asset stays out of service for {', '.join(others)}"
+        else:
+            via_pm = f.type is WoType.PM and not f.after_stop_work
+            # The asset's own rules want the maintenance approver for the final move.
+            approver = self._approver_actors.get(Approval.MAINTENANCE.value, actor)
+            await self._asset(
+                "IN_SERVICE",
+                f"{self._in.number}: return to service approved by "
+                + ", ".join(f"{k.lower()} {v}" for k, v in f.approvals.items()),
+                approver,
+                only_from=["PENDING_RETURN"],
+                via_pm=via_pm,
+            )
+            self._rts, self._message = "DONE", "returned to service"
         await workflow.execute_activity_method(
             WorkOrderActivities.end_work_order_downtime,
             DowntimeEnd(self._in.number, self._in.organization_id, actor),
             **WRITE,
         )
-        self._rts, self._message = "DONE", "returned to service"
         return await self._apply(
             W.CLOSED,
             actor,
@@ -657,6 +668,17 @@ class WorkOrderWorkflow:
         if action.startswith("RTS_APPROVED_"):
             self._approver_actors[action.removeprefix("RTS_APPROVED_")] = actor
         self._log(action, actor, reason or "")
+
+    async def _asset_best_effort(
+        self, status: str, reason: str, actor: Actor, only_from: list[str]
+    ) -> None:
+        """A side move (start: MAINTENANCE, verify: PENDING_RETURN) whose refusal must not
+        undo the work order's own, already recorded move: it is noted instead."""
+        try:
+            await self._asset(status, reason, actor, only_from)
+        except (ApplicationError, ActivityError) as err:
+            self._message = f"the asset did not move to {status}: {err}"
+            self._log("ASSET_NOT_MOVED", actor, self._message)
 
     async def _asset(
         self,

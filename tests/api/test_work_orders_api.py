@@ -574,3 +574,18 @@ async def test_update_before_approval_only(client, token_for):
         f"{BASE}/parts/P-7", json={"reorder_point": 3}, headers=token_for("planner")
     )
     assert r.status_code == 200 and r.json()["reorder_point"] == 3
+
+
+async def test_asset_returns_to_service_with_the_last_work_on_it(client, token_for):
+    first = await _create(client, token_for, title="Replace blade")
+    second = await _create(client, token_for, title="Fix the infeed guard")
+    await _to_in_progress(client, token_for, first, loto=False)
+    await _to_in_progress(client, token_for, second, loto=False)
+    await _finish_work(client, token_for, first)
+    state = await _post(client, token_for("manager"), f"/work-orders/{first}/return-to-service")
+    assert state["status"] == "CLOSED" and second in state["message"]
+    assert await _asset_status(client, token_for) != "IN_SERVICE"
+    await _finish_work(client, token_for, second)
+    state = await _post(client, token_for("manager"), f"/work-orders/{second}/return-to-service")
+    assert state["status"] == "CLOSED"
+    assert await _asset_status(client, token_for) == "IN_SERVICE"
