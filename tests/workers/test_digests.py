@@ -97,8 +97,10 @@ def test_daily_watch_records_pm_and_certification_events(sessions):
 
 
 async def test_work_orders_without_a_lifecycle_get_one(dev_env, sessions, settings, worker):
+    from datetime import UTC, datetime
+
     from domain.db import transaction
-    from domain.models import Asset
+    from domain.models import Asset, ReferenceCounter
     from domain.rules import work_orders as rules
     from domain.services import work_orders as service
     from tests.anomaly_helpers import actor
@@ -107,6 +109,9 @@ async def test_work_orders_without_a_lifecycle_get_one(dev_env, sessions, settin
     from workflows.work_order import WorkOrderWorkflow
 
     with transaction(sessions) as s:  # as if Temporal had been down when it was created
+        # A number no other test used on the shared server (whose closed runs keep theirs).
+        s.add(ReferenceCounter(prefix="WO", year=datetime.now(UTC).year, last=90000))
+        s.flush()
         wo = service.create(
             session=s, actor=actor(sessions, "supervisor"),
             asset=s.query(Asset).filter_by(asset_number="SAW-JKS-001").one(),
