@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
@@ -19,6 +19,37 @@ from workflows.asset import (
     asset_workflow_id,
     search_attributes,
 )
+
+
+def asset_workflow_start(session: Session, asset: Asset) -> tuple[str, AssetWorkflowInput]:
+    """The asset workflow's id and its input, from the asset as stored."""
+    org_code = asset_service.organization_code(
+        session=session, organization_id=asset.organization_id
+    )
+    site = session.get(Site, asset.site_id)
+    data = AssetWorkflowInput(
+        asset.organization_id,
+        asset.id,
+        asset.asset_number,
+        site.code,
+        asset.criticality.value,
+        asset.status.value,
+    )
+    return asset_workflow_id(org_code, asset.asset_number), data
+
+
+async def ensure_asset_workflow(
+    client: Client, task_queue: str, workflow_id: str, data: AssetWorkflowInput
+) -> WorkflowHandle:
+    """The asset's workflow, started on first need from the stored status."""
+    return await client.start_workflow(
+        AssetWorkflow.run,
+        data,
+        id=workflow_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=search_attributes(data, data.status),
+    )
 
 
 @dataclass
@@ -45,27 +76,8 @@ class AssetGateway:
         if self.client is None:
             raise ApplicationError("no Temporal client for asset changes", non_retryable=True)
         with self.sessions() as session:
-            asset = session.get(Asset, change.asset_id)
-            org_code = asset_service.organization_code(
-                session=session, organization_id=asset.organization_id
-            )
-            site = session.get(Site, asset.site_id)
-            data = AssetWorkflowInput(
-                asset.organization_id,
-                asset.id,
-                asset.asset_number,
-                site.code,
-                asset.criticality.value,
-                asset.status.value,
-            )
-        handle = await self.client.start_workflow(
-            AssetWorkflow.run,
-            data,
-            id=asset_workflow_id(org_code, data.asset_number),
-            task_queue=self.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=search_attributes(data, data.status),
-        )
+            start = asset_workflow_start(session, session.get(Asset, change.asset_id))
+        handle = await ensure_asset_workflow(self.client, self.task_queue, *start)
         current = (await handle.query(AssetWorkflow.get_state)).status
         if current == change.status:
             return current  # a retry after the change went through

@@ -2,21 +2,17 @@
 
 from sqlalchemy.orm import Session
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
+from activities.asset_gateway import asset_workflow_start, ensure_asset_workflow
 from api.errors import ApiError, refusal
 from domain.actor import Actor
-from domain.models import Site
 from domain.schemas.assets import StatusChange
 from domain.services import assets as asset_service
 from workflows.asset import (
     AssetWorkflow,
-    AssetWorkflowInput,
     ChangeStatusInput,
     StatusEntry,
-    asset_workflow_id,
-    search_attributes,
 )
 
 
@@ -30,28 +26,9 @@ async def change_status(
     change: StatusChange,
 ) -> StatusEntry:
     asset = asset_service.get_asset(session=session, actor=actor, ref=ref)
-    org_code = asset_service.organization_code(
-        session=session, organization_id=asset.organization_id
-    )
-    site = session.get(Site, asset.site_id)
-    data = AssetWorkflowInput(
-        asset.organization_id,
-        asset.id,
-        asset.asset_number,
-        site.code,
-        asset.criticality.value,
-        asset.status.value,
-    )
+    start = asset_workflow_start(session, asset)
     session.rollback()  # hold no snapshot or lock while the workflow writes the row
-    # The asset's workflow is started on its first status change, from the stored status.
-    handle = await client.start_workflow(
-        AssetWorkflow.run,
-        data,
-        id=asset_workflow_id(org_code, asset.asset_number),
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        search_attributes=search_attributes(data, data.status),
-    )
+    handle = await ensure_asset_workflow(client, task_queue, *start)
     try:
         return await handle.execute_update(
             AssetWorkflow.change_status,

@@ -239,25 +239,23 @@ async def content(number: str, kind: str, request: Request, session: DbSession, 
                 )
                 return "LABOR", {"hours": entry.hours, "summary": f"{hours:g} h"}
         elif kind == "permit":
-            from api.routes.work_orders import _authorised_for_permits
-
             permit_kind = rules.PermitKind(text.get("kind", "LOTO"))
             sources = [x.strip() for x in text.get("energy_sources", "").split(",") if x.strip()]
 
             def write(s, wo):
                 p = service.issue_permit(
                     s, wo, actor, permit_kind, sources, text.get("isolation_verified") == "on",
-                    [], _authorised_for_permits(s, actor),
+                    [], service.authorised_for_permits(s, actor),
                 )  # fmt: skip
                 return "PERMIT_ISSUED", {"kind": p.kind, "isolation_verified": p.isolation_verified,
                                          "summary": f"{p.number} issued"}  # fmt: skip
         elif kind == "permit-remove":
-            from api.routes.work_orders import _authorised_for_permits
-
             permit_kind = text.get("kind", "LOTO")
 
             def write(s, wo):
-                p = service.remove_permit(wo, actor, permit_kind, _authorised_for_permits(s, actor))
+                p = service.remove_permit(
+                    wo, actor, permit_kind, service.authorised_for_permits(s, actor)
+                )
                 return "PERMIT_REMOVED", {"kind": permit_kind, "summary": f"{p.number} removed"}
         elif kind == "file":
             upload = form.get("file")

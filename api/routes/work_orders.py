@@ -15,7 +15,6 @@ from domain.actor import Actor
 from domain.models import (
     Asset,
     AuditLog,
-    Certification,
     DowntimeRecord,
     WorkOrder,
 )
@@ -401,21 +400,6 @@ async def log_labor(
     return {**jsonable(state), "cost": cost}
 
 
-def _authorised_for_permits(session, actor: Actor) -> bool:
-    if "EHS" in actor.roles or "MAINT_ADMIN" in actor.roles:
-        return True
-    today = date.today()
-    return bool(
-        session.scalars(
-            select(Certification.id).where(
-                Certification.user_id == actor.user_id,
-                Certification.code == "LOTO-AUTH",
-                (Certification.expires_on.is_(None)) | (Certification.expires_on >= today),
-            )
-        ).first()
-    )
-
-
 @router.post("/work-orders/{number}/permits", status_code=201, summary="Issue a permit")
 async def issue_permit(
     number: str, data: PermitIn, request: Request, actor: CurrentActor, client: TemporalClient
@@ -429,7 +413,7 @@ async def issue_permit(
             data.energy_sources,
             data.isolation_verified,
             data.lock_numbers,
-            _authorised_for_permits(session, actor),
+            service.authorised_for_permits(session, actor),
         )
         return "PERMIT_ISSUED", {
             "kind": permit.kind,
@@ -452,7 +436,7 @@ async def remove_permit(
 ) -> dict[str, Any]:
     def write(session, wo):
         permit = service.remove_permit(
-            wo, actor, kind.value, _authorised_for_permits(session, actor)
+            wo, actor, kind.value, service.authorised_for_permits(session, actor)
         )
         return "PERMIT_REMOVED", {"kind": kind.value, "summary": f"{permit.number} removed"}
 

@@ -12,7 +12,6 @@ from domain.rules.anomaly_lifecycle import AnomalyStatus, AttachmentKind
 from domain.rules.criticality import Level, SafetyImpact, Urgency
 
 MAX_PHOTOS = 5
-MAX_FILE_BYTES = 10 * 1024 * 1024
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic", "image/gif"}
 
 

@@ -21,8 +21,8 @@ from domain.models import (
     User,
 )
 from domain.rules.anomaly_lifecycle import AttachmentKind
+from domain.rules.uploads import MAX_FILE_BYTES, upload_refusal
 from domain.schemas.anomalies import (
-    MAX_FILE_BYTES,
     AnomalyOut,
     AnomalyReport,
     AttachmentOut,
@@ -281,15 +281,11 @@ def add_attachment(
     content: bytes,
     caption: str | None,
 ) -> AnomalyAttachment:
-    if not content:
-        raise RuleViolation("the file is empty", field="file")
-    if len(content) > MAX_FILE_BYTES:
-        raise RuleViolation(f"the file is over {MAX_FILE_BYTES // 1024 // 1024} MB", field="file")
-    if kind in (AttachmentKind.BEFORE_PHOTO, AttachmentKind.AFTER_PHOTO, AttachmentKind.PHOTO):
-        if not content_type.startswith("image/"):
-            raise RuleViolation(f"a {kind.value} must be an image", field="file")
-    if kind is AttachmentKind.VIDEO and not content_type.startswith("video/"):
-        raise RuleViolation("a VIDEO must be a video file", field="file")
+    photos = (AttachmentKind.BEFORE_PHOTO, AttachmentKind.AFTER_PHOTO, AttachmentKind.PHOTO)
+    expects = "image" if kind in photos else "video" if kind is AttachmentKind.VIDEO else None
+    refusal = upload_refusal(len(content), content_type, kind.value, expects)
+    if refusal:
+        raise RuleViolation(refusal, field="file")
     row = AnomalyAttachment(
         anomaly_id=anomaly.id,
         kind=kind.value,

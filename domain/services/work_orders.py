@@ -13,6 +13,7 @@ from domain.actor import Actor
 from domain.errors import Conflict, NotAllowed, NotFound, RuleViolation
 from domain.models import (
     Asset,
+    Certification,
     DowntimeRecord,
     MaintenanceEvent,
     Permit,
@@ -24,6 +25,7 @@ from domain.models import (
     WorkOrderTask,
 )
 from domain.rules import work_orders as rules
+from domain.rules.uploads import upload_refusal
 from domain.services.audit import record_change
 from domain.services.steps import next_number, write_step
 
@@ -415,6 +417,21 @@ def issue_permit(
     return permit
 
 
+def authorised_for_permits(session: Session, actor: Actor) -> bool:
+    """EHS, the maintenance admin, or a holder of a valid LOTO authorisation (F.3)."""
+    if "EHS" in actor.roles or "MAINT_ADMIN" in actor.roles:
+        return True
+    return bool(
+        session.scalars(
+            select(Certification.id).where(
+                Certification.user_id == actor.user_id,
+                Certification.code == "LOTO-AUTH",
+                Certification.expires_on.is_(None) | (Certification.expires_on >= date.today()),
+            )
+        ).first()
+    )
+
+
 def remove_permit(wo: WorkOrder, actor: Actor, kind: str, authorized: bool) -> Permit:
     """LOTO (or any permit) comes off only by an authorised person's hand (F.3, K.2)."""
     if not authorized:
@@ -438,14 +455,12 @@ def add_attachment(
     description: str | None,
     source: str | None = None,
 ) -> WorkOrderAttachment:
-    if not content:
-        raise RuleViolation("the file is empty", field="file")
-    if len(content) > 10 * 1024 * 1024:
-        raise RuleViolation("the file is over 10 MB", field="file")
-    if kind in (rules.Evidence.PHOTO_BEFORE, rules.Evidence.PHOTO_AFTER) and not (
-        content_type.startswith("image/")
-    ):
-        raise RuleViolation(f"a {kind.value} must be an image", field="file")
+    photos = (rules.Evidence.PHOTO_BEFORE, rules.Evidence.PHOTO_AFTER)
+    refusal = upload_refusal(
+        len(content), content_type, kind.value, "image" if kind in photos else None
+    )
+    if refusal:
+        raise RuleViolation(refusal, field="file")
     row = WorkOrderAttachment(
         work_order_id=wo.id,
         kind=kind.value,
