@@ -59,6 +59,23 @@ def person(session: Session, actor: Actor, username: str) -> Person:
     return Person(user.id, user.username, user.full_name)
 
 
+def own(session: Session, actor: Actor, reference: str) -> str:
+    """The anomaly's reference if it belongs to the caller's organisation (else 404),
+    checked before anything reaches its workflow; the workflow checks it once more."""
+    from domain.models import Anomaly
+
+    found = session.scalar(
+        select(Anomaly.reference).where(
+            Anomaly.organization_id == actor.organization_id,
+            Anomaly.reference == reference.upper(),
+        )
+    )
+    session.rollback()  # no transaction stays open across the Temporal call
+    if found is None:
+        raise NotFound(f"anomaly {reference} not found", field="reference")
+    return found
+
+
 async def update(client: Client, reference: str, method: Any, request: Any) -> AnomalyState:
     handle = client.get_workflow_handle(reference.upper())
     try:

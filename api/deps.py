@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from api import tokens
-from api.errors import ApiError, unauthorized
+from api.errors import unauthorized
 from domain.actor import Actor
 from domain.models import User
-from domain.rules.roles import PERMISSIONS, Action, Scope, scope_for
+from domain.rules.roles import Action, Scope, scope_for
 from domain.services.users import actor_for
 from domain.settings import Settings
 
@@ -69,24 +69,11 @@ def current_actor(
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
-def roles_with(action: Action) -> list[str]:
-    return [role.value for role, grants in PERMISSIONS.items() if action in grants]
+def require(action: Action, *scopes: Scope):
+    """The permission matrix check at an API route (see api.permissions)."""
+    from api.permissions import door
 
-
-def require(action: Action):
-    """The permission matrix check: may this caller's roles use the endpoint at all."""
-
-    def check(actor: CurrentActor) -> Actor:
-        if scope_for(actor.roles, action) is None:
-            raise ApiError(
-                403,
-                "NotAllowed",
-                f"role {actor.role} may not {action.value.lower()}; "
-                f"requires one of {', '.join(roles_with(action))}",
-            )
-        return actor
-
-    return check
+    return door(action, *scopes)
 
 
 def scope(actor: Actor, action: Action) -> Scope | None:

@@ -16,7 +16,7 @@ from domain.actor import Actor
 from domain.errors import DomainError
 from domain.models import Asset, Site, User
 from domain.rules.asset_status import TRANSITIONS, AssetStatus
-from domain.rules.roles import Action, scope_for
+from domain.rules.roles import Action, Scope, scope_for
 from domain.schemas.assets import MeterReadingIn, StatusChange
 from domain.services import assets as service
 from domain.services.users import actor_for, authenticate
@@ -56,6 +56,24 @@ def web_actor(request: Request, session: DbSession) -> Actor:
 WebActor = Annotated[Actor, Depends(web_actor)]
 
 
+def _page(action: Action, *scopes: Scope):
+    from api.permissions import web_door
+
+    return Annotated[Actor, Depends(web_door(action, *scopes))]
+
+
+def _public():
+    from api.permissions import public
+
+    return Depends(public)
+
+
+DashboardViewer = _page(Action.VIEW_DASHBOARD)
+AssetViewer = _page(Action.VIEW_ASSETS)
+StatusChanger = _page(Action.CHANGE_ASSET_STATUS)
+MeterRecorder = _page(Action.RECORD_METER)
+
+
 def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
     context.setdefault("actor", None)
     return templates.TemplateResponse(
@@ -63,12 +81,12 @@ def render(request: Request, name: str, status_code: int = 200, **context) -> HT
     )
 
 
-@router.get("/login", response_class=HTMLResponse)
+@router.get("/login", response_class=HTMLResponse, dependencies=[_public()])
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
     return render(request, "web/login.html", next=next)
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[_public()])
 def login(
     request: Request,
     session: DbSession,
@@ -99,7 +117,7 @@ def login(
     return RedirectResponse(target, status_code=303)
 
 
-@router.post("/logout")
+@router.post("/logout", dependencies=[_public()])
 def logout(request: Request, csrf: Annotated[str, Form(alias="csrf_token")] = "") -> Response:
     check_csrf(request, csrf)
     request.session.clear()
@@ -107,7 +125,7 @@ def logout(request: Request, csrf: Annotated[str, Form(alias="csrf_token")] = ""
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, session: DbSession, actor: WebActor) -> HTMLResponse:
+def dashboard(request: Request, session: DbSession, actor: DashboardViewer) -> HTMLResponse:
     rows, _ = service.list_assets(
         session=session, actor=actor, filters=service.AssetFilters(), limit=1000, offset=0
     )
@@ -137,7 +155,7 @@ def dashboard(request: Request, session: DbSession, actor: WebActor) -> HTMLResp
 def asset_list(
     request: Request,
     session: DbSession,
-    actor: WebActor,
+    actor: AssetViewer,
     site: str = "",
     status: str = "",
     q: str = "",
@@ -189,7 +207,9 @@ def _detail(
 
 
 @router.get("/assets/{ref}", response_class=HTMLResponse)
-def asset_detail(ref: str, request: Request, session: DbSession, actor: WebActor) -> HTMLResponse:
+def asset_detail(
+    ref: str, request: Request, session: DbSession, actor: AssetViewer
+) -> HTMLResponse:
     return _detail(request, session, actor, ref, notice=request.query_params.get("notice"))
 
 
@@ -203,7 +223,7 @@ async def asset_status_form(
     ref: str,
     request: Request,
     session: DbSession,
-    actor: WebActor,
+    actor: StatusChanger,
     status: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form(alias="csrf_token")] = "",
@@ -211,8 +231,6 @@ async def asset_status_form(
     check_csrf(request, csrf)
     try:
         change = StatusChange(status=status, reason=reason)
-        if scope_for(actor.roles, Action.CHANGE_ASSET_STATUS) is None:
-            raise ApiError(403, "NotAllowed", f"role {actor.role} may not change asset status")
         await change_status(
             client=request.app.state.temporal,
             task_queue=request.app.state.settings.task_queue,
@@ -250,15 +268,13 @@ def asset_meter_form(
     ref: str,
     request: Request,
     session: DbSession,
-    actor: WebActor,
+    actor: MeterRecorder,
     meter_type: Annotated[str, Form()] = "",
     reading: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form(alias="csrf_token")] = "",
 ) -> Response:
     check_csrf(request, csrf)
     try:
-        if scope_for(actor.roles, Action.RECORD_METER) is None:
-            raise ApiError(403, "NotAllowed", f"role {actor.role} may not record meter readings")
         data = MeterReadingIn(meter_type=meter_type, reading=reading)
         service.record_meter_reading(session=session, actor=actor, ref=ref, data=data)
         session.commit()

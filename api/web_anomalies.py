@@ -5,7 +5,7 @@ import base64
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -14,12 +14,14 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from api import anomaly_actions as actions
 from api.deps import DbSession
 from api.errors import ApiError
+from api.permissions import door_of, doors_by, enforce, web_door
 from api.web import WebActor, check_csrf, render
 from domain.actor import Actor
 from domain.errors import DomainError
 from domain.models import Anomaly, Asset, Notification
 from domain.rules import anomaly_lifecycle as rules
 from domain.rules.anomaly_lifecycle import AttachmentKind
+from domain.rules.roles import Action
 from domain.schemas.anomalies import (
     AcceptIn,
     AnomalyReport,
@@ -67,8 +69,21 @@ def _assets(session, actor: Actor) -> list[Asset]:
     )
 
 
+Viewer = Annotated[Actor, Depends(web_door(Action.VIEW_DASHBOARD))]
+Reporter = Annotated[Actor, Depends(web_door(Action.REPORT_ANOMALY))]
+OutboxViewer = Annotated[Actor, Depends(web_door(Action.VIEW_OUTBOX))]
+# Each action of the anomaly page, by its name in the form's URL.
+ACTION_DOORS = {
+    name: door_of(Action.WORK_ANOMALY)
+    for name in (
+        "acknowledge", "accept", "decline", "reassign", "progress", "resolve", "review",
+        "rex", "rex-review", "criticality",
+    )
+}  # fmt: skip
+
+
 @router.get("/anomalies", response_class=HTMLResponse)
-def board(request: Request, session: DbSession, actor: WebActor) -> HTMLResponse:
+def board(request: Request, session: DbSession, actor: Viewer) -> HTMLResponse:
     rows, _ = service.list_anomalies(
         session=session,
         actor=actor,
@@ -92,7 +107,7 @@ def board(request: Request, session: DbSession, actor: WebActor) -> HTMLResponse
 
 
 @router.get("/anomalies/queue", response_class=HTMLResponse)
-def queue(request: Request, session: DbSession, actor: WebActor) -> HTMLResponse:
+def queue(request: Request, session: DbSession, actor: Viewer) -> HTMLResponse:
     mine = session.scalars(
         select(Anomaly)
         .where(
@@ -131,7 +146,7 @@ def queue(request: Request, session: DbSession, actor: WebActor) -> HTMLResponse
 
 @router.get("/anomalies/new", response_class=HTMLResponse)
 def new_form(
-    request: Request, session: DbSession, actor: WebActor, asset: str = ""
+    request: Request, session: DbSession, actor: Reporter, asset: str = ""
 ) -> HTMLResponse:
     return render(
         request,
@@ -143,7 +158,7 @@ def new_form(
 
 
 @router.post("/anomalies/new", response_class=HTMLResponse)
-async def new_submit(request: Request, session: DbSession, actor: WebActor) -> Response:
+async def new_submit(request: Request, session: DbSession, actor: Reporter) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     values = {
@@ -258,13 +273,13 @@ def _detail(
 
 
 @router.get("/anomalies/{ref}", response_class=HTMLResponse)
-async def detail(ref: str, request: Request, session: DbSession, actor: WebActor) -> HTMLResponse:
+async def detail(ref: str, request: Request, session: DbSession, actor: Viewer) -> HTMLResponse:
     live = await actions.live(request.app.state.temporal, ref.upper())
     return _detail(request, session, actor, ref, live)
 
 
 @router.get("/anomalies/{ref}/files/{attachment_id}")
-def file(ref: str, attachment_id: int, session: DbSession, actor: WebActor) -> Response:
+def file(ref: str, attachment_id: int, session: DbSession, actor: Viewer) -> Response:
     from api.routes.anomalies import download
 
     return download(ref, attachment_id, session, actor)
@@ -367,7 +382,7 @@ async def attachment_form(
     ref: str,
     request: Request,
     session: DbSession,
-    actor: WebActor,
+    actor: Reporter,
     file: UploadFile,
     kind: Annotated[str, Form()] = "",
     caption: Annotated[str, Form()] = "",
@@ -390,15 +405,19 @@ async def attachment_form(
 
 
 @router.post("/anomalies/{ref}/{action}", response_class=HTMLResponse)
+@doors_by("action", ACTION_DOORS)
 async def act(ref: str, action: str, request: Request, session: DbSession, actor: WebActor):
+    if action not in ACTION_DOORS:
+        raise ApiError(404, "NotFound", f"no action {action}")
+    enforce(actor, ACTION_DOORS[action])
     raw = await request.form()
     form = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
     check_csrf(request, form.get("csrf_token", ""))
     client = request.app.state.temporal
     try:
         method, req = await _request_for(action, form, session, actor, ref)
-        session.rollback()
-        await actions.update(client, ref, method, req)
+        owned = actions.own(session, actor, ref)
+        await actions.update(client, owned, method, req)
     except ValidationError as err:
         error, code = _first_error(err)[1], 422
     except (ApiError, DomainError) as err:
@@ -415,7 +434,7 @@ async def act(ref: str, action: str, request: Request, session: DbSession, actor
 
 
 @router.get("/knowledge", response_class=HTMLResponse)
-def knowledge(request: Request, session: DbSession, actor: WebActor, q: str = "") -> HTMLResponse:
+def knowledge(request: Request, session: DbSession, actor: Viewer, q: str = "") -> HTMLResponse:
     found = service.search_knowledge(
         session=session, organization_id=actor.organization_id, text=q[:200]
     )
@@ -424,10 +443,8 @@ def knowledge(request: Request, session: DbSession, actor: WebActor, q: str = ""
 
 @router.get("/outbox", response_class=HTMLResponse)
 def outbox_page(
-    request: Request, session: DbSession, actor: WebActor, status: str = ""
+    request: Request, session: DbSession, actor: OutboxViewer, status: str = ""
 ) -> HTMLResponse:
-    if not rules.has_any(actor.roles, rules.SUPERVISORS):
-        raise ApiError(403, "NotAllowed", "the outbox is for supervisors, managers and admins")
     query = select(Notification).where(Notification.organization_id == actor.organization_id)
     if status:
         query = query.where(Notification.status == status.upper())

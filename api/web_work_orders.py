@@ -4,9 +4,10 @@ the QR label each asset prints. Refusals re-show the page with the rule's messag
 
 import io
 from datetime import UTC, datetime
+from typing import Annotated
 
 import segno
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -17,17 +18,32 @@ from api.deps import DbSession
 from api.errors import ApiError
 from api.jsonable import jsonable
 from api.operator_reports import submit_report
+from api.permissions import door_of, doors_by, enforce, web_door
 from api.web import WebActor, check_csrf, render
 from domain.actor import Actor
 from domain.errors import DomainError
 from domain.models import Asset, User, WorkOrder
 from domain.rules import work_orders as rules
+from domain.rules.roles import Action
+from domain.rules.work_order_doors import WO_DOORS
 from domain.schemas.work_orders import OperatorReportIn, ReportType, Severity, Symptom
 from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
 from workflows.work_order_types import ActRequest, FirstArticleRequest, VerifyRequest
 
 router = APIRouter(include_in_schema=False)
+Viewer = Annotated[Actor, Depends(web_door(Action.VIEW_DASHBOARD))]
+AssetViewer = Annotated[Actor, Depends(web_door(Action.VIEW_ASSETS))]
+Reporter = Annotated[Actor, Depends(web_door(Action.CREATE_WO))]
+# The page's buttons, each by its name in the form's URL, behind the API's own doors.
+ACT_DOORS = {name: door_of(*spec) for name, spec in WO_DOORS.items()}
+CONTENT_FORM_DOORS = {
+    "task-complete": door_of(Action.EXECUTE_WO),
+    "labor": door_of(Action.EXECUTE_WO),
+    "permit": door_of(Action.ISSUE_PERMITS),
+    "permit-remove": door_of(Action.ISSUE_PERMITS),
+    "file": door_of(Action.ADD_EVIDENCE),
+}
 MAX_PHOTOS = 5
 SIMPLE = {
     "submit": WorkOrderWorkflow.submit,
@@ -61,7 +77,7 @@ def _error(err: Exception) -> tuple[int, str]:
 def centre(
     request: Request,
     session: DbSession,
-    actor: WebActor,
+    actor: Viewer,
     status: str = "",
     type: str = "",
     asset: str = "",
@@ -83,7 +99,12 @@ def centre(
             .group_by(WorkOrder.status)
         ).all()
     )
-    assets = {a.id: a.asset_number for a in session.scalars(select(Asset)).all()}
+    assets = {
+        a.id: a.asset_number
+        for a in session.scalars(
+            select(Asset).where(Asset.organization_id == actor.organization_id)
+        ).all()
+    }
     return render(
         request,
         "web/work_orders.html",
@@ -103,7 +124,12 @@ async def _detail(
     wo = service.get(session, actor.organization_id, number)
     live = await _live(request, wo.number)
     asset = session.get(Asset, wo.asset_id)
-    users = {u.id: u for u in session.scalars(select(User)).all()}
+    users = {
+        u.id: u
+        for u in session.scalars(
+            select(User).where(User.organization_id == actor.organization_id)
+        ).all()
+    }
     history = wo_history(session, wo.number)
     template = extra.pop("template", "web/work_order_detail.html")
     return render(
@@ -150,17 +176,22 @@ async def _live(request: Request, number: str) -> dict | None:
 
 
 @router.get("/work-orders/{number}", response_class=HTMLResponse)
-async def detail(number: str, request: Request, session: DbSession, actor: WebActor):
+async def detail(number: str, request: Request, session: DbSession, actor: Viewer):
     return await _detail(request, session, actor, number)
 
 
 @router.get("/work-orders/{number}/return-to-service", response_class=HTMLResponse)
-async def rts_screen(number: str, request: Request, session: DbSession, actor: WebActor):
+async def rts_screen(number: str, request: Request, session: DbSession, actor: Viewer):
     return await _detail(request, session, actor, number, template="web/return_to_service.html")
 
 
 @router.post("/work-orders/{number}/do/{action}", response_class=HTMLResponse)
+@doors_by("action", ACT_DOORS)
 async def act(number: str, action: str, request: Request, session: DbSession, actor: WebActor):
+    if action not in ACT_DOORS:
+        raise ApiError(404, "NotFound", f"no action {action}")
+    enforce(actor, ACT_DOORS[action])
+    number = wo_actions.own(session, actor, number)
     form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
     check_csrf(request, form.get("csrf_token", ""))
     client = request.app.state.temporal
@@ -209,7 +240,11 @@ async def act(number: str, action: str, request: Request, session: DbSession, ac
 
 
 @router.post("/work-orders/{number}/content/{kind}", response_class=HTMLResponse)
+@doors_by("kind", CONTENT_FORM_DOORS)
 async def content(number: str, kind: str, request: Request, session: DbSession, actor: WebActor):
+    if kind not in CONTENT_FORM_DOORS:
+        raise ApiError(404, "NotFound", f"no content {kind}")
+    enforce(actor, CONTENT_FORM_DOORS[kind])
     """Tasks, labour, permits and files from the detail page, through the same path as the API."""
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
@@ -301,12 +336,12 @@ def _report_form(request, session, actor, status_code=200, **extra) -> HTMLRespo
 
 
 @router.get("/report", response_class=HTMLResponse)
-def report_form(request: Request, session: DbSession, actor: WebActor, asset: str = ""):
+def report_form(request: Request, session: DbSession, actor: Reporter, asset: str = ""):
     return _report_form(request, session, actor, form={"asset": asset.upper()})
 
 
 @router.post("/report", response_class=HTMLResponse)
-async def report_submit(request: Request, session: DbSession, actor: WebActor) -> Response:
+async def report_submit(request: Request, session: DbSession, actor: Reporter) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     values = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
@@ -339,7 +374,7 @@ async def report_submit(request: Request, session: DbSession, actor: WebActor) -
 
 
 @router.get("/assets/{ref}/qr.svg")
-def qr_label(ref: str, request: Request, session: DbSession, actor: WebActor) -> Response:
+def qr_label(ref: str, request: Request, session: DbSession, actor: AssetViewer) -> Response:
     asset = service.asset_by_number(session, actor.organization_id, ref)
     base = request.app.state.settings.public_url or str(request.base_url).rstrip("/")
     buffer = io.BytesIO()

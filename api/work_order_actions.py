@@ -48,6 +48,21 @@ def _as_api_error(err: Exception) -> ApiError:
     raise err
 
 
+def own(session: Session, actor: Actor, number: str) -> str:
+    """The work order's number if it belongs to the caller's organisation (else 404), checked
+    before anything reaches its workflow; the workflow checks it once more."""
+    found = session.scalar(
+        select(WorkOrder.number).where(
+            WorkOrder.organization_id == actor.organization_id,
+            WorkOrder.number == number.upper(),
+        )
+    )
+    session.rollback()  # no transaction stays open across the Temporal call
+    if found is None:
+        raise ApiError(404, "NotFound", f"work order {number} not found", "number")
+    return found
+
+
 async def update(client: Client, number: str, method: Any, request: Any) -> WoState:
     handle = client.get_workflow_handle(number.upper())
     try:

@@ -857,6 +857,14 @@ USERS = [
     ),
     _user("quality", "Wen Li", ["QUALITY"], "JKS", phone="+16015550108"),
     _user(
+        "opsmanager",
+        "Grace Thibodeaux",
+        ["OPERATIONS_MANAGER"],
+        "JKS",
+        phone="+16015550117",
+        clearances=["PP-NORTH", "JKS"],
+    ),
+    _user(
         "fieldtech",
         "Youssef El Amrani",
         ["FIELD_TECHNICIAN"],
@@ -948,4 +956,94 @@ USERS = [
         certs=[_cert("FORKLIFT-OP", "Forklift operator", "2024-06-01", "2027-06-01")],
         clearances=["JKS", "PP-NORTH"],
     ),
+]
+
+
+# A second, small organisation: same software, nothing shared. Its users are named as the
+# first organisation's, with the prefix "b-", and sign in with the same password.
+SECOND_ORGANIZATION = {"code": "HARBOR", "name": "Harbor Fabrication Ltd"}
+SECOND_SKILLS = [s for s in SKILLS if s["code"] in ("MECH", "ELEC", "HYDR", "WELD")]
+SECOND_ASSET_TYPES = [t for t in ASSET_TYPES if t["code"] in ("SAW", "PRESS_BRAKE")]
+SECOND_SITES = [
+    {
+        "code": "HBR",
+        "name": "Harbor Fabrication Works",
+        "kind": "METALS_SERVICE_CENTER",
+        "timezone": "America/Toronto",
+        "address": "88 Wharf Road, Hamilton, ON L8L 1A1, Canada",
+        "latitude": 43.2730,
+        "longitude": -79.8480,
+        "areas": [
+            {
+                "code": "FAB-BAY",
+                "name": "Fabrication bay",
+                "work_centers": [
+                    {"code": "FAB-1", "name": "Fabrication cell 1"},
+                    {"code": "FAB-2", "name": "Fabrication cell 2"},
+                ],
+            },
+        ],
+    },
+]
+_H = ("HBR", "FAB-BAY")
+SECOND_ASSETS = [
+    _asset("HBR-SAW-001", "Band saw 1", "SAW", "B", *_H, "FAB-1", "Behringer", "HBE320",
+           "HB-1001", 900, 43.2731, -79.8481, [("HOURS", "h", 8200)]),
+    _asset("HBR-SAW-002", "Band saw 2", "SAW", "C", *_H, "FAB-2", "Behringer", "HBE320",
+           "HB-1002", 600, 43.2732, -79.8482, [("HOURS", "h", 5100)]),
+    _asset("HBR-PB-001", "Press brake 1", "PRESS_BRAKE", "A", *_H, "FAB-1", "Trumpf",
+           "TruBend 5130", "TB-77310", 1800, 43.2733, -79.8483, [("HOURS", "h", 12400)]),
+]  # fmt: skip
+SECOND_SHIFT_PATTERNS = [
+    {
+        "site": "HBR",
+        "code": "DAY",
+        "name": "Day shift",
+        "starts_at": "07:00",
+        "ends_at": "15:30",
+        "weekdays": [1, 2, 3, 4, 5],
+    },
+]
+SECOND_USERS = [
+    _user("b-admin", "Owen MacLeod", ["MAINT_ADMIN"], "HBR", phone="+19055550101"),
+    _user("b-manager", "Chloe Tremblay", ["MAINT_MANAGER"], "HBR", phone="+19055550102"),
+    _user("b-planner", "Ravi Sandhu", ["MAINT_PLANNER"], "HBR", phone="+19055550103"),
+    _user("b-supervisor", "Emma Gagnon", ["MAINT_SUPERVISOR"], "HBR", phone="+19055550104",
+          shift="DAY", skills={"MECH": 4}),
+    _user("b-tech", "Liam Roy", ["MAINT_TECH"], "HBR", phone="+19055550105", shift="DAY",
+          skills={"MECH": 4, "HYDR": 3}, certs=[_LOTO_AUTH]),
+    _user("b-operator", "Noah Cote", ["OPERATOR"], "HBR", phone="+19055550106", shift="DAY",
+          work_center="FAB-1"),
+    _user("b-ehs", "Olivia Bouchard", ["EHS"], "HBR", phone="+19055550107",
+          certs=[_LOTO_AUTH]),
+    _user("b-quality", "Ethan Pelletier", ["QUALITY"], "HBR", phone="+19055550108"),
+    _user("b-opsmanager", "Ava Lavoie", ["OPERATIONS_MANAGER"], "HBR", phone="+19055550109"),
+    _user("b-fieldtech", "Lucas Morin", ["FIELD_TECHNICIAN"], "HBR", phone="+19055550110",
+          shift="DAY", skills={"ELEC": 4}, certs=[_LOTO_AUTH]),
+    _user("b-seniortech", "Mia Bergeron", ["SENIOR_TECHNICIAN"], "HBR",
+          phone="+19055550111", shift="DAY", skills={"MECH": 5, "HYDR": 4},
+          certs=[_LOTO_AUTH]),
+    _user("b-auditor", "Jacob Caron", ["AUDITOR"], "HBR", phone="+19055550112"),
+]  # fmt: skip
+
+# Every organisation the demo loads, first the main one.
+ENTERPRISES = [
+    {
+        "organization": ORGANIZATION,
+        "skills": SKILLS,
+        "asset_types": ASSET_TYPES,
+        "sites": SITES,
+        "assets": ASSETS,
+        "shift_patterns": SHIFT_PATTERNS,
+        "users": USERS,
+    },
+    {
+        "organization": SECOND_ORGANIZATION,
+        "skills": SECOND_SKILLS,
+        "asset_types": SECOND_ASSET_TYPES,
+        "sites": SECOND_SITES,
+        "assets": SECOND_ASSETS,
+        "shift_patterns": SECOND_SHIFT_PATTERNS,
+        "users": SECOND_USERS,
+    },
 ]

@@ -32,10 +32,18 @@ def test_demo_twice_does_not_duplicate(cluster):
         assert load_demo(sessions) == "demo already loaded: nothing to add"
         assert _counts(sessions) == after_first
         with sessions() as s:
-            assert s.scalar(select(func.count(Site.id))) == 2
-            assert s.scalar(select(func.count(Asset.id))) == len(demo_data.ASSETS)
+            assert s.scalar(select(func.count(Site.id))) == 3
+            assert s.scalar(select(func.count(Asset.id))) == len(demo_data.ASSETS) + len(
+                demo_data.SECOND_ASSETS
+            )
             roles = {r for (rs,) in s.execute(select(User.roles)) for r in rs}
             assert roles == {r.value for r in Role}
+            # The second organisation: one user per role, named b-<first org's name>.
+            b_users = s.scalars(select(User).where(User.username.like("b-%"))).all()
+            assert {r for u in b_users for r in u.roles} == {r.value for r in Role}
+            first = {u["username"] for u in demo_data.USERS}
+            assert {u.username.removeprefix("b-") for u in b_users} <= first
+            assert len({u.organization_id for u in b_users}) == 1
             pilots = s.scalars(
                 select(Asset.asset_number).where(
                     Asset.asset_number.in_(["SAW-JKS-001", "FORKLIFT-JKS-003", "ROUTER-JKS-001"])

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.rules.anomaly_lifecycle import AnomalyStatus as S
     from domain.rules.anomaly_lifecycle import EscalationLevel, Refusal
     from domain.rules.criticality import Level
+    from domain.rules.roles import Action, permission_refusal
     from workflows.anomaly_types import (
         AcceptRequest,
         AcknowledgeRequest,
@@ -287,6 +288,7 @@ class AnomalyWorkflow:
 
     @acknowledge_alert.validator
     def _check_acknowledge(self, req: AcknowledgeRequest) -> None:
+        self._guard(req.actor, Action.WORK_ANOMALY)
         _fail(rules.needs_role(req.actor.roles, rules.SUPERVISORS, "acknowledging an alert"))
         if self._acknowledged:
             _fail(Refusal("Conflict", "the alert is already acknowledged"))
@@ -320,6 +322,7 @@ class AnomalyWorkflow:
 
     @accept.validator
     def _check_accept(self, req: AcceptRequest) -> None:
+        self._guard(req.actor, Action.WORK_ANOMALY)
         _fail(rules.not_in(self._status, {S.ASSIGNED}, "accept"))
         self._must_be_assignee(req.actor, "accept")
         if not req.safety_acknowledged:
@@ -344,6 +347,7 @@ class AnomalyWorkflow:
 
     @decline.validator
     def _check_decline(self, req: DeclineRequest) -> None:
+        self._guard(req.actor, Action.WORK_ANOMALY)
         _fail(rules.not_in(self._status, {S.ASSIGNED}, "decline"))
         self._must_be_assignee(req.actor, "decline")
 
@@ -402,6 +406,7 @@ class AnomalyWorkflow:
 
     @reassign.validator
     def _check_reassign(self, req: ReassignRequest) -> None:
+        self._guard(req.actor, Action.WORK_ANOMALY)
         _fail(rules.not_in(self._status, {S.ASSIGNED, S.ESCALATED, S.IN_PROGRESS}, "reassign"))
         allowed = (
             rules.MANAGERS if self._escalation is EscalationLevel.MANAGER else rules.SUPERVISORS
@@ -426,6 +431,7 @@ class AnomalyWorkflow:
 
     @progress.validator
     def _check_progress(self, req: ProgressRequest) -> None:
+        self._guard(req.actor, Action.WORK_ANOMALY)
         _fail(rules.not_in(self._status, {S.IN_PROGRESS}, "record progress"))
         self._must_work_on_it(req.actor, "recording progress")
 
@@ -439,6 +445,7 @@ class AnomalyWorkflow:
 
     @attachment.validator
     def _check_attachment(self, req: AttachmentNotice) -> None:
+        self._guard(req.actor, Action.REPORT_ANOMALY)
         _fail(rules.not_in(self._status, {S.IN_PROGRESS}, "add documentation"))
         self._must_work_on_it(req.actor, "adding documentation")
 
@@ -470,6 +477,7 @@ class AnomalyWorkflow:
 
     @resolve.validator
     def _check_resolve(self, req: ResolveRequest) -> None:
+        self._guard(req.actor, Action.WORK_ANOMALY)
         _fail(rules.not_in(self._status, {S.IN_PROGRESS}, "resolve"))
         self._must_be_assignee(req.actor, "resolve")
         missing = self._missing(req)
@@ -512,6 +520,7 @@ class AnomalyWorkflow:
 
     @review.validator
     def _check_review(self, req: ReviewRequest) -> None:
+        self._guard(req.actor, Action.WORK_ANOMALY)
         _fail(rules.not_in(self._status, {S.RESOLVED}, "review"))
         _fail(rules.needs_role(req.actor.roles, rules.SUPERVISORS, "reviewing a resolution"))
         if self._assignee and req.actor.user_id == self._assignee.user_id:
@@ -545,6 +554,7 @@ class AnomalyWorkflow:
 
     @submit_rex.validator
     def _check_rex(self, req: RexRequest) -> None:
+        self._guard(req.actor, Action.WORK_ANOMALY)
         _fail(rules.not_in(self._status, {S.REX}, "submit the REX"))
         self._must_be_assignee(req.actor, "write the REX")
         missing = rules.rex_missing(
@@ -595,6 +605,7 @@ class AnomalyWorkflow:
 
     @review_rex.validator
     def _check_rex_review(self, req: ReviewRequest) -> None:
+        self._guard(req.actor, Action.WORK_ANOMALY)
         _fail(rules.not_in(self._status, {S.REX_REVIEW}, "review the REX"))
         _fail(rules.needs_role(req.actor.roles, rules.REX_REVIEWERS, "peer review of a REX"))
         if req.actor.user_id == self._rex_author:
@@ -634,6 +645,7 @@ class AnomalyWorkflow:
 
     @override_criticality.validator
     def _check_override(self, req: CriticalityRequest) -> None:
+        self._guard(req.actor, Action.WORK_ANOMALY)
         _fail(rules.needs_role(req.actor.roles, rules.SUPERVISORS, "overriding criticality"))
         if self._status is S.CLOSED:
             _fail(Refusal("Conflict", "the anomaly is closed"))
@@ -716,6 +728,16 @@ class AnomalyWorkflow:
 
     def _system(self) -> Actor:
         return Actor(None, SYSTEM, "plantops workflow", self._in.organization_id, ("SYSTEM",))
+
+    def _guard(self, actor: Actor, action: Action) -> None:
+        """The caller's organisation (another one learns nothing, not even that the anomaly
+        exists), then the permission table the API doors use."""
+        if actor.organization_id != self._in.organization_id:
+            _fail(Refusal("NotFound", f"anomaly {self._in.reference} not found"))
+        if "SYSTEM" not in actor.roles:
+            why = permission_refusal(tuple(actor.roles), action)
+            if why:
+                _fail(Refusal("NotAllowed", why))
 
     def _log(self, action: str, by: str, role: str, detail: str = "") -> None:
         self._events.append(Event(workflow.now(), action, by, role, detail))

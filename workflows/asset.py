@@ -170,6 +170,10 @@ class AssetWorkflow:
         self._refuse_if_illegal(request)
 
     def _refuse_if_illegal(self, request: ChangeStatusInput) -> None:
+        if request.actor.organization_id != self._data.organization_id:
+            raise ApplicationError(
+                f"asset {self._data.asset_number} not found", type="NotFound", non_retryable=True
+            )
         try:
             target = AssetStatus(request.status)
         except ValueError:

@@ -21,6 +21,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.actor import Actor
     from domain.rules import work_orders as rules
     from domain.rules.roles import Role
+    from domain.rules.work_order_doors import CONTENT_DOORS, WO_DOORS
+    from domain.rules.work_order_doors import refusal as door_refusal
     from domain.rules.work_orders import Approval, WoStatus, WoType
     from workflows.work_order_types import (
         ActRequest,
@@ -45,6 +47,11 @@ WRITE = {
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_attempts=8),
 }
 PAUSED = {W.WAITING_PARTS, W.ON_HOLD, W.ESCALATED}
+# Moves still open while a stop-work holds the asset: none of them touches the machine.
+# Starting (IN_PROGRESS) is refused by the start checks themselves, naming the hold.
+UNDER_STOP_WORK = {
+    W.SUBMITTED, W.APPROVED, W.REJECTED, W.SCHEDULED, W.ON_HOLD, W.CANCELLED, W.IN_PROGRESS
+}  # fmt: skip
 # What each content notice must carry, checked before the handler runs.
 CONTENT_KEYS: dict[str, set[str]] = {
     "TASK_ADDED": {"sequence", "description", "required", "completed",
@@ -147,6 +154,7 @@ class WorkOrderWorkflow:
 
     @submit.validator
     def _check_submit(self, req: ActRequest) -> None:
+        self._guard(req.actor, "submit")
         self._allowed(W.SUBMITTED, req.actor)
         _refuse_blocks(rules.submit_blocks(self._facts), "submit")
 
@@ -156,6 +164,7 @@ class WorkOrderWorkflow:
 
     @approve.validator
     def _check_approve(self, req: ActRequest) -> None:
+        self._guard(req.actor, "approve")
         self._allowed(W.APPROVED, req.actor)
         blocks = rules.approve_blocks(self._facts, req.actor.roles)
         if blocks:
@@ -167,6 +176,7 @@ class WorkOrderWorkflow:
 
     @reject.validator
     def _check_reject(self, req: ActRequest) -> None:
+        self._guard(req.actor, "reject")
         self._allowed(W.REJECTED, req.actor)
         self._need_role(req.actor, rules.APPROVERS | {Role.EHS}, "rejecting a work order")
         if not rules.has_any(req.actor.roles, rules.APPROVERS) and (
@@ -190,6 +200,7 @@ class WorkOrderWorkflow:
 
     @schedule.validator
     def _check_schedule(self, req: ScheduleRequest) -> None:
+        self._guard(req.actor, "schedule")
         self._allowed(W.SCHEDULED, req.actor)
         self._need_role(
             req.actor, rules.APPROVERS | {Role.MAINT_PLANNER}, "scheduling a work order"
@@ -215,6 +226,7 @@ class WorkOrderWorkflow:
 
     @start.validator
     def _check_start(self, req: ActRequest) -> None:
+        self._guard(req.actor, "start")
         current = self._facts.status
         if current not in PAUSED:
             self._allowed(W.IN_PROGRESS, req.actor)
@@ -227,6 +239,7 @@ class WorkOrderWorkflow:
 
     @wait_parts.validator
     def _check_wait_parts(self, req: ActRequest) -> None:
+        self._guard(req.actor, "wait-parts")
         self._allowed(W.WAITING_PARTS, req.actor)
         self._need_role(req.actor, rules.EXECUTORS, "pausing a work order")
 
@@ -236,6 +249,7 @@ class WorkOrderWorkflow:
 
     @hold.validator
     def _check_hold(self, req: ActRequest) -> None:
+        self._guard(req.actor, "hold")
         self._allowed(W.ON_HOLD, req.actor)
         self._need_role(req.actor, rules.EXECUTORS, "putting a work order on hold")
         self._need_reason(req.reason, "a hold")
@@ -246,6 +260,7 @@ class WorkOrderWorkflow:
 
     @escalate.validator
     def _check_escalate(self, req: ActRequest) -> None:
+        self._guard(req.actor, "escalate")
         self._allowed(W.ESCALATED, req.actor)
         self._need_role(req.actor, rules.EXECUTORS, "escalating a work order")
         self._need_reason(req.reason, "an escalation (what expertise is needed)")
@@ -264,6 +279,7 @@ class WorkOrderWorkflow:
 
     @complete.validator
     def _check_complete(self, req: ActRequest) -> None:
+        self._guard(req.actor, "complete")
         self._allowed(W.COMPLETED, req.actor)
         self._need_role(req.actor, rules.EXECUTORS, "completing a work order")
         _refuse_blocks(rules.complete_blocks(self._facts), "complete")
@@ -307,6 +323,7 @@ class WorkOrderWorkflow:
 
     @verify.validator
     def _check_verify(self, req: VerifyRequest) -> None:
+        self._guard(req.actor, "verify")
         self._allowed(W.VERIFIED, req.actor)
         self._need_role(req.actor, rules.VERIFIERS, "verifying a work order")
         f = self._facts
@@ -339,7 +356,10 @@ class WorkOrderWorkflow:
 
     @approve_return.validator
     def _check_approve_return(self, req: ActRequest) -> None:
+        self._guard(req.actor, "return-to-service")
         f = self._facts
+        if f.safety_hold:
+            _fail("Conflict", f"cannot approve the return to service: {rules.SAFETY_HOLD_BLOCK}")
         if f.status is not W.VERIFIED:
             _fail(
                 "Conflict",
@@ -379,6 +399,9 @@ class WorkOrderWorkflow:
 
     @first_article.validator
     def _check_first_article(self, req: FirstArticleRequest) -> None:
+        self._guard(req.actor, "first-article")
+        if self._facts.safety_hold:
+            _fail("Conflict", f"cannot record a first article: {rules.SAFETY_HOLD_BLOCK}")
         if self._facts.status is not W.VERIFIED:
             _fail("Conflict", "first-article inspection comes after verification")
         if not self._facts.requires_first_article:
@@ -396,6 +419,7 @@ class WorkOrderWorkflow:
 
     @close.validator
     def _check_close(self, req: ActRequest) -> None:
+        self._guard(req.actor, "close")
         self._allowed(W.CLOSED, req.actor)
         self._need_role(req.actor, rules.VERIFIERS | {Role.EHS}, "closing a work order")
         _refuse_blocks(rules.close_blocks(self._facts), "close")
@@ -419,6 +443,7 @@ class WorkOrderWorkflow:
 
     @cancel.validator
     def _check_cancel(self, req: ActRequest) -> None:
+        self._guard(req.actor, "cancel")
         self._allowed(W.CANCELLED, req.actor)
         active = [p.kind.value for p in self._facts.permits if p.active]
         if active:
@@ -464,6 +489,11 @@ class WorkOrderWorkflow:
 
     @content.validator
     def _check_content(self, notice: ContentNotice) -> None:
+        self._same_organization(notice.actor)
+        if notice.kind in CONTENT_DOORS:
+            why = door_refusal(notice.actor.roles, CONTENT_DOORS[notice.kind])
+            if why:
+                _fail("NotAllowed", why)
         if notice.kind not in CONTENT_KEYS:
             _fail("RuleViolation", f"unknown content {notice.kind}", "kind")
         missing = CONTENT_KEYS[notice.kind] - set(notice.detail)
@@ -495,6 +525,7 @@ class WorkOrderWorkflow:
     async def stop_work(self, notice: StopWorkNotice) -> WoState:
         """F.3: stop-work authority holds active work; clearing lets it resume (EHS)."""
         async with self._lock:
+            self._check_stop_work(notice)
             f = self._facts
             if notice.cleared:
                 f.safety_hold = False
@@ -510,12 +541,33 @@ class WorkOrderWorkflow:
                     "STOP_WORK", {"after_stop_work": True}, notice.actor, notice.reason
                 )
                 f.after_stop_work = True
+            if (
+                f.status in (W.COMPLETED, W.VERIFIED)
+                and not f.after_stop_work
+                and workflow.patched("stop-work-after-completion")
+            ):
+                # Finished work met by a stop-work returns only with every I.3 "after SWA"
+                # signature given after it; earlier approvals no longer count.
+                await self._write(
+                    "STOP_WORK",
+                    {"after_stop_work": True, "approvals": {}},
+                    notice.actor,
+                    notice.reason,
+                )
+                f.after_stop_work = True
+                f.approvals.clear()
+                self._approver_actors.clear()
+                self._approval_times = {}
             f.safety_hold = True
             if f.status in (W.IN_PROGRESS, W.WAITING_PARTS, W.ESCALATED):
                 return await self._apply(
                     W.ON_HOLD, notice.actor, f"stop-work: {notice.reason}", {}, check=False
                 )
             return self.get_state()
+
+    @stop_work.validator
+    def _check_stop_work(self, notice: StopWorkNotice) -> None:
+        self._same_organization(notice.actor)
 
     # -- queries --
 
@@ -569,14 +621,32 @@ class WorkOrderWorkflow:
             via_pm = f.type is WoType.PM and not f.after_stop_work
             # The asset's own rules want the maintenance approver for the final move.
             approver = self._approver_actors.get(Approval.MAINTENANCE.value, actor)
-            await self._asset(
-                "IN_SERVICE",
-                f"{self._in.number}: return to service approved by "
-                + ", ".join(f"{k.lower()} {v}" for k, v in f.approvals.items()),
-                approver,
-                only_from=["PENDING_RETURN"],
-                via_pm=via_pm,
+            reason = f"{self._in.number}: return to service approved by " + ", ".join(
+                f"{k.lower()} {v}" for k, v in f.approvals.items()
             )
+            if workflow.patched("closed-only-in-service"):
+                # A stop-work cleared meanwhile left the asset in MAINTENANCE: it passes
+                # PENDING_RETURN again, and the order closes only once the asset is back.
+                await self._asset(
+                    "PENDING_RETURN",
+                    f"{self._in.number}: verified work, return to service signed",
+                    self._system(),
+                    ["MAINTENANCE", "OUT_OF_SERVICE", "QUALITY_HOLD"],
+                )
+                now_status = await self._asset(
+                    "IN_SERVICE", reason, approver, only_from=["PENDING_RETURN"], via_pm=via_pm
+                )
+                if now_status != "IN_SERVICE":
+                    self._rts = "BLOCKED"
+                    self._message = (
+                        f"asset {self._snap.asset_number} is {now_status}, not back in "
+                        "service: the work order stays open until it is"
+                    )
+                    return self.get_state()
+            else:
+                await self._asset(
+                    "IN_SERVICE", reason, approver, only_from=["PENDING_RETURN"], via_pm=via_pm
+                )
             self._rts, self._message = "DONE", "returned to service"
         await workflow.execute_activity_method(
             WorkOrderActivities.end_work_order_downtime,
@@ -687,9 +757,9 @@ class WorkOrderWorkflow:
         actor: Actor,
         only_from: list[str] | None = None,
         via_pm: bool = False,
-    ) -> None:
+    ) -> str:
         try:
-            await workflow.execute_activity_method(
+            return await workflow.execute_activity_method(
                 AssetGateway.change_asset_status,
                 AssetChange(self._snap.asset_id, status, reason, actor, via_pm, only_from),
                 **WRITE,
@@ -708,6 +778,21 @@ class WorkOrderWorkflow:
         refusal = rules.move_refusal(self._facts.status, target)
         if refusal:
             _fail("Conflict", refusal)
+        # F.3: under a stop-work no work goes ahead; only planning it, holding or cancelling.
+        if self._facts.safety_hold and target not in UNDER_STOP_WORK:
+            _fail("Conflict", f"cannot move to {target.value}: {rules.SAFETY_HOLD_BLOCK}")
+
+    def _same_organization(self, actor: Actor) -> None:
+        # Another organisation's caller learns nothing, not even that the order exists.
+        if actor.organization_id != self._in.organization_id:
+            _fail("NotFound", f"work order {self._in.number} not found")
+
+    def _guard(self, actor: Actor, move: str) -> None:
+        """The caller's organisation, then the permission table the API doors use."""
+        self._same_organization(actor)
+        why = door_refusal(actor.roles, [WO_DOORS[move]])
+        if why:
+            _fail("NotAllowed", why)
 
     def _need_role(self, actor: Actor, roles: set[Role], action: str) -> None:
         if not rules.has_any(actor.roles, roles):

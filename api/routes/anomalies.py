@@ -2,16 +2,18 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
 from sqlalchemy import select
 
 from api import anomaly_actions as actions
 from api import work_order_actions as wo_actions
-from api.deps import AppSettings, CurrentActor, DbSession, TemporalClient
+from api.deps import AppSettings, DbSession, TemporalClient, require
 from api.errors import ApiError
 from api.jsonable import jsonable
+from domain.actor import Actor
 from domain.models import AnomalyAttachment
 from domain.rules.anomaly_lifecycle import AttachmentKind
+from domain.rules.roles import Action, Scope
 from domain.schemas.anomalies import (
     AcceptIn,
     AnomalyOut,
@@ -46,6 +48,10 @@ from workflows.anomaly_types import (
 )
 
 router = APIRouter(prefix="/api/v1/anomalies", tags=["anomalies"])
+Viewer = Annotated[Actor, Depends(require(Action.VIEW_DASHBOARD))]
+Reporter = Annotated[Actor, Depends(require(Action.REPORT_ANOMALY))]
+Worker = Annotated[Actor, Depends(require(Action.WORK_ANOMALY))]
+Planner = Annotated[Actor, Depends(require(Action.CREATE_WO, Scope.FULL))]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
@@ -63,7 +69,7 @@ def _state(state: Any) -> dict[str, Any]:
 async def register(
     report: AnomalyReport,
     session: DbSession,
-    actor: CurrentActor,
+    actor: Reporter,
     client: TemporalClient,
     settings: AppSettings,
 ) -> AnomalyOut:
@@ -79,7 +85,7 @@ async def register(
 @router.get("", response_model=Page[AnomalyOut], summary="List anomalies")
 def list_anomalies(
     session: DbSession,
-    actor: CurrentActor,
+    actor: Viewer,
     anomaly_status: Annotated[str | None, Query(alias="status", max_length=200)] = None,
     criticality: Annotated[str | None, Query(pattern="^[Gg][1-4]$")] = None,
     asset: str | None = None,
@@ -99,7 +105,7 @@ def list_anomalies(
 
 
 @router.get("/kpis", summary="The anomaly KPIs, per site and for the enterprise")
-def kpis(session: DbSession, actor: CurrentActor) -> dict[str, Any]:
+def kpis(session: DbSession, actor: Viewer) -> dict[str, Any]:
     out: dict[str, dict[str, Any]] = {}
     for site, kpi in kpi_service.current(session, actor.organization_id):
         out.setdefault(site or "ALL", {})[kpi.name] = {
@@ -114,7 +120,7 @@ def kpis(session: DbSession, actor: CurrentActor) -> dict[str, Any]:
 @router.get("/knowledge", summary="Search the knowledge base of approved REX")
 def knowledge(
     session: DbSession,
-    actor: CurrentActor,
+    actor: Viewer,
     q: Annotated[str, Query(max_length=200)] = "",
     limit: Limit = 20,
 ) -> dict[str, Any]:
@@ -144,7 +150,7 @@ def knowledge(
 
 @router.get("/{ref}", response_model=AnomalyOut, summary="An anomaly with its live state")
 async def get_anomaly(
-    ref: str, session: DbSession, actor: CurrentActor, client: TemporalClient
+    ref: str, session: DbSession, actor: Viewer, client: TemporalClient
 ) -> AnomalyOut:
     anomaly = service.get_anomaly(
         session=session, organization_id=actor.organization_id, reference=ref
@@ -162,13 +168,13 @@ async def get_anomaly(
 @router.get(
     "/{ref}/timeline", response_model=list[TimelineEntry], summary="Every decision, in order"
 )
-def timeline(ref: str, session: DbSession, actor: CurrentActor) -> list[TimelineEntry]:
+def timeline(ref: str, session: DbSession, actor: Viewer) -> list[TimelineEntry]:
     service.get_anomaly(session=session, organization_id=actor.organization_id, reference=ref)
     return service.timeline(session=session, organization_id=actor.organization_id, reference=ref)
 
 
 @router.get("/{ref}/attachments/{attachment_id}", summary="Download an attachment")
-def download(ref: str, attachment_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def download(ref: str, attachment_id: int, session: DbSession, actor: Viewer) -> Response:
     anomaly = service.get_anomaly(
         session=session, organization_id=actor.organization_id, reference=ref
     )
@@ -194,7 +200,7 @@ def download(ref: str, attachment_id: int, session: DbSession, actor: CurrentAct
 async def open_work_order(
     ref: str,
     session: DbSession,
-    actor: CurrentActor,
+    actor: Planner,
     client: TemporalClient,
     settings: AppSettings,
 ) -> dict[str, Any]:
@@ -205,42 +211,55 @@ async def open_work_order(
 
 
 @router.post("/{ref}/acknowledge-alert", summary="Acknowledge an H1 alert")
-async def acknowledge(ref: str, actor: CurrentActor, client: TemporalClient) -> dict[str, Any]:
+async def acknowledge(
+    ref: str, session: DbSession, actor: Worker, client: TemporalClient
+) -> dict[str, Any]:
     state = await actions.update(
-        client, ref, AnomalyWorkflow.acknowledge_alert, AcknowledgeRequest(actor)
+        client,
+        actions.own(session, actor, ref),
+        AnomalyWorkflow.acknowledge_alert,
+        AcknowledgeRequest(actor),
     )
     return _state(state)
 
 
 @router.post("/{ref}/accept", summary="Accept the assignment with ETA and safety acknowledgement")
 async def accept(
-    ref: str, data: AcceptIn, actor: CurrentActor, client: TemporalClient
+    ref: str, data: AcceptIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
     req = AcceptRequest(actor, data.eta, data.safety_acknowledged)
-    return _state(await actions.update(client, ref, AnomalyWorkflow.accept, req))
+    return _state(
+        await actions.update(client, actions.own(session, actor, ref), AnomalyWorkflow.accept, req)
+    )
 
 
 @router.post("/{ref}/decline", summary="Decline the assignment; it escalates")
 async def decline(
-    ref: str, data: DeclineIn, actor: CurrentActor, client: TemporalClient
+    ref: str, data: DeclineIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
     req = DeclineRequest(actor, data.reason)
-    return _state(await actions.update(client, ref, AnomalyWorkflow.decline, req))
+    return _state(
+        await actions.update(client, actions.own(session, actor, ref), AnomalyWorkflow.decline, req)
+    )
 
 
 @router.post("/{ref}/reassign", summary="Reassign to a technician, or take it yourself")
 async def reassign(
-    ref: str, data: ReassignIn, session: DbSession, actor: CurrentActor, client: TemporalClient
+    ref: str, data: ReassignIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
     who = actions.person(session, actor, data.assignee) if data.assignee else None
     session.rollback()
     req = ReassignRequest(actor, data.reason, who)
-    return _state(await actions.update(client, ref, AnomalyWorkflow.reassign, req))
+    return _state(
+        await actions.update(
+            client, actions.own(session, actor, ref), AnomalyWorkflow.reassign, req
+        )
+    )
 
 
 @router.post("/{ref}/progress", summary="Progress note, LOTO, parts used, test results")
 async def progress(
-    ref: str, data: ProgressIn, actor: CurrentActor, client: TemporalClient
+    ref: str, data: ProgressIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
     req = ProgressRequest(
         actor,
@@ -249,7 +268,11 @@ async def progress(
         [p.model_dump() for p in data.parts_used],
         [t.model_dump() for t in data.test_results],
     )
-    return _state(await actions.update(client, ref, AnomalyWorkflow.progress, req))
+    return _state(
+        await actions.update(
+            client, actions.own(session, actor, ref), AnomalyWorkflow.progress, req
+        )
+    )
 
 
 @router.post(
@@ -260,7 +283,7 @@ async def progress(
 async def attach(
     ref: str,
     session: DbSession,
-    actor: CurrentActor,
+    actor: Reporter,
     client: TemporalClient,
     file: Annotated[UploadFile, File()],
     kind: Annotated[AttachmentKind, Form()],
@@ -289,7 +312,9 @@ async def store_attachment(session, actor, client, ref, file, kind, caption) -> 
     session.commit()
     notice = AttachmentNotice(actor, row.id, kind.value, row.filename)
     try:
-        state = await actions.update(client, ref, AnomalyWorkflow.attachment, notice)
+        state = await actions.update(
+            client, actions.own(session, actor, ref), AnomalyWorkflow.attachment, notice
+        )
     except ApiError:
         session.delete(row)
         session.commit()
@@ -299,7 +324,7 @@ async def store_attachment(session, actor, client, ref, file, kind, caption) -> 
 
 @router.post("/{ref}/resolve", summary="Mark resolved; refused while anything is missing")
 async def resolve(
-    ref: str, data: ResolveIn, actor: CurrentActor, client: TemporalClient
+    ref: str, data: ResolveIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
     req = ResolveRequest(
         actor,
@@ -308,34 +333,52 @@ async def resolve(
         data.verification_test,
         data.safety_restored,
     )
-    return _state(await actions.update(client, ref, AnomalyWorkflow.resolve, req))
+    return _state(
+        await actions.update(client, actions.own(session, actor, ref), AnomalyWorkflow.resolve, req)
+    )
 
 
 @router.post("/{ref}/review", summary="Supervisor review: approve, or reject with feedback")
 async def review(
-    ref: str, data: ReviewIn, actor: CurrentActor, client: TemporalClient
+    ref: str, data: ReviewIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
     req = ReviewRequest(actor, data.decision is ReviewDecision.APPROVE, data.feedback)
-    return _state(await actions.update(client, ref, AnomalyWorkflow.review, req))
+    return _state(
+        await actions.update(client, actions.own(session, actor, ref), AnomalyWorkflow.review, req)
+    )
 
 
 @router.post("/{ref}/rex", summary="Submit the REX")
-async def rex(ref: str, data: RexIn, actor: CurrentActor, client: TemporalClient) -> dict[str, Any]:
+async def rex(
+    ref: str, data: RexIn, session: DbSession, actor: Worker, client: TemporalClient
+) -> dict[str, Any]:
     req = RexRequest(actor, **data.model_dump())
-    return _state(await actions.update(client, ref, AnomalyWorkflow.submit_rex, req))
+    return _state(
+        await actions.update(
+            client, actions.own(session, actor, ref), AnomalyWorkflow.submit_rex, req
+        )
+    )
 
 
 @router.post("/{ref}/rex/review", summary="Senior technician's peer review of the REX")
 async def rex_review(
-    ref: str, data: RexReviewIn, actor: CurrentActor, client: TemporalClient
+    ref: str, data: RexReviewIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
     req = ReviewRequest(actor, data.decision is RexDecision.APPROVE, data.feedback)
-    return _state(await actions.update(client, ref, AnomalyWorkflow.review_rex, req))
+    return _state(
+        await actions.update(
+            client, actions.own(session, actor, ref), AnomalyWorkflow.review_rex, req
+        )
+    )
 
 
 @router.post("/{ref}/criticality", summary="Override the criticality, with a reason")
 async def criticality(
-    ref: str, data: CriticalityOverride, actor: CurrentActor, client: TemporalClient
+    ref: str, data: CriticalityOverride, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
     req = CriticalityRequest(actor, data.level.value, data.reason)
-    return _state(await actions.update(client, ref, AnomalyWorkflow.override_criticality, req))
+    return _state(
+        await actions.update(
+            client, actions.own(session, actor, ref), AnomalyWorkflow.override_criticality, req
+        )
+    )

@@ -2,15 +2,16 @@
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, ValidationError
 
 from api import tokens
 from api.deps import AppSettings, CurrentActor, DbSession
 from api.errors import ApiError, unauthorized
+from api.permissions import public
 from domain.services.users import authenticate
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], dependencies=[Depends(public)])
 
 
 class Credentials(BaseModel):

@@ -2,12 +2,14 @@
 
 import asyncio
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
-router = APIRouter(tags=["health"])
+from api.permissions import public
+
+router = APIRouter(tags=["health"], dependencies=[Depends(public)])
 
 
 def _check_database(request: Request) -> dict:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, 
 from sqlalchemy import func, select
 
 from api import work_order_actions as wo_actions
-from api.deps import AppSettings, CurrentActor, DbSession, TemporalClient, require
+from api.deps import AppSettings, DbSession, TemporalClient, require
 from api.errors import ApiError
 from api.jsonable import jsonable
 from domain.actor import Actor
@@ -19,7 +19,8 @@ from domain.models import (
     WorkOrder,
 )
 from domain.rules import work_orders as rules
-from domain.rules.roles import Action, Scope, scope_for
+from domain.rules.roles import Action, Scope
+from domain.rules.work_order_doors import WO_DOORS
 from domain.schemas.work_orders import (
     DowntimeEndIn,
     DowntimeStart,
@@ -42,6 +43,7 @@ from domain.schemas.work_orders import (
     WorkOrderCreate,
     WorkOrderUpdate,
 )
+from domain.services import assets as asset_service
 from domain.services import parts as parts_service
 from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
@@ -54,22 +56,32 @@ from workflows.work_order_types import (
 )
 
 router = APIRouter(prefix="/api/v1/maintenance", tags=["work orders"])
+TRANSITION_METHODS = {
+    "submit": WorkOrderWorkflow.submit,
+    "approve": WorkOrderWorkflow.approve,
+    "reject": WorkOrderWorkflow.reject,
+    "start": WorkOrderWorkflow.start,
+    "resume": WorkOrderWorkflow.start,
+    "wait-parts": WorkOrderWorkflow.wait_parts,
+    "hold": WorkOrderWorkflow.hold,
+    "escalate": WorkOrderWorkflow.escalate,
+    "complete": WorkOrderWorkflow.complete,
+    "return-to-service": WorkOrderWorkflow.approve_return,
+    "close": WorkOrderWorkflow.close,
+    "cancel": WorkOrderWorkflow.cancel,
+}
 Creator = Annotated[Actor, Depends(require(Action.CREATE_WO))]
-
-
-def _planner(actor: Creator) -> Actor:
-    """Create WO in full: operators hold it as report-only and go through their report."""
-    if scope_for(actor.roles, Action.CREATE_WO) is Scope.REPORT_ONLY:
-        raise ApiError(
-            403, "NotAllowed", "operators report problems with POST /maintenance/reports/operator"
-        )
-    return actor
-
-
-Planner = Annotated[Actor, Depends(_planner)]
+# Create WO in full: operators hold it as report-only and go through their report.
+Planner = Annotated[Actor, Depends(require(Action.CREATE_WO, Scope.FULL))]
 Executor = Annotated[Actor, Depends(require(Action.EXECUTE_WO))]
 PartsUser = Annotated[Actor, Depends(require(Action.MANAGE_PARTS))]
+Storekeeper = Annotated[Actor, Depends(require(Action.MANAGE_PARTS, Scope.FULL))]
 Viewer = Annotated[Actor, Depends(require(Action.VIEW_DASHBOARD))]
+Verifier = Annotated[Actor, Depends(require(Action.CLOSE_WO))]
+Inspector = Annotated[Actor, Depends(require(Action.ADD_EVIDENCE))]
+PermitHolder = Annotated[Actor, Depends(require(Action.ISSUE_PERMITS))]
+StopWorker = Annotated[Actor, Depends(require(Action.STOP_WORK))]
+SafetyOfficer = Annotated[Actor, Depends(require(Action.CLEAR_STOP_WORK))]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
@@ -197,7 +209,7 @@ async def create_work_order(
     client: TemporalClient,
     settings: AppSettings,
 ) -> dict[str, Any]:
-    asset = service.asset_by_number(session, actor.organization_id, data.asset)
+    asset = asset_service.asset_for_write(session=session, actor=actor, ref=data.asset)
     wo = service.create(
         session=session,
         actor=actor,
@@ -258,16 +270,18 @@ def work_order_history(number: str, session: DbSession, actor: Viewer) -> list[d
     ]  # fmt: skip
 
 
-def _transition(name: str, method, body_type=ReasonIn, permission=Action.VIEW_DASHBOARD):
+def _transition(name: str, method, permission: tuple[Action, ...], body_type=ReasonIn):
     """One POST endpoint per transition; the workflow's validator decides."""
 
     async def endpoint(
         number: str,
-        actor: Annotated[Actor, Depends(require(permission))],
+        session: DbSession,
+        actor: Annotated[Actor, Depends(require(*permission))],
         client: TemporalClient,
         data: body_type | None = None,  # type: ignore[valid-type]  # the reason is optional
     ) -> dict[str, Any]:
         reason = data.reason if data else ""
+        number = wo_actions.own(session, actor, number)
         state = await wo_actions.update(client, number, method, ActRequest(actor, reason))
         return jsonable(state)
 
@@ -280,27 +294,15 @@ def _transition(name: str, method, body_type=ReasonIn, permission=Action.VIEW_DA
     )
 
 
-for _name, _method, _permission in [
-    ("submit", WorkOrderWorkflow.submit, Action.CREATE_WO),
-    ("approve", WorkOrderWorkflow.approve, Action.APPROVE_WO),
-    ("reject", WorkOrderWorkflow.reject, Action.APPROVE_WO),
-    ("start", WorkOrderWorkflow.start, Action.EXECUTE_WO),
-    ("resume", WorkOrderWorkflow.start, Action.EXECUTE_WO),
-    ("wait-parts", WorkOrderWorkflow.wait_parts, Action.EXECUTE_WO),
-    ("hold", WorkOrderWorkflow.hold, Action.EXECUTE_WO),
-    ("escalate", WorkOrderWorkflow.escalate, Action.EXECUTE_WO),
-    ("complete", WorkOrderWorkflow.complete, Action.EXECUTE_WO),
-    ("return-to-service", WorkOrderWorkflow.approve_return, Action.VIEW_DASHBOARD),
-    ("close", WorkOrderWorkflow.close, Action.CLOSE_WO),
-    ("cancel", WorkOrderWorkflow.cancel, Action.APPROVE_WO),
-]:
-    _transition(_name, _method, permission=_permission)
+for _name, _method in TRANSITION_METHODS.items():
+    _transition(_name, _method, permission=WO_DOORS[_name])
 
 
 @router.post("/work-orders/{number}/schedule", summary="Schedule: date, shift, technician")
 async def schedule(
-    number: str, data: ScheduleIn, session: DbSession, actor: Viewer, client: TemporalClient
+    number: str, data: ScheduleIn, session: DbSession, actor: Planner, client: TemporalClient
 ) -> dict[str, Any]:
+    number = wo_actions.own(session, actor, number)
     user = wo_actions.user_for(session, actor, data.assignee)
     session.rollback()
     from activities.anomalies import Person
@@ -312,16 +314,18 @@ async def schedule(
 
 @router.post("/work-orders/{number}/verify", summary="Verification checklist and test run")
 async def verify(
-    number: str, data: VerifyIn, actor: Viewer, client: TemporalClient
+    number: str, data: VerifyIn, session: DbSession, actor: Verifier, client: TemporalClient
 ) -> dict[str, Any]:
+    number = wo_actions.own(session, actor, number)
     req = VerifyRequest(actor, data.checklist, data.test_run_passed, data.notes)
     return jsonable(await wo_actions.update(client, number, WorkOrderWorkflow.verify, req))
 
 
 @router.post("/work-orders/{number}/first-article", summary="QUALITY's first-article result")
 async def first_article(
-    number: str, data: FirstArticleIn, actor: Viewer, client: TemporalClient
+    number: str, data: FirstArticleIn, session: DbSession, actor: Inspector, client: TemporalClient
 ) -> dict[str, Any]:
+    number = wo_actions.own(session, actor, number)
     req = FirstArticleRequest(actor, data.passed, data.notes)
     return jsonable(await wo_actions.update(client, number, WorkOrderWorkflow.first_article, req))
 
@@ -402,7 +406,7 @@ async def log_labor(
 
 @router.post("/work-orders/{number}/permits", status_code=201, summary="Issue a permit")
 async def issue_permit(
-    number: str, data: PermitIn, request: Request, actor: CurrentActor, client: TemporalClient
+    number: str, data: PermitIn, request: Request, actor: PermitHolder, client: TemporalClient
 ) -> dict[str, Any]:
     def write(session, wo):
         permit = service.issue_permit(
@@ -431,7 +435,7 @@ async def remove_permit(
     number: str,
     kind: rules.PermitKind,
     request: Request,
-    actor: CurrentActor,
+    actor: PermitHolder,
     client: TemporalClient,
 ) -> dict[str, Any]:
     def write(session, wo):
@@ -461,18 +465,12 @@ async def request_parts(
 async def attach(
     number: str,
     request: Request,
-    actor: CurrentActor,
+    actor: Inspector,
     client: TemporalClient,
     file: Annotated[UploadFile, File()],
     kind: Annotated[rules.Evidence, Form()],
     description: Annotated[str | None, Form(max_length=500)] = None,
 ) -> dict[str, Any]:
-    if scope_for(actor.roles, Action.EXECUTE_WO) is None and not {"EHS", "QUALITY"} & set(
-        actor.roles
-    ):
-        raise ApiError(
-            403, "NotAllowed", "evidence comes from those who execute the work, EHS or QUALITY"
-        )
     content = await file.read()
 
     def write(session, wo):
@@ -528,9 +526,7 @@ def get_part(part_number: str, session: DbSession, actor: Viewer) -> dict[str, A
 
 
 @router.post("/parts", status_code=201, summary="Add a part to the catalogue", tags=["parts"])
-def create_part(data: PartCreate, session: DbSession, actor: PartsUser) -> dict[str, Any]:
-    if scope_for(actor.roles, Action.MANAGE_PARTS) is Scope.ISSUE_ONLY:
-        raise ApiError(403, "NotAllowed", "technicians issue parts; planners manage the catalogue")
+def create_part(data: PartCreate, session: DbSession, actor: Storekeeper) -> dict[str, Any]:
     part = parts_service.create(session, actor, **data.model_dump())
     session.commit()
     return _part_out(part)
@@ -538,10 +534,8 @@ def create_part(data: PartCreate, session: DbSession, actor: PartsUser) -> dict[
 
 @router.put("/parts/{part_number}", summary="Update a part", tags=["parts"])
 def update_part(
-    part_number: str, data: PartUpdate, session: DbSession, actor: PartsUser
+    part_number: str, data: PartUpdate, session: DbSession, actor: Storekeeper
 ) -> dict[str, Any]:
-    if scope_for(actor.roles, Action.MANAGE_PARTS) is Scope.ISSUE_ONLY:
-        raise ApiError(403, "NotAllowed", "technicians issue parts; planners manage the catalogue")
     part = parts_service.get(session, actor.organization_id, part_number, lock=True)
     changes = data.model_dump(exclude_none=True)
     from domain.services.audit import record_change
@@ -583,7 +577,7 @@ async def issue_part(
 
 @router.post("/parts/{part_number}/receive", summary="Receive stock", tags=["parts"])
 def receive_part(
-    part_number: str, data: PartReceiveIn, session: DbSession, actor: PartsUser
+    part_number: str, data: PartReceiveIn, session: DbSession, actor: Storekeeper
 ) -> dict[str, Any]:
     part = parts_service.get(session, actor.organization_id, part_number, lock=True)
     parts_service.receive(session, actor, part, data.quantity, data.notes)
@@ -618,7 +612,7 @@ def list_downtime(session: DbSession, actor: Viewer, asset: str | None = None) -
 
 @router.post("/downtime", status_code=201, summary="Start downtime", tags=["downtime"])
 def start_downtime(data: DowntimeStart, session: DbSession, actor: Creator) -> dict[str, Any]:
-    asset = service.asset_by_number(session, actor.organization_id, data.asset)
+    asset = asset_service.asset_for_write(session=session, actor=actor, ref=data.asset)
     record = service.start_downtime(
         session, asset, actor, data.type, data.reason_code,
         data.start_time or datetime.now(UTC), data.impacted_jobs, data.details,
@@ -635,6 +629,7 @@ def end_downtime(
     record = session.get(DowntimeRecord, downtime_id)
     if record is None or record.organization_id != actor.organization_id:
         raise ApiError(404, "NotFound", f"downtime {downtime_id} not found", "downtime_id")
+    asset_service.asset_for_write(session=session, actor=actor, asset_id=record.asset_id)
     service.end_downtime(
         session, record, actor, data.end_time or datetime.now(UTC), data.reason_code
     )
@@ -695,7 +690,7 @@ async def spc_violation(
 ) -> dict[str, Any]:
     from api.operator_reports import notify_roles
 
-    asset = service.asset_by_number(session, actor.organization_id, data.asset)
+    asset = asset_service.asset_for_write(session=session, actor=actor, ref=data.asset)
     wo = service.create(
         session=session,
         actor=actor,
@@ -718,7 +713,7 @@ async def spc_violation(
 
 @router.post("/stop-work", status_code=201, summary="Stop-work authority on an asset")
 async def stop_work(
-    data: StopWorkIn, request: Request, actor: CurrentActor, client: TemporalClient
+    data: StopWorkIn, request: Request, actor: StopWorker, client: TemporalClient
 ) -> dict[str, Any]:
     from api.operator_reports import raise_stop_work
 
@@ -727,7 +722,7 @@ async def stop_work(
 
 @router.post("/stop-work/{swa_id}/clear", summary="EHS clears a stop-work order")
 async def clear_stop_work(
-    swa_id: int, data: ReasonIn, request: Request, actor: CurrentActor
+    swa_id: int, data: ReasonIn, request: Request, actor: SafetyOfficer
 ) -> dict[str, Any]:
     from api.operator_reports import clear_stop_work as clear
 

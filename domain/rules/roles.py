@@ -15,6 +15,9 @@ class Role(StrEnum):
     FIELD_TECHNICIAN = "FIELD_TECHNICIAN"
     SENIOR_TECHNICIAN = "SENIOR_TECHNICIAN"
     AUDITOR = "AUDITOR"
+    # The production manager of seed 002: signs the operations part of a return to service
+    # (I.3 "after SWA") and nothing else in maintenance.
+    OPERATIONS_MANAGER = "OPERATIONS_MANAGER"
 
 
 class Action(StrEnum):
@@ -35,6 +38,18 @@ class Action(StrEnum):
     VIEW_REPORTS = "View Reports"
     VIEW_AUDIT = "View Audit Log"
     CONFIGURE_SYSTEM = "Configure System"
+    # Beyond the I.2 rows: anomalies are reported by anyone on the floor and worked by
+    # the people their lifecycle names (its workflow decides who, case by case).
+    REPORT_ANOMALY = "Report Anomaly"
+    WORK_ANOMALY = "Work Anomaly"
+    # Work-order content beyond the I.2 rows: permits (LOTO is issued by those who do the
+    # work and by EHS) and evidence (from those who do the work, EHS and QUALITY).
+    ISSUE_PERMITS = "Issue Permits"
+    # F.3: anyone on the floor may stop work on an asset; only EHS (or the admin) clears it.
+    STOP_WORK = "Raise Stop-Work"
+    CLEAR_STOP_WORK = "Clear Stop-Work"
+    VIEW_OUTBOX = "View Notification Outbox"  # what was sent to whom, and what failed
+    ADD_EVIDENCE = "Add Evidence"
 
 
 class Scope(StrEnum):
@@ -46,6 +61,8 @@ class Scope(StrEnum):
     SAFETY_ONLY = "SAFETY_ONLY"  # EHS: safety holds, safety work orders
     ISSUE_ONLY = "ISSUE_ONLY"  # technician issues parts, does not manage stock
     ASSIGNED = "ASSIGNED"  # operator sees the assets of its work centre
+    PM_ONLY = "PM_ONLY"  # supervisor returns an asset to service after PM only (I.3)
+    OPERATIONS_ONLY = "OPERATIONS_ONLY"  # operations part of a return to service
 
 
 R, A, S = Role, Action, Scope
@@ -57,13 +74,19 @@ _TECH = {
     A.VIEW_ASSETS: S.FULL,
     A.RECORD_METER: S.FULL,
     A.VIEW_REPORTS: S.FULL,
+    A.REPORT_ANOMALY: S.FULL,
+    A.WORK_ANOMALY: S.FULL,
+    A.ISSUE_PERMITS: S.FULL,
+    A.ADD_EVIDENCE: S.FULL,
 }
 
 # Rows of seed 003 I.2, one dict per role. Roles the matrix does not list
 # (QUALITY, the field roles, AUDITOR) get what their description implies.
 PERMISSIONS: dict[Role, dict[Action, Scope]] = {
     R.MAINT_ADMIN: {action: S.FULL for action in A},
-    R.MAINT_MANAGER: {action: S.FULL for action in A if action is not A.CONFIGURE_SYSTEM},
+    R.MAINT_MANAGER: {
+        action: S.FULL for action in A if action not in (A.CONFIGURE_SYSTEM, A.CLEAR_STOP_WORK)
+    },
     R.MAINT_PLANNER: {
         A.VIEW_DASHBOARD: S.FULL,
         A.CREATE_WO: S.FULL,
@@ -74,6 +97,7 @@ PERMISSIONS: dict[Role, dict[Action, Scope]] = {
         A.EDIT_ASSETS: S.FULL,
         A.RECORD_METER: S.FULL,
         A.VIEW_REPORTS: S.FULL,
+        A.REPORT_ANOMALY: S.FULL,
     },
     R.MAINT_TECH: dict(_TECH),
     R.FIELD_TECHNICIAN: dict(_TECH),
@@ -84,16 +108,23 @@ PERMISSIONS: dict[Role, dict[Action, Scope]] = {
         A.APPROVE_WO: S.FULL,
         A.EXECUTE_WO: S.FULL,
         A.CLOSE_WO: S.FULL,
+        A.RETURN_TO_SERVICE: S.PM_ONLY,
+        A.VIEW_OUTBOX: S.FULL,
         A.CHANGE_ASSET_STATUS: S.FULL,
         A.VIEW_ASSETS: S.FULL,
         A.RECORD_METER: S.FULL,
         A.VIEW_REPORTS: S.FULL,
+        A.REPORT_ANOMALY: S.FULL,
+        A.WORK_ANOMALY: S.FULL,
+        A.ISSUE_PERMITS: S.FULL,
+        A.ADD_EVIDENCE: S.FULL,
     },
     R.OPERATOR: {
         A.VIEW_DASHBOARD: S.LIMITED,
         A.CREATE_WO: S.REPORT_ONLY,
         A.VIEW_ASSETS: S.ASSIGNED,
         A.RECORD_METER: S.ASSIGNED,
+        A.REPORT_ANOMALY: S.ASSIGNED,
     },
     R.EHS: {
         A.VIEW_DASHBOARD: S.FULL,
@@ -103,12 +134,25 @@ PERMISSIONS: dict[Role, dict[Action, Scope]] = {
         A.CHANGE_ASSET_STATUS: S.SAFETY_ONLY,
         A.VIEW_ASSETS: S.FULL,
         A.VIEW_REPORTS: S.FULL,
+        A.REPORT_ANOMALY: S.FULL,
+        A.ISSUE_PERMITS: S.FULL,
+        A.ADD_EVIDENCE: S.FULL,
+        A.CLEAR_STOP_WORK: S.FULL,
     },
     R.QUALITY: {
         A.VIEW_DASHBOARD: S.FULL,
         A.CREATE_WO: S.FULL,
         A.VIEW_ASSETS: S.FULL,
         A.VIEW_REPORTS: S.FULL,
+        A.REPORT_ANOMALY: S.FULL,
+        A.ADD_EVIDENCE: S.FULL,
+    },
+    R.OPERATIONS_MANAGER: {
+        A.VIEW_DASHBOARD: S.FULL,
+        A.RETURN_TO_SERVICE: S.OPERATIONS_ONLY,
+        A.VIEW_ASSETS: S.FULL,
+        A.VIEW_REPORTS: S.FULL,
+        A.REPORT_ANOMALY: S.FULL,
     },
     R.AUDITOR: {
         A.VIEW_DASHBOARD: S.FULL,
@@ -118,8 +162,22 @@ PERMISSIONS: dict[Role, dict[Action, Scope]] = {
     },
 }
 
+# Stop-work authority goes with reporting: everyone on the floor but the auditor.
+for _grants in PERMISSIONS.values():
+    if A.REPORT_ANOMALY in _grants:
+        _grants.setdefault(A.STOP_WORK, _grants[A.REPORT_ANOMALY])
+
 # When a user holds several roles, the widest scope wins.
-_BREADTH = [S.FULL, S.SAFETY_ONLY, S.ISSUE_ONLY, S.ASSIGNED, S.LIMITED, S.REPORT_ONLY]
+_BREADTH = [
+    S.FULL,
+    S.SAFETY_ONLY,
+    S.PM_ONLY,
+    S.OPERATIONS_ONLY,
+    S.ISSUE_ONLY,
+    S.ASSIGNED,
+    S.LIMITED,
+    S.REPORT_ONLY,
+]
 
 
 def scope_for(roles: list[str] | tuple[str, ...], action: Action) -> Scope | None:
@@ -130,6 +188,30 @@ def scope_for(roles: list[str] | tuple[str, ...], action: Action) -> Scope | Non
         if scope in scopes:
             return scope
     return None
+
+
+def roles_with(action: Action, scopes: frozenset[Scope] | None = None) -> list[str]:
+    return [
+        role.value
+        for role, grants in PERMISSIONS.items()
+        if action in grants and (scopes is None or grants[action] in scopes)
+    ]
+
+
+def permission_refusal(
+    roles: list[str] | tuple[str, ...], action: Action, scopes: frozenset[Scope] | None = None
+) -> str | None:
+    """Why these roles may not take the action (None when they may). `scopes` narrows the
+    qualified cells a door accepts: receiving stock wants FULL, not a technician's ISSUE_ONLY.
+    The one check behind every API route, web form post and workflow update."""
+    held = scope_for(roles, action)
+    if held is not None and (scopes is None or held in scopes):
+        return None
+    who = primary_role(roles)
+    return (
+        f"role {who} may not {action.value.lower()}; "
+        f"requires one of {', '.join(roles_with(action, scopes))}"
+    )
 
 
 def primary_role(roles: list[str] | tuple[str, ...]) -> str:

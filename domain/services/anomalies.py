@@ -42,14 +42,10 @@ def next_reference(session: Session, year: int) -> str:
 
 
 def _asset(session: Session, actor: Actor, number: str) -> Asset:
-    asset = session.scalars(
-        select(Asset).where(
-            Asset.organization_id == actor.organization_id, Asset.asset_number == number
-        )
-    ).one_or_none()
-    if asset is None:
-        raise NotFound(f"asset {number} not found", field="asset")
-    return asset
+    # An operator reports on the assets of its own work centre, as it sees them.
+    from domain.services.assets import asset_for_write
+
+    return asset_for_write(session=session, actor=actor, ref=number)
 
 
 def _enrich(session: Session, asset: Asset, site: Site, now: datetime) -> dict[str, Any]:

@@ -100,6 +100,19 @@ def get_asset(*, session: Session, actor: Actor, ref: str, lock: bool = False) -
     return asset
 
 
+def asset_for_write(
+    *, session: Session, actor: Actor, ref: str | None = None, asset_id: int | None = None
+) -> Asset:
+    """The asset a write names, within what the actor may see: an operator acts on the
+    assets of its own work centre only, whichever door the write comes through."""
+    if asset_id is not None:
+        asset = session.scalars(_scoped(actor).where(Asset.id == asset_id)).one_or_none()
+        if asset is None:
+            raise NotFound(f"asset {asset_id} not found", field="asset")
+        return asset
+    return get_asset(session=session, actor=actor, ref=ref or "")
+
+
 def _lookup(session: Session, model, org_id: int, code: str, field: str, **extra):
     row = session.scalars(
         select(model).where(

@@ -24,7 +24,7 @@ async def _login(client, username: str) -> str:
         },
     )
     assert r.status_code == 303
-    return _csrf((await client.get("/anomalies/new")).text)
+    return _csrf((await client.get("/")).text)
 
 
 FORM = {

@@ -137,9 +137,9 @@ async def test_c3_refusals_one_by_one_and_loto_scenario_6(client, token_for):
         token_for("operator"),
         f"/work-orders/{number}/permits",
         {"kind": "LOTO", "energy_sources": ["480V"], "isolation_verified": True},
-        422,
+        403,
     )
-    assert "authorised person" in r["error"]["message"]
+    assert "may not issue permits" in r["error"]["message"]
     r = await _post(
         client,
         tech,
@@ -210,6 +210,8 @@ async def test_c3_refusals_one_by_one_and_loto_scenario_6(client, token_for):
     r = await _post(client, sup, f"/work-orders/{number}/close", expect=422)
     assert "evidence missing: CHECKLIST" in r["error"]["message"]
     r = await _post(client, tech, f"/work-orders/{number}/return-to-service", expect=403)
+    assert "may not return to service" in r["error"]["message"]
+    r = await _post(client, sup, f"/work-orders/{number}/return-to-service", expect=403)
     assert "CORRECTIVE" in r["error"]["message"]
 
 
@@ -408,7 +410,7 @@ async def test_stop_work_holds_everything_until_ehs_clears(client, token_for):
     r = await _post(client, token_for("tech"), f"/work-orders/{waiting}/start", expect=422)
     assert "stop-work safety hold" in r["error"]["message"]  # nothing starts there
     r = await _post(client, sup, f"/stop-work/{swa['stop_work_id']}/clear", {}, 403)
-    assert r["error"]["message"].startswith("only EHS")
+    assert "may not clear stop-work" in r["error"]["message"]
     await _post(
         client, token_for("ehs"), f"/stop-work/{swa['stop_work_id']}/clear",
         {"reason": "guard refitted and checked"},
@@ -420,7 +422,11 @@ async def test_stop_work_holds_everything_until_ehs_clears(client, token_for):
     await _post(client, token_for("ehs"), f"/work-orders/{number}/return-to-service")
     state = await _post(client, token_for("manager"), f"/work-orders/{number}/return-to-service")
     assert state["status"] == "VERIFIED" and "operations approval" in state["message"]
-    state = await _post(client, token_for("operator"), f"/work-orders/{number}/return-to-service")
+    r = await _post(
+        client, token_for("operator"), f"/work-orders/{number}/return-to-service", expect=403
+    )
+    assert "may not return to service" in r["error"]["message"]
+    state = await _post(client, token_for("opsmanager"), f"/work-orders/{number}/return-to-service")
     assert state["status"] == "CLOSED"
     assert await _asset_status(client, token_for) == "IN_SERVICE"
 

@@ -121,6 +121,15 @@ async def test_refusals_name_what_is_missing(tenv, sessions, task_queue):
             AnomalyWorkflow.accept,
             AcceptRequest(other, await tenv.get_current_time(), True),
         )
+    # The permission table first: an operator works no anomaly, whoever it is assigned to.
+    assert err.value.cause.type == "NotAllowed" and "may not work anomaly" in (
+        err.value.cause.message
+    )
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await handle.execute_update(
+            AnomalyWorkflow.accept,
+            AcceptRequest(actor(sessions, "cnc1"), await tenv.get_current_time(), True),
+        )
     assert err.value.cause.type == "NotAllowed" and "only the assignee" in err.value.cause.message
     with pytest.raises(WorkflowUpdateFailedError) as err:
         await handle.execute_update(
