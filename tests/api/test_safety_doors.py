@@ -1,22 +1,27 @@
 """Safety, tenancy and the permission table at every door (seed 003 F.3, I.2, I.3, B):
 the interleavings found by trying the product from outside, each one a regression test."""
 
+import os
+
 import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.worker import Replayer
 
 from domain.models import AuditLog, WorkOrder
-from tests.anomaly_helpers import actor
+from tests.anomaly_helpers import PNG, actor
 from tests.api.test_web_anomalies import _login
 from tests.api.test_work_orders_api import (
     BASE,
     CHECKLIST,
+    HISTORIES,
     _asset_status,
     _create,
     _finish_work,
     _post,
     _to_in_progress,
 )
+from workers import registry
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import CriticalityRequest
 from workflows.work_order import WorkOrderWorkflow
@@ -70,7 +75,7 @@ async def test_verify_is_refused_while_a_stop_work_holds_the_asset(client, token
 
 
 async def test_return_to_service_after_a_cleared_stop_work_needs_all_three_and_the_asset(
-    client, token_for
+    client, token_for, temporal_client
 ):
     number = await _create(client, token_for)
     await _to_in_progress(client, token_for, number, loto=False)
@@ -100,6 +105,10 @@ async def test_return_to_service_after_a_cleared_stop_work_needs_all_three_and_t
     state = await _post(client, token_for("opsmanager"), f"/work-orders/{number}/return-to-service")
     assert state["status"] == "CLOSED" and state["return_to_service"] == "DONE"
     assert await _asset_status(client, token_for) == "IN_SERVICE"
+    recorded = await temporal_client.get_workflow_handle(number).fetch_history()
+    await Replayer(workflows=registry.WORKFLOWS).replay_workflow(recorded)
+    if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
+        (HISTORIES / "work_order_stop_work_after_verify.json").write_text(recorded.to_json())
 
 
 async def test_operations_manager_signs_nothing_else(client, token_for):
@@ -160,6 +169,16 @@ async def test_another_organisation_reaches_nothing(
     assert all(a["reference"] != ref for a in anomalies["items"])
     events = (await client.get(f"{BASE}/events", headers=b_manager)).json()
     assert events["items"] == []
+    # Files: the first organisation's evidence is not served to the other.
+    r = await client.post(
+        f"{BASE}/work-orders/{number}/attachments",
+        data={"kind": "PHOTO_BEFORE"},
+        files={"file": ("before.png", PNG, "image/png")},
+        headers=b_manager,
+    )
+    assert r.status_code == 404, r.text
+    kpis = (await client.get("/api/v1/anomalies/kpis", headers=b_manager)).json()
+    assert ref not in str(kpis) and "JKS" not in str(kpis)
     with sessions() as s:
         b_org = actor(sessions, "b-manager").organization_id
         assert not s.scalars(select(WorkOrder).where(WorkOrder.organization_id == b_org)).all()
