@@ -181,3 +181,10 @@ def test_kpis():
     assert kpis["first_time_fix_rate"].value == 50.0
     assert kpis["critical_response_time"].value == 15.0
     assert kpis["rex_completion_rate"].value == 100.0
+
+
+def test_a_raise_moves_towards_g1():
+    from domain.rules.criticality import Level, is_raise
+
+    assert is_raise(Level.G3, Level.G1) and is_raise(Level.G4, Level.G3)
+    assert not is_raise(Level.G1, Level.G2) and not is_raise(Level.G2, Level.G2)
