@@ -457,7 +457,12 @@ class AnomalyActivities:
     def update_kpis(self, data: KpiInput) -> dict[str, float | None]:
         with transaction(self.sessions) as session:
             return kpi_service.recompute(
-                session, data.organization_id, data.site_code, datetime.now(UTC)
+                session,
+                data.organization_id,
+                data.site_code,
+                datetime.now(UTC),
+                self.settings.kpi_period_days,
+                timedelta(days=self.settings.rex_due_days),
             )
 
 

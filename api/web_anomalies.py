@@ -33,6 +33,7 @@ from domain.schemas.anomalies import (
     RexReviewIn,
 )
 from domain.services import anomalies as service
+from domain.services import kpis as kpi_service
 from domain.services import outbox, people
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import (
@@ -433,3 +434,9 @@ def outbox_page(
         query = query.where(Notification.status == status.upper())
     rows = session.scalars(query.order_by(Notification.id.desc()).limit(300)).all()
     return render(request, "web/outbox.html", actor=actor, rows=rows, status=status.upper())
+
+
+@router.get("/kpis", response_class=HTMLResponse)
+def kpi_page(request: Request, session: DbSession, actor: WebActor) -> HTMLResponse:
+    answer = kpi_service.answer(session, actor.organization_id, request.app.state.settings)
+    return render(request, "web/kpis.html", actor=actor, **answer)

@@ -98,17 +98,9 @@ def list_anomalies(
     )
 
 
-@router.get("/kpis", summary="The anomaly KPIs, per site and for the enterprise")
-def kpis(session: DbSession, actor: CurrentActor) -> dict[str, Any]:
-    out: dict[str, dict[str, Any]] = {}
-    for site, kpi in kpi_service.current(session, actor.organization_id):
-        out.setdefault(site or "ALL", {})[kpi.name] = {
-            "value": kpi.value,
-            "unit": kpi.unit,
-            "sample_size": kpi.sample_size,
-            "computed_at": kpi.computed_at.isoformat(),
-        }
-    return {"kpis": out}
+@router.get("/kpis", summary="The anomaly KPIs and the REX due, per site and for the enterprise")
+def kpis(session: DbSession, actor: CurrentActor, settings: AppSettings) -> dict[str, Any]:
+    return kpi_service.answer(session, actor.organization_id, settings)
 
 
 @router.get("/knowledge", summary="Search the knowledge base of approved REX")
