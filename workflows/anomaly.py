@@ -652,15 +652,16 @@ class AnomalyWorkflow:
     async def _restart_clock(self, level: Level, changes: dict[str, Any]) -> datetime | None:
         """The new level's response window from now; a new deadline only while the anomaly
         still waits for acceptance (it is pointless once someone works on it)."""
+        raised_at = workflow.now()
         seconds = await workflow.execute_activity_method(
             AnomalyActivities.response_clock,
-            ClockInput(self._in.reference, self._in.organization_id, level.value, workflow.now()),
+            ClockInput(self._in.reference, self._in.organization_id, level.value, raised_at),
             **WRITE,
         )
         self._response = timedelta(seconds=seconds)
-        if self._status not in (S.ASSIGNED, S.ESCALATED):
+        if self._status not in (S.REGISTERED, S.ASSIGNED, S.ESCALATED):
             return None
-        deadline = workflow.now() + self._response
+        deadline = raised_at + self._response
         changes["response_deadline"] = deadline.isoformat()
         return deadline
 
