@@ -29,6 +29,7 @@ from domain.schemas.anomalies import (
     TimelineEntry,
 )
 from domain.schemas.assets import Page
+from domain.schemas.kpis import KpiAnswer
 from domain.services import anomalies as service
 from domain.services import kpis as kpi_service
 from workflows.anomaly import AnomalyWorkflow
@@ -98,9 +99,13 @@ def list_anomalies(
     )
 
 
-@router.get("/kpis", summary="The anomaly KPIs and the REX due, per site and for the enterprise")
-def kpis(session: DbSession, actor: CurrentActor, settings: AppSettings) -> dict[str, Any]:
-    return kpi_service.answer(session, actor.organization_id, settings)
+@router.get(
+    "/kpis",
+    response_model=KpiAnswer,
+    summary="The anomaly KPIs and the REX due, per site and for the enterprise",
+)
+def kpis(session: DbSession, actor: CurrentActor, settings: AppSettings) -> KpiAnswer:
+    return KpiAnswer.model_validate(kpi_service.answer(session, actor.organization_id, settings))
 
 
 @router.get("/knowledge", summary="Search the knowledge base of approved REX")
