@@ -49,6 +49,11 @@ async def test_a_retried_progress_note_is_recorded_once(client, token_for, sessi
         row = s.scalars(select(IdempotencyKey).where(IdempotencyKey.key == "retry-3f1c9a")).one()
         assert row.status_code == 200
         assert timedelta(hours=23) < row.expires_at - row.created_at <= timedelta(hours=24)
+        # A day later the key is forgotten: the same request acts again.
+        row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        s.commit()
+    r = await client.post(f"{BASE}/{ref}/progress", json=note, headers=keyed)
+    assert r.status_code == 200 and r.json()["progress_notes"] == 3
 
 
 async def test_concurrent_duplicates_perform_once(client, token_for):
