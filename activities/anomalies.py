@@ -19,7 +19,14 @@ from domain.models import Notification, Site, User
 from domain.rules.alerts import Audience, Channel
 from domain.rules.anomaly_lifecycle import EscalationLevel
 from domain.rules.assignment import rank
-from domain.rules.criticality import Factors, SafetyImpact, Urgency, assess, response_deadline
+from domain.rules.criticality import (
+    Factors,
+    Level,
+    SafetyImpact,
+    Urgency,
+    assess,
+    response_deadline,
+)
 from domain.services import anomalies as anomaly_service
 from domain.services import kpis as kpi_service
 from domain.services import outbox, people
@@ -63,6 +70,14 @@ class AssessOutput:
     title: str
     safety_protocols: list[str]
     reporter: Person | None
+
+
+@dataclass
+class ClockInput:
+    reference: str
+    organization_id: int
+    level: str
+    start: datetime
 
 
 @dataclass
@@ -202,6 +217,20 @@ class AnomalyActivities:
                 list(e.get("safety_protocols", [])),
                 _person(reporter),
             )
+
+    @activity.defn
+    def response_clock(self, data: ClockInput) -> float:
+        """Seconds the holder has to accept at this level, counted from start: the window
+        lives in the settings and, for G4, in the site's time zone."""
+        with self.sessions() as session:
+            anomaly = anomaly_service.get_anomaly(
+                session=session, organization_id=data.organization_id, reference=data.reference
+            )
+            site = session.get(Site, anomaly.site_id)
+            deadline = response_deadline(
+                Level(data.level), data.start, site.timezone, self.settings.response_times()
+            )
+            return (deadline - data.start).total_seconds()
 
     @activity.defn
     def pick_technician(self, data: AssignInput) -> AssignOutput:
@@ -428,7 +457,12 @@ class AnomalyActivities:
     def update_kpis(self, data: KpiInput) -> dict[str, float | None]:
         with transaction(self.sessions) as session:
             return kpi_service.recompute(
-                session, data.organization_id, data.site_code, datetime.now(UTC)
+                session,
+                data.organization_id,
+                data.site_code,
+                datetime.now(UTC),
+                self.settings.kpi_period_days,
+                timedelta(days=self.settings.rex_due_days),
             )
 
 

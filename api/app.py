@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
-from api import errors, web, web_anomalies, web_work_orders
+from api import errors, idempotency, web, web_anomalies, web_work_orders
 from api.routes import anomalies, assets, auth, health, work_orders
 from domain.db import make_engine, make_sessionmaker
 from domain.settings import Settings, get_settings
@@ -49,6 +49,7 @@ def create_app(
     app.state.secret_key = secret
     app.state.sessions = sessions
     app.state.temporal = temporal
+    idempotency.install(app)  # inside the session middleware: web forms key by user
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,

@@ -35,6 +35,7 @@ from domain.schemas.anomalies import (
     RexReviewIn,
 )
 from domain.services import anomalies as service
+from domain.services import kpis as kpi_service
 from domain.services import outbox, people
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import (
@@ -71,6 +72,7 @@ def _assets(session, actor: Actor) -> list[Asset]:
 
 Viewer = Annotated[Actor, Depends(web_door(Action.VIEW_DASHBOARD))]
 Reporter = Annotated[Actor, Depends(web_door(Action.REPORT_ANOMALY))]
+ReportViewer = Annotated[Actor, Depends(web_door(Action.VIEW_REPORTS))]
 OutboxViewer = Annotated[Actor, Depends(web_door(Action.VIEW_OUTBOX))]
 # Each action of the anomaly page, by its name in the form's URL.
 ACTION_DOORS = {
@@ -450,3 +452,9 @@ def outbox_page(
         query = query.where(Notification.status == status.upper())
     rows = session.scalars(query.order_by(Notification.id.desc()).limit(300)).all()
     return render(request, "web/outbox.html", actor=actor, rows=rows, status=status.upper())
+
+
+@router.get("/kpis", response_class=HTMLResponse)
+def kpi_page(request: Request, session: DbSession, actor: ReportViewer) -> HTMLResponse:
+    answer = kpi_service.answer(session, actor.organization_id, request.app.state.settings)
+    return render(request, "web/kpis.html", actor=actor, **answer)

@@ -59,6 +59,15 @@ class Settings(BaseSettings):
     )
     summary_every_hours: int = Field(default=4, ge=1, description="H3 summary email period.")
     daily_digest_hour_utc: int = Field(default=6, ge=0, le=23, description="H4 digest hour.")
+    rex_due_days: int = Field(
+        default=7, ge=1, le=365, description="An approved REX is due this long after approval."
+    )
+    idempotency_ttl_hours: int = Field(
+        default=24, ge=1, le=720, description="How long a write's Idempotency-Key is kept."
+    )
+    kpi_period_days: int = Field(
+        default=30, ge=1, le=3660, description="The anomaly KPIs cover this many last days."
+    )
     log_level: str = "INFO"
 
     @property

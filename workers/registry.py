@@ -33,6 +33,7 @@ def activities(
         assets.apply_asset_status,
         anomalies.assess_anomaly,
         anomalies.pick_technician,
+        anomalies.response_clock,
         anomalies.escalation_target,
         anomalies.record_decision,
         anomalies.notify,

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         AssessInput,
         AssessOutput,
         AssignInput,
+        ClockInput,
         KpiInput,
         NotifyInput,
         Person,
@@ -30,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.rules.alerts import Audience, Channel, plan_for
     from domain.rules.anomaly_lifecycle import AnomalyStatus as S
     from domain.rules.anomaly_lifecycle import EscalationLevel, Refusal
-    from domain.rules.criticality import Level
+    from domain.rules.criticality import Level, is_raise
     from domain.rules.roles import Action, permission_refusal
     from workflows.anomaly_types import (
         AcceptRequest,
@@ -63,6 +64,7 @@ NOTIFY = {
     "retry_policy": RetryPolicy(maximum_attempts=8, maximum_interval=timedelta(minutes=2)),
 }
 SYSTEM = "plantops"
+RAISE_RESTARTS_CLOCK = "criticality-raise-restarts-clock"
 
 
 def _fail(refusal: Refusal | None) -> None:
@@ -86,13 +88,14 @@ class AnomalyWorkflow:
         self._reasons: list[str] = []
         self._acknowledged = False
         self._voice_called = False
+        self._watch: asyncio.Task[None] | None = None  # the H1 voice-call timer
         self._assignee: Person | None = None
         self._declined: list[int] = []
         self._escalation = EscalationLevel.TECHNICIAN
         self._escalated = False
         self._deadline: datetime | None = None
         self._response = timedelta(minutes=15)
-        self._handover = 0  # bumps on every new holder, restarting the response clock
+        self._handover = 0  # bumps on every new holder or raise, restarting the response clock
         self._eta: datetime | None = None
         self._notes = 0
         self._work_log: dict[str, list[Any]] = {"notes": [], "parts_used": [], "test_results": []}
@@ -132,9 +135,8 @@ class AnomalyWorkflow:
             digest=plan.digest.value if plan.digest.value != "NONE" else None,
             digest_audience=plan.digest_audience,
         )
-        watch = None
         if plan.voice_after is not None:
-            watch = asyncio.create_task(
+            self._watch = asyncio.create_task(
                 self._voice_watch(timedelta(seconds=data.voice_after_seconds))
             )
 
@@ -163,8 +165,8 @@ class AnomalyWorkflow:
         await workflow.wait_condition(lambda: self._status is S.CLOSED)
         # The closing update is still writing; the KPIs must see the anomaly closed.
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if watch is not None:
-            watch.cancel()
+        if self._watch is not None:
+            self._watch.cancel()
         await workflow.execute_activity_method(
             AnomalyActivities.update_kpis,
             KpiInput(data.organization_id, self._assessment.site_code),
@@ -619,22 +621,37 @@ class AnomalyWorkflow:
             self._check_override(req)
             level = Level(req.level)
             plan = plan_for(level)
+            # A raise restarts the response clock at the new level; a lowering keeps the
+            # earlier deadline. Histories recorded before this rule replay unchanged.
+            restart = (
+                self._level is not None
+                and is_raise(self._level, level)
+                and workflow.patched(RAISE_RESTARTS_CLOCK)
+            )
             self._level = level
             self._reasons = [
                 *self._reasons,
                 f"overridden to {level.value} by {req.actor.full_name}: {req.reason}",
             ]
-            await self._write(
-                "CRITICALITY_OVERRIDDEN",
-                {
-                    "criticality": level.value,
-                    "criticality_reasons": self._reasons,
-                    "criticality_overridden_by": req.actor.full_name,
-                    "dashboard_flag": plan.flag,
-                },
-                req.actor,
-                req.reason,
-            )
+            changes: dict[str, Any] = {
+                "criticality": level.value,
+                "criticality_reasons": self._reasons,
+                "criticality_overridden_by": req.actor.full_name,
+                "dashboard_flag": plan.flag,
+            }
+            deadline = None
+            if restart:
+                deadline = await self._restart_clock(level, changes)
+                if plan.voice_after is not None:
+                    # A new H1 alert: it needs its own acknowledgement.
+                    changes["alert_acknowledged_at"] = None
+            await self._write("CRITICALITY_OVERRIDDEN", changes, req.actor, req.reason)
+            if deadline is not None:
+                self._deadline = deadline
+                self._handover += 1  # the acceptance wait picks up the new deadline
+            if restart and plan.voice_after is not None:
+                self._acknowledged = False
+                self._watch_voice()
             self._index()
             await self._notify(
                 "CRITICALITY_CHANGED",
@@ -642,6 +659,28 @@ class AnomalyWorkflow:
                 {"reason": req.reason, "level": level.value},
             )
             return self.get_state()
+
+    async def _restart_clock(self, level: Level, changes: dict[str, Any]) -> datetime | None:
+        """The new level's response window from now; a new deadline only while the anomaly
+        still waits for acceptance (it is pointless once someone works on it)."""
+        raised_at = workflow.now()
+        seconds = await workflow.execute_activity_method(
+            AnomalyActivities.response_clock,
+            ClockInput(self._in.reference, self._in.organization_id, level.value, raised_at),
+            **WRITE,
+        )
+        self._response = timedelta(seconds=seconds)
+        if self._status not in (S.REGISTERED, S.ASSIGNED, S.ESCALATED):
+            return None
+        deadline = raised_at + self._response
+        changes["response_deadline"] = deadline.isoformat()
+        return deadline
+
+    def _watch_voice(self) -> None:
+        """Starts the H1 voice-call timer unless one is already running."""
+        if self._watch is None or self._watch.done():
+            after = timedelta(seconds=self._in.voice_after_seconds)
+            self._watch = asyncio.create_task(self._voice_watch(after))
 
     @override_criticality.validator
     def _check_override(self, req: CriticalityRequest) -> None:

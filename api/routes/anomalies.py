@@ -31,6 +31,7 @@ from domain.schemas.anomalies import (
     TimelineEntry,
 )
 from domain.schemas.assets import Page
+from domain.schemas.kpis import KpiAnswer
 from domain.services import anomalies as service
 from domain.services import kpis as kpi_service
 from workflows.anomaly import AnomalyWorkflow
@@ -104,17 +105,17 @@ def list_anomalies(
     )
 
 
-@router.get("/kpis", summary="The anomaly KPIs, per site and for the enterprise")
-def kpis(session: DbSession, actor: Viewer) -> dict[str, Any]:
-    out: dict[str, dict[str, Any]] = {}
-    for site, kpi in kpi_service.current(session, actor.organization_id):
-        out.setdefault(site or "ALL", {})[kpi.name] = {
-            "value": kpi.value,
-            "unit": kpi.unit,
-            "sample_size": kpi.sample_size,
-            "computed_at": kpi.computed_at.isoformat(),
-        }
-    return {"kpis": out}
+@router.get(
+    "/kpis",
+    response_model=KpiAnswer,
+    summary="The anomaly KPIs and the REX due, per site and for the enterprise",
+)
+def kpis(
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require(Action.VIEW_REPORTS))],
+    settings: AppSettings,
+) -> KpiAnswer:
+    return KpiAnswer.model_validate(kpi_service.answer(session, actor.organization_id, settings))
 
 
 @router.get("/knowledge", summary="Search the knowledge base of approved REX")

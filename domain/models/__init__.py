@@ -11,6 +11,7 @@ from domain.models.anomalies import (
 from domain.models.assets import Asset, AssetComponent, AssetType, Meter, MeterReading
 from domain.models.audit import AuditLog
 from domain.models.base import Base
+from domain.models.idempotency import IdempotencyKey
 from domain.models.organisation import Area, Organization, Site, WorkCenter
 from domain.models.people import (
     Certification,
@@ -65,6 +66,7 @@ __all__ = [
     "AuditLog",
     "Base",
     "Certification",
+    "IdempotencyKey",
     "Meter",
     "MeterReading",
     "Organization",

@@ -15,6 +15,11 @@ class Level(StrEnum):
     G4 = "G4"  # low: routine
 
 
+def is_raise(old: Level, new: Level) -> bool:
+    """G1 is the most severe level: moving towards it raises the criticality."""
+    return new.value < old.value
+
+
 class SafetyImpact(StrEnum):
     NONE = "NONE"
     MINOR = "MINOR"

@@ -1,10 +1,25 @@
-"""The anomaly KPIs of seed 000, computed from plain facts about closed anomalies."""
+"""The anomaly KPIs of seed 000, computed from plain facts about anomalies in a period.
+
+Each rate has its own population, so none can be true by construction: REX completion
+counts every anomaly whose resolution was approved in the period (an anomaly only closes
+with an approved REX, so counting closed ones would always give 100 %), and the escalation
+rate counts every anomaly assigned in the period, closed or not."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import mean
 
 RECURRENCE_WINDOW = timedelta(days=90)
+REX_DUE = timedelta(days=7)  # default time to an approved REX after the resolution's approval
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+
+    def holds(self, at: datetime | None) -> bool:
+        return at is not None and self.start <= at < self.end
 
 
 @dataclass(frozen=True)
@@ -19,7 +34,9 @@ class Fact:
     closed_at: datetime | None
     escalated: bool
     review_rejections: int
-    rex_approved: bool
+    assigned_at: datetime | None = None  # first assignment or escalation
+    approved_at: datetime | None = None  # the supervisor approved the resolution
+    rex_approved_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -28,6 +45,14 @@ class Kpi:
     value: float | None
     unit: str
     sample_size: int
+
+
+@dataclass(frozen=True)
+class RexBacklog:
+    """Approved resolutions still waiting for their approved REX."""
+
+    due: int
+    overdue: int
 
 
 def _hours(delta: timedelta) -> float:
@@ -49,7 +74,28 @@ def recurs(fact: Fact, later_detections: list[datetime]) -> bool:
     return any(fact.closed_at < d <= fact.closed_at + RECURRENCE_WINDOW for d in later_detections)
 
 
-def compute(closed: list[Fact], detections_by_asset: dict[int, list[datetime]]) -> list[Kpi]:
+def rex_on_time(fact: Fact, due: timedelta) -> bool:
+    return (
+        fact.approved_at is not None
+        and fact.rex_approved_at is not None
+        and fact.rex_approved_at <= fact.approved_at + due
+    )
+
+
+def rex_backlog(approvals: list[datetime], now: datetime, due: timedelta) -> RexBacklog:
+    """From when each resolution still without an approved REX was approved."""
+    return RexBacklog(len(approvals), sum(1 for at in approvals if at + due < now))
+
+
+def compute(
+    facts: list[Fact],
+    detections_by_asset: dict[int, list[datetime]],
+    period: Period,
+    rex_due: timedelta = REX_DUE,
+) -> list[Kpi]:
+    closed = [f for f in facts if period.holds(f.closed_at)]
+    assigned = [f for f in facts if period.holds(f.assigned_at)]
+    reviewed = [f for f in facts if period.holds(f.approved_at)]
     mttd = [_hours(f.detected_at - f.occurred_at) for f in closed if f.occurred_at]
     mttr = [_hours(f.resolved_at - f.detected_at) for f in closed if f.resolved_at]
     recurring = [recurs(f, detections_by_asset.get(f.asset_id, [])) for f in closed]
@@ -65,9 +111,14 @@ def compute(closed: list[Fact], detections_by_asset: dict[int, list[datetime]]) 
         Kpi("mttd", _avg(mttd), "hours", len(mttd)),
         Kpi("mttr", _avg(mttr), "hours", len(mttr)),
         Kpi("first_time_fix_rate", _rate(first_time_fix), "percent", n),
-        Kpi("escalation_rate", _rate([f.escalated for f in closed]), "percent", n),
+        Kpi("escalation_rate", _rate([f.escalated for f in assigned]), "percent", len(assigned)),
         Kpi("critical_response_time", _avg(critical), "minutes", len(critical)),
-        Kpi("rex_completion_rate", _rate([f.rex_approved for f in closed]), "percent", n),
+        Kpi(
+            "rex_completion_rate",
+            _rate([rex_on_time(f, rex_due) for f in reviewed]),
+            "percent",
+            len(reviewed),
+        ),
         Kpi("supervisor_first_review_approval", _rate(first_review), "percent", n),
         Kpi("recurrence_rate_90d", _rate(recurring), "percent", n),
     ]

@@ -1,21 +1,42 @@
-"""Recomputing the stored anomaly KPIs, per site and for the whole enterprise."""
+"""Recomputing the stored anomaly KPIs, per site and for the whole enterprise, and the
+open backlog of REX due."""
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from domain.models import Anomaly, KpiValue, Rex, Site
-from domain.rules.kpis import Fact, compute
+from domain.models import Anomaly, AuditLog, KpiValue, Rex, Site
+from domain.rules.kpis import REX_DUE, Fact, Period, RexBacklog, compute, rex_backlog
+from domain.services.anomalies import ENTITY
+from domain.settings import Settings
 
 
-def _facts(session: Session, organization_id: int, site_id: int | None) -> list[Fact]:
-    query = (
-        select(Anomaly, Rex.status)
-        .outerjoin(Rex, Rex.anomaly_id == Anomaly.id)
-        .where(Anomaly.organization_id == organization_id, Anomaly.status == "CLOSED")
+def _facts(
+    session: Session, organization_id: int, site_id: int | None, since: datetime | None
+) -> list[Fact]:
+    """Every anomaly still open or closed since `since`: the KPIs' populations and the
+    backlog are all among them."""
+    assigned = (
+        select(func.min(AuditLog.occurred_at))
+        .where(
+            AuditLog.entity_type == ENTITY,
+            AuditLog.entity_id == Anomaly.reference,
+            AuditLog.organization_id == Anomaly.organization_id,
+            AuditLog.action.in_(("ASSIGNED", "ESCALATED")),
+        )
+        .scalar_subquery()
     )
+    query = (
+        select(Anomaly, assigned, Rex.approved_at)
+        .outerjoin(Rex, Rex.anomaly_id == Anomaly.id)
+        .where(Anomaly.organization_id == organization_id)
+    )
+    if since is not None:
+        query = query.where(or_(Anomaly.closed_at.is_(None), Anomaly.closed_at >= since))
     if site_id is not None:
         query = query.where(Anomaly.site_id == site_id)
     return [
@@ -30,16 +51,31 @@ def _facts(session: Session, organization_id: int, site_id: int | None) -> list[
             a.closed_at,
             a.escalated,
             a.review_rejections,
-            rex_status == "APPROVED",
+            assigned_at,
+            a.approved_at,
+            rex_approved_at,
         )
-        for a, rex_status in session.execute(query).all()
+        for a, assigned_at, rex_approved_at in session.execute(query).all()
     ]
 
 
 def recompute(
-    session: Session, organization_id: int, site_code: str, now: datetime
+    session: Session,
+    organization_id: int,
+    site_code: str,
+    now: datetime,
+    period_days: int = 30,
+    rex_due: timedelta = REX_DUE,
 ) -> dict[str, float | None]:
-    """Rewrite the site's and the enterprise's rows; returns the site's values."""
+    """Rewrite the site's and the enterprise's rows over the last `period_days`; returns the
+    site's values. Closures of one organisation recompute one at a time (a transaction
+    lock), so the last writer has read every earlier closure; the rows are upserted, so
+    concurrent writers never collide on the unique key."""
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('anomaly_kpis'), :org)"),
+        {"org": organization_id},
+    )
+    period = Period(now - timedelta(days=period_days), now)
     detections: dict[int, list[datetime]] = defaultdict(list)
     for asset_id, detected in session.execute(
         select(Anomaly.asset_id, Anomaly.detected_at).where(
@@ -52,23 +88,21 @@ def recompute(
     ).one()
     result: dict[str, float | None] = {}
     for site_id in (site.id, None):
-        kpis = compute(_facts(session, organization_id, site_id), detections)
-        session.execute(
-            delete(KpiValue).where(
-                KpiValue.organization_id == organization_id,
-                KpiValue.site_id.is_(None) if site_id is None else KpiValue.site_id == site_id,
-            )
-        )
-        for k in kpis:
-            session.add(
-                KpiValue(
+        facts = _facts(session, organization_id, site_id, period.start)
+        for k in compute(facts, detections, period, rex_due):
+            values = {"value": k.value, "unit": k.unit, "sample_size": k.sample_size}
+            session.execute(
+                insert(KpiValue)
+                .values(
                     organization_id=organization_id,
                     site_id=site_id,
                     name=k.name,
-                    value=k.value,
-                    unit=k.unit,
-                    sample_size=k.sample_size,
                     computed_at=now,
+                    **values,
+                )
+                .on_conflict_do_update(
+                    index_elements=["organization_id", "site_id", "name"],
+                    set_={**values, "computed_at": now},
                 )
             )
             if site_id is not None:
@@ -85,3 +119,49 @@ def current(session: Session, organization_id: int) -> list[tuple[str | None, Kp
         .order_by(Site.code.nulls_first(), KpiValue.name)
     ).all()
     return [(code, kpi) for code, kpi in rows]
+
+
+def rex_due(
+    session: Session, organization_id: int, now: datetime, due: timedelta = REX_DUE
+) -> dict[str | None, RexBacklog]:
+    """The REX still due per site code, and for the enterprise under None, live."""
+    rows = session.execute(
+        select(Site.code, Anomaly.approved_at)
+        .join(Site, Site.id == Anomaly.site_id)
+        .outerjoin(Rex, Rex.anomaly_id == Anomaly.id)
+        .where(
+            Anomaly.organization_id == organization_id,
+            Anomaly.approved_at.is_not(None),
+            Rex.approved_at.is_(None),
+        )
+    ).all()
+    by_site: dict[str | None, list[datetime]] = defaultdict(list)
+    for code, approved_at in rows:
+        by_site[code].append(approved_at)
+        by_site[None].append(approved_at)
+    out = {code: rex_backlog(approvals, now, due) for code, approvals in by_site.items()}
+    out.setdefault(None, RexBacklog(0, 0))
+    return out
+
+
+def answer(session: Session, organization_id: int, settings: Settings) -> dict[str, Any]:
+    """The KPI answer of the API and the page: stored values by site ("ALL" for the
+    enterprise), what they cover, and the live backlog of REX due."""
+    out: dict[str, dict[str, Any]] = {}
+    for site, kpi in current(session, organization_id):
+        out.setdefault(site or "ALL", {})[kpi.name] = {
+            "value": kpi.value,
+            "unit": kpi.unit,
+            "sample_size": kpi.sample_size,
+            "computed_at": kpi.computed_at.isoformat(),
+        }
+    due = timedelta(days=settings.rex_due_days)
+    backlog = rex_due(session, organization_id, datetime.now(UTC), due)
+    return {
+        "kpis": out,
+        "period_days": settings.kpi_period_days,
+        "rex_due_days": settings.rex_due_days,
+        "rex_backlog": {
+            code or "ALL": {"due": b.due, "overdue": b.overdue} for code, b in backlog.items()
+        },
+    }

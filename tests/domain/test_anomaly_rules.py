@@ -16,7 +16,7 @@ from domain.rules.criticality import (
     assess,
     response_deadline,
 )
-from domain.rules.kpis import Fact, compute
+from domain.rules.kpis import Fact, Period, compute, rex_backlog
 
 
 def _factors(**kw) -> Factors:
@@ -148,6 +148,7 @@ def test_rex_needs_every_section():
 def test_kpis():
     t = datetime(2026, 1, 1, tzinfo=UTC)
     h = timedelta(hours=1)
+    day = timedelta(days=1)
 
     def fact(asset, **kw):
         base = dict(
@@ -161,23 +162,45 @@ def test_kpis():
             closed_at=t + 4 * h,
             escalated=False,
             review_rejections=0,
-            rex_approved=True,
+            assigned_at=t,
+            approved_at=t + 3 * h,
+            rex_approved_at=t + 4 * h,
         )
         return Fact(**{**base, **kw})
 
-    closed = [
+    facts = [
         fact(1, criticality="G1"),
         fact(2, escalated=True, review_rejections=1),
         fact(3),
-        fact(4, occurred_at=None),
+        fact(4, occurred_at=None, rex_approved_at=t + 8 * day, closed_at=t + 8 * day),
+        # Open: its REX is still due, and it escalated before acceptance.
+        fact(5, escalated=True, accepted_at=None, closed_at=None, rex_approved_at=None),
     ]
     later = {3: [t + 30 * 24 * h]}  # asset 3 failed again within 90 days
-    kpis = {k.name: k for k in compute(closed, later)}
+    kpis = {k.name: k for k in compute(facts, later, Period(t - day, t + 30 * day))}
     assert kpis["mttd"].value == 1.0 and kpis["mttd"].sample_size == 3
     assert kpis["mttr"].value == 3.0
-    assert kpis["escalation_rate"].value == 25.0
+    assert kpis["escalation_rate"].value == 40.0 and kpis["escalation_rate"].sample_size == 5
     assert kpis["supervisor_first_review_approval"].value == 75.0
     assert kpis["recurrence_rate_90d"].value == 25.0
     assert kpis["first_time_fix_rate"].value == 50.0
     assert kpis["critical_response_time"].value == 15.0
-    assert kpis["rex_completion_rate"].value == 100.0
+    # Late (8 days) and still missing both count against it; closed-only gave 100 %.
+    assert kpis["rex_completion_rate"].value == 60.0
+    assert kpis["rex_completion_rate"].sample_size == 5
+    # Outside the period, nothing counts.
+    later_period = {k.name: k for k in compute(facts, later, Period(t + 60 * day, t + 90 * day))}
+    assert later_period["rex_completion_rate"].value is None
+
+
+def test_rex_backlog_counts_the_overdue():
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    b = rex_backlog([t, t + timedelta(days=6)], t + timedelta(days=8), timedelta(days=7))
+    assert (b.due, b.overdue) == (2, 1)
+
+
+def test_a_raise_moves_towards_g1():
+    from domain.rules.criticality import Level, is_raise
+
+    assert is_raise(Level.G3, Level.G1) and is_raise(Level.G4, Level.G3)
+    assert not is_raise(Level.G1, Level.G2) and not is_raise(Level.G2, Level.G2)

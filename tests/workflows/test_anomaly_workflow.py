@@ -28,6 +28,7 @@ from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import (
     AcceptRequest,
     AcknowledgeRequest,
+    CriticalityRequest,
     DeclineRequest,
     ReassignRequest,
 )
@@ -285,6 +286,51 @@ async def test_no_voice_call_when_acknowledged(tenv, sessions, task_queue, twili
             AnomalyWorkflow.acknowledge_alert, AcknowledgeRequest(actor(sessions, "supervisor"))
         )
     assert err.value.cause.type == "Conflict"
+
+
+async def test_raise_restarts_the_clock_and_a_lowering_keeps_it(
+    tenv, sessions, task_queue, twilio_recorder
+):
+    handle = await start(tenv.client, sessions, task_queue)
+    await _assigned(handle, sessions)
+    s = await state(handle)
+    assert s.criticality == "G3" and not s.flashing
+    await tenv.sleep(timedelta(hours=1))
+    supervisor = actor(sessions, "supervisor")
+    before = await tenv.get_current_time()
+    s = await handle.execute_update(
+        AnomalyWorkflow.override_criticality,
+        CriticalityRequest(supervisor, "G1", "smell of burning insulation at the motor"),
+    )
+    after = await tenv.get_current_time()
+    g1 = timedelta(minutes=15)
+    assert s.criticality == "G1" and s.flashing
+    assert before + g1 <= s.deadline <= after + g1
+    raised = s.deadline
+    with sessions() as db:
+        row = db.scalars(select(Anomaly).where(Anomaly.reference == handle.id)).one()
+        assert row.response_deadline == raised
+    texts = twilio_recorder.of_kind("message")
+    assert {t["To"] for t in texts} == {"+16015550104", "whatsapp:+16015550104"}
+    assert not twilio_recorder.of_kind("call")
+
+    await tenv.sleep(timedelta(minutes=6))
+    for _ in range(100):
+        if (await state(handle)).voice_called:
+            break
+    calls = twilio_recorder.of_kind("call")
+    assert len(calls) == 1 and "Unacknowledged G1" in calls[0]["Twiml"]
+
+    s = await handle.execute_update(
+        AnomalyWorkflow.override_criticality,
+        CriticalityRequest(supervisor, "G2", "insulation checked, only the fan belt"),
+    )
+    assert s.criticality == "G2" and s.deadline == raised
+    await tenv.sleep(raised - await tenv.get_current_time() + timedelta(minutes=1))
+    s = await until_status(handle, "ESCALATED")
+    assert s.escalation_level == "SUPERVISOR"
+    history = await handle.fetch_history()
+    await Replayer(workflows=registry.WORKFLOWS).replay_workflow(history)
 
 
 def test_replay_command_prints_each_decision_with_who(capsys):
