@@ -3,12 +3,12 @@
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, ValidationError
 
-from api import tokens
+from api import sign_in, tokens
 from api.deps import AppSettings, CurrentActor, DbSession
 from api.errors import ApiError, unauthorized
-from domain.services.users import authenticate
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -32,7 +32,12 @@ class Me(BaseModel):
     organization_id: int
 
 
-@router.post("/token", response_model=Token, summary="Exchange username and password for a token")
+@router.post(
+    "/token",
+    response_model=Token,
+    summary="Exchange username and password for a token",
+    responses={429: {"description": "Too many failed sign-ins from this address: see Retry-After"}},
+)
 async def issue_token(request: Request, session: DbSession, settings: AppSettings) -> Token:
     """Takes a JSON body or an OAuth2 password form (so the Authorize button of /docs works)."""
     if request.headers.get("content-type", "").startswith("application/json"):
@@ -45,7 +50,18 @@ async def issue_token(request: Request, session: DbSession, settings: AppSetting
         first = err.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise ApiError(422, "ValidationError", f"{field}: {first['msg']}", field) from None
-    user = authenticate(session=session, username=creds.username, password=creds.password)
+    # In a thread: the try may wait on the advisory lock of a parallel try of the same pair.
+    outcome = await run_in_threadpool(
+        sign_in.attempt, request, session, settings, creds.username, creds.password
+    )
+    if outcome.refusal is not None:
+        raise ApiError(
+            429,
+            "TooManyAttempts",
+            sign_in.refusal_message(outcome.refusal),
+            headers=sign_in.retry_after_header(outcome.refusal),
+        )
+    user = outcome.user
     if user is None:
         raise unauthorized("invalid username or password")
     ttl = timedelta(minutes=settings.token_ttl_minutes)

@@ -20,6 +20,7 @@ from domain.models.people import (
     User,
     UserSkill,
 )
+from domain.models.sign_in import SignInFailure, SignInLock, WebSession
 from domain.models.work_orders import (
     DowntimeRecord,
     InventoryTransaction,
@@ -69,10 +70,13 @@ __all__ = [
     "MeterReading",
     "Organization",
     "ShiftPattern",
+    "SignInFailure",
+    "SignInLock",
     "Site",
     "SiteClearance",
     "Skill",
     "User",
     "UserSkill",
+    "WebSession",
     "WorkCenter",
 ]
