@@ -13,6 +13,7 @@ from api.errors import ApiError, unauthorized
 from domain.actor import Actor
 from domain.models import User
 from domain.rules.roles import PERMISSIONS, Action, Scope, scope_for
+from domain.services import revoked_tokens
 from domain.services.users import actor_for
 from domain.settings import Settings
 
@@ -53,14 +54,16 @@ def current_actor(
             "from POST /api/v1/auth/token"
         )
     try:
-        user_id = tokens.read(credentials.credentials, request.app.state.secret_key)
+        claims = tokens.read_claims(credentials.credentials, request.app.state.secret_key)
     except tokens.TokenExpired:
         raise unauthorized(
             "token expired: request a new one from POST /api/v1/auth/token"
         ) from None
     except tokens.TokenInvalid:
         raise unauthorized("token invalid: it is malformed or was not issued here") from None
-    user = session.get(User, user_id)
+    if revoked_tokens.is_revoked(session=session, token_id=claims.token_id):
+        raise unauthorized("token revoked: request a new one from POST /api/v1/auth/token")
+    user = session.get(User, claims.user_id)
     if user is None or not user.is_active:
         raise unauthorized("token invalid: the user no longer exists or is disabled")
     return actor_for(user, _client_ip(request))

@@ -1,14 +1,16 @@
 """POST /api/v1/auth/token: username and password in, bearer token out."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, Field, ValidationError
 
 from api import sign_in, tokens
 from api.deps import AppSettings, CurrentActor, DbSession
 from api.errors import ApiError, unauthorized
+from domain.services import revoked_tokens
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -67,6 +69,34 @@ async def issue_token(request: Request, session: DbSession, settings: AppSetting
     ttl = timedelta(minutes=settings.token_ttl_minutes)
     token = tokens.issue(user.id, request.app.state.secret_key, ttl)
     return Token(access_token=token, expires_in=int(ttl.total_seconds()))
+
+
+@router.post(
+    "/revoke",
+    status_code=204,
+    summary="Revoke the token this request carries (sign out of the API)",
+    responses={422: {"description": "The token carries no id, so it cannot be revoked"}},
+)
+def revoke(request: Request, session: DbSession, actor: CurrentActor) -> Response:
+    # CurrentActor has checked the header and the token; read its claims for the id.
+    _, token = get_authorization_scheme_param(request.headers.get("authorization"))
+    claims = tokens.read_claims(token, request.app.state.secret_key)
+    if claims.token_id is None:
+        raise ApiError(
+            422,
+            "RuleViolation",
+            f"this token has no id and cannot be revoked: it expires at "
+            f"{claims.expires_at.isoformat()}",
+        )
+    revoked_tokens.revoke(
+        session=session,
+        token_id=claims.token_id,
+        user_id=claims.user_id,
+        expires_at=claims.expires_at,
+        now=datetime.now(UTC),
+    )
+    session.commit()
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=Me, summary="Who the token belongs to")

@@ -20,7 +20,7 @@ from domain.models.people import (
     User,
     UserSkill,
 )
-from domain.models.sign_in import SignInFailure, SignInLock, WebSession
+from domain.models.sign_in import RevokedToken, SignInFailure, SignInLock, WebSession
 from domain.models.work_orders import (
     DowntimeRecord,
     InventoryTransaction,
@@ -58,6 +58,7 @@ __all__ = [
     "KpiValue",
     "Notification",
     "ReferenceCounter",
+    "RevokedToken",
     "Rex",
     "Area",
     "Asset",

@@ -1,4 +1,5 @@
-"""Sign-in state kept server-side: failed tries, locks per (username, address), web sessions."""
+"""Sign-in state kept server-side: failed tries, locks per (username, address), web sessions,
+revoked API tokens."""
 
 from datetime import datetime
 
@@ -50,3 +51,14 @@ class WebSession(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     revoked_at: Mapped[datetime | None]
+
+
+class RevokedToken(Base):
+    """A bearer token its holder revoked before it expired; kept until it would expire."""
+
+    __tablename__ = "revoked_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime]

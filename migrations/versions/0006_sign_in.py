@@ -1,4 +1,4 @@
-"""sign-in limits and server-side web sessions
+"""sign-in limits, server-side web sessions, revoked tokens
 
 Revision ID: 0006
 Revises: 0005
@@ -75,9 +75,25 @@ def upgrade() -> None:
         op.f("ix_web_sessions_expires_at"), "web_sessions", ["expires_at"], unique=False
     )
     op.create_index(op.f("ix_web_sessions_user_id"), "web_sessions", ["user_id"], unique=False)
+    op.create_table(
+        "revoked_tokens",
+        sa.Column("token_id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_revoked_tokens_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("token_id", name=op.f("pk_revoked_tokens")),
+    )
+    op.create_index(
+        op.f("ix_revoked_tokens_expires_at"), "revoked_tokens", ["expires_at"], unique=False
+    )
+    op.create_index(op.f("ix_revoked_tokens_user_id"), "revoked_tokens", ["user_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("revoked_tokens")
     op.drop_table("web_sessions")
     op.drop_table("sign_in_locks")
     op.drop_table("sign_in_failures")

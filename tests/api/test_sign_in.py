@@ -220,3 +220,16 @@ async def test_session_cookie_flags_and_server_record(client_for, sessions, publ
     with sessions() as s:
         live = s.scalars(select(WebSession).join(User).where(User.username == "ehs")).all()
     assert len(live) == 1 and live[0].revoked_at is None
+
+
+async def test_an_api_client_can_revoke_its_token(client_for):
+    async with client_for() as client:
+        first = (await client.post(TOKEN, json=_creds(demo_data.DEMO_PASSWORD))).json()
+        second = (await client.post(TOKEN, json=_creds(demo_data.DEMO_PASSWORD))).json()
+        bearer = {"Authorization": f"Bearer {first['access_token']}"}
+        assert (await client.get("/api/v1/auth/me", headers=bearer)).status_code == 200
+        assert (await client.post("/api/v1/auth/revoke", headers=bearer)).status_code == 204
+        r = await client.get("/api/v1/auth/me", headers=bearer)
+        assert r.status_code == 401 and r.json()["error"]["message"].startswith("token revoked")
+        other = {"Authorization": f"Bearer {second['access_token']}"}
+        assert (await client.get("/api/v1/auth/me", headers=other)).status_code == 200
