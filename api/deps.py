@@ -10,6 +10,7 @@ from temporalio.client import Client
 
 from api import tokens
 from api.errors import ApiError, unauthorized
+from api.sign_in import client_address
 from domain.actor import Actor
 from domain.models import User
 from domain.rules.roles import PERMISSIONS, Action, Scope, scope_for
@@ -40,7 +41,7 @@ _bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth
 
 
 def _client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    return client_address(request, request.app.state.settings)  # behind trusted proxies too
 
 
 def current_actor(

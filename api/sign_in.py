@@ -11,10 +11,14 @@ from domain.services import sign_in
 from domain.settings import Settings
 
 
-def client_address(request: Request, settings: Settings) -> str:
-    peer = request.client.host if request.client else "unknown"
+def client_address(request: Request, settings: Settings) -> str | None:
+    """The client's address (see `forwarded_client`); None without a socket peer."""
+    if request.client is None:
+        return None
     return forwarded_client(
-        peer, request.headers.getlist("x-forwarded-for"), parse_networks(settings.trusted_proxies)
+        request.client.host,
+        request.headers.getlist("x-forwarded-for"),
+        parse_networks(settings.trusted_proxies),
     )
 
 
@@ -26,7 +30,7 @@ def attempt(
         session=session,
         username=username,
         password=password,
-        address=client_address(request, settings),
+        address=client_address(request, settings) or "unknown",
         limits=settings.sign_in_limits(),
         now=datetime.now(UTC),
     )
@@ -36,7 +40,10 @@ def attempt(
 
 def refusal_message(refusal: sign_in.Refusal) -> str:
     seconds = retry_after_seconds(refusal.wait)
-    when = f"{-(-seconds // 60)} minutes" if seconds >= 120 else f"{seconds} seconds"
+    if seconds >= 120:
+        when = f"{-(-seconds // 60)} minutes"
+    else:
+        when = f"{seconds} second{'s' if seconds != 1 else ''}"
     if refusal.locked:
         return (
             "too many failed sign-ins from this address: sign-in is locked here, "

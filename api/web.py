@@ -54,7 +54,7 @@ def web_actor(request: Request, session: DbSession) -> Actor:
     user = web_sessions.user_for(session=session, token=request.session.get("sid"), now=now)
     if user is None:
         raise LoginRequired
-    return actor_for(user, request.client.host if request.client else None)
+    return actor_for(user, sign_in.client_address(request, request.app.state.settings))
 
 
 WebActor = Annotated[Actor, Depends(web_actor)]

@@ -2,9 +2,13 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from domain.rules.sign_in import SignInLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,7 +102,7 @@ class Settings(BaseSettings):
             self.maintenance_window_hour,
         )
 
-    def sign_in_limits(self):
+    def sign_in_limits(self) -> "SignInLimits":
         from datetime import timedelta
 
         from domain.rules.sign_in import SignInLimits
