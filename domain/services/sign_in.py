@@ -51,6 +51,8 @@ def attempt(
     checked); neither for wrong credentials, which are counted."""
     name = username_key(username)
     address = address[:64]
+    if not _storable(name):
+        return Outcome()  # no user has such a name; PostgreSQL text cannot hold it anyway
     session.execute(
         select(func.pg_advisory_xact_lock(func.hashtextextended(f"{name}\n{address}", 0)))
     )
@@ -69,6 +71,15 @@ def attempt(
     if failures >= limits.lock_after:
         return Outcome(refusal=_lock(session, name, address, failures, limits, now))
     return Outcome()
+
+
+def _storable(text: str) -> bool:
+    """PostgreSQL text holds neither NUL nor lone surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 def _pair_failures(statement, name: str, address: str):
