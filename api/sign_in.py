@@ -1,8 +1,6 @@
 """What both sign-in doors (the token endpoint and the web form) share: the client
 address behind trusted proxies, the limited attempt, and the wording of a refusal."""
 
-from datetime import UTC, datetime
-
 from fastapi import Request
 from sqlalchemy.orm import Session
 
@@ -32,7 +30,6 @@ def attempt(
         password=password,
         address=client_address(request, settings) or "unknown",
         limits=settings.sign_in_limits(),
-        now=datetime.now(UTC),
     )
     session.commit()
     return outcome

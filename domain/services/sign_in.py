@@ -5,8 +5,9 @@ lock, so parallel requests cannot all slip past the check before their failures 
 counted. The caller commits: failures must be stored even when the answer is a refusal.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -45,7 +46,7 @@ def attempt(
     password: str,
     address: str,
     limits: SignInLimits,
-    now: datetime,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Outcome:
     """The user on success; a refusal while locked or slowed down (the password is then not
     checked); neither for wrong credentials, which are counted."""
@@ -56,6 +57,9 @@ def attempt(
     session.execute(
         select(func.pg_advisory_xact_lock(func.hashtextextended(f"{name}\n{address}", 0)))
     )
+    # The time only once the lock is held: a try that waited for it must not predate the
+    # failure recorded by the try before it.
+    now = clock()
     refusal = _refusal(session, name, address, limits, now)
     if refusal is not None:
         return Outcome(refusal=refusal)
@@ -117,8 +121,10 @@ def _refusal(
     if lock is not None:
         return Refusal(lock.locked_until - now, locked=True)
     failures, last = _recent_failures(session, name, address, limits, now)
-    allowed_at = last + wait_after(failures, limits) if last is not None else now
-    return Refusal(allowed_at - now, locked=False) if allowed_at > now else None
+    wait = wait_after(failures, limits)
+    if last is None or not wait or last + wait <= now:
+        return None
+    return Refusal(last + wait - now, locked=False)
 
 
 def _lock(
