@@ -118,6 +118,7 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> None:
         port=settings.api_port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        proxy_headers=False,  # the client address is read per PLANTOPS_TRUSTED_PROXIES only
     )
 
 

@@ -2,7 +2,10 @@
 through both doors: the token endpoint and the web form."""
 
 import asyncio
+import os
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +18,7 @@ from domain import demo_data
 from domain.models import AuditLog, SignInFailure, SignInLock, User, WebSession
 from domain.settings import Settings, get_settings
 from workers.cli import main
+from workers.embedded import free_port, wait_for_port
 
 TOKEN = "/api/v1/auth/token"
 PROXY = "10.0.0.1"
@@ -248,3 +252,40 @@ async def test_a_name_the_database_cannot_hold_is_a_plain_failure(client_for):
             data={"username": "man\x00ager", "password": "x", "csrf_token": _csrf(page.text)},
         )
         assert r.status_code == 401
+
+
+async def test_the_real_server_believes_no_forwarded_for_of_its_own(db_url, dev_env, tmp_path):
+    """`plantops api` under uvicorn: a local client cannot pick a fresh address for each
+    try with X-Forwarded-For (uvicorn alone would believe it from 127.0.0.1)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PLANTOPS_DATABASE_URL": db_url,
+        "PLANTOPS_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "PLANTOPS_DATA_DIR": str(tmp_path),
+        "PLANTOPS_API_PORT": str(port),
+        "PLANTOPS_TRUSTED_PROXIES": "10.0.0.1, 10.9.0.0/16",
+        "PLANTOPS_SIGN_IN_FIRST_WAIT_SECONDS": "0.01",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workers.cli", "api"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        await asyncio.to_thread(wait_for_port, port, 60, "the API")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            statuses = []
+            for n in range(10):
+                spoofed = {"X-Forwarded-For": f"203.0.113.{n + 1}"}
+                r = await client.post(TOKEN, json=_creds(), headers=spoofed)
+                statuses.append(r.status_code)
+                await asyncio.sleep(0.2)
+            assert statuses == [401] * 9 + [429]
+            fresh = {"X-Forwarded-For": "198.51.100.1"}
+            r = await client.post(TOKEN, json=_creds(demo_data.DEMO_PASSWORD), headers=fresh)
+            assert r.status_code == 429
+    finally:
+        proc.terminate()
+        proc.wait(30)
