@@ -67,14 +67,25 @@ def attempt(
     if user is not None:
         session.execute(_pair_failures(delete(SignInFailure), name, address))
         return Outcome(user=user)
-    # Failures past the window no longer count for anyone: keep the table small.
-    session.execute(delete(SignInFailure).where(SignInFailure.failed_at <= now - limits.window))
+    _forget_stale_failures(session, now - limits.window)
     session.add(SignInFailure(username=name, address=address, failed_at=now))
     session.flush()
     failures, _ = _recent_failures(session, name, address, limits, now)
     if failures >= limits.lock_after:
         return Outcome(refusal=_lock(session, name, address, failures, limits, now))
     return Outcome()
+
+
+def _forget_stale_failures(session: Session, before: datetime) -> None:
+    """Failures past the window count for nobody: keep the table small. Rows another try
+    is deleting are skipped rather than waited for (no deadlock between pairs)."""
+    stale = (
+        select(SignInFailure.id)
+        .where(SignInFailure.failed_at <= before)
+        .limit(1000)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(delete(SignInFailure).where(SignInFailure.id.in_(stale.scalar_subquery())))
 
 
 def _storable(text: str) -> bool:

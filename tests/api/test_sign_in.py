@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
 from api.app import create_app
 from domain import demo_data
@@ -289,3 +289,14 @@ async def test_the_real_server_believes_no_forwarded_for_of_its_own(db_url, dev_
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+async def test_failures_past_the_window_are_forgotten(client_for, sessions):
+    async with client_for(sign_in_window_minutes=1) as client:
+        await client.post(TOKEN, json=_creds(username="someone-else"))
+        with sessions() as s, s.begin():  # as if that failure were two minutes old
+            two_minutes_ago = func.now() - text("interval '2 minutes'")
+            s.execute(update(SignInFailure).values(failed_at=two_minutes_ago))
+        await client.post(TOKEN, json=_creds())
+    with sessions() as s:
+        assert s.scalars(select(SignInFailure.username)).all() == ["manager"]
