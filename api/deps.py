@@ -10,9 +10,11 @@ from temporalio.client import Client
 
 from api import tokens
 from api.errors import unauthorized
+from api.sign_in import client_address
 from domain.actor import Actor
 from domain.models import User
 from domain.rules.roles import Action, Scope, scope_for
+from domain.services import revoked_tokens
 from domain.services.users import actor_for
 from domain.settings import Settings
 
@@ -39,7 +41,7 @@ _bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth
 
 
 def _client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    return client_address(request, request.app.state.settings)  # behind trusted proxies too
 
 
 def current_actor(
@@ -53,14 +55,16 @@ def current_actor(
             "from POST /api/v1/auth/token"
         )
     try:
-        user_id = tokens.read(credentials.credentials, request.app.state.secret_key)
+        claims = tokens.read_claims(credentials.credentials, request.app.state.secret_key)
     except tokens.TokenExpired:
         raise unauthorized(
             "token expired: request a new one from POST /api/v1/auth/token"
         ) from None
     except tokens.TokenInvalid:
         raise unauthorized("token invalid: it is malformed or was not issued here") from None
-    user = session.get(User, user_id)
+    if revoked_tokens.is_revoked(session=session, token_id=claims.token_id):
+        raise unauthorized("token revoked: request a new one from POST /api/v1/auth/token")
+    user = session.get(User, claims.user_id)
     if user is None or not user.is_active:
         raise unauthorized("token invalid: the user no longer exists or is disabled")
     return actor_for(user, _client_ip(request))

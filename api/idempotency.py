@@ -39,6 +39,13 @@ POLL_SECONDS = 0.1
 T = TypeVar("T")
 
 
+def _session_user(session: Any, *, sid: str) -> int | None:
+    from domain.services import web_sessions
+
+    user = web_sessions.user_for(session=session, token=sid, now=datetime.now(UTC))
+    return user.id if user is not None else None
+
+
 def new_key() -> str:
     return uuid.uuid4().hex
 
@@ -160,9 +167,9 @@ class IdempotencyMiddleware:
             user_id = _bearer_user(scope, headers) if key is not None else None
         else:
             key = None
-            user_id = scope.get("session", {}).get("user_id")
-            if not headers.get("content-type", "").startswith(FORMS):
-                user_id = None
+            # The page's signed-in user is found from its server-side session below.
+            sid = scope.get("session", {}).get("sid")
+            user_id = sid if headers.get("content-type", "").startswith(FORMS) else None
         if user_id is None or (api and key is None):
             await self.app(scope, receive, send)
             return
@@ -185,6 +192,10 @@ class IdempotencyMiddleware:
                 return
             canonical = json.dumps(items).encode()
             source = FIELD
+            user_id = await self._db(scope, _session_user, sid=user_id)
+            if user_id is None:  # signed out: the page itself sends the user to sign in
+                await self.app(scope, receive, send)
+                return
         if not _valid(key):
             refusal = _refuse(
                 422,

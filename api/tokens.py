@@ -1,5 +1,7 @@
 """Bearer tokens: signed JWTs that name the user and expire."""
 
+import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -17,12 +19,29 @@ class TokenInvalid(Exception):
 
 def issue(user_id: int, secret: str, ttl: timedelta, now: datetime | None = None) -> str:
     issued = now or datetime.now(UTC)
-    claims = {"sub": str(user_id), "iat": issued, "exp": issued + ttl, "typ": "access"}
+    claims = {
+        "sub": str(user_id),
+        "iat": issued,
+        "exp": issued + ttl,
+        "typ": "access",
+        "jti": secrets.token_urlsafe(16),  # names the token, so it can be revoked alone
+    }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+@dataclass(frozen=True)
+class Claims:
+    user_id: int
+    token_id: str | None  # None for tokens issued before tokens were named
+    expires_at: datetime
 
 
 def read(token: str, secret: str) -> int:
     """The user id a valid token names."""
+    return read_claims(token, secret).user_id
+
+
+def read_claims(token: str, secret: str) -> Claims:
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp"]})
     except jwt.ExpiredSignatureError as err:
@@ -31,4 +50,9 @@ def read(token: str, secret: str) -> int:
         raise TokenInvalid from err
     if claims.get("typ") != "access" or not str(claims.get("sub", "")).isdigit():
         raise TokenInvalid
-    return int(claims["sub"])
+    jti = claims.get("jti")
+    return Claims(
+        int(claims["sub"]),
+        jti if isinstance(jti, str) and 0 < len(jti) <= 64 else None,
+        datetime.fromtimestamp(claims["exp"], UTC),
+    )

@@ -1,6 +1,7 @@
 """Server-rendered pages: session cookie login, CSRF-checked forms, asset pages."""
 
 import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -9,17 +10,19 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from api import sign_in
 from api.asset_status import change_status
 from api.deps import DbSession
 from api.errors import ApiError
 from domain.actor import Actor
 from domain.errors import DomainError
-from domain.models import Asset, Site, User
+from domain.models import Asset, Site
 from domain.rules.asset_status import TRANSITIONS, AssetStatus
 from domain.rules.roles import Action, Scope, scope_for
 from domain.schemas.assets import MeterReadingIn, StatusChange
 from domain.services import assets as service
-from domain.services.users import actor_for, authenticate
+from domain.services import web_sessions
+from domain.services.users import actor_for
 from domain.settings import PROJECT_ROOT
 
 router = APIRouter(include_in_schema=False)
@@ -46,11 +49,12 @@ def check_csrf(request: Request, submitted: str) -> None:
 
 
 def web_actor(request: Request, session: DbSession) -> Actor:
-    user_id = request.session.get("user_id")
-    user = session.get(User, user_id) if user_id else None
-    if user is None or not user.is_active:
+    # The signed cookie alone is not enough: its session must still be live in the table.
+    now = datetime.now(UTC)
+    user = web_sessions.user_for(session=session, token=request.session.get("sid"), now=now)
+    if user is None:
         raise LoginRequired
-    return actor_for(user, request.client.host if request.client else None)
+    return actor_for(user, sign_in.client_address(request, request.app.state.settings))
 
 
 WebActor = Annotated[Actor, Depends(web_actor)]
@@ -96,11 +100,20 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     check_csrf(request, csrf)
-    user = (
-        authenticate(session=session, username=username, password=password)
-        if username and password
-        else None
-    )
+    settings = request.app.state.settings
+    outcome = sign_in.attempt(request, session, settings, username, password)
+    if outcome.refusal is not None:
+        page = render(
+            request,
+            "web/login.html",
+            429,
+            next=next,
+            username=username,
+            error=sign_in.refusal_message(outcome.refusal),
+        )
+        page.headers.update(sign_in.retry_after_header(outcome.refusal))
+        return page
+    user = outcome.user
     if user is None:
         return render(
             request,
@@ -110,16 +123,28 @@ def login(
             username=username,
             error="invalid username or password",
         )
-    request.session.clear()
-    request.session["user_id"] = user.id
+    token = web_sessions.open_session(
+        session=session,
+        user=user,
+        address=sign_in.client_address(request, settings),
+        ttl=timedelta(minutes=settings.session_ttl_minutes),
+        now=datetime.now(UTC),
+    )
+    session.commit()
+    request.session.clear()  # a fresh cookie: nothing from before sign-in carries over
+    request.session["sid"] = token
     csrf_token(request)
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout", dependencies=[_public()])
-def logout(request: Request, csrf: Annotated[str, Form(alias="csrf_token")] = "") -> Response:
+def logout(
+    request: Request, session: DbSession, csrf: Annotated[str, Form(alias="csrf_token")] = ""
+) -> Response:
     check_csrf(request, csrf)
+    web_sessions.revoke(session=session, token=request.session.get("sid"), now=datetime.now(UTC))
+    session.commit()
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

@@ -2,9 +2,13 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from domain.rules.sign_in import SignInLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,6 +73,26 @@ class Settings(BaseSettings):
         default=30, ge=1, le=3660, description="The anomaly KPIs cover this many last days."
     )
     log_level: str = "INFO"
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated proxy addresses or networks whose X-Forwarded-For is "
+        "believed for the client address (sign-in limits); empty believes none.",
+    )
+    sign_in_slow_after: int = Field(default=5, ge=1, description="Failures before waits grow.")
+    sign_in_first_wait_seconds: float = Field(
+        default=1.0, gt=0, description="Wait after the first slowed failure; doubles each time."
+    )
+    sign_in_lock_after: int = Field(default=10, ge=1, description="Failures that lock a pair.")
+    sign_in_window_minutes: int = Field(default=15, ge=1, description="Failures count this long.")
+    sign_in_lock_minutes: int = Field(default=15, ge=1, description="How long a lock lasts.")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        from domain.rules.sign_in import parse_networks
+
+        parse_networks(value)  # a typo fails at start, not silently at the first request
+        return value
 
     @property
     def web_url(self) -> str:
@@ -85,6 +109,19 @@ class Settings(BaseSettings):
             timedelta(minutes=self.response_g3_minutes),
             self.maintenance_window_weekday,
             self.maintenance_window_hour,
+        )
+
+    def sign_in_limits(self) -> "SignInLimits":
+        from datetime import timedelta
+
+        from domain.rules.sign_in import SignInLimits
+
+        return SignInLimits(
+            slow_after=self.sign_in_slow_after,
+            first_wait=timedelta(seconds=self.sign_in_first_wait_seconds),
+            lock_after=self.sign_in_lock_after,
+            window=timedelta(minutes=self.sign_in_window_minutes),
+            lock_for=timedelta(minutes=self.sign_in_lock_minutes),
         )
 
     def resolved_secret_key(self) -> str:

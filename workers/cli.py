@@ -1,4 +1,4 @@
-"""The `plantops` command: up, worker, api, migrate, demo."""
+"""The `plantops` command: up, worker, api, migrate, demo, unlock."""
 
 from __future__ import annotations
 
@@ -70,6 +70,13 @@ def cmd_demo(settings: Settings, _: argparse.Namespace) -> None:
     print(summary)
 
 
+def cmd_unlock(settings: Settings, args: argparse.Namespace) -> None:
+    from workers.unlock import unlock
+
+    with database_url(settings) as url:
+        print(unlock(url, args.username, args.reason))
+
+
 def cmd_worker(settings: Settings, _: argparse.Namespace) -> None:
     from temporalio.client import Client
 
@@ -111,6 +118,7 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> None:
         port=settings.api_port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        proxy_headers=False,  # the client address is read per PLANTOPS_TRUSTED_PROXIES only
     )
 
 
@@ -251,6 +259,10 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("api", help="run the HTTP API and web pages").set_defaults(func=cmd_api)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="load the demo enterprise (idempotent)").set_defaults(func=cmd_demo)
+    ul = sub.add_parser("unlock", help="clear a user's sign-in locks, from every address")
+    ul.add_argument("username")
+    ul.add_argument("--reason", default="cleared with plantops unlock", help="for the audit log")
+    ul.set_defaults(func=cmd_unlock)
     rp = sub.add_parser("replay", help="replay a workflow's history and print its decisions")
     rp.add_argument("reference", help="workflow id, e.g. ANO-2026-000001")
     rp.add_argument("--file", help="replay a saved history (JSON) instead of fetching it")

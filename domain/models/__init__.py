@@ -21,6 +21,7 @@ from domain.models.people import (
     User,
     UserSkill,
 )
+from domain.models.sign_in import RevokedToken, SignInFailure, SignInLock, WebSession
 from domain.models.work_orders import (
     DowntimeRecord,
     InventoryTransaction,
@@ -58,6 +59,7 @@ __all__ = [
     "KpiValue",
     "Notification",
     "ReferenceCounter",
+    "RevokedToken",
     "Rex",
     "Area",
     "Asset",
@@ -71,10 +73,13 @@ __all__ = [
     "MeterReading",
     "Organization",
     "ShiftPattern",
+    "SignInFailure",
+    "SignInLock",
     "Site",
     "SiteClearance",
     "Skill",
     "User",
     "UserSkill",
+    "WebSession",
     "WorkCenter",
 ]
