@@ -101,8 +101,12 @@ class Supervisor:
     def start(self, service: Service) -> object:
         """Start a part and watch it from now on; a failure here is the caller's to report.
         It is watched before it starts, so `stop_all` also ends a half-started part."""
-        self._watches.append(_Watch(service, self.clock()))
+        self.watch(service)
         return service.start()
+
+    def watch(self, service: Service) -> None:
+        """Watch a part that is already running."""
+        self._watches.append(_Watch(service, self.clock()))
 
     def check(self) -> None:
         """One round: notice what died, restart what has waited long enough."""
