@@ -2,6 +2,8 @@
 at the page) tries again, and the connection pool's pre-ping reconnects once the server is
 back, so nothing needs restarting."""
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc
@@ -12,6 +14,7 @@ from api.web import templates
 RETRY_AFTER_SECONDS = 5
 # What a down, restarting or overloaded server raises; integrity and data errors are not here.
 OUTAGES: tuple[type[Exception], ...] = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
+log = logging.getLogger("plantops.api")
 MESSAGE = "the database cannot be reached right now: retry in a few seconds"
 
 
@@ -26,7 +29,9 @@ def _same_page(request: Request) -> str:
     return f"{path}?{request.url.query}" if request.url.query else path
 
 
-async def database_unavailable(request: Request, _: Exception) -> Response:
+async def database_unavailable(request: Request, err: Exception) -> Response:
+    cause = str(getattr(err, "orig", None) or err).strip().splitlines() or [type(err).__name__]
+    log.warning("%s %s: database unavailable (%s)", request.method, request.url.path, cause[0])
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if not _is_page(request):
         body = error_body("ServiceUnavailable", MESSAGE, retry_after=RETRY_AFTER_SECONDS)
