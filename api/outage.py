@@ -7,6 +7,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_body
 from api.web import templates
@@ -47,6 +49,28 @@ async def database_unavailable(request: Request, err: Exception) -> Response:
     )
 
 
+class RetryAfterOn503:
+    """Every 503 tells the client when to come back, also those built elsewhere (/health,
+    Temporal not answering)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_retry_after(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 503:
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
+            await send(message)
+
+        await self.app(scope, receive, send_with_retry_after)
+
+
 def install(app: FastAPI) -> None:
     for kind in OUTAGES:
         app.add_exception_handler(kind, database_unavailable)
+    app.add_middleware(RetryAfterOn503)

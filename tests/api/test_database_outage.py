@@ -95,7 +95,9 @@ async def _refusing(client: httpx.AsyncClient) -> None:
     assert "Temporarily unavailable" in page.text
     assert 'http-equiv="refresh"' in page.text  # a GET page tries again by itself
 
-    assert (await client.get("/health")).status_code == 503
+    r = await client.get("/health")  # still says what is down, and when to ask again
+    assert (r.status_code, r.headers["Retry-After"]) == (503, "5")
+    assert r.json()["database"]["status"] == "down"
 
 
 async def test_stopped_database_answers_503_and_the_app_recovers_after_restart(web, own_pg):
