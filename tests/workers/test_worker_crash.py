@@ -23,6 +23,7 @@ from domain.models import Anomaly, AuditLog, Notification, WorkOrder
 from domain.settings import Settings
 from tests.anomaly_helpers import PNG
 from tests.conftest import SECRET
+from workers import bench as bench_module
 from workers.backoff import Backoff
 from workers.bench import ApiBench, RunResult, run_concurrently
 from workers.supervisor import ChildProcess, Supervisor
@@ -233,8 +234,11 @@ async def test_worker_killed_mid_lifecycles_is_restarted_and_nothing_is_lost_or_
     token_for,
     ending_queue_workflows,
     caplog,
+    monkeypatch,
 ):
     caplog.set_level(logging.INFO, "plantops.supervisor")
+    # An assignment can wait for the restart and for a killed activity to time out.
+    monkeypatch.setattr(bench_module, "POLL_FOR", TIMEOUT)
     app = create_app(app_settings, sessions=app_sessions, temporal=temporal_client)
     with SupervisedWorker(worker_env) as worker:
         killer = PostCounter(worker, KILL_AFTER_POSTS)
@@ -253,6 +257,10 @@ async def test_worker_killed_mid_lifecycles_is_restarted_and_nothing_is_lost_or_
                 ),
                 4 * TIMEOUT,
             )
+        with app_sessions() as s:
+            ids = [*s.scalars(select(Anomaly.reference)), *numbers[1:]]
+        ended = [temporal_client.get_workflow_handle(i).result() for i in ids]
+        await asyncio.wait_for(asyncio.gather(*ended), TIMEOUT)  # every workflow returned
         restarted = worker.child.pid
 
     assert killer.killed_pid is not None and restarted != killer.killed_pid
