@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
-from api import errors, idempotency, web, web_anomalies, web_work_orders
+from api import errors, idempotency, outage, web, web_anomalies, web_work_orders
 from api.routes import anomalies, assets, auth, health, work_orders
 from domain.db import make_engine, make_sessionmaker
 from domain.settings import Settings, get_settings
@@ -59,6 +59,7 @@ def create_app(
         https_only=settings.web_url.startswith("https://"),
     )
     errors.install(app)
+    outage.install(app)
 
     @app.exception_handler(web.LoginRequired)
     async def _login(request, _exc):

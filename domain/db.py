@@ -16,7 +16,10 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs) -> Engine:
+    # Pre-ping replaces connections a database restart has broken, so callers recover by
+    # themselves; the connect timeout makes an unreachable server fail fast, not hang.
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs["connect_args"] = {"connect_timeout": 5, **kwargs.get("connect_args", {})}
     return create_engine(normalise_url(url), **kwargs)
 
 

@@ -7,9 +7,7 @@ import asyncio
 import logging
 import os
 import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,6 +19,7 @@ from workers.embedded import (
     require_free_port,
     wait_for_port,
 )
+from workers.supervisor import ChildProcess, Supervisor
 
 log = logging.getLogger("plantops")
 
@@ -127,29 +126,8 @@ def _interrupt(*_: object) -> None:
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
-    """Everything on this machine; Ctrl-C stops all of it."""
-    started: list = []
-    children: list[subprocess.Popen] = []
-    stopping = False
-
-    def stop_all(*_: object) -> None:
-        nonlocal stopping
-        if stopping:
-            return
-        stopping = True
-        print("\nstopping plantops ...", flush=True)
-        for child in reversed(children):
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in reversed(children):
-            try:
-                child.wait(25)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        for server in reversed(started):
-            server.stop()
-        print("stopped", flush=True)
-
+    """Everything on this machine, each part restarted if it crashes; Ctrl-C stops all of it."""
+    supervisor = Supervisor()
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)  # even where a shell started us with it ignored
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -157,9 +135,8 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     try:
         env = dict(os.environ)
         if not settings.database_url:
-            pg = _embedded_pg(settings)
-            started.append(pg)
-            env["PLANTOPS_DATABASE_URL"] = pg.start()
+            pg = EmbeddedPostgres(settings.data_dir / "pg", settings.pg_port, foreground=True)
+            env["PLANTOPS_DATABASE_URL"] = str(supervisor.start(pg))
             print(f"PostgreSQL   embedded, data in {pg.data_dir}", flush=True)
         if not settings.temporal_address:
             temporal = TemporalDevServer(
@@ -168,8 +145,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
                 settings.temporal_ui_port,
                 settings.data_dir / "temporal.log",
             )
-            started.append(temporal)
-            env["PLANTOPS_TEMPORAL_ADDRESS"] = temporal.start()
+            env["PLANTOPS_TEMPORAL_ADDRESS"] = str(supervisor.start(temporal))
             print(f"Temporal     dev server, data in {temporal.db_file}", flush=True)
         resolved = Settings(
             database_url=env["PLANTOPS_DATABASE_URL"],
@@ -180,11 +156,8 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
             cmd_demo(resolved, args)
         env["PLANTOPS_SECRET_KEY"] = settings.resolved_secret_key()
         for part in ("worker", "api"):
-            children.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "workers.cli", part], env=env, start_new_session=True
-                )
-            )
+            command = [sys.executable, "-m", "workers.cli", part]
+            supervisor.start(ChildProcess(part, command, env))
         wait_for_port(settings.api_port, 60, "the API", host="127.0.0.1")
         ui = (
             f"http://127.0.0.1:{settings.temporal_ui_port}"
@@ -196,17 +169,19 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
             f"  web app      {settings.web_url}/\n"
             f"  API docs     {settings.web_url}/docs\n"
             f"  Temporal UI  {ui}\n"
-            "Press Ctrl-C to stop.",
+            "A part that crashes is restarted. Press Ctrl-C to stop.",
             flush=True,
         )
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        failed = next(child for child in children if child.poll() is not None)
-        raise StartupError(f"{failed.args[-1]} exited with code {failed.returncode}")
+        supervisor.run()
     except KeyboardInterrupt:
         pass
     finally:
-        stop_all()
+        # A second Ctrl-C must not cut the shutdown short and leave parts running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("\nstopping plantops ...", flush=True)
+        supervisor.stop_all()
+        print("stopped", flush=True)
 
 
 def _temporal_address(settings: Settings) -> str:

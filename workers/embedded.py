@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -72,11 +74,19 @@ class EmbeddedPostgres:
 
     SYSTEM_USER = "embedded_postgres"  # the server refuses to run as root
 
-    def __init__(self, data_dir: Path, port: int, *, durable: bool = True) -> None:
+    name = "PostgreSQL"
+
+    def __init__(
+        self, data_dir: Path, port: int, *, durable: bool = True, foreground: bool = False
+    ) -> None:
         self.bin = postgres_bin()
         self.data_dir = data_dir.resolve()
         self.port = port
         self.durable = durable
+        # In the foreground the server is this process's child, so a supervisor sees it exit;
+        # otherwise pg_ctl detaches it and it outlives the command that started it.
+        self.foreground = foreground
+        self.process: subprocess.Popen[bytes] | None = None
         self.log = self.data_dir.parent / "postgres.log"
         self._as_user: dict = {}
 
@@ -146,12 +156,13 @@ class EmbeddedPostgres:
                 "--no-instructions",
             )
         if self._running():
-            self.stop()
+            self._pg_ctl_stop()
         require_free_port(self.port, "PostgreSQL", "PLANTOPS_PG_PORT")
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories=''"
-        if not self.durable:
-            # Throwaway test clusters trade crash safety for speed.
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        if self.foreground:
+            self._launch()
+            self._ensure_database("plantops")
+            return self.url()
+        options = shlex.join(self._server_options())  # pg_ctl hands it to a shell
         try:
             self._run(
                 "pg_ctl",
@@ -172,6 +183,52 @@ class EmbeddedPostgres:
         self._ensure_database("plantops")
         return self.url()
 
+    def _server_options(self) -> list[str]:
+        options = ["-c", "listen_addresses=127.0.0.1", "-p", str(self.port)]
+        options += ["-c", "unix_socket_directories="]
+        if not self.durable:
+            # Throwaway test clusters trade crash safety for speed.
+            options += ["-c", "fsync=off", "-c", "synchronous_commit=off"]
+            options += ["-c", "full_page_writes=off"]
+        return options
+
+    def _launch(self) -> None:
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(
+                [str(self.bin / "postgres"), "-D", str(self.data_dir), *self._server_options()],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                **self._as_user,
+            )
+        try:
+            self._wait_ready(60)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self, timeout: float) -> None:
+        """Until the server accepts a session: after a crash it first replays its WAL."""
+        import psycopg
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                tail = self.log.read_text(errors="replace").strip().splitlines()[-1:] or ["?"]
+                raise StartupError(f"PostgreSQL did not start: {tail[0]}")
+            try:
+                psycopg.connect(self._admin_url(), connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                time.sleep(0.1)
+        raise StartupError(f"PostgreSQL did not accept connections within {timeout:.0f} s")
+
+    def _admin_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def exit_code(self) -> int | None:
+        return self.process.poll() if self.process else None
+
     def _running(self) -> bool:
         try:
             self._run("pg_ctl", "-D", str(self.data_dir), "status")
@@ -182,13 +239,23 @@ class EmbeddedPostgres:
     def _ensure_database(self, name: str) -> None:
         import psycopg
 
-        with psycopg.connect(
-            f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True
-        ) as conn:
+        with psycopg.connect(self._admin_url(), autocommit=True) as conn:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
                 conn.execute(f'CREATE DATABASE "{name}"')
 
     def stop(self) -> None:
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGINT)  # "fast" shutdown: ends sessions
+                try:
+                    self.process.wait(60)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+            return
+        self._pg_ctl_stop()
+
+    def _pg_ctl_stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():
             try:
                 self._run("pg_ctl", "-D", str(self.data_dir), "-w", "-m", "fast", "stop")
@@ -209,6 +276,8 @@ def temporal_cli() -> str:
 
 class TemporalDevServer:
     """Temporal's single-binary dev server with its SQLite file and web UI."""
+
+    name = "Temporal"
 
     def __init__(
         self, db_file: Path | None, port: int, ui_port: int | None, log_file: Path | None = None
@@ -252,15 +321,22 @@ class TemporalDevServer:
         for name, kind in SEARCH_ATTRIBUTES.items():
             args += ["--search-attribute", f"{name}={kind}"]
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        try:
+            self.process = subprocess.Popen(
+                args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        finally:
+            if out is not subprocess.DEVNULL:
+                out.close()  # the child has its own copy; a restart opens it again
         try:
             wait_for_port(self.port, 60, "Temporal")
         except StartupError:
             self.stop()
             raise
         return self.address
+
+    def exit_code(self) -> int | None:
+        return self.process.poll() if self.process else None
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
