@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from api import anomaly_actions as actions
 from api.deps import DbSession
 from api.errors import ApiError
+from api.params import RowId
 from api.web import WebActor, check_csrf, render
 from domain.actor import Actor
 from domain.errors import DomainError
@@ -264,7 +265,7 @@ async def detail(ref: str, request: Request, session: DbSession, actor: WebActor
 
 
 @router.get("/anomalies/{ref}/files/{attachment_id}")
-def file(ref: str, attachment_id: int, session: DbSession, actor: WebActor) -> Response:
+def file(ref: str, attachment_id: RowId, session: DbSession, actor: WebActor) -> Response:
     from api.routes.anomalies import download
 
     return download(ref, attachment_id, session, actor)

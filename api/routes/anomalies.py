@@ -9,7 +9,9 @@ from api import anomaly_actions as actions
 from api import work_order_actions as wo_actions
 from api.deps import AppSettings, CurrentActor, DbSession, TemporalClient
 from api.errors import ApiError
+from api.files import file_response
 from api.jsonable import jsonable
+from api.params import Offset, RowId
 from domain.models import AnomalyAttachment
 from domain.rules.anomaly_lifecycle import AttachmentKind
 from domain.schemas.anomalies import (
@@ -47,7 +49,6 @@ from workflows.anomaly_types import (
 
 router = APIRouter(prefix="/api/v1/anomalies", tags=["anomalies"])
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def _state(state: Any) -> dict[str, Any]:
@@ -168,7 +169,7 @@ def timeline(ref: str, session: DbSession, actor: CurrentActor) -> list[Timeline
 
 
 @router.get("/{ref}/attachments/{attachment_id}", summary="Download an attachment")
-def download(ref: str, attachment_id: int, session: DbSession, actor: CurrentActor) -> Response:
+def download(ref: str, attachment_id: RowId, session: DbSession, actor: CurrentActor) -> Response:
     anomaly = service.get_anomaly(
         session=session, organization_id=actor.organization_id, reference=ref
     )
@@ -179,11 +180,7 @@ def download(ref: str, attachment_id: int, session: DbSession, actor: CurrentAct
     ).one_or_none()
     if row is None:
         raise ApiError(404, "NotFound", f"attachment {attachment_id} not found", "attachment_id")
-    return Response(
-        row.content,
-        media_type=row.content_type,
-        headers={"Content-Disposition": f'inline; filename="{row.filename}"'},
-    )
+    return file_response(row.content, row.filename, row.content_type)
 
 
 @router.post(

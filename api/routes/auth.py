@@ -1,5 +1,6 @@
 """POST /api/v1/auth/token: username and password in, bearer token out."""
 
+import json
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
@@ -8,14 +9,15 @@ from pydantic import BaseModel, Field, ValidationError
 from api import tokens
 from api.deps import AppSettings, CurrentActor, DbSession
 from api.errors import ApiError, unauthorized
+from domain.schemas.fields import Label, ShortText
 from domain.services.users import authenticate
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
 class Credentials(BaseModel):
-    username: str = Field(min_length=1, max_length=80)
-    password: str = Field(min_length=1, max_length=200)
+    username: Label = Field(min_length=1)
+    password: ShortText = Field(min_length=1)
 
 
 class Token(BaseModel):
@@ -36,7 +38,10 @@ class Me(BaseModel):
 async def issue_token(request: Request, session: DbSession, settings: AppSettings) -> Token:
     """Takes a JSON body or an OAuth2 password form (so the Authorize button of /docs works)."""
     if request.headers.get("content-type", "").startswith("application/json"):
-        raw = await request.json()
+        try:
+            raw = json.loads(await request.body())
+        except ValueError:  # malformed, empty, or not UTF-8
+            raise ApiError(422, "ValidationError", "body: not valid JSON", "body") from None
     else:
         raw = dict(await request.form())
     try:

@@ -11,6 +11,7 @@ from api import work_order_actions as wo_actions
 from api.deps import AppSettings, CurrentActor, DbSession, TemporalClient, require
 from api.errors import ApiError
 from api.jsonable import jsonable
+from api.params import After, Offset, RowId
 from domain.actor import Actor
 from domain.models import (
     Asset,
@@ -71,7 +72,6 @@ Executor = Annotated[Actor, Depends(require(Action.EXECUTE_WO))]
 PartsUser = Annotated[Actor, Depends(require(Action.MANAGE_PARTS))]
 Viewer = Annotated[Actor, Depends(require(Action.VIEW_DASHBOARD))]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def _out(session, wo: WorkOrder, live: dict | None = None) -> dict[str, Any]:
@@ -353,7 +353,7 @@ async def add_task(
 @router.post("/work-orders/{number}/tasks/{sequence}/complete", summary="Complete a task")
 async def complete_task(
     number: str,
-    sequence: int,
+    sequence: RowId,
     data: TaskCompleteIn,
     request: Request,
     actor: Executor,
@@ -630,7 +630,7 @@ def start_downtime(data: DowntimeStart, session: DbSession, actor: Creator) -> d
 
 @router.put("/downtime/{downtime_id}", summary="End downtime", tags=["downtime"])
 def end_downtime(
-    downtime_id: int, data: DowntimeEndIn, session: DbSession, actor: Creator
+    downtime_id: RowId, data: DowntimeEndIn, session: DbSession, actor: Creator
 ) -> dict[str, Any]:
     record = session.get(DowntimeRecord, downtime_id)
     if record is None or record.organization_id != actor.organization_id:
@@ -727,7 +727,7 @@ async def stop_work(
 
 @router.post("/stop-work/{swa_id}/clear", summary="EHS clears a stop-work order")
 async def clear_stop_work(
-    swa_id: int, data: ReasonIn, request: Request, actor: CurrentActor
+    swa_id: RowId, data: ReasonIn, request: Request, actor: CurrentActor
 ) -> dict[str, Any]:
     from api.operator_reports import clear_stop_work as clear
 
@@ -749,7 +749,7 @@ def dispatch(ref: str, session: DbSession, actor: Viewer) -> dict[str, Any]:
 def events(
     session: DbSession,
     actor: Viewer,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: After = 0,
     limit: Limit = 100,
     type: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, Any]:
