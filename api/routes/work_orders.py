@@ -36,6 +36,7 @@ from domain.schemas.work_orders import (
     ReasonIn,
     ScheduleIn,
     SpcViolationIn,
+    StopWorkClearIn,
     StopWorkIn,
     TaskCompleteIn,
     TaskIn,
@@ -727,7 +728,7 @@ async def stop_work(
 
 @router.post("/stop-work/{swa_id}/clear", summary="EHS clears a stop-work order")
 async def clear_stop_work(
-    swa_id: RowId, data: ReasonIn, request: Request, actor: CurrentActor
+    swa_id: RowId, data: StopWorkClearIn, request: Request, actor: CurrentActor
 ) -> dict[str, Any]:
     from api.operator_reports import clear_stop_work as clear
 

@@ -7,7 +7,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.rules.asset_status import AssetStatus
 from domain.rules.assets import Criticality, MeterType
-from domain.schemas.fields import Code, Key, Label, Money, Note, Reading, ShortText, Unit
+from domain.schemas.fields import (
+    Code,
+    Key,
+    Label,
+    LongText,
+    Money,
+    Note,
+    Reading,
+    ShortText,
+    Unit,
+)
 
 _CODE = r"^[A-Z0-9][A-Z0-9_.-]*$"
 
@@ -73,7 +83,7 @@ class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     status: AssetStatus
-    reason: ShortText = Field(min_length=3)
+    reason: LongText = Field(min_length=3)  # may quote a stop-work's reason
 
 
 class MeterReadingIn(BaseModel):

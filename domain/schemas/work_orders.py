@@ -244,6 +244,18 @@ class StopWorkIn(BaseModel):
     reason: ShortText = Field(min_length=5)
 
 
+class StopWorkClearIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: ShortText = Field(default="", description="empty, or at least 3 characters")
+
+    @field_validator("reason")
+    @classmethod
+    def _empty_or_said(cls, value: str) -> str:
+        if 0 < len(value) < 3:
+            raise ValueError("say why in at least 3 characters, or leave it empty")
+        return value
+
+
 class SpcViolationIn(BaseModel):
     """An SPC rule violation reported by the quality system (seed 003 F.4)."""
 
