@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error_body, printable
+from api.errors import ApiError, error_body, printable
 from domain.schemas.fields import text_problem
 
 MAX_FIELD = 10_000  # the longest text any field takes (a description or a note)
@@ -102,3 +102,12 @@ class InputGuard:
                 return await refusal(*problem)(scope, receive, send)
             receive = _replay(body, receive)
         return await self.app(scope, receive, send)
+
+
+def check_fields(fields: dict[str, str]) -> None:
+    """The same rule for the text parts of a multipart form, which the guard leaves to
+    the page (a body with files is not buffered twice)."""
+    problem = _pairs_problem(list(fields.items()))
+    if problem:
+        name, why = problem
+        raise ApiError(422, "ValidationError", f"{printable(name)}: {why}", printable(name))

@@ -33,6 +33,7 @@ from domain.schemas.anomalies import (
     RexIn,
     RexReviewIn,
 )
+from domain.schemas.fields import Line
 from domain.services import anomalies as service
 from domain.services import outbox, people
 from workflows.anomaly import AnomalyWorkflow
@@ -371,7 +372,7 @@ async def attachment_form(
     actor: WebActor,
     file: UploadFile,
     kind: Annotated[str, Form()] = "",
-    caption: Annotated[str, Form()] = "",
+    caption: Annotated[Line, Form()] = "",
     csrf: Annotated[str, Form(alias="csrf_token")] = "",
 ) -> Response:
     from api.routes.anomalies import store_attachment

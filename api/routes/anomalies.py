@@ -31,6 +31,7 @@ from domain.schemas.anomalies import (
     TimelineEntry,
 )
 from domain.schemas.assets import Page
+from domain.schemas.fields import Line
 from domain.services import anomalies as service
 from domain.services import kpis as kpi_service
 from workflows.anomaly import AnomalyWorkflow
@@ -261,7 +262,7 @@ async def attach(
     client: TemporalClient,
     file: Annotated[UploadFile, File()],
     kind: Annotated[AttachmentKind, Form()],
-    caption: Annotated[str | None, Form(max_length=500)] = None,
+    caption: Annotated[Line | None, Form()] = None,
 ) -> dict[str, Any]:
     return await store_attachment(session, actor, client, ref, file, kind, caption)
 

@@ -21,6 +21,7 @@ from domain.models import (
 )
 from domain.rules import work_orders as rules
 from domain.rules.roles import Action, Scope, scope_for
+from domain.schemas.fields import Line
 from domain.schemas.work_orders import (
     DowntimeEndIn,
     DowntimeStart,
@@ -466,7 +467,7 @@ async def attach(
     client: TemporalClient,
     file: Annotated[UploadFile, File()],
     kind: Annotated[rules.Evidence, Form()],
-    description: Annotated[str | None, Form(max_length=500)] = None,
+    description: Annotated[Line | None, Form()] = None,
 ) -> dict[str, Any]:
     if scope_for(actor.roles, Action.EXECUTE_WO) is None and not {"EHS", "QUALITY"} & set(
         actor.roles
