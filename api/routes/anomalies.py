@@ -12,6 +12,7 @@ from api.errors import ApiError
 from api.files import file_response
 from api.jsonable import jsonable
 from api.params import Offset, RowId
+from api.state_out import AnomalyAttachmentOut, KnowledgeOut, KpisOut, WorkOrderRef
 from domain.models import AnomalyAttachment
 from domain.rules.anomaly_lifecycle import AttachmentKind
 from domain.schemas.anomalies import (
@@ -38,6 +39,7 @@ from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import (
     AcceptRequest,
     AcknowledgeRequest,
+    AnomalyState,
     AttachmentNotice,
     CriticalityRequest,
     DeclineRequest,
@@ -100,7 +102,9 @@ def list_anomalies(
     )
 
 
-@router.get("/kpis", summary="The anomaly KPIs, per site and for the enterprise")
+@router.get(
+    "/kpis", response_model=KpisOut, summary="The anomaly KPIs, per site and for the enterprise"
+)
 def kpis(session: DbSession, actor: CurrentActor) -> dict[str, Any]:
     out: dict[str, dict[str, Any]] = {}
     for site, kpi in kpi_service.current(session, actor.organization_id):
@@ -113,7 +117,11 @@ def kpis(session: DbSession, actor: CurrentActor) -> dict[str, Any]:
     return {"kpis": out}
 
 
-@router.get("/knowledge", summary="Search the knowledge base of approved REX")
+@router.get(
+    "/knowledge",
+    response_model=KnowledgeOut,
+    summary="Search the knowledge base of approved REX",
+)
 def knowledge(
     session: DbSession,
     actor: CurrentActor,
@@ -186,6 +194,7 @@ def download(ref: str, attachment_id: RowId, session: DbSession, actor: CurrentA
 
 @router.post(
     "/{ref}/work-order",
+    response_model=WorkOrderRef,
     status_code=status.HTTP_201_CREATED,
     summary="Open a work order from an anomaly in progress",
 )
@@ -202,7 +211,9 @@ async def open_work_order(
     return {"number": wo.number, "status": wo.status, "source_reference": wo.source_reference}
 
 
-@router.post("/{ref}/acknowledge-alert", summary="Acknowledge an H1 alert")
+@router.post(
+    "/{ref}/acknowledge-alert", response_model=AnomalyState, summary="Acknowledge an H1 alert"
+)
 async def acknowledge(ref: str, actor: CurrentActor, client: TemporalClient) -> dict[str, Any]:
     state = await actions.update(
         client, ref, AnomalyWorkflow.acknowledge_alert, AcknowledgeRequest(actor)
@@ -210,7 +221,11 @@ async def acknowledge(ref: str, actor: CurrentActor, client: TemporalClient) -> 
     return _state(state)
 
 
-@router.post("/{ref}/accept", summary="Accept the assignment with ETA and safety acknowledgement")
+@router.post(
+    "/{ref}/accept",
+    response_model=AnomalyState,
+    summary="Accept the assignment with ETA and safety acknowledgement",
+)
 async def accept(
     ref: str, data: AcceptIn, actor: CurrentActor, client: TemporalClient
 ) -> dict[str, Any]:
@@ -218,7 +233,11 @@ async def accept(
     return _state(await actions.update(client, ref, AnomalyWorkflow.accept, req))
 
 
-@router.post("/{ref}/decline", summary="Decline the assignment; it escalates")
+@router.post(
+    "/{ref}/decline",
+    response_model=AnomalyState,
+    summary="Decline the assignment; it escalates",
+)
 async def decline(
     ref: str, data: DeclineIn, actor: CurrentActor, client: TemporalClient
 ) -> dict[str, Any]:
@@ -226,7 +245,11 @@ async def decline(
     return _state(await actions.update(client, ref, AnomalyWorkflow.decline, req))
 
 
-@router.post("/{ref}/reassign", summary="Reassign to a technician, or take it yourself")
+@router.post(
+    "/{ref}/reassign",
+    response_model=AnomalyState,
+    summary="Reassign to a technician, or take it yourself",
+)
 async def reassign(
     ref: str, data: ReassignIn, session: DbSession, actor: CurrentActor, client: TemporalClient
 ) -> dict[str, Any]:
@@ -236,7 +259,11 @@ async def reassign(
     return _state(await actions.update(client, ref, AnomalyWorkflow.reassign, req))
 
 
-@router.post("/{ref}/progress", summary="Progress note, LOTO, parts used, test results")
+@router.post(
+    "/{ref}/progress",
+    response_model=AnomalyState,
+    summary="Progress note, LOTO, parts used, test results",
+)
 async def progress(
     ref: str, data: ProgressIn, actor: CurrentActor, client: TemporalClient
 ) -> dict[str, Any]:
@@ -252,6 +279,7 @@ async def progress(
 
 @router.post(
     "/{ref}/attachments",
+    response_model=AnomalyAttachmentOut,
     status_code=status.HTTP_201_CREATED,
     summary="Add a photo, video, test result or document",
 )
@@ -295,7 +323,11 @@ async def store_attachment(session, actor, client, ref, file, kind, caption) -> 
     return {"attachment_id": row.id, "state": _state(state)}
 
 
-@router.post("/{ref}/resolve", summary="Mark resolved; refused while anything is missing")
+@router.post(
+    "/{ref}/resolve",
+    response_model=AnomalyState,
+    summary="Mark resolved; refused while anything is missing",
+)
 async def resolve(
     ref: str, data: ResolveIn, actor: CurrentActor, client: TemporalClient
 ) -> dict[str, Any]:
@@ -309,7 +341,11 @@ async def resolve(
     return _state(await actions.update(client, ref, AnomalyWorkflow.resolve, req))
 
 
-@router.post("/{ref}/review", summary="Supervisor review: approve, or reject with feedback")
+@router.post(
+    "/{ref}/review",
+    response_model=AnomalyState,
+    summary="Supervisor review: approve, or reject with feedback",
+)
 async def review(
     ref: str, data: ReviewIn, actor: CurrentActor, client: TemporalClient
 ) -> dict[str, Any]:
@@ -317,13 +353,17 @@ async def review(
     return _state(await actions.update(client, ref, AnomalyWorkflow.review, req))
 
 
-@router.post("/{ref}/rex", summary="Submit the REX")
+@router.post("/{ref}/rex", response_model=AnomalyState, summary="Submit the REX")
 async def rex(ref: str, data: RexIn, actor: CurrentActor, client: TemporalClient) -> dict[str, Any]:
     req = RexRequest(actor, **data.model_dump())
     return _state(await actions.update(client, ref, AnomalyWorkflow.submit_rex, req))
 
 
-@router.post("/{ref}/rex/review", summary="Senior technician's peer review of the REX")
+@router.post(
+    "/{ref}/rex/review",
+    response_model=AnomalyState,
+    summary="Senior technician's peer review of the REX",
+)
 async def rex_review(
     ref: str, data: RexReviewIn, actor: CurrentActor, client: TemporalClient
 ) -> dict[str, Any]:
@@ -331,7 +371,11 @@ async def rex_review(
     return _state(await actions.update(client, ref, AnomalyWorkflow.review_rex, req))
 
 
-@router.post("/{ref}/criticality", summary="Override the criticality, with a reason")
+@router.post(
+    "/{ref}/criticality",
+    response_model=AnomalyState,
+    summary="Override the criticality, with a reason",
+)
 async def criticality(
     ref: str, data: CriticalityOverride, actor: CurrentActor, client: TemporalClient
 ) -> dict[str, Any]:
