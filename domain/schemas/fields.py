@@ -62,4 +62,3 @@ Money = _number(0, 1e9)
 Quantity = _number(0, 1e6)
 Reading = _number(0, 1e12)
 Measurement = _number(-1e12, 1e12)
-Count = Annotated[int, Field(ge=0, le=INT64_MAX)]

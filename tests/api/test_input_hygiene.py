@@ -149,19 +149,27 @@ async def test_part_receive_refuses_infinity(client, token_for):
         f"{ANOMALIES}?offset={2**64}",
         f"{MAINT}/work-orders?offset={2**63}",
         f"{MAINT}/events?after={2**64}",
+        f"{MAINT}/events?after={2**31}",
         f"{ANOMALIES}/ANO-2026-000001/attachments/{2**64}",
+        f"{ANOMALIES}/ANO-2026-000001/attachments/{2**31}",
     ],
 )
-async def test_offsets_and_ids_stay_within_64_bits(client, token_for, url):
+async def test_offsets_and_ids_stay_within_their_columns(client, token_for, url):
     r = await client.get(url, headers=token_for("manager"))
     assert _field(r) in ("offset", "after", "attachment_id")
+
+
+async def test_a_row_id_past_32_bits_is_422(client, token_for):
+    r = await client.put(f"{MAINT}/downtime/{2**31}", json={}, headers=token_for("manager"))
+    assert _field(r) == "downtime_id"
 
 
 async def test_a_unicode_digit_in_a_path_is_not_found(client, token_for):
     r = await client.get(f"{ASSETS}/%C2%B9", headers=token_for("manager"))
     assert r.status_code == 404
-    r = await client.get(f"{ASSETS}/{'9' * 30}", headers=token_for("manager"))
-    assert r.status_code == 404
+    for digits in ("9" * 30, str(2**31)):
+        r = await client.get(f"{ASSETS}/{digits}", headers=token_for("manager"))
+        assert r.status_code == 404
 
 
 async def test_nul_in_a_query_string_or_path_names_the_field(client, token_for):
