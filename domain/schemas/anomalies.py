@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from domain.rules.anomaly_lifecycle import AnomalyStatus, AttachmentKind
 from domain.rules.criticality import Level, SafetyImpact, Urgency
-from domain.schemas.fields import Code, Label, Money, Note, Quantity, ShortText
+from domain.schemas.fields import Code, Label, Moment, Money, Note, Quantity, ShortText
 
 MAX_PHOTOS = 5
 MAX_PHOTO_BASE64 = 14_000_000  # about 10 MB of image
@@ -55,8 +55,8 @@ class AnomalyReport(BaseModel):
     description: Note = Field(min_length=10)
     location: ShortText | None = None
     channel: IntakeChannel = IntakeChannel.API
-    detected_at: datetime | None = None
-    occurred_at: datetime | None = None
+    detected_at: Moment | None = None
+    occurred_at: Moment | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     safety_impact: SafetyImpact = SafetyImpact.NONE
@@ -94,7 +94,7 @@ class CriticalityOverride(BaseModel):
 
 class AcceptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    eta: datetime
+    eta: Moment
     safety_acknowledged: bool
 
     @field_validator("eta")

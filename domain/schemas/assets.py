@@ -12,6 +12,7 @@ from domain.schemas.fields import (
     Key,
     Label,
     LongText,
+    Moment,
     Money,
     Note,
     Reading,
@@ -91,7 +92,7 @@ class MeterReadingIn(BaseModel):
 
     meter_type: MeterType
     reading: Reading
-    recorded_at: datetime | None = None
+    recorded_at: Moment | None = None
     source: str = Field(default="MANUAL", pattern=r"^(MANUAL|AUTOMATIC|SHIFT_END)$")
 
 

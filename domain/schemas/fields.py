@@ -7,6 +7,7 @@ with the field named, before anything starts.
 """
 
 import unicodedata
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -62,3 +63,22 @@ Money = _number(0, 1e9)
 Quantity = _number(0, 1e6)
 Reading = _number(0, 1e12)
 Measurement = _number(-1e12, 1e12)
+
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def plausible_moment(value: datetime) -> datetime:
+    """Within 1970-2200, so converting it to UTC and storing it cannot overflow."""
+    refusal = ValueError(f"must lie between {EARLIEST.year} and {LATEST.year}")
+    try:
+        utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise refusal from None
+    if not EARLIEST <= utc < LATEST:
+        raise refusal
+    return value
+
+
+Moment = Annotated[datetime, AfterValidator(plausible_moment)]

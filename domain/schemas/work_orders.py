@@ -1,6 +1,5 @@
 """Validated shapes of the work-order, parts, downtime and operator-report API."""
 
-from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -12,6 +11,7 @@ from domain.schemas.fields import (
     Label,
     Line,
     Measurement,
+    Moment,
     Money,
     Note,
     Quantity,
@@ -84,7 +84,7 @@ class ReasonIn(BaseModel):
 class ScheduleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     assignee: Label | None = None
-    scheduled_date: datetime | None = None
+    scheduled_date: Moment | None = None
     shift: Key | None = None
 
 
@@ -170,7 +170,7 @@ class DowntimeStart(BaseModel):
         pattern="^(BREAKDOWN|PM|SETUP_CHANGEOVER|NO_OPERATOR|NO_MATERIAL|QUALITY_HOLD|SAFETY_HOLD|OTHER)$"
     )
     reason_code: str
-    start_time: datetime | None = None
+    start_time: Moment | None = None
     planned: bool = False
     impacted_jobs: list[Code] = Field(default_factory=list, max_length=100)
     details: Note | None = None
@@ -185,7 +185,7 @@ class DowntimeStart(BaseModel):
 
 class DowntimeEndIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    end_time: datetime | None = None
+    end_time: Moment | None = None
     reason_code: str | None = None
 
     @field_validator("reason_code")
@@ -235,7 +235,7 @@ class OperatorReportIn(BaseModel):
     stopped_equipment: bool
     safety_hazard: bool
     impacted_job: Code | None = None
-    reported_at: datetime | None = None
+    reported_at: Moment | None = None
 
 
 class StopWorkIn(BaseModel):

@@ -245,3 +245,16 @@ async def test_two_letter_reason_on_a_stop_work_clear_is_422(client, token_for):
         headers=token_for("ehs"),
     )
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(
+    "when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "1900-01-01T00:00:00Z"]
+)
+async def test_moments_out_of_range_are_422(client, token_for, when):
+    m = token_for("manager")
+    reading = {"meter_type": "HOURS", "reading": 1e9, "recorded_at": when}
+    r = await client.post(f"{ASSETS}/SAW-JKS-001/meters", json=reading, headers=m)
+    assert _field(r) == "recorded_at"
+    downtime = {"asset": "SAW-JKS-001", "type": "BREAKDOWN", "reason_code": "BD-MECH"}
+    r = await client.post(f"{MAINT}/downtime", json={**downtime, "start_time": when}, headers=m)
+    assert _field(r) == "start_time"
