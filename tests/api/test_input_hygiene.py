@@ -6,7 +6,9 @@ import json
 import time
 
 import pytest
+from starlette.responses import JSONResponse
 
+from api.errors import error_body
 from domain import demo_data as demo
 from domain.schemas.fields import text_problem
 from tests.api.test_anomalies_api import REPORT, _report
@@ -41,6 +43,11 @@ def _field(r) -> str:
 )
 def test_the_text_rule(text, refused):
     assert (text_problem(text) is not None) is refused
+
+
+def test_a_refusal_echoing_unencodable_text_still_renders():
+    body = JSONResponse(error_body("NotFound", "asset \ud800 not found", "\ud800")).body
+    assert json.loads(body)["error"]["field"] == "\\ud800"
 
 
 async def test_nul_in_a_criticality_reason_is_refused_and_the_anomaly_still_works(
@@ -84,6 +91,9 @@ async def test_lone_surrogate_and_overlong_text_are_422(client, token_for):
     raw = _raw({**REPORT, "title": "Blade \ud800 wobble"})
     r = await client.post(ANOMALIES, content=raw["content"], headers={**op, **raw["headers"]})
     assert _field(r) == "title"
+    raw = _raw({**REPORT, "\ud800": 1})
+    r = await client.post(ANOMALIES, content=raw["content"], headers={**op, **raw["headers"]})
+    assert _field(r) == "body"
     r = await client.post(ANOMALIES, json={**REPORT, "title": "x" * 201}, headers=op)
     assert _field(r) == "title"
     r = await client.post(ANOMALIES, json={**REPORT, "description": "x" * 10_001}, headers=op)
