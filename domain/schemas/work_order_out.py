@@ -4,7 +4,7 @@ so the OpenAPI document tells clients the truth and every answer is checked agai
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class TaskOut(BaseModel):
@@ -165,14 +165,14 @@ class DowntimeAnalytics(BaseModel):
 
 
 class DispatchBlock(BaseModel):
-    model_config = {"extra": "allow"}
+    model_config = ConfigDict(extra="allow")  # each block type adds its own detail
     type: str
     message: str
 
 
 class DispatchOut(BaseModel):
     asset: str
-    canDispatch: bool  # noqa: N815 - the J.1 field name
+    canDispatch: bool  # the J.1 field name
     blocks: list[DispatchBlock]
 
 
