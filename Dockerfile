@@ -12,6 +12,7 @@ COPY domain domain
 COPY workers workers
 COPY migrations migrations
 COPY templates templates
+COPY static static
 RUN pip install -e . && useradd --system --home /app plantops
 USER plantops
 

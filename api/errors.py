@@ -32,8 +32,15 @@ class ApiError(Exception):
         self.headers = headers
 
 
+def printable(text: str) -> str:
+    """Text safe to echo in an answer: an unpaired surrogate from the input cannot be
+    encoded as UTF-8 and would turn a refusal into a server error."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_body(kind: str, message: str, field: str | None = None, **extra: Any) -> dict:
-    return {"error": {"type": kind, "message": message, "field": field, **extra}}
+    field = printable(field) if field is not None else None
+    return {"error": {"type": kind, "message": printable(message), "field": field, **extra}}
 
 
 def refusal(kind: str, message: str, field: str | None = None) -> ApiError:
@@ -66,7 +73,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         details = [
-            {"field": _field_name(tuple(e["loc"])), "rule": e["type"], "message": e["msg"]}
+            {
+                "field": printable(_field_name(tuple(e["loc"]))),
+                "rule": e["type"],
+                "message": printable(e["msg"]),
+            }
             for e in exc.errors()
         ]
         first = details[0] if details else {"field": None, "message": "invalid request"}

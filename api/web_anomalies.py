@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from api import anomaly_actions as actions
 from api.deps import DbSession
 from api.errors import ApiError
+from api.params import RowId
 from api.permissions import door_of, doors_by, enforce, web_door
 from api.web import WebActor, check_csrf, render
 from domain.actor import Actor
@@ -34,6 +35,7 @@ from domain.schemas.anomalies import (
     RexIn,
     RexReviewIn,
 )
+from domain.schemas.fields import Line
 from domain.services import anomalies as service
 from domain.services import kpis as kpi_service
 from domain.services import outbox, people
@@ -281,7 +283,7 @@ async def detail(ref: str, request: Request, session: DbSession, actor: Viewer) 
 
 
 @router.get("/anomalies/{ref}/files/{attachment_id}")
-def file(ref: str, attachment_id: int, session: DbSession, actor: Viewer) -> Response:
+def file(ref: str, attachment_id: RowId, session: DbSession, actor: Viewer) -> Response:
     from api.routes.anomalies import download
 
     return download(ref, attachment_id, session, actor)
@@ -387,7 +389,7 @@ async def attachment_form(
     actor: Reporter,
     file: UploadFile,
     kind: Annotated[str, Form()] = "",
-    caption: Annotated[str, Form()] = "",
+    caption: Annotated[Line, Form()] = "",
     csrf: Annotated[str, Form(alias="csrf_token")] = "",
 ) -> Response:
     from api.routes.anomalies import store_attachment

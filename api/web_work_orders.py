@@ -16,6 +16,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from api import work_order_actions as wo_actions
 from api.deps import DbSession
 from api.errors import ApiError
+from api.input_guard import check_fields
 from api.jsonable import jsonable
 from api.operator_reports import submit_report
 from api.permissions import door_of, doors_by, enforce, web_door
@@ -26,7 +27,13 @@ from domain.models import Asset, User, WorkOrder
 from domain.rules import work_orders as rules
 from domain.rules.roles import Action
 from domain.rules.work_order_doors import WO_DOORS
-from domain.schemas.work_orders import OperatorReportIn, ReportType, Severity, Symptom
+from domain.schemas.work_orders import (
+    OperatorReportIn,
+    ReportType,
+    Severity,
+    Symptom,
+    TaskCompleteIn,
+)
 from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
 from workflows.work_order_types import ActRequest, FirstArticleRequest, VerifyRequest
@@ -251,9 +258,11 @@ async def content(number: str, kind: str, request: Request, session: DbSession, 
     client, sessions = request.app.state.temporal, request.app.state.sessions
     text = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     try:
+        check_fields(text)
         if kind == "task-complete":
             seq = int(text.get("sequence", "0"))
-            value = float(text["measurement_value"]) if text.get("measurement_value") else None
+            measured = text.get("measurement_value") or None
+            value = TaskCompleteIn(measurement_value=measured).measurement_value  # finite
 
             def write(s, wo):
                 t = service.complete_task(s, wo, seq, actor, value, text.get("notes", ""))

@@ -9,7 +9,10 @@ from api import anomaly_actions as actions
 from api import work_order_actions as wo_actions
 from api.deps import AppSettings, DbSession, TemporalClient, require
 from api.errors import ApiError
+from api.files import file_response
 from api.jsonable import jsonable
+from api.params import Offset, RowId
+from api.state_out import AnomalyAttachmentOut, KnowledgeOut, WorkOrderRef
 from domain.actor import Actor
 from domain.models import AnomalyAttachment
 from domain.rules.anomaly_lifecycle import AttachmentKind
@@ -31,6 +34,7 @@ from domain.schemas.anomalies import (
     TimelineEntry,
 )
 from domain.schemas.assets import Page
+from domain.schemas.fields import Line
 from domain.schemas.kpis import KpiAnswer
 from domain.services import anomalies as service
 from domain.services import kpis as kpi_service
@@ -38,6 +42,7 @@ from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import (
     AcceptRequest,
     AcknowledgeRequest,
+    AnomalyState,
     AttachmentNotice,
     CriticalityRequest,
     DeclineRequest,
@@ -54,7 +59,6 @@ Reporter = Annotated[Actor, Depends(require(Action.REPORT_ANOMALY))]
 Worker = Annotated[Actor, Depends(require(Action.WORK_ANOMALY))]
 Planner = Annotated[Actor, Depends(require(Action.CREATE_WO, Scope.FULL))]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def _state(state: Any) -> dict[str, Any]:
@@ -118,7 +122,11 @@ def kpis(
     return KpiAnswer.model_validate(kpi_service.answer(session, actor.organization_id, settings))
 
 
-@router.get("/knowledge", summary="Search the knowledge base of approved REX")
+@router.get(
+    "/knowledge",
+    response_model=KnowledgeOut,
+    summary="Search the knowledge base of approved REX",
+)
 def knowledge(
     session: DbSession,
     actor: Viewer,
@@ -175,7 +183,7 @@ def timeline(ref: str, session: DbSession, actor: Viewer) -> list[TimelineEntry]
 
 
 @router.get("/{ref}/attachments/{attachment_id}", summary="Download an attachment")
-def download(ref: str, attachment_id: int, session: DbSession, actor: Viewer) -> Response:
+def download(ref: str, attachment_id: RowId, session: DbSession, actor: Viewer) -> Response:
     anomaly = service.get_anomaly(
         session=session, organization_id=actor.organization_id, reference=ref
     )
@@ -186,15 +194,12 @@ def download(ref: str, attachment_id: int, session: DbSession, actor: Viewer) ->
     ).one_or_none()
     if row is None:
         raise ApiError(404, "NotFound", f"attachment {attachment_id} not found", "attachment_id")
-    return Response(
-        row.content,
-        media_type=row.content_type,
-        headers={"Content-Disposition": f'inline; filename="{row.filename}"'},
-    )
+    return file_response(row.content, row.filename, row.content_type)
 
 
 @router.post(
     "/{ref}/work-order",
+    response_model=WorkOrderRef,
     status_code=status.HTTP_201_CREATED,
     summary="Open a work order from an anomaly in progress",
 )
@@ -211,7 +216,9 @@ async def open_work_order(
     return {"number": wo.number, "status": wo.status, "source_reference": wo.source_reference}
 
 
-@router.post("/{ref}/acknowledge-alert", summary="Acknowledge an H1 alert")
+@router.post(
+    "/{ref}/acknowledge-alert", response_model=AnomalyState, summary="Acknowledge an H1 alert"
+)
 async def acknowledge(
     ref: str, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
@@ -224,7 +231,11 @@ async def acknowledge(
     return _state(state)
 
 
-@router.post("/{ref}/accept", summary="Accept the assignment with ETA and safety acknowledgement")
+@router.post(
+    "/{ref}/accept",
+    response_model=AnomalyState,
+    summary="Accept the assignment with ETA and safety acknowledgement",
+)
 async def accept(
     ref: str, data: AcceptIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
@@ -234,7 +245,11 @@ async def accept(
     )
 
 
-@router.post("/{ref}/decline", summary="Decline the assignment; it escalates")
+@router.post(
+    "/{ref}/decline",
+    response_model=AnomalyState,
+    summary="Decline the assignment; it escalates",
+)
 async def decline(
     ref: str, data: DeclineIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
@@ -244,7 +259,11 @@ async def decline(
     )
 
 
-@router.post("/{ref}/reassign", summary="Reassign to a technician, or take it yourself")
+@router.post(
+    "/{ref}/reassign",
+    response_model=AnomalyState,
+    summary="Reassign to a technician, or take it yourself",
+)
 async def reassign(
     ref: str, data: ReassignIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
@@ -258,7 +277,11 @@ async def reassign(
     )
 
 
-@router.post("/{ref}/progress", summary="Progress note, LOTO, parts used, test results")
+@router.post(
+    "/{ref}/progress",
+    response_model=AnomalyState,
+    summary="Progress note, LOTO, parts used, test results",
+)
 async def progress(
     ref: str, data: ProgressIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
@@ -278,6 +301,7 @@ async def progress(
 
 @router.post(
     "/{ref}/attachments",
+    response_model=AnomalyAttachmentOut,
     status_code=status.HTTP_201_CREATED,
     summary="Add a photo, video, test result or document",
 )
@@ -288,7 +312,7 @@ async def attach(
     client: TemporalClient,
     file: Annotated[UploadFile, File()],
     kind: Annotated[AttachmentKind, Form()],
-    caption: Annotated[str | None, Form(max_length=500)] = None,
+    caption: Annotated[Line | None, Form()] = None,
 ) -> dict[str, Any]:
     return await store_attachment(session, actor, client, ref, file, kind, caption)
 
@@ -323,7 +347,11 @@ async def store_attachment(session, actor, client, ref, file, kind, caption) -> 
     return {"attachment_id": row.id, "state": _state(state)}
 
 
-@router.post("/{ref}/resolve", summary="Mark resolved; refused while anything is missing")
+@router.post(
+    "/{ref}/resolve",
+    response_model=AnomalyState,
+    summary="Mark resolved; refused while anything is missing",
+)
 async def resolve(
     ref: str, data: ResolveIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
@@ -339,7 +367,11 @@ async def resolve(
     )
 
 
-@router.post("/{ref}/review", summary="Supervisor review: approve, or reject with feedback")
+@router.post(
+    "/{ref}/review",
+    response_model=AnomalyState,
+    summary="Supervisor review: approve, or reject with feedback",
+)
 async def review(
     ref: str, data: ReviewIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
@@ -349,7 +381,7 @@ async def review(
     )
 
 
-@router.post("/{ref}/rex", summary="Submit the REX")
+@router.post("/{ref}/rex", response_model=AnomalyState, summary="Submit the REX")
 async def rex(
     ref: str, data: RexIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
@@ -361,7 +393,11 @@ async def rex(
     )
 
 
-@router.post("/{ref}/rex/review", summary="Senior technician's peer review of the REX")
+@router.post(
+    "/{ref}/rex/review",
+    response_model=AnomalyState,
+    summary="Senior technician's peer review of the REX",
+)
 async def rex_review(
     ref: str, data: RexReviewIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
@@ -373,7 +409,11 @@ async def rex_review(
     )
 
 
-@router.post("/{ref}/criticality", summary="Override the criticality, with a reason")
+@router.post(
+    "/{ref}/criticality",
+    response_model=AnomalyState,
+    summary="Override the criticality, with a reason",
+)
 async def criticality(
     ref: str, data: CriticalityOverride, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from api.asset_status import change_status
 from api.deps import AppSettings, DbSession, TemporalClient, require
+from api.params import Offset
 from domain.actor import Actor
 from domain.rules.asset_status import AssetStatus
 from domain.rules.assets import Criticality
@@ -29,7 +30,6 @@ Editor = Annotated[Actor, Depends(require(Action.EDIT_ASSETS))]
 StatusChanger = Annotated[Actor, Depends(require(Action.CHANGE_ASSET_STATUS))]
 MeterRecorder = Annotated[Actor, Depends(require(Action.RECORD_METER))]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 @router.get("", response_model=Page[AssetOut], summary="List assets")

@@ -1,5 +1,6 @@
 """POST /api/v1/auth/token: username and password in, bearer token out."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -11,14 +12,25 @@ from api import sign_in, tokens
 from api.deps import AppSettings, CurrentActor, DbSession
 from api.errors import ApiError, unauthorized
 from api.permissions import public
+from domain.schemas.fields import Label, ShortText
 from domain.services import revoked_tokens
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], dependencies=[Depends(public)])
 
 
 class Credentials(BaseModel):
-    username: str = Field(min_length=1, max_length=80)
-    password: str = Field(min_length=1, max_length=200)
+    username: Label = Field(min_length=1)
+    password: ShortText = Field(min_length=1)
+
+
+# Read by hand (JSON or form), so documented by hand: clients and fuzzers see the body.
+CREDENTIALS_BODY = {
+    "required": True,
+    "content": {
+        media: {"schema": Credentials.model_json_schema()}
+        for media in ("application/json", "application/x-www-form-urlencoded")
+    },
+}
 
 
 class Token(BaseModel):
@@ -40,11 +52,15 @@ class Me(BaseModel):
     response_model=Token,
     summary="Exchange username and password for a token",
     responses={429: {"description": "Too many failed sign-ins from this address: see Retry-After"}},
+    openapi_extra={"requestBody": CREDENTIALS_BODY},
 )
 async def issue_token(request: Request, session: DbSession, settings: AppSettings) -> Token:
     """Takes a JSON body or an OAuth2 password form (so the Authorize button of /docs works)."""
     if request.headers.get("content-type", "").startswith("application/json"):
-        raw = await request.json()
+        try:
+            raw = json.loads(await request.body())
+        except ValueError:  # malformed, empty, or not UTF-8
+            raise ApiError(422, "ValidationError", "body: not valid JSON", "body") from None
     else:
         raw = dict(await request.form())
     try:

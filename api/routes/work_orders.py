@@ -11,6 +11,8 @@ from api import work_order_actions as wo_actions
 from api.deps import AppSettings, DbSession, TemporalClient, require
 from api.errors import ApiError
 from api.jsonable import jsonable
+from api.params import After, Offset, RowId
+from api.state_out import EvidenceAddedOut, LaborLoggedOut, PermitIssuedOut, TaskCompletedOut
 from domain.actor import Actor
 from domain.models import (
     Asset,
@@ -21,6 +23,23 @@ from domain.models import (
 from domain.rules import work_orders as rules
 from domain.rules.roles import Action, Scope
 from domain.rules.work_order_doors import WO_DOORS
+from domain.schemas.fields import Line
+from domain.schemas.work_order_out import (
+    DispatchOut,
+    DowntimeAnalytics,
+    DowntimeList,
+    DowntimeOut,
+    EventPage,
+    HistoryEntry,
+    OperatorReportOut,
+    PartIssued,
+    PartList,
+    PartOut,
+    StopWorkClearedOut,
+    StopWorkOut,
+    WorkOrderOut,
+    WorkOrderPage,
+)
 from domain.schemas.work_orders import (
     DowntimeEndIn,
     DowntimeStart,
@@ -36,6 +55,7 @@ from domain.schemas.work_orders import (
     ReasonIn,
     ScheduleIn,
     SpcViolationIn,
+    StopWorkClearIn,
     StopWorkIn,
     TaskCompleteIn,
     TaskIn,
@@ -53,6 +73,7 @@ from workflows.work_order_types import (
     FirstArticleRequest,
     ScheduleRequest,
     VerifyRequest,
+    WoState,
 )
 
 router = APIRouter(prefix="/api/v1/maintenance", tags=["work orders"])
@@ -83,7 +104,6 @@ PermitHolder = Annotated[Actor, Depends(require(Action.ISSUE_PERMITS))]
 StopWorker = Annotated[Actor, Depends(require(Action.STOP_WORK))]
 SafetyOfficer = Annotated[Actor, Depends(require(Action.CLEAR_STOP_WORK))]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def _out(session, wo: WorkOrder, live: dict | None = None) -> dict[str, Any]:
@@ -172,7 +192,7 @@ async def _live(client, number: str) -> dict | None:
 # -- work orders --
 
 
-@router.get("/work-orders", summary="List work orders")
+@router.get("/work-orders", response_model=WorkOrderPage, summary="List work orders")
 def list_work_orders(
     session: DbSession,
     actor: Viewer,
@@ -201,7 +221,12 @@ def list_work_orders(
             "offset": offset}  # fmt: skip
 
 
-@router.post("/work-orders", status_code=status.HTTP_201_CREATED, summary="Create a work order")
+@router.post(
+    "/work-orders",
+    response_model=WorkOrderOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a work order",
+)
 async def create_work_order(
     data: WorkOrderCreate,
     session: DbSession,
@@ -233,7 +258,9 @@ async def create_work_order(
     return _out(session, wo)
 
 
-@router.get("/work-orders/{number}", summary="A work order with its live state")
+@router.get(
+    "/work-orders/{number}", response_model=WorkOrderOut, summary="A work order with its live state"
+)
 async def get_work_order(
     number: str, session: DbSession, actor: Viewer, client: TemporalClient
 ) -> dict[str, Any]:
@@ -241,7 +268,9 @@ async def get_work_order(
     return _out(session, wo, await _live(client, wo.number))
 
 
-@router.put("/work-orders/{number}", summary="Update a work order before approval")
+@router.put(
+    "/work-orders/{number}", response_model=WoState, summary="Update a work order before approval"
+)
 async def update_work_order(
     number: str, data: WorkOrderUpdate, session: DbSession, actor: Planner, client: TemporalClient
 ) -> dict[str, Any]:
@@ -255,7 +284,11 @@ async def update_work_order(
     return jsonable(await wo_actions.update(client, wo.number, WorkOrderWorkflow.content, notice))
 
 
-@router.get("/work-orders/{number}/history", summary="Every change, with who and why")
+@router.get(
+    "/work-orders/{number}/history",
+    response_model=list[HistoryEntry],
+    summary="Every change, with who and why",
+)
 def work_order_history(number: str, session: DbSession, actor: Viewer) -> list[dict[str, Any]]:
     service.get(session, actor.organization_id, number)
     rows = session.scalars(
@@ -290,6 +323,7 @@ def _transition(name: str, method, permission: tuple[Action, ...], body_type=Rea
         f"/work-orders/{{number}}/{name}",
         endpoint,
         methods=["POST"],
+        response_model=WoState,
         summary=f"{name.replace('-', ' ').capitalize()} a work order",
     )
 
@@ -298,7 +332,11 @@ for _name, _method in TRANSITION_METHODS.items():
     _transition(_name, _method, permission=WO_DOORS[_name])
 
 
-@router.post("/work-orders/{number}/schedule", summary="Schedule: date, shift, technician")
+@router.post(
+    "/work-orders/{number}/schedule",
+    response_model=WoState,
+    summary="Schedule: date, shift, technician",
+)
 async def schedule(
     number: str, data: ScheduleIn, session: DbSession, actor: Planner, client: TemporalClient
 ) -> dict[str, Any]:
@@ -312,7 +350,11 @@ async def schedule(
     return jsonable(await wo_actions.update(client, number, WorkOrderWorkflow.schedule, req))
 
 
-@router.post("/work-orders/{number}/verify", summary="Verification checklist and test run")
+@router.post(
+    "/work-orders/{number}/verify",
+    response_model=WoState,
+    summary="Verification checklist and test run",
+)
 async def verify(
     number: str, data: VerifyIn, session: DbSession, actor: Verifier, client: TemporalClient
 ) -> dict[str, Any]:
@@ -321,7 +363,11 @@ async def verify(
     return jsonable(await wo_actions.update(client, number, WorkOrderWorkflow.verify, req))
 
 
-@router.post("/work-orders/{number}/first-article", summary="QUALITY's first-article result")
+@router.post(
+    "/work-orders/{number}/first-article",
+    response_model=WoState,
+    summary="QUALITY's first-article result",
+)
 async def first_article(
     number: str, data: FirstArticleIn, session: DbSession, actor: Inspector, client: TemporalClient
 ) -> dict[str, Any]:
@@ -334,7 +380,9 @@ def _sessions(request: Request):
     return request.app.state.sessions
 
 
-@router.post("/work-orders/{number}/tasks", status_code=201, summary="Add a task")
+@router.post(
+    "/work-orders/{number}/tasks", response_model=WoState, status_code=201, summary="Add a task"
+)
 async def add_task(
     number: str, data: TaskIn, request: Request, actor: Planner, client: TemporalClient
 ) -> dict[str, Any]:
@@ -354,10 +402,14 @@ async def add_task(
     return jsonable(state)
 
 
-@router.post("/work-orders/{number}/tasks/{sequence}/complete", summary="Complete a task")
+@router.post(
+    "/work-orders/{number}/tasks/{sequence}/complete",
+    response_model=TaskCompletedOut,
+    summary="Complete a task",
+)
 async def complete_task(
     number: str,
-    sequence: int,
+    sequence: RowId,
     data: TaskCompleteIn,
     request: Request,
     actor: Executor,
@@ -381,7 +433,12 @@ async def complete_task(
     return {**jsonable(state), "measurement_passed": passed}
 
 
-@router.post("/work-orders/{number}/labor", status_code=201, summary="Log labour")
+@router.post(
+    "/work-orders/{number}/labor",
+    response_model=LaborLoggedOut,
+    status_code=201,
+    summary="Log labour",
+)
 async def log_labor(
     number: str, data: LaborIn, request: Request, actor: Executor, client: TemporalClient
 ) -> dict[str, Any]:
@@ -404,7 +461,12 @@ async def log_labor(
     return {**jsonable(state), "cost": cost}
 
 
-@router.post("/work-orders/{number}/permits", status_code=201, summary="Issue a permit")
+@router.post(
+    "/work-orders/{number}/permits",
+    response_model=PermitIssuedOut,
+    status_code=201,
+    summary="Issue a permit",
+)
 async def issue_permit(
     number: str, data: PermitIn, request: Request, actor: PermitHolder, client: TemporalClient
 ) -> dict[str, Any]:
@@ -430,7 +492,11 @@ async def issue_permit(
     return {**jsonable(state), "permit": permit}
 
 
-@router.post("/work-orders/{number}/permits/{kind}/remove", summary="Remove LOTO or a permit")
+@router.post(
+    "/work-orders/{number}/permits/{kind}/remove",
+    response_model=WoState,
+    summary="Remove LOTO or a permit",
+)
 async def remove_permit(
     number: str,
     kind: rules.PermitKind,
@@ -448,7 +514,12 @@ async def remove_permit(
     return jsonable(state)
 
 
-@router.post("/work-orders/{number}/parts", status_code=201, summary="Request (and reserve) parts")
+@router.post(
+    "/work-orders/{number}/parts",
+    response_model=WoState,
+    status_code=201,
+    summary="Request (and reserve) parts",
+)
 async def request_parts(
     number: str, data: PartRequestIn, request: Request, actor: Executor, client: TemporalClient
 ) -> dict[str, Any]:
@@ -461,7 +532,12 @@ async def request_parts(
     return jsonable(state)
 
 
-@router.post("/work-orders/{number}/attachments", status_code=201, summary="Add evidence")
+@router.post(
+    "/work-orders/{number}/attachments",
+    response_model=EvidenceAddedOut,
+    status_code=201,
+    summary="Add evidence",
+)
 async def attach(
     number: str,
     request: Request,
@@ -469,7 +545,7 @@ async def attach(
     client: TemporalClient,
     file: Annotated[UploadFile, File()],
     kind: Annotated[rules.Evidence, Form()],
-    description: Annotated[str | None, Form(max_length=500)] = None,
+    description: Annotated[Line | None, Form()] = None,
 ) -> dict[str, Any]:
     content = await file.read()
 
@@ -501,7 +577,7 @@ def _part_out(p) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@router.get("/parts", summary="List spare parts", tags=["parts"])
+@router.get("/parts", response_model=PartList, summary="List spare parts", tags=["parts"])
 def list_parts(session: DbSession, actor: Viewer) -> dict[str, Any]:
     from domain.models import SparePart
 
@@ -513,26 +589,37 @@ def list_parts(session: DbSession, actor: Viewer) -> dict[str, Any]:
     return {"items": [_part_out(p) for p in rows]}
 
 
-@router.get("/parts/low-stock", summary="Parts at or below their reorder point", tags=["parts"])
+@router.get(
+    "/parts/low-stock",
+    response_model=PartList,
+    summary="Parts at or below their reorder point",
+    tags=["parts"],
+)
 def low_stock(session: DbSession, actor: Viewer) -> dict[str, Any]:
     return {
         "items": [_part_out(p) for p in parts_service.low_stock(session, actor.organization_id)]
     }
 
 
-@router.get("/parts/{part_number}", summary="A spare part", tags=["parts"])
+@router.get("/parts/{part_number}", response_model=PartOut, summary="A spare part", tags=["parts"])
 def get_part(part_number: str, session: DbSession, actor: Viewer) -> dict[str, Any]:
     return _part_out(parts_service.get(session, actor.organization_id, part_number))
 
 
-@router.post("/parts", status_code=201, summary="Add a part to the catalogue", tags=["parts"])
+@router.post(
+    "/parts",
+    response_model=PartOut,
+    status_code=201,
+    summary="Add a part to the catalogue",
+    tags=["parts"],
+)
 def create_part(data: PartCreate, session: DbSession, actor: Storekeeper) -> dict[str, Any]:
     part = parts_service.create(session, actor, **data.model_dump())
     session.commit()
     return _part_out(part)
 
 
-@router.put("/parts/{part_number}", summary="Update a part", tags=["parts"])
+@router.put("/parts/{part_number}", response_model=PartOut, summary="Update a part", tags=["parts"])
 def update_part(
     part_number: str, data: PartUpdate, session: DbSession, actor: Storekeeper
 ) -> dict[str, Any]:
@@ -551,7 +638,12 @@ def update_part(
     return _part_out(part)
 
 
-@router.post("/parts/{part_number}/issue", summary="Issue a part to a work order", tags=["parts"])
+@router.post(
+    "/parts/{part_number}/issue",
+    response_model=PartIssued,
+    summary="Issue a part to a work order",
+    tags=["parts"],
+)
 async def issue_part(
     part_number: str,
     data: PartIssueIn,
@@ -575,7 +667,12 @@ async def issue_part(
     return {**result, "work_order": jsonable(state)}
 
 
-@router.post("/parts/{part_number}/receive", summary="Receive stock", tags=["parts"])
+@router.post(
+    "/parts/{part_number}/receive",
+    response_model=PartOut,
+    summary="Receive stock",
+    tags=["parts"],
+)
 def receive_part(
     part_number: str, data: PartReceiveIn, session: DbSession, actor: Storekeeper
 ) -> dict[str, Any]:
@@ -600,7 +697,7 @@ def _downtime_out(d: DowntimeRecord, session) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@router.get("/downtime", summary="Downtime records", tags=["downtime"])
+@router.get("/downtime", response_model=DowntimeList, summary="Downtime records", tags=["downtime"])
 def list_downtime(session: DbSession, actor: Viewer, asset: str | None = None) -> dict[str, Any]:
     query = select(DowntimeRecord).where(DowntimeRecord.organization_id == actor.organization_id)
     if asset:
@@ -610,7 +707,13 @@ def list_downtime(session: DbSession, actor: Viewer, asset: str | None = None) -
     return {"items": [_downtime_out(d, session) for d in rows]}
 
 
-@router.post("/downtime", status_code=201, summary="Start downtime", tags=["downtime"])
+@router.post(
+    "/downtime",
+    response_model=DowntimeOut,
+    status_code=201,
+    summary="Start downtime",
+    tags=["downtime"],
+)
 def start_downtime(data: DowntimeStart, session: DbSession, actor: Creator) -> dict[str, Any]:
     asset = asset_service.asset_for_write(session=session, actor=actor, ref=data.asset)
     record = service.start_downtime(
@@ -622,9 +725,14 @@ def start_downtime(data: DowntimeStart, session: DbSession, actor: Creator) -> d
     return _downtime_out(record, session)
 
 
-@router.put("/downtime/{downtime_id}", summary="End downtime", tags=["downtime"])
+@router.put(
+    "/downtime/{downtime_id}",
+    response_model=DowntimeOut,
+    summary="End downtime",
+    tags=["downtime"],
+)
 def end_downtime(
-    downtime_id: int, data: DowntimeEndIn, session: DbSession, actor: Creator
+    downtime_id: RowId, data: DowntimeEndIn, session: DbSession, actor: Creator
 ) -> dict[str, Any]:
     record = session.get(DowntimeRecord, downtime_id)
     if record is None or record.organization_id != actor.organization_id:
@@ -637,7 +745,12 @@ def end_downtime(
     return _downtime_out(record, session)
 
 
-@router.get("/downtime/analytics", summary="Downtime by reason code", tags=["downtime"])
+@router.get(
+    "/downtime/analytics",
+    response_model=DowntimeAnalytics,
+    summary="Downtime by reason code",
+    tags=["downtime"],
+)
 def downtime_analytics(session: DbSession, actor: Viewer) -> dict[str, Any]:
     rows = session.execute(
         select(
@@ -661,7 +774,11 @@ def downtime_analytics(session: DbSession, actor: Viewer) -> dict[str, Any]:
 
 
 @router.post(
-    "/reports/operator", status_code=201, summary="Operator equipment report", tags=["reports"]
+    "/reports/operator",
+    response_model=OperatorReportOut,
+    status_code=201,
+    summary="Operator equipment report",
+    tags=["reports"],
 )
 async def operator_report(
     data: OperatorReportIn,
@@ -677,6 +794,7 @@ async def operator_report(
 
 @router.post(
     "/quality/spc-violations",
+    response_model=WorkOrderOut,
     status_code=201,
     summary="An SPC violation opens a draft quality-related work order",
     tags=["quality"],
@@ -711,7 +829,12 @@ async def spc_violation(
     return _out(session, wo)
 
 
-@router.post("/stop-work", status_code=201, summary="Stop-work authority on an asset")
+@router.post(
+    "/stop-work",
+    response_model=StopWorkOut,
+    status_code=201,
+    summary="Stop-work authority on an asset",
+)
 async def stop_work(
     data: StopWorkIn, request: Request, actor: StopWorker, client: TemporalClient
 ) -> dict[str, Any]:
@@ -720,16 +843,25 @@ async def stop_work(
     return await raise_stop_work(request.app.state, actor, data.asset, data.reason)
 
 
-@router.post("/stop-work/{swa_id}/clear", summary="EHS clears a stop-work order")
+@router.post(
+    "/stop-work/{swa_id}/clear",
+    response_model=StopWorkClearedOut,
+    summary="EHS clears a stop-work order",
+)
 async def clear_stop_work(
-    swa_id: int, data: ReasonIn, request: Request, actor: SafetyOfficer
+    swa_id: RowId, data: StopWorkClearIn, request: Request, actor: SafetyOfficer
 ) -> dict[str, Any]:
     from api.operator_reports import clear_stop_work as clear
 
     return await clear(request.app.state, actor, swa_id, data.reason)
 
 
-@router.get("/assets/{ref}/dispatch", summary="May the asset take work now?", tags=["assets"])
+@router.get(
+    "/assets/{ref}/dispatch",
+    response_model=DispatchOut,
+    summary="May the asset take work now?",
+    tags=["assets"],
+)
 def dispatch(ref: str, session: DbSession, actor: Viewer) -> dict[str, Any]:
     asset = service.asset_by_number(session, actor.organization_id, ref)
     blocks = service.dispatch_check(session, asset, date.today())
@@ -740,11 +872,16 @@ def dispatch(ref: str, session: DbSession, actor: Viewer) -> dict[str, Any]:
     }
 
 
-@router.get("/events", summary="J.2 events in order; page with after=<last id>", tags=["events"])
+@router.get(
+    "/events",
+    response_model=EventPage,
+    summary="J.2 events in order; page with after=<last id>",
+    tags=["events"],
+)
 def events(
     session: DbSession,
     actor: Viewer,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: After = 0,
     limit: Limit = 100,
     type: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, Any]:

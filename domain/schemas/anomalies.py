@@ -10,8 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from domain.rules.anomaly_lifecycle import AnomalyStatus, AttachmentKind
 from domain.rules.criticality import Level, SafetyImpact, Urgency
+from domain.schemas.fields import Code, Label, Moment, Money, Note, Quantity, ShortText
 
 MAX_PHOTOS = 5
+MAX_PHOTO_BASE64 = 14_000_000  # about 10 MB of image
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic", "image/gif"}
 
 
@@ -24,9 +26,9 @@ class IntakeChannel(StrEnum):
 
 
 class PhotoIn(BaseModel):
-    filename: str = Field(min_length=1, max_length=200)
-    content_type: str
-    data_base64: str
+    filename: ShortText = Field(min_length=1)
+    content_type: Label
+    data_base64: str = Field(max_length=MAX_PHOTO_BASE64)
 
     @field_validator("content_type")
     @classmethod
@@ -48,17 +50,17 @@ class AnomalyReport(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    asset: str = Field(min_length=1, max_length=60, description="asset number")
-    title: str = Field(min_length=3, max_length=200)
-    description: str = Field(min_length=10, max_length=5000)
-    location: str | None = Field(default=None, max_length=300)
+    asset: Code = Field(min_length=1, description="asset number")
+    title: ShortText = Field(min_length=3)
+    description: Note = Field(min_length=10)
+    location: ShortText | None = None
     channel: IntakeChannel = IntakeChannel.API
-    detected_at: datetime | None = None
-    occurred_at: datetime | None = None
+    detected_at: Moment | None = None
+    occurred_at: Moment | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     safety_impact: SafetyImpact = SafetyImpact.NONE
-    production_loss_per_hour: float | None = Field(default=None, ge=0, le=10_000_000)
+    production_loss_per_hour: Money | None = Field(default=None, le=10_000_000)
     urgency: Urgency = Urgency.SOON
     regulatory_impact: bool = False
     photos: list[PhotoIn] = Field(default_factory=list, max_length=MAX_PHOTOS)
@@ -87,12 +89,12 @@ class AnomalyReport(BaseModel):
 class CriticalityOverride(BaseModel):
     model_config = ConfigDict(extra="forbid")
     level: Level
-    reason: str = Field(min_length=5, max_length=2000)
+    reason: ShortText = Field(min_length=5)
 
 
 class AcceptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    eta: datetime
+    eta: Moment
     safety_acknowledged: bool
 
     @field_validator("eta")
@@ -105,43 +107,43 @@ class AcceptIn(BaseModel):
 
 class DeclineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=3, max_length=2000)
+    reason: ShortText = Field(min_length=3)
 
 
 class ReassignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    assignee: str | None = Field(
+    assignee: Label | None = Field(
         default=None, description="username; leave out to take the anomaly yourself"
     )
-    reason: str = Field(min_length=3, max_length=2000)
+    reason: ShortText = Field(min_length=3)
 
 
 class PartUsed(BaseModel):
-    part_number: str = Field(min_length=1, max_length=60)
-    description: str = Field(default="", max_length=200)
-    quantity: float = Field(gt=0)
-    serial_numbers: list[str] = Field(default_factory=list)
+    part_number: Code = Field(min_length=1)
+    description: ShortText = ""
+    quantity: Quantity = Field(gt=0)
+    serial_numbers: list[Code] = Field(default_factory=list, max_length=100)
 
 
 class TestResult(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
-    value: str = Field(min_length=1, max_length=120)
+    name: Label = Field(min_length=1)
+    value: Label = Field(min_length=1)
     passed: bool
 
 
 class ProgressIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: str = Field(min_length=3, max_length=5000)
+    note: Note = Field(min_length=3)
     loto_acknowledged: bool = False
-    parts_used: list[PartUsed] = Field(default_factory=list)
-    test_results: list[TestResult] = Field(default_factory=list)
+    parts_used: list[PartUsed] = Field(default_factory=list, max_length=50)
+    test_results: list[TestResult] = Field(default_factory=list, max_length=50)
 
 
 class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    root_cause: str = ""
-    corrective_action: str = ""
-    verification_test: str = ""
+    root_cause: Note = ""
+    corrective_action: Note = ""
+    verification_test: Note = ""
     safety_restored: bool = False
 
 
@@ -153,7 +155,7 @@ class ReviewDecision(StrEnum):
 class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: ReviewDecision
-    feedback: str = Field(default="", max_length=5000)
+    feedback: Note = ""
 
     @model_validator(mode="after")
     def _feedback_on_reject(self) -> "ReviewIn":
@@ -164,11 +166,11 @@ class ReviewIn(BaseModel):
 
 class RexIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    root_cause_analysis: str = Field(min_length=3, max_length=10000)
-    lessons_learned: str = Field(min_length=3, max_length=10000)
-    preventive_actions: str = Field(min_length=3, max_length=10000)
-    best_practices: str = Field(min_length=3, max_length=10000)
-    training_needs: str = Field(min_length=3, max_length=10000)
+    root_cause_analysis: Note = Field(min_length=3)
+    lessons_learned: Note = Field(min_length=3)
+    preventive_actions: Note = Field(min_length=3)
+    best_practices: Note = Field(min_length=3)
+    training_needs: Note = Field(min_length=3)
 
 
 class RexDecision(StrEnum):
@@ -179,7 +181,7 @@ class RexDecision(StrEnum):
 class RexReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: RexDecision
-    feedback: str = Field(default="", max_length=5000)
+    feedback: Note = ""
 
     @model_validator(mode="after")
     def _feedback_on_revision(self) -> "RexReviewIn":

@@ -7,37 +7,49 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.rules.asset_status import AssetStatus
 from domain.rules.assets import Criticality, MeterType
+from domain.schemas.fields import (
+    Code,
+    Key,
+    Label,
+    LongText,
+    Moment,
+    Money,
+    Note,
+    Reading,
+    ShortText,
+    Unit,
+)
 
 _CODE = r"^[A-Z0-9][A-Z0-9_.-]*$"
 
 
 class MeterSpec(BaseModel):
     meter_type: MeterType
-    unit: str = Field(min_length=1, max_length=20)
+    unit: Unit = Field(min_length=1)
 
 
 class AssetCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    asset_number: str = Field(min_length=2, max_length=60, pattern=_CODE)
-    name: str = Field(min_length=1, max_length=200)
-    description: str | None = None
-    type_code: str = Field(min_length=1, max_length=40)
+    asset_number: Code = Field(min_length=2, pattern=_CODE)
+    name: ShortText = Field(min_length=1)
+    description: Note | None = None
+    type_code: Key = Field(min_length=1)
     criticality: Criticality = Criticality.B
-    site_code: str = Field(min_length=1, max_length=40)
-    area_code: str | None = None
-    work_center_code: str | None = None
-    parent_asset_number: str | None = None
-    manufacturer: str | None = Field(default=None, max_length=120)
-    model: str | None = Field(default=None, max_length=120)
-    serial_number: str | None = Field(default=None, max_length=120)
+    site_code: Key = Field(min_length=1)
+    area_code: Key | None = None
+    work_center_code: Key | None = None
+    parent_asset_number: Code | None = None
+    manufacturer: Label | None = None
+    model: Label | None = None
+    serial_number: Label | None = None
     install_date: date | None = None
     requires_certification: bool = False
     certification_expiry: date | None = None
-    production_loss_per_hour: float | None = Field(default=None, ge=0)
+    production_loss_per_hour: Money | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    meters: list[MeterSpec] = Field(default_factory=list)
+    meters: list[MeterSpec] = Field(default_factory=list, max_length=20)
 
     @field_validator("asset_number", "type_code", "site_code", mode="before")
     @classmethod
@@ -50,37 +62,37 @@ class AssetUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = None
-    type_code: str | None = None
+    name: ShortText | None = Field(default=None, min_length=1)
+    description: Note | None = None
+    type_code: Key | None = None
     criticality: Criticality | None = None
-    area_code: str | None = None
-    work_center_code: str | None = None
-    manufacturer: str | None = Field(default=None, max_length=120)
-    model: str | None = Field(default=None, max_length=120)
-    serial_number: str | None = Field(default=None, max_length=120)
+    area_code: Key | None = None
+    work_center_code: Key | None = None
+    manufacturer: Label | None = None
+    model: Label | None = None
+    serial_number: Label | None = None
     install_date: date | None = None
     requires_certification: bool | None = None
     certification_expiry: date | None = None
-    production_loss_per_hour: float | None = Field(default=None, ge=0)
+    production_loss_per_hour: Money | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: ShortText | None = None
 
 
 class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     status: AssetStatus
-    reason: str = Field(min_length=3, max_length=1000)
+    reason: LongText = Field(min_length=3)  # may quote a stop-work's reason
 
 
 class MeterReadingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     meter_type: MeterType
-    reading: float = Field(ge=0)
-    recorded_at: datetime | None = None
+    reading: Reading
+    recorded_at: Moment | None = None
     source: str = Field(default="MANUAL", pattern=r"^(MANUAL|AUTOMATIC|SHIFT_END)$")
 
 

@@ -1,11 +1,23 @@
 """Validated shapes of the work-order, parts, downtime and operator-report API."""
 
-from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.rules.work_orders import PermitKind, WoPriority, WoSource, WoType
+from domain.schemas.fields import (
+    Code,
+    Key,
+    Label,
+    Line,
+    Measurement,
+    Moment,
+    Money,
+    Note,
+    Quantity,
+    ShortText,
+    Unit,
+)
 
 REASON_CODES = {
     "BD-MECH",
@@ -26,12 +38,12 @@ REASON_CODES = {
 
 class TaskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    description: str = Field(min_length=3, max_length=500)
+    description: Line = Field(min_length=3)
     required: bool = True
     requires_measurement: bool = False
-    unit: str | None = Field(default=None, max_length=20)
-    spec_min: float | None = None
-    spec_max: float | None = None
+    unit: Unit | None = None
+    spec_min: Measurement | None = None
+    spec_max: Measurement | None = None
 
     @model_validator(mode="after")
     def _spec(self) -> "TaskIn":
@@ -48,15 +60,15 @@ class TaskIn(BaseModel):
 
 class WorkOrderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    asset: str = Field(min_length=1, max_length=60)
+    asset: Code = Field(min_length=1)
     type: WoType
     priority: WoPriority = WoPriority.NORMAL
     source: WoSource = WoSource.SUPERVISOR_REQUEST
-    source_reference: str | None = Field(default=None, max_length=60)
-    title: str = Field(min_length=3, max_length=200)
-    description: str = Field(default="", max_length=5000)
+    source_reference: Code | None = None
+    title: ShortText = Field(min_length=3)
+    description: Note = ""
     estimated_hours: float | None = Field(default=None, ge=0, le=10_000)
-    estimated_cost: float = Field(default=0.0, ge=0)
+    estimated_cost: Money = 0.0
     requires_loto: bool | None = None
     requires_hot_work: bool = False
     requires_confined_space: bool = False
@@ -66,102 +78,102 @@ class WorkOrderCreate(BaseModel):
 
 class ReasonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(default="", max_length=2000)
+    reason: ShortText = ""
 
 
 class ScheduleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    assignee: str | None = None
-    scheduled_date: datetime | None = None
-    shift: str | None = Field(default=None, max_length=40)
+    assignee: Label | None = None
+    scheduled_date: Moment | None = None
+    shift: Key | None = None
 
 
 class TaskCompleteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    measurement_value: float | None = None
-    notes: str = Field(default="", max_length=2000)
+    measurement_value: Measurement | None = None
+    notes: Note = ""
 
 
 class LaborIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    technician: str | None = Field(default=None, description="username; default: yourself")
+    technician: Label | None = Field(default=None, description="username; default: yourself")
     hours: float = Field(gt=0, le=24)
     labor_type: str = Field(
         default="REGULAR", pattern="^(REGULAR|OVERTIME|DOUBLE_TIME|CONTRACTOR)$"
     )
     hourly_rate: float = Field(default=45.0, ge=0, le=1000)
-    notes: str | None = Field(default=None, max_length=2000)
+    notes: Note | None = None
 
 
 class PermitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: PermitKind
-    energy_sources: list[str] = Field(default_factory=list, max_length=20)
+    energy_sources: list[Label] = Field(default_factory=list, max_length=20)
     isolation_verified: bool = False
-    lock_numbers: list[str] = Field(default_factory=list, max_length=50)
+    lock_numbers: list[Code] = Field(default_factory=list, max_length=50)
 
 
 class VerifyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    checklist: dict[str, bool]
+    checklist: dict[ShortText, bool] = Field(max_length=50)
     test_run_passed: bool
-    notes: str = Field(default="", max_length=2000)
+    notes: Note = ""
 
 
 class FirstArticleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     passed: bool
-    notes: str = Field(default="", max_length=2000)
+    notes: Note = ""
 
 
 class PartRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    part_number: str = Field(min_length=1, max_length=60)
-    quantity: float = Field(gt=0)
+    part_number: Code = Field(min_length=1)
+    quantity: Quantity = Field(gt=0)
     reserve: bool = True
 
 
 class PartCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    part_number: str = Field(min_length=1, max_length=60)
-    name: str = Field(min_length=1, max_length=200)
-    description: str | None = None
+    part_number: Code = Field(min_length=1)
+    name: ShortText = Field(min_length=1)
+    description: Note | None = None
     category: str = Field(pattern="^(MECHANICAL|ELECTRICAL|HYDRAULIC|PNEUMATIC|CONSUMABLE)$")
     criticality: str = Field(default="STANDARD", pattern="^(CRITICAL|IMPORTANT|STANDARD)$")
-    unit_cost: float | None = Field(default=None, ge=0)
-    lead_time_days: int | None = Field(default=None, ge=0)
-    quantity_on_hand: float = Field(default=0, ge=0)
-    min_quantity: float = Field(default=0, ge=0)
-    reorder_point: float | None = Field(default=None, ge=0)
-    reorder_quantity: float | None = Field(default=None, ge=0)
-    warehouse_location: str | None = None
-    bin_location: str | None = None
+    unit_cost: Money | None = None
+    lead_time_days: int | None = Field(default=None, ge=0, le=3650)
+    quantity_on_hand: Quantity = 0
+    min_quantity: Quantity = 0
+    reorder_point: Quantity | None = None
+    reorder_quantity: Quantity | None = None
+    warehouse_location: Code | None = None
+    bin_location: Code | None = None
 
 
 class PartIssueIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    work_order: str = Field(min_length=1, max_length=20)
-    quantity: float = Field(gt=0)
-    serial_numbers: list[str] = Field(default_factory=list)
+    work_order: str = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$")
+    quantity: Quantity = Field(gt=0)
+    serial_numbers: list[Code] = Field(default_factory=list, max_length=100)
 
 
 class PartReceiveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    quantity: float = Field(gt=0)
-    notes: str | None = None
+    quantity: Quantity = Field(gt=0)
+    notes: Note | None = None
 
 
 class DowntimeStart(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    asset: str
+    asset: Code
     type: str = Field(
         pattern="^(BREAKDOWN|PM|SETUP_CHANGEOVER|NO_OPERATOR|NO_MATERIAL|QUALITY_HOLD|SAFETY_HOLD|OTHER)$"
     )
     reason_code: str
-    start_time: datetime | None = None
+    start_time: Moment | None = None
     planned: bool = False
-    impacted_jobs: list[str] = Field(default_factory=list)
-    details: str | None = None
+    impacted_jobs: list[Code] = Field(default_factory=list, max_length=100)
+    details: Note | None = None
 
     @field_validator("reason_code")
     @classmethod
@@ -173,7 +185,7 @@ class DowntimeStart(BaseModel):
 
 class DowntimeEndIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    end_time: datetime | None = None
+    end_time: Moment | None = None
     reason_code: str | None = None
 
     @field_validator("reason_code")
@@ -215,54 +227,66 @@ class OperatorReportIn(BaseModel):
     """E.4, as JSON; the page sends the same fields with up to 5 photos."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    asset: str = Field(min_length=1, max_length=60)
+    asset: Code = Field(min_length=1)
     report_type: ReportType
     severity: Severity
     symptom: Symptom
-    description: str = Field(min_length=5, max_length=5000)
+    description: Note = Field(min_length=5)
     stopped_equipment: bool
     safety_hazard: bool
-    impacted_job: str | None = Field(default=None, max_length=60)
-    reported_at: datetime | None = None
+    impacted_job: Code | None = None
+    reported_at: Moment | None = None
 
 
 class StopWorkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    asset: str
-    reason: str = Field(min_length=5, max_length=2000)
+    asset: Code
+    reason: ShortText = Field(min_length=5)
+
+
+class StopWorkClearIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: ShortText = Field(default="", description="empty, or at least 3 characters")
+
+    @field_validator("reason")
+    @classmethod
+    def _empty_or_said(cls, value: str) -> str:
+        if 0 < len(value) < 3:
+            raise ValueError("say why in at least 3 characters, or leave it empty")
+        return value
 
 
 class SpcViolationIn(BaseModel):
     """An SPC rule violation reported by the quality system (seed 003 F.4)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    asset: str = Field(min_length=1, max_length=60)
-    violation_id: str = Field(min_length=1, max_length=60)
+    asset: Code = Field(min_length=1)
+    violation_id: Code = Field(min_length=1)
     rule: int = Field(ge=1, le=8, description="Western Electric / Nelson rule number")
-    characteristic: str = Field(min_length=1, max_length=120)
-    detail: str = Field(default="", max_length=2000)
+    characteristic: Label = Field(min_length=1)
+    detail: Note = ""
 
 
 class WorkOrderUpdate(BaseModel):
     """What may still change before approval; the rest is fixed by the workflow."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    title: str | None = Field(default=None, min_length=3, max_length=200)
-    description: str | None = Field(default=None, max_length=5000)
+    title: ShortText | None = Field(default=None, min_length=3)
+    description: Note | None = None
     priority: WoPriority | None = None
     estimated_hours: float | None = Field(default=None, ge=0, le=10_000)
-    estimated_cost: float | None = Field(default=None, ge=0)
+    estimated_cost: Money | None = None
 
 
 class PartUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = None
+    name: ShortText | None = Field(default=None, min_length=1)
+    description: Note | None = None
     criticality: str | None = Field(default=None, pattern="^(CRITICAL|IMPORTANT|STANDARD)$")
-    unit_cost: float | None = Field(default=None, ge=0)
-    lead_time_days: int | None = Field(default=None, ge=0)
-    min_quantity: float | None = Field(default=None, ge=0)
-    reorder_point: float | None = Field(default=None, ge=0)
-    reorder_quantity: float | None = Field(default=None, ge=0)
-    warehouse_location: str | None = None
-    bin_location: str | None = None
+    unit_cost: Money | None = None
+    lead_time_days: int | None = Field(default=None, ge=0, le=3650)
+    min_quantity: Quantity | None = None
+    reorder_point: Quantity | None = None
+    reorder_quantity: Quantity | None = None
+    warehouse_location: Code | None = None
+    bin_location: Code | None = None

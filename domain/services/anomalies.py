@@ -21,7 +21,12 @@ from domain.models import (
     User,
 )
 from domain.rules.anomaly_lifecycle import AttachmentKind
-from domain.rules.uploads import MAX_FILE_BYTES, upload_refusal
+from domain.rules.uploads import (
+    MAX_FILE_BYTES,
+    safe_content_type,
+    safe_filename,
+    upload_refusal,
+)
 from domain.schemas.anomalies import (
     AnomalyOut,
     AnomalyReport,
@@ -160,8 +165,8 @@ def register(
             AnomalyAttachment(
                 anomaly_id=anomaly.id,
                 kind=AttachmentKind.BEFORE_PHOTO.value,
-                filename=photo.filename,
-                content_type=photo.content_type,
+                filename=safe_filename(photo.filename),
+                content_type=safe_content_type(photo.content_type),
                 size=len(content),
                 content=content,
                 caption="reported with the anomaly",
@@ -285,8 +290,8 @@ def add_attachment(
     row = AnomalyAttachment(
         anomaly_id=anomaly.id,
         kind=kind.value,
-        filename=filename[:200],
-        content_type=content_type,
+        filename=safe_filename(filename),
+        content_type=safe_content_type(content_type),
         size=len(content),
         content=content,
         caption=caption,

@@ -88,7 +88,7 @@ def list_assets(
 def get_asset(*, session: Session, actor: Actor, ref: str, lock: bool = False) -> Asset:
     """By asset number (case-insensitive) or numeric id, within what the actor may see."""
     query = _scoped(actor)
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit() and int(ref) < 2**31:  # an id the column can hold
         query = query.where(Asset.id == int(ref))
     else:
         query = query.where(Asset.asset_number == ref.upper())

@@ -25,7 +25,7 @@ from domain.models import (
     WorkOrderTask,
 )
 from domain.rules import work_orders as rules
-from domain.rules.uploads import upload_refusal
+from domain.rules.uploads import safe_content_type, safe_filename, upload_refusal
 from domain.services.audit import record_change
 from domain.services.steps import next_number, write_step
 
@@ -464,8 +464,8 @@ def add_attachment(
     row = WorkOrderAttachment(
         work_order_id=wo.id,
         kind=kind.value,
-        filename=filename[:200],
-        content_type=content_type,
+        filename=safe_filename(filename),
+        content_type=safe_content_type(content_type),
         size=len(content),
         content=content,
         description=description,

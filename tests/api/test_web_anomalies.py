@@ -62,7 +62,8 @@ async def test_report_form_on_a_phone(client):
     token = await _login(client, "operator")
     page = (await client.get("/anomalies/new?asset=saw-jks-001")).text
     assert 'name="viewport"' in page and 'capture="environment"' in page
-    assert "navigator.geolocation" in page
+    assert '<script src="/static/js/anomaly_new.js"' in page
+    assert "navigator.geolocation" in (await client.get("/static/js/anomaly_new.js")).text
     assert 'value="SAW-JKS-001" selected' in page
     r = await client.post(
         "/anomalies/new", data={**FORM, "description": "leak", "csrf_token": token}
