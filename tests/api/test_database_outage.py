@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from api.app import create_app
@@ -112,6 +113,10 @@ async def test_stopped_database_answers_503_and_the_app_recovers_after_restart(w
 
 async def test_killed_database_is_restarted_by_the_supervisor_and_the_app_recovers(web, own_pg):
     await _serving(web)
+    # The test cluster commits asynchronously: flush the WAL so the sign-in's session row
+    # survives the kill, as it would on a durable cluster.
+    with psycopg.connect(own_pg.url().replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
     supervisor = Supervisor(Backoff(initial=2.0), poll_every=0.1)
     supervisor.watch(own_pg)
     stop = threading.Event()

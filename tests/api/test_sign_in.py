@@ -240,18 +240,18 @@ async def test_an_api_client_can_revoke_its_token(client_for):
         assert (await client.get("/api/v1/auth/me", headers=other)).status_code == 200
 
 
-async def test_a_name_the_database_cannot_hold_is_a_plain_failure(client_for):
+async def test_a_name_with_a_nul_is_refused_at_both_doors(client_for):
     # Raw text: the JSON escape reaches the server as written.
     body = f'{{"username": "man\\u0000ager", "password": "{demo_data.DEMO_PASSWORD}"}}'
     async with client_for() as client:
         r = await client.post(TOKEN, content=body, headers={"content-type": "application/json"})
-        assert r.status_code == 401
+        assert r.status_code == 422 and r.json()["error"]["field"] == "username"
         page = await client.get("/login")
         r = await client.post(
             "/login",
             data={"username": "man\x00ager", "password": "x", "csrf_token": _csrf(page.text)},
         )
-        assert r.status_code == 401
+        assert r.status_code == 422
 
 
 async def test_the_real_server_believes_no_forwarded_for_of_its_own(db_url, dev_env, tmp_path):
