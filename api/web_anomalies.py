@@ -278,7 +278,8 @@ def _detail(
 
 @router.get("/anomalies/{ref}", response_class=HTMLResponse)
 async def detail(ref: str, request: Request, session: DbSession, actor: Viewer) -> HTMLResponse:
-    live = await actions.live(request.app.state.temporal, ref.upper())
+    ref = actions.own(session, actor, ref)  # no query reaches another organisation's workflow
+    live = await actions.live(request.app.state.temporal, ref)
     return _detail(request, session, actor, ref, live)
 
 
@@ -395,6 +396,7 @@ async def attachment_form(
     from api.routes.anomalies import store_attachment
 
     check_csrf(request, csrf)
+    ref = actions.own(session, actor, ref)
     client = request.app.state.temporal
     try:
         if kind not in AttachmentKind.__members__:
@@ -414,14 +416,15 @@ async def act(ref: str, action: str, request: Request, session: DbSession, actor
     if action not in ACTION_DOORS:
         raise ApiError(404, "NotFound", f"no action {action}")
     enforce(actor, ACTION_DOORS[action])
+    ref = actions.own(session, actor, ref)
     raw = await request.form()
     form = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
     check_csrf(request, form.get("csrf_token", ""))
     client = request.app.state.temporal
     try:
         method, req = await _request_for(action, form, session, actor, ref)
-        owned = actions.own(session, actor, ref)
-        await actions.update(client, owned, method, req)
+        session.rollback()
+        await actions.update(client, ref, method, req)
     except ValidationError as err:
         error, code = _first_error(err)[1], 422
     except (ApiError, DomainError) as err:

@@ -179,6 +179,14 @@ async def test_another_organisation_reaches_nothing(
     assert r.status_code == 404, r.text
     kpis = (await client.get("/api/v1/anomalies/kpis", headers=b_manager)).json()
     assert ref not in str(kpis) and "JKS" not in str(kpis)
+    # Pages: neither the anomaly's page nor its forms reach it for the other organisation.
+    csrf = await _login(client, "b-manager")
+    assert (await client.get(f"/anomalies/{ref}")).status_code == 404
+    r = await client.post(
+        f"/anomalies/{ref}/criticality",
+        data={"level": "G4", "reason": "not ours to judge", "csrf_token": csrf},
+    )
+    assert r.status_code == 404
     with sessions() as s:
         b_org = actor(sessions, "b-manager").organization_id
         assert not s.scalars(select(WorkOrder).where(WorkOrder.organization_id == b_org)).all()
