@@ -5,13 +5,11 @@ BIN := $(VENV)/bin
 
 .PHONY: up test lint bench clean
 
-$(BIN)/python:
+# The venv and plantops in it, installed with uv when it can be had, else with pip
+# (PLANTOPS_INSTALLER=pip forces pip); both use the package index pip is configured with.
+$(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "plantops needs Python 3.11 or newer")'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(PYTHON) -m workers.bootstrap $(VENV) -e ".[test]"
 	@touch $@
 
 up: $(VENV)/.installed
