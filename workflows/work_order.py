@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.work_orders import DowntimeEnd, WoRecord, WorkOrderActivities
     from domain.actor import Actor
     from domain.rules import work_orders as rules
-    from domain.rules.roles import Role
+    from domain.rules.roles import Action, Role
     from domain.rules.work_order_doors import CONTENT_DOORS, WO_DOORS
     from domain.rules.work_order_doors import refusal as door_refusal
     from domain.rules.work_orders import Approval, WoStatus, WoType
@@ -568,6 +568,11 @@ class WorkOrderWorkflow:
     @stop_work.validator
     def _check_stop_work(self, notice: StopWorkNotice) -> None:
         self._same_organization(notice.actor)
+        # F.3, the API's doors: anyone on the floor raises a stop-work, EHS clears it.
+        action = Action.CLEAR_STOP_WORK if notice.cleared else Action.STOP_WORK
+        why = door_refusal(notice.actor.roles, [(action,)])
+        if why:
+            _fail("NotAllowed", why)
 
     # -- queries --
 

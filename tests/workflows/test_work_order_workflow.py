@@ -834,6 +834,15 @@ async def test_stop_work_holds_active_work_and_lets_only_planning_go_on(
     assert (await _act(planned, WO.cancel, mgr, "blades sent out instead")).status == "CANCELLED"
 
     cleared = StopWorkNotice(ehs, "leak fixed, guard refitted", cleared=True)
+    # The doors of F.3 once more: EHS (or the admin) clears, the auditor raises nothing.
+    await _refused(
+        active, WO.stop_work, StopWorkNotice(tech, "all good", cleared=True), "NotAllowed",
+        "role MAINT_TECH may not clear stop-work; requires one of MAINT_ADMIN, EHS",
+    )  # fmt: skip
+    await _refused(
+        active, WO.stop_work, StopWorkNotice(actor(sessions, "auditor"), "looks unsafe"),
+        "NotAllowed", "role AUDITOR may not raise stop-work",
+    )  # fmt: skip
     s = await active.execute_update(WO.stop_work, cleared)
     assert s.status == "ON_HOLD" and not s.safety_hold and s.after_stop_work
     assert s.events[-1].action == "STOP_WORK_CLEARED" and s.events[-1].by == ehs.full_name
