@@ -227,6 +227,7 @@ class WorkOrderWorkflow:
     @start.validator
     def _check_start(self, req: ActRequest) -> None:
         self._guard(req.actor, "start")
+        self._refuse_reopening("start work")
         current = self._facts.status
         if current not in PAUSED:
             self._allowed(W.IN_PROGRESS, req.actor)
@@ -250,6 +251,7 @@ class WorkOrderWorkflow:
     @hold.validator
     def _check_hold(self, req: ActRequest) -> None:
         self._guard(req.actor, "hold")
+        self._refuse_reopening("hold")
         self._allowed(W.ON_HOLD, req.actor)
         self._need_role(req.actor, rules.EXECUTORS, "putting a work order on hold")
         self._need_reason(req.reason, "a hold")
@@ -786,6 +788,22 @@ class WorkOrderWorkflow:
         # F.3: under a stop-work no work goes ahead; only planning it, holding or cancelling.
         if self._facts.safety_hold and target not in UNDER_STOP_WORK:
             _fail("Conflict", f"cannot move to {target.value}: {rules.SAFETY_HOLD_BLOCK}")
+
+    def _refuse_reopening(self, move: str) -> None:
+        """C.5: finished work goes back to work only through a failed verification or first
+        article. A person's start or hold would skip the verifier and keep the return-to-
+        service approvals already given for the work as verified."""
+        status = self._facts.status
+        if status not in (W.COMPLETED, W.VERIFIED):
+            return
+        # Validators always refuse; a handler re-checking under the lock does so only in
+        # runs recorded with this check, so older histories replay as they ran.
+        if workflow.unsafe.is_read_only() or workflow.patched("finished-work-reopens-by-rework"):
+            _fail(
+                "Conflict",
+                f"cannot {move}: a {status.value} work order goes back to work only through "
+                "a failed verification or first-article inspection",
+            )
 
     def _same_organization(self, actor: Actor) -> None:
         # Another organisation's caller learns nothing, not even that the order exists.

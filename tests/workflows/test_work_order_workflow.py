@@ -438,12 +438,21 @@ async def test_reject_needs_an_approver_and_a_reason(tclient, sessions, task_que
 
 
 async def test_cancel_by_a_manager_with_a_reason_stops_the_downtime(tclient, sessions, task_queue):
-    h = await _open(
-        tclient, sessions, task_queue, type="BREAKDOWN", requires_loto=False, downtime=True
-    )
-    mgr, sup = actor(sessions, "manager"), actor(sessions, "supervisor")
+    h = await _open(tclient, sessions, task_queue, type="BREAKDOWN", downtime=True)
+    mgr, sup, tech = (actor(sessions, u) for u in ("manager", "supervisor", "tech"))
     downtime_id = _row(sessions, h.id).downtime_id
-    await _to_in_progress(h, sessions)
+    await _to_in_progress(h, sessions, loto=True)
+    # The lock comes off only for the test run of COMPLETED work, and a work order is never
+    # cancelled under an active lock: work under LOTO is cancelled once COMPLETED.
+    await _refused(
+        h, WO.cancel, ActRequest(mgr, "asset to be scrapped"), "Conflict",
+        "remove the active LOTO permit before cancelling",
+    )  # fmt: skip
+    await _refused(
+        h, WO.content, ContentNotice(tech, "PERMIT_REMOVED", {"kind": "LOTO"}), "Conflict",
+        "permits come off once the work is COMPLETED",
+    )  # fmt: skip
+    await _to_completed(h, sessions, evidence=(), loto=True)
     await _refused(
         h, WO.cancel, ActRequest(sup, "not needed"), "NotAllowed",
         "cancelling (it needs a manager's approval) needs one of the roles "
@@ -457,8 +466,10 @@ async def test_cancel_by_a_manager_with_a_reason_stops_the_downtime(tclient, ses
     assert row.status == "CANCELLED" and row.cancel_reason == "asset to be scrapped"
     assert row.closed_at is not None
     with sessions() as db:
-        assert db.get(DowntimeRecord, downtime_id).end_time is not None
-    assert _audit(sessions, h.id)[-1].action == "STATUS_CANCELLED"
+        record = db.get(DowntimeRecord, downtime_id)
+        assert record.end_time is not None and record.ended_by == mgr.full_name
+    last = _audit(sessions, h.id)[-1]
+    assert last.action == "STATUS_CANCELLED" and last.previous_state["status"] == "COMPLETED"
 
 
 # -- refusals --
@@ -589,6 +600,12 @@ async def test_permits_tasks_labour_and_evidence_gate_start_complete_verify_clos
     )  # fmt: skip
     await _task_done(h, sessions, tech, 2, 0.03)
     assert (await _act(h, WO.complete, tech)).status == "COMPLETED"
+    # Finished work goes back only through a failed verification, not a start or a hold.
+    back = "work order goes back to work only through a failed verification or first-article"
+    await _refused(
+        h, WO.start, ActRequest(tech), "Conflict", f"cannot start work: a COMPLETED {back}"
+    )
+    await _refused(h, WO.hold, ActRequest(sup, "waiting on a decision"), "Conflict", "cannot hold")
 
     await _refused(
         h, WO.verify, VerifyRequest(tech, CHECKLIST, True), "NotAllowed",
@@ -619,6 +636,9 @@ async def test_permits_tasks_labour_and_evidence_gate_start_complete_verify_clos
     assert s.status == "VERIFIED" and s.return_to_service == "BLOCKED"
     assert s.message == "evidence missing: CHECKLIST"
     assert _asset_status(sessions) == "PENDING_RETURN"
+    # Reopening verified work would keep the manager's signature for work not yet done.
+    await _refused(h, WO.start, ActRequest(tech), "Conflict", f"a VERIFIED {back}")
+    await _refused(h, WO.hold, ActRequest(tech, "one more look"), "Conflict", f"a VERIFIED {back}")
     await _evidence(h, sessions, tech, "CHECKLIST")
     s = await _act(h, WO.close, sup)
     assert s.status == "CLOSED" and s.return_to_service == "DONE"
