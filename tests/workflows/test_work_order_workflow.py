@@ -2,6 +2,7 @@
 row, the C.3 refusals, rework (C.5), stop-work (F.3), the I.3 return-to-service
 approvals and the asset's own workflow, then replay."""
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -966,62 +967,58 @@ async def test_stop_work_on_finished_work_wants_every_after_swa_signature_given_
 # -- return to service (I.3) --
 
 
-@pytest.mark.parametrize(
-    ("type", "evidence", "refused", "approvers"),
-    [
-        ("PM", ("CHECKLIST",), ["tech", "ehs", "opsmanager"], ["supervisor"]),
-        ("CORRECTIVE", ("CHECKLIST",), ["supervisor", "ehs", "opsmanager"], ["manager"]),
-        (
-            "BREAKDOWN",
-            ("CHECKLIST", "PHOTO_BEFORE", "PHOTO_AFTER"),
-            ["supervisor", "ehs"],
-            ["manager"],
-        ),
-        ("QUALITY_RELATED", ("CHECKLIST",), ["supervisor", "quality"], ["manager"]),
-        (
-            "SAFETY_RELATED",
-            ("CHECKLIST", "PHOTO_BEFORE", "PHOTO_AFTER", "SIGNATURE"),
-            ["supervisor", "opsmanager"],
-            ["ehs", "manager"],
-        ),
-    ],
-)
-async def test_return_to_service_approvers_by_type(
-    tclient, sessions, task_queue, type, evidence, refused, approvers
-):
-    loto = type in ("BREAKDOWN", "SAFETY_RELATED")  # C.1: they always lock out
-    h = await _open(tclient, sessions, task_queue, type=type)
-    s = await _to_verified(h, sessions, evidence, loto)
-    needed = ["MAINTENANCE", "EHS"] if type == "SAFETY_RELATED" else ["MAINTENANCE"]
-    assert s.approvals_needed == needed
+# type, its asset, the evidence K.3 wants, who may not sign, who signs (the last one closes)
+RTS_CASES = [
+    ("PM", "SAW-JKS-001", ("CHECKLIST",), ["tech", "ehs", "opsmanager"], ["supervisor"]),
+    ("CORRECTIVE", "SAW-JKS-002", ("CHECKLIST",), ["supervisor", "ehs", "opsmanager"],
+     ["manager"]),
+    ("BREAKDOWN", "ROUTER-JKS-001", ("CHECKLIST", "PHOTO_BEFORE", "PHOTO_AFTER"),
+     ["supervisor", "ehs"], ["manager"]),
+    ("QUALITY_RELATED", "SHEAR-JKS-001", ("CHECKLIST",), ["supervisor", "quality"],
+     ["manager"]),
+    ("SAFETY_RELATED", "CONV-JKS-001",
+     ("CHECKLIST", "PHOTO_BEFORE", "PHOTO_AFTER", "SIGNATURE"), ["supervisor", "opsmanager"],
+     ["ehs", "manager"]),
+]  # fmt: skip
+
+
+async def test_return_to_service_approvers_by_type(tclient, sessions, task_queue):
+    """I.3 for each type, the five lifecycles side by side on five assets."""
     org = actor(sessions, "manager").organization_id
     robot = Actor(None, "plantops", "plantops workflow", org, ("SYSTEM",))
-    await _refused(
-        h, WO.approve_return, ActRequest(robot), "NotAllowed",
-        "an automated or AI actor can never approve a return to service",
-    )  # fmt: skip
     ai_manager = Actor(None, "assistant", "maintenance assistant", org, ("MAINT_MANAGER", "AI"))
-    await _refused(
-        h, WO.approve_return, ActRequest(ai_manager), "NotAllowed",
-        "an automated or AI actor can never approve a return to service",
-    )  # fmt: skip
-    for who in refused:
-        await _refused(h, WO.approve_return, ActRequest(actor(sessions, who)), "NotAllowed")
-    *first, last = [actor(sessions, u) for u in approvers]
-    for who in first:
-        s = await _act(h, WO.approve_return, who)
-        assert s.status == "VERIFIED" and s.return_to_service == "BLOCKED"
-        assert _asset_status(sessions) == "PENDING_RETURN"
-        await _refused(
-            h, WO.approve_return, ActRequest(who), "NotAllowed", "one person gives one approval"
-        )
-    s = await _act(h, WO.approve_return, last)
-    assert s.status == "CLOSED" and s.return_to_service == "DONE"
-    assert _asset_status(sessions) == "IN_SERVICE"
-    signed = [a for a in _audit(sessions, h.id) if a.action.startswith("RTS_APPROVED_")]
-    expected = {"EHS": "EHS"} if type == "SAFETY_RELATED" else {}
-    expected["MAINTENANCE"] = "MAINT_SUPERVISOR" if type == "PM" else "MAINT_MANAGER"
-    assert {a.action.removeprefix("RTS_APPROVED_"): a.user_role for a in signed} == expected
+    automated = "an automated or AI actor can never approve a return to service"
+
+    async def case(type, asset, evidence, refused, approvers):
+        loto = type in ("BREAKDOWN", "SAFETY_RELATED")  # C.1: they always lock out
+        h = await _open(tclient, sessions, task_queue, type=type, asset=asset)
+        s = await _to_verified(h, sessions, evidence, loto)
+        needed = ["MAINTENANCE", "EHS"] if type == "SAFETY_RELATED" else ["MAINTENANCE"]
+        assert s.approvals_needed == needed, type
+        for who in (robot, ai_manager):
+            await _refused(h, WO.approve_return, ActRequest(who), "NotAllowed", automated)
+        for who in refused:
+            await _refused(h, WO.approve_return, ActRequest(actor(sessions, who)), "NotAllowed")
+        *first, last = [actor(sessions, u) for u in approvers]
+        for who in first:
+            s = await _act(h, WO.approve_return, who)
+            assert s.status == "VERIFIED" and s.return_to_service == "BLOCKED", type
+            assert _asset_status(sessions, asset) == "PENDING_RETURN", type
+            await _refused(
+                h, WO.approve_return, ActRequest(who), "NotAllowed",
+                "one person gives one approval",
+            )  # fmt: skip
+        s = await _act(h, WO.approve_return, last)
+        assert s.status == "CLOSED" and s.return_to_service == "DONE", type
+        assert _asset_status(sessions, asset) == "IN_SERVICE", type
+        signed = [a for a in _audit(sessions, h.id) if a.action.startswith("RTS_APPROVED_")]
+        expected = {"EHS": "EHS"} if type == "SAFETY_RELATED" else {}
+        expected["MAINTENANCE"] = "MAINT_SUPERVISOR" if type == "PM" else "MAINT_MANAGER"
+        assert {a.action.removeprefix("RTS_APPROVED_"): a.user_role for a in signed} == expected
+        return h
+
+    handles = await asyncio.gather(*(case(*c) for c in RTS_CASES))
+    await _replay(handles[-1])
 
 
 async def test_closes_only_once_its_asset_is_back_in_service(tclient, sessions, task_queue):
