@@ -819,10 +819,13 @@ async def test_stop_work_holds_active_work_and_lets_only_planning_go_on(
     tclient, sessions, task_queue
 ):
     active = await _open(tclient, sessions, task_queue, requires_loto=True)
+    waiting = await _open(tclient, sessions, task_queue, title="Replace the fence rail")
     planned = await _open(tclient, sessions, task_queue, title="Sharpen spare blades")
     sup, mgr, tech = (actor(sessions, u) for u in ("supervisor", "manager", "tech"))
     operator, ehs, ops = (actor(sessions, u) for u in ("operator", "ehs", "opsmanager"))
     await _to_in_progress(active, sessions, loto=True)
+    await _to_in_progress(waiting, sessions)
+    await _act(waiting, WO.wait_parts, tech)
     await _move_asset(tclient, sessions, "SAFETY_HOLD", ehs)
 
     raised = StopWorkNotice(operator, "hydraulic leak under the guard")
@@ -834,6 +837,8 @@ async def test_stop_work_holds_active_work_and_lets_only_planning_go_on(
     assert [a.action for a in audit][-2:] == ["STOP_WORK", "STATUS_ON_HOLD"]
     assert audit[-1].reason == "stop-work: hydraulic leak under the guard"
     assert audit[-1].user_role == "OPERATOR"
+    s = await waiting.execute_update(WO.stop_work, raised)
+    assert s.status == "ON_HOLD" and s.safety_hold and s.after_stop_work
     s = await planned.execute_update(WO.stop_work, raised)
     assert s.status == "DRAFT" and s.safety_hold and not s.after_stop_work
     assert [a.action for a in _audit(sessions, planned.id)] == ["CREATED"]
@@ -853,6 +858,10 @@ async def test_stop_work_holds_active_work_and_lets_only_planning_go_on(
     assert s.status == "SCHEDULED" and s.blocks["start"] == [hold]
     await _refused(planned, WO.start, ActRequest(tech), "RuleViolation", hold)
     assert (await _act(planned, WO.cancel, mgr, "blades sent out instead")).status == "CANCELLED"
+    # Held work may be cancelled too (nothing is locked out on this one).
+    assert (await _act(waiting, WO.cancel, mgr, "rail to be replaced by the OEM")).status == (
+        "CANCELLED"
+    )
 
     cleared = StopWorkNotice(ehs, "leak fixed, guard refitted", cleared=True)
     # The doors of F.3 once more: EHS (or the admin) clears, the auditor raises nothing.
@@ -902,7 +911,7 @@ async def test_stop_work_holds_active_work_and_lets_only_planning_go_on(
     }
     ops_row = next(a for a in _audit(sessions, active.id) if a.action == "RTS_APPROVED_OPERATIONS")
     assert ops_row.user_role == "OPERATIONS_MANAGER"
-    await _replay(active, planned)
+    await _replay(active, waiting, planned)
 
 
 async def test_stop_work_on_finished_work_wants_every_after_swa_signature_given_after_it(
