@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.work_orders import DowntimeEnd, WoRecord, WorkOrderActivities
     from domain.actor import Actor
     from domain.rules import work_orders as rules
-    from domain.rules.roles import Role
+    from domain.rules.roles import Action, Role
     from domain.rules.work_order_doors import CONTENT_DOORS, WO_DOORS
     from domain.rules.work_order_doors import refusal as door_refusal
     from domain.rules.work_orders import Approval, WoStatus, WoType
@@ -227,6 +227,7 @@ class WorkOrderWorkflow:
     @start.validator
     def _check_start(self, req: ActRequest) -> None:
         self._guard(req.actor, "start")
+        self._refuse_reopening("start work")
         current = self._facts.status
         if current not in PAUSED:
             self._allowed(W.IN_PROGRESS, req.actor)
@@ -250,6 +251,7 @@ class WorkOrderWorkflow:
     @hold.validator
     def _check_hold(self, req: ActRequest) -> None:
         self._guard(req.actor, "hold")
+        self._refuse_reopening("hold")
         self._allowed(W.ON_HOLD, req.actor)
         self._need_role(req.actor, rules.EXECUTORS, "putting a work order on hold")
         self._need_reason(req.reason, "a hold")
@@ -568,6 +570,11 @@ class WorkOrderWorkflow:
     @stop_work.validator
     def _check_stop_work(self, notice: StopWorkNotice) -> None:
         self._same_organization(notice.actor)
+        # F.3, the API's doors: anyone on the floor raises a stop-work, EHS clears it.
+        action = Action.CLEAR_STOP_WORK if notice.cleared else Action.STOP_WORK
+        why = door_refusal(notice.actor.roles, [(action,)])
+        if why:
+            _fail("NotAllowed", why)
 
     # -- queries --
 
@@ -781,6 +788,22 @@ class WorkOrderWorkflow:
         # F.3: under a stop-work no work goes ahead; only planning it, holding or cancelling.
         if self._facts.safety_hold and target not in UNDER_STOP_WORK:
             _fail("Conflict", f"cannot move to {target.value}: {rules.SAFETY_HOLD_BLOCK}")
+
+    def _refuse_reopening(self, move: str) -> None:
+        """C.5: finished work goes back to work only through a failed verification or first
+        article. A person's start or hold would skip the verifier and keep the return-to-
+        service approvals already given for the work as verified."""
+        status = self._facts.status
+        if status not in (W.COMPLETED, W.VERIFIED):
+            return
+        # Validators always refuse; a handler re-checking under the lock does so only in
+        # runs recorded with this check, so older histories replay as they ran.
+        if workflow.unsafe.is_read_only() or workflow.patched("finished-work-reopens-by-rework"):
+            _fail(
+                "Conflict",
+                f"cannot {move}: a {status.value} work order goes back to work only through "
+                "a failed verification or first-article inspection",
+            )
 
     def _same_organization(self, actor: Actor) -> None:
         # Another organisation's caller learns nothing, not even that the order exists.
