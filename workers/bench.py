@@ -19,10 +19,10 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.bench_noop import NOOP_ACTIVITIES
 from domain.settings import Settings
+from workers.bench_noop import NOOP_ACTIVITIES
+from workers.bench_shape import NoopAnomalyWorkflow, NoopInput, NoopRequest
 from workers.embedded import StartupError
-from workflows.bench_shape import NoopAnomalyWorkflow, NoopInput, NoopRequest
 
 PASSWORD = "plantops-demo"
 OPERATOR, SUPERVISOR, SENIOR = "operator", "supervisor", "seniortech"

@@ -7,10 +7,10 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.worker import Worker
 
-from activities.bench_noop import NOOP_ACTIVITIES
 from workers.bench import latency_table, percentile, run_api, run_noop
+from workers.bench_noop import NOOP_ACTIVITIES
+from workers.bench_shape import NoopAnomalyWorkflow, NoopInput, NoopRequest
 from workers.embedded import StartupError, free_port
-from workflows.bench_shape import NoopAnomalyWorkflow, NoopInput, NoopRequest
 
 
 async def test_noop_lifecycles_run_to_closure(dev_env, task_queue):

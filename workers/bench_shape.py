@@ -12,14 +12,14 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.bench_noop import (
+    from domain.rules.anomaly_lifecycle import AnomalyStatus as S
+    from workers.bench_noop import (
         noop_assess,
         noop_kpis,
         noop_notify,
         noop_pick,
         noop_record,
     )
-    from domain.rules.anomaly_lifecycle import AnomalyStatus as S
 
 # The real workflow's options, so retries and timeouts cost the same.
 WRITE = {
