@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.anomalies import Person
 from api.errors import ApiError, refusal
@@ -87,7 +87,7 @@ async def update(client: Client, reference: str, method: Any, request: Any) -> A
             raise refusal(cause.type, cause.message, field) from None
         raise ApiError(500, "WorkflowError", f"the action failed: {cause}") from None
     except RPCError as err:
-        if "not found" in str(err).lower():
+        if err.status == RPCStatusCode.NOT_FOUND:
             raise ApiError(
                 404, "NotFound", f"anomaly {reference} has no running lifecycle"
             ) from None

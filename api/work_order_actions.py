@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.work_orders import snapshot
 from api.errors import ApiError, refusal
@@ -42,7 +42,7 @@ def _as_api_error(err: Exception) -> ApiError:
             return refusal(cause.type, cause.message, field)
         return ApiError(500, "WorkflowError", f"the action failed: {cause}")
     if isinstance(err, RPCError):
-        if "not found" in str(err).lower():
+        if err.status == RPCStatusCode.NOT_FOUND:
             return ApiError(404, "NotFound", "the work order has no running lifecycle")
         return ApiError(503, "Unavailable", f"Temporal did not answer: {err}")
     raise err

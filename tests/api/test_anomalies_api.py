@@ -202,3 +202,15 @@ async def test_filters_and_pagination(client, token_for):
     assert mine["total"] >= 1
     r = await client.get(BASE, params={"criticality": "G9"}, headers=h)
     assert r.status_code == 422 and r.json()["error"]["field"] == "criticality"
+
+
+async def test_an_action_on_an_anomaly_without_a_lifecycle_is_404(client, token_for, sessions):
+    from tests.anomaly_helpers import register
+
+    ref = register(sessions)  # recorded, its lifecycle never started
+    r = await client.post(
+        f"/api/v1/anomalies/{ref}/decline",
+        json={"reason": "not my trade"},
+        headers=token_for("tech"),
+    )
+    assert r.status_code == 404 and "no running lifecycle" in r.json()["error"]["message"]
