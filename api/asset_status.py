@@ -16,6 +16,44 @@ from workflows.asset import (
 )
 
 
+async def change_by_hand(
+    app_state, session: Session, actor: Actor, ref: str, change: StatusChange
+) -> None:
+    """The status form and endpoint. A safety hold asked for by hand is a stop-work, so every
+    work order on the asset is held with it; other moves are refused where a stop-work or
+    a work order owns them, then sent to the asset's workflow."""
+    if change.status.value == "SAFETY_HOLD":
+        from api.operator_reports import raise_stop_work
+
+        session.rollback()
+        await raise_stop_work(app_state, actor, ref, change.reason)
+        return
+    check_manual_change(session, actor, ref, change)
+    await change_status(
+        client=app_state.temporal,
+        task_queue=app_state.settings.task_queue,
+        session=session,
+        actor=actor,
+        ref=ref,
+        change=change,
+    )
+
+
+def check_manual_change(session: Session, actor: Actor, ref: str, change: StatusChange) -> None:
+    from domain.rules.asset_status import manual_change_refusal
+    from domain.services import work_orders as wo_service
+
+    asset = asset_service.get_asset(session=session, actor=actor, ref=ref)
+    why = manual_change_refusal(
+        asset.status,
+        change.status,
+        wo_service.stop_work_open(session, asset.id),
+        wo_service.started_on_asset(session, asset.id),
+    )
+    if why:
+        raise ApiError(409, "Conflict", why, "status")
+
+
 async def change_status(
     *,
     client: Client,

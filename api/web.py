@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from api import sign_in
-from api.asset_status import change_status
+from api.asset_status import change_by_hand
 from api.deps import DbSession
 from api.errors import ApiError
 from domain.actor import Actor
@@ -256,14 +256,7 @@ async def asset_status_form(
     check_csrf(request, csrf)
     try:
         change = StatusChange(status=status, reason=reason)
-        await change_status(
-            client=request.app.state.temporal,
-            task_queue=request.app.state.settings.task_queue,
-            session=session,
-            actor=actor,
-            ref=ref,
-            change=change,
-        )
+        await change_by_hand(request.app.state, session, actor, ref, change)
     except ValidationError as err:
         return _detail(
             request,

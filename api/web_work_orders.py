@@ -34,6 +34,7 @@ from domain.schemas.work_orders import (
     Symptom,
     TaskCompleteIn,
 )
+from domain.services import assets as asset_service
 from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
 from workflows.work_order_types import ActRequest, FirstArticleRequest, VerifyRequest
@@ -384,7 +385,7 @@ async def report_submit(request: Request, session: DbSession, actor: Reporter) -
 
 @router.get("/assets/{ref}/qr.svg")
 def qr_label(ref: str, request: Request, session: DbSession, actor: AssetViewer) -> Response:
-    asset = service.asset_by_number(session, actor.organization_id, ref)
+    asset = asset_service.get_asset(session=session, actor=actor, ref=ref)
     base = request.app.state.settings.public_url or str(request.base_url).rstrip("/")
     buffer = io.BytesIO()
     segno.make(f"{base}/report?asset={asset.asset_number}", error="m").save(

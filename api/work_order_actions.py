@@ -136,6 +136,7 @@ def from_anomaly(session: Session, actor: Actor, reference: str) -> WorkOrder:
         raise ApiError(403, "NotAllowed", "the assignee or a supervisor opens the work order")
     existing = session.scalars(
         select(WorkOrder).where(
+            WorkOrder.organization_id == actor.organization_id,
             WorkOrder.source_reference == anomaly.reference,
             WorkOrder.status.not_in(["CLOSED", "CANCELLED", "REJECTED"]),
         )
@@ -204,12 +205,15 @@ def from_anomaly(session: Session, actor: Actor, reference: str) -> WorkOrder:
     return wo
 
 
-def work_orders_of(session: Session, reference: str) -> list[dict[str, str]]:
+def work_orders_of(session: Session, reference: str, organization_id: int) -> list[dict[str, str]]:
     return [
         {"number": number, "status": status, "type": type_}
         for number, status, type_ in session.execute(
             select(WorkOrder.number, WorkOrder.status, WorkOrder.type)
-            .where(WorkOrder.source_reference == reference.upper())
+            .where(
+                WorkOrder.organization_id == organization_id,
+                WorkOrder.source_reference == reference.upper(),
+            )
             .order_by(WorkOrder.id)
         ).all()
     ]

@@ -503,6 +503,9 @@ class WorkOrderWorkflow:
             _fail("RuleViolation", f"{notice.kind} lacks {', '.join(sorted(missing))}", "detail")
         if self._facts.status in rules.FINAL:
             _fail("Conflict", f"the work order is {self._facts.status.value}")
+        if self._facts.safety_hold and notice.kind in ("TASK_COMPLETED", "PART"):
+            # F.3: no work is done on the asset, nor parts drawn for it, under a stop-work.
+            _fail("Conflict", f"cannot record {notice.kind.lower()}: {rules.SAFETY_HOLD_BLOCK}")
         if notice.kind == "PERMIT_REMOVED" and self._facts.status not in (
             W.COMPLETED,
             W.CANCELLED,

@@ -170,7 +170,7 @@ async def get_anomaly(
     # after the query never shows it behind the live state.
     live = await actions.live(client, reference)
     out = service.to_out(session, anomaly, live)
-    out.work_orders = wo_actions.work_orders_of(session, reference)
+    out.work_orders = wo_actions.work_orders_of(session, reference, actor.organization_id)
     return out
 
 

@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
-from api.asset_status import change_status
-from api.deps import AppSettings, DbSession, TemporalClient, require
+from api.asset_status import change_by_hand
+from api.deps import DbSession, require
 from api.params import Offset
 from domain.actor import Actor
 from domain.rules.asset_status import AssetStatus
@@ -81,21 +81,9 @@ def update_asset(ref: str, data: AssetUpdate, session: DbSession, actor: Editor)
     summary="Change status through the asset status rule table",
 )
 async def post_status(
-    ref: str,
-    change: StatusChange,
-    session: DbSession,
-    actor: StatusChanger,
-    client: TemporalClient,
-    settings: AppSettings,
+    ref: str, change: StatusChange, request: Request, session: DbSession, actor: StatusChanger
 ) -> AssetOut:
-    await change_status(
-        client=client,
-        task_queue=settings.task_queue,
-        session=session,
-        actor=actor,
-        ref=ref,
-        change=change,
-    )
+    await change_by_hand(request.app.state, session, actor, ref, change)
     session.expire_all()
     return service.to_out(session, service.get_asset(session=session, actor=actor, ref=ref))
 

@@ -235,6 +235,22 @@ async def create_work_order(
     settings: AppSettings,
 ) -> dict[str, Any]:
     asset = asset_service.asset_for_write(session=session, actor=actor, ref=data.asset)
+    if data.source is rules.WoSource.ANOMALY:
+        # The anomaly it comes from is one of the caller's own, so it links nothing across.
+        from domain.services import anomalies as anomaly_service
+
+        if not data.source_reference:
+            raise ApiError(
+                422,
+                "RuleViolation",
+                "source_reference: the anomaly's reference",
+                "source_reference",
+            )
+        anomaly_service.get_anomaly(
+            session=session,
+            organization_id=actor.organization_id,
+            reference=data.source_reference,
+        )
     wo = service.create(
         session=session,
         actor=actor,
@@ -293,7 +309,11 @@ def work_order_history(number: str, session: DbSession, actor: Viewer) -> list[d
     service.get(session, actor.organization_id, number)
     rows = session.scalars(
         select(AuditLog)
-        .where(AuditLog.entity_type == service.ENTITY, AuditLog.entity_id == number.upper())
+        .where(
+            AuditLog.organization_id == actor.organization_id,
+            AuditLog.entity_type == service.ENTITY,
+            AuditLog.entity_id == number.upper(),
+        )
         .order_by(AuditLog.id)
     ).all()
     return [
@@ -701,7 +721,7 @@ def _downtime_out(d: DowntimeRecord, session) -> dict[str, Any]:
 def list_downtime(session: DbSession, actor: Viewer, asset: str | None = None) -> dict[str, Any]:
     query = select(DowntimeRecord).where(DowntimeRecord.organization_id == actor.organization_id)
     if asset:
-        a = service.asset_by_number(session, actor.organization_id, asset)
+        a = asset_service.get_asset(session=session, actor=actor, ref=asset)
         query = query.where(DowntimeRecord.asset_id == a.id)
     rows = session.scalars(query.order_by(DowntimeRecord.start_time.desc()).limit(500)).all()
     return {"items": [_downtime_out(d, session) for d in rows]}
@@ -863,7 +883,7 @@ async def clear_stop_work(
     tags=["assets"],
 )
 def dispatch(ref: str, session: DbSession, actor: Viewer) -> dict[str, Any]:
-    asset = service.asset_by_number(session, actor.organization_id, ref)
+    asset = asset_service.get_asset(session=session, actor=actor, ref=ref)
     blocks = service.dispatch_check(session, asset, date.today())
     return {
         "asset": asset.asset_number,

@@ -120,3 +120,20 @@ def status_change_refusal(
     if refusal:
         return ("NotAllowed", refusal)
     return None
+
+
+def manual_change_refusal(
+    current: AssetStatus, target: AssetStatus, open_stop_work: bool, work_under_way: list[str]
+) -> str | None:
+    """A person moving the status by hand (the status form or endpoint) must not get round
+    a stop-work (F.3) or a work order's return-to-service approvals (I.3): those moves
+    belong to the stop-work and to the work order, which hold and tell everything else.
+    (A hold asked for by hand is raised as a stop-work by the caller, not checked here.)"""
+    if open_stop_work:
+        return "the asset is under a stop-work: EHS releases it by clearing the stop-work"
+    if target in (S.PENDING_RETURN, S.IN_SERVICE) and work_under_way:
+        return (
+            "the asset returns to service through the return-to-service approval of "
+            + ", ".join(work_under_way)
+        )
+    return None

@@ -634,6 +634,31 @@ def active_on_asset(session: Session, asset_id: int) -> list[str]:
     )
 
 
+STARTED = ("IN_PROGRESS", "WAITING_PARTS", "ON_HOLD", "ESCALATED", "COMPLETED", "VERIFIED")
+
+
+def started_on_asset(session: Session, asset_id: int) -> list[str]:
+    """Work orders whose work has begun on the asset and which have not closed."""
+    return list(
+        session.scalars(
+            select(WorkOrder.number)
+            .where(WorkOrder.asset_id == asset_id, WorkOrder.status.in_(STARTED))
+            .order_by(WorkOrder.id)
+        ).all()
+    )
+
+
+def stop_work_open(session: Session, asset_id: int) -> bool:
+    from domain.models import StopWork
+
+    return (
+        session.scalar(
+            select(StopWork.id).where(StopWork.asset_id == asset_id, StopWork.cleared_at.is_(None))
+        )
+        is not None
+    )
+
+
 def open_on_asset(session: Session, asset_id: int) -> list[str]:
     """Every work order on the asset that is not final: each must learn of a stop-work."""
     return list(

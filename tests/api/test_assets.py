@@ -186,12 +186,19 @@ async def test_ehs_only_handles_safety_holds(client, token_for):
         json={"status": "SAFETY_HOLD", "reason": "guard interlock bypassed"},
     )
     assert r.status_code == 200 and r.json()["status"] == "SAFETY_HOLD"
+    # A hold set by hand is a stop-work: only clearing it releases the asset.
     r = await client.post(
         f"{BASE}/ROUTER-JKS-001/status",
         headers=token_for("manager"),
         json={"status": "MAINTENANCE", "reason": "fix the interlock"},
     )
-    assert r.status_code == 403 and "EHS approval required" in r.json()["error"]["message"]
+    assert r.status_code == 409 and "under a stop-work" in r.json()["error"]["message"]
+    r = await client.post(
+        f"{BASE}/ROUTER-JKS-001/status",
+        headers=h,
+        json={"status": "MAINTENANCE", "reason": "interlock refitted"},
+    )
+    assert r.status_code == 409 and "clearing the stop-work" in r.json()["error"]["message"]
 
 
 async def test_meter_readings_only_go_up(client, token_for, sessions):

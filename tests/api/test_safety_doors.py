@@ -267,3 +267,72 @@ async def test_web_forms_meet_the_same_table(client, token_for):
         f"/work-orders/{number}/do/hold", data={"reason": "not ours", "csrf_token": csrf}
     )
     assert r.status_code == 404
+
+
+async def test_the_asset_status_door_gets_round_no_stop_work_and_no_approval(client, token_for):
+    number = await _create(client, token_for)
+    await _to_in_progress(client, token_for, number, loto=False)
+    # A hold set by hand on the status door is a stop-work: the work under way is held.
+    r = await client.post(
+        "/api/v1/maintenance/assets/SAW-JKS-001/status",
+        json={"status": "SAFETY_HOLD", "reason": "guard interlock bypassed"},
+        headers=token_for("ehs"),
+    )
+    assert r.status_code == 200 and r.json()["status"] == "SAFETY_HOLD"
+    wo = (await client.get(f"{BASE}/work-orders/{number}", headers=token_for("tech"))).json()
+    assert wo["status"] == "ON_HOLD" and wo["live"]["safety_hold"]
+    # No task is done and no part drawn under the hold; time already spent may be logged.
+    r = await _post(client, token_for("tech"), f"/work-orders/{number}/tasks/1/complete", {}, 409)
+    assert "stop-work" in r["error"]["message"]
+    await _post(client, token_for("tech"), f"/work-orders/{number}/labor", {"hours": 0.5}, 201)
+    # Only clearing the stop-work releases the asset, not the status door.
+    r = await client.post(
+        "/api/v1/maintenance/assets/SAW-JKS-001/status",
+        json={"status": "PENDING_RETURN", "reason": "looks fine now"},
+        headers=token_for("ehs"),
+    )
+    assert r.status_code == 409 and "stop-work" in r.json()["error"]["message"]
+    swa = (
+        await client.post(
+            f"{BASE}/stop-work", json={"asset": "SAW-JKS-001", "reason": "second look"},
+            headers=token_for("operator"),
+        )
+    ).json()  # fmt: skip
+    for swa_id in range(1, swa["stop_work_id"] + 1):
+        await client.post(
+            f"{BASE}/stop-work/{swa_id}/clear", json={"reason": "interlock refitted"},
+            headers=token_for("ehs"),
+        )  # fmt: skip
+    assert await _asset_status(client, token_for) == "MAINTENANCE"
+    # Work under way returns the asset through its own approvals, not by hand.
+    for status in ("PENDING_RETURN", "IN_SERVICE"):
+        r = await client.post(
+            "/api/v1/maintenance/assets/SAW-JKS-001/status",
+            json={"status": status, "reason": "manager says fine"},
+            headers=token_for("manager"),
+        )
+        assert r.status_code == 409 and number in r.json()["error"]["message"]
+
+
+async def test_no_link_to_another_organisations_anomaly(client, token_for):
+    r = await client.post(
+        "/api/v1/anomalies",
+        json={"asset": "SAW-JKS-001", "title": "Blade wobble", "description": "Wobbles a lot"},
+        headers=token_for("operator"),
+    )
+    ref = r.json()["reference"]
+    r = await client.post(
+        f"{BASE}/work-orders",
+        json={"asset": "HBR-SAW-001", "type": "CORRECTIVE", "source": "ANOMALY",
+              "source_reference": ref, "title": "Squat on their anomaly",
+              "description": "Blocks the other organisation"},
+        headers=token_for("b-planner"),
+    )  # fmt: skip
+    assert r.status_code == 404, r.text
+    detail = (await client.get(f"/api/v1/anomalies/{ref}", headers=token_for("manager"))).json()
+    assert detail["work_orders"] == []
+    # An operator reads the dispatch state of its own work centre's assets only.
+    r = await client.get(f"{BASE}/assets/PP-GEN-001/dispatch", headers=token_for("operator"))
+    assert r.status_code == 404
+    r = await client.get(f"{BASE}/assets/SAW-JKS-001/dispatch", headers=token_for("operator"))
+    assert r.status_code == 200
