@@ -141,14 +141,28 @@ def _canonical_json(body: bytes) -> bytes:
         return body
 
 
-def _bearer_user(scope: Scope, headers: Headers) -> int | None:
+def _bearer_claims(scope: Scope, headers: Headers) -> "tokens.Claims | None":
     scheme, _, token = headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
     try:
-        return tokens.read(token.strip(), scope["app"].state.secret_key)
+        return tokens.read_claims(token.strip(), scope["app"].state.secret_key)
     except (tokens.TokenExpired, tokens.TokenInvalid):
         return None  # the route refuses it with its own message
+
+
+def _live_token_user(session: Any, *, user_id: int, token_id: str | None) -> int | None:
+    """The user, if the token is not revoked and the user still active: a stored answer is
+    never handed to a caller the route itself would refuse."""
+    from domain.models import User
+    from domain.services import revoked_tokens
+
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        return None
+    if revoked_tokens.is_revoked(session=session, token_id=token_id):
+        return None
+    return user.id
 
 
 class IdempotencyMiddleware:
@@ -164,7 +178,8 @@ class IdempotencyMiddleware:
         api = scope["path"].startswith(API_PREFIX)
         if api:
             key = headers.get(HEADER)
-            user_id = _bearer_user(scope, headers) if key is not None else None
+            claims = _bearer_claims(scope, headers) if key is not None else None
+            user_id = claims.user_id if claims is not None else None
         else:
             key = None
             # The page's signed-in user is found from its server-side session below.
@@ -205,6 +220,13 @@ class IdempotencyMiddleware:
             )
             await refusal(scope, receive, send)
             return
+        if api:
+            user_id = await self._db(
+                scope, _live_token_user, user_id=claims.user_id, token_id=claims.token_id
+            )
+            if user_id is None:  # revoked or disabled: the route answers 401 itself
+                await self.app(scope, receive, send)
+                return
         keyed = _Keyed(int(user_id), key, source, _fingerprint(scope, canonical))
         try:
             await self._once(keyed, scope, receive, send)

@@ -107,3 +107,15 @@ async def test_a_double_submitted_form_reports_once(client, sessions):
         r'name="idempotency_key" value="([^"]+)"', (await client.get("/anomalies/new")).text
     )
     assert keys and fresh and set(keys).isdisjoint(fresh)
+
+
+async def test_a_revoked_token_gets_no_stored_answer(client, token_for):
+    ref, tech = await _in_progress(client, token_for)
+    keyed = {**tech, "Idempotency-Key": "revoked-then-replayed"}
+    note = {"note": "Checked the coupling", "loto_acknowledged": True}
+    first = await client.post(f"{BASE}/{ref}/progress", json=note, headers=keyed)
+    assert first.status_code == 200, first.text
+    r = await client.post("/api/v1/auth/revoke", headers=tech)
+    assert r.status_code < 300, r.text
+    again = await client.post(f"{BASE}/{ref}/progress", json=note, headers=keyed)
+    assert again.status_code == 401 and "idempotent-replayed" not in again.headers
