@@ -468,6 +468,14 @@ async def log_labor(
         tech = wo_actions.user_for(session, actor, data.technician) or session.get(
             User, actor.user_id
         )
+        if not rules.has_any(tech.roles, rules.EXECUTORS):
+            # Hours are booked to someone who does the work, never to an operator or auditor.
+            raise ApiError(
+                422,
+                "RuleViolation",
+                f"technician: {tech.username} does not execute work orders",
+                "technician",
+            )
         entry = service.log_labor(
             session, wo, tech, data.hours, data.labor_type, data.hourly_rate, data.notes
         )

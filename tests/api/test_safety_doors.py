@@ -285,6 +285,11 @@ async def test_the_asset_status_door_gets_round_no_stop_work_and_no_approval(cli
     r = await _post(client, token_for("tech"), f"/work-orders/{number}/tasks/1/complete", {}, 409)
     assert "stop-work" in r["error"]["message"]
     await _post(client, token_for("tech"), f"/work-orders/{number}/labor", {"hours": 0.5}, 201)
+    r = await _post(
+        client, token_for("tech"), f"/work-orders/{number}/labor",
+        {"hours": 0.5, "technician": "operator"}, 422,
+    )  # fmt: skip
+    assert r["error"]["field"] == "technician"
     # Only clearing the stop-work releases the asset, not the status door.
     r = await client.post(
         "/api/v1/maintenance/assets/SAW-JKS-001/status",
