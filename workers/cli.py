@@ -99,6 +99,13 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> None:
             engine.dispose()
 
     asyncio.run(main())
+    # The worker has shut down cleanly. Interpreter finalization with Temporal's core
+    # thread still alive aborts the process now and then (temporalio/sdk-python#300), so
+    # a clean stop leaves without it, once the logs are flushed.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def cmd_api(settings: Settings, _: argparse.Namespace) -> None:
