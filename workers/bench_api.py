@@ -152,6 +152,7 @@ def _anomalies(s, org_id, site, assets, viewer_id, start, rows) -> None:
                     "criticality_reasons": ["seeded"],
                     "status": ANOMALY_STATUSES[i % len(ANOMALY_STATUSES)],
                     "assignee_id": viewer_id if i % 2 else None,
+                    "last_step": 1,  # as if its workflow had run: none is started for it
                 }
             )
         ids = s.scalars(insert(Anomaly).returning(Anomaly.id), batch).all()
@@ -186,6 +187,7 @@ def _work_orders(s, org_id, assets, viewer_id, start, rows) -> None:
                 "status": WO_STATUSES[i % len(WO_STATUSES)],
                 "assigned_to_id": viewer_id if i % 2 else None,
                 "created_by": "Bench Viewer",
+                "last_step": 1,  # as if its workflow had run: none is started for it
             }
             for i in range(first, min(first + BATCH, rows))
         ]
