@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     temporal_ui_port: int = Field(default=8233, description="Web UI port of the dev server.")
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_workers: int = Field(
+        default=1, ge=1, le=64, description="API processes; one per core serves more at once."
+    )
     public_url: str | None = Field(default=None, description="Base URL used in links.")
     secret_key: str | None = Field(
         default=None,

@@ -288,12 +288,21 @@ def _positive(text: str) -> int:
 
 def add_parser(sub: Any) -> None:
     bench = sub.add_parser(
-        "bench", help="time anomaly lifecycles against a running plantops (`plantops up`)"
+        "bench", help="time lifecycles or reads against a running plantops (`plantops up`)"
     )
-    bench.add_argument("what", choices=["anomalies"], help="what to benchmark")
+    bench.add_argument("what", choices=["anomalies", "api"], help="what to benchmark")
     bench.add_argument("--count", type=_positive, default=100, help="lifecycles (default 100)")
     bench.add_argument(
         "--concurrency", type=_positive, default=10, help="lifecycles at once (default 10)"
+    )
+    bench.add_argument(
+        "--requests", type=_positive, default=200, help="api: reads per case at 1 client"
+    )
+    bench.add_argument(
+        "--rows", type=_positive, default=10_000, help="api: anomalies and work orders to seed"
+    )
+    bench.add_argument(
+        "--demo-user", default="supervisor", help="api: also read a demo record (with workflow)"
     )
     # None, not the URL itself: settings are read only after parsing.
     bench.add_argument("--url", default=None, help="the API (default: the configured web URL)")
@@ -304,6 +313,11 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
     import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the figures
+    if args.what == "api":
+        from workers.bench_api import cmd_bench_api
+
+        cmd_bench_api(settings, args)
+        return
     url = (args.url or settings.web_url).rstrip("/")
     asyncio.run(_bench(settings, url, args.count, args.concurrency))
     # Drop the Temporal client and worker while the interpreter is whole: left to its

@@ -118,14 +118,20 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> None:
             "`plantops api` needs PLANTOPS_DATABASE_URL and "
             "PLANTOPS_TEMPORAL_ADDRESS (or run `plantops up`)"
         )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        proxy_headers=False,  # the client address is read per PLANTOPS_TRUSTED_PROXIES only
-    )
+    options = {
+        "host": settings.api_host,
+        "port": settings.api_port,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,
+        "proxy_headers": False,  # the client address is read per PLANTOPS_TRUSTED_PROXIES only
+    }
+    if settings.api_workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    # Each process builds its own app from the environment: they share one secret key,
+    # resolved here once so that two of them never generate one at the same time.
+    os.environ["PLANTOPS_SECRET_KEY"] = settings.resolved_secret_key()
+    uvicorn.run("api.app:create_app", factory=True, workers=settings.api_workers, **options)
 
 
 def _interrupt(*_: object) -> None:

@@ -169,6 +169,9 @@ async def get_anomaly(
     # The workflow writes the record before it changes its state, so reading the record
     # after the query never shows it behind the live state.
     live = await actions.live(client, reference)
+    anomaly = service.get_anomaly(
+        session=session, organization_id=actor.organization_id, reference=reference, shown=True
+    )
     out = service.to_out(session, anomaly, live)
     out.work_orders = wo_actions.work_orders_of(session, reference, actor.organization_id)
     return out

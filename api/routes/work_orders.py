@@ -107,7 +107,7 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 def _out(session, wo: WorkOrder, live: dict | None = None) -> dict[str, Any]:
-    asset = session.get(Asset, wo.asset_id)
+    asset = wo.asset  # loaded with the row by service.SHOWN where it matters
     return {
         "number": wo.number,
         "type": wo.type,
@@ -216,7 +216,8 @@ def list_work_orders(
         user = wo_actions.user_for(session, actor, assignee)
         query = query.where(WorkOrder.assigned_to_id == user.id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(WorkOrder.id.desc()).limit(limit).offset(offset)).all()
+    page = query.options(*service.SHOWN).order_by(WorkOrder.id.desc()).limit(limit).offset(offset)
+    rows = session.scalars(page).all()
     return {"items": [_out(session, w) for w in rows], "total": total, "limit": limit,
             "offset": offset}  # fmt: skip
 
@@ -280,7 +281,7 @@ async def create_work_order(
 async def get_work_order(
     number: str, session: DbSession, actor: Viewer, client: TemporalClient
 ) -> dict[str, Any]:
-    wo = service.get(session, actor.organization_id, number)
+    wo = service.get(session, actor.organization_id, number, shown=True)
     return _out(session, wo, await _live(client, wo.number))
 
 

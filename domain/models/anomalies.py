@@ -1,7 +1,7 @@
 """Anomalies from registration to REX (seed 000), their files, references and KPIs."""
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ForeignKey,
@@ -16,6 +16,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.models.base import Base, Timestamps
+
+if TYPE_CHECKING:
+    from domain.models.people import User
 
 
 class ReferenceCounter(Base):
@@ -34,6 +37,7 @@ class Anomaly(Timestamps, Base):
     __table_args__ = (
         Index("ix_anomalies_org_status", "organization_id", "status"),
         Index("ix_anomalies_asset_detected", "asset_id", "detected_at"),
+        Index("ix_anomalies_org_registered", "organization_id", "registered_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,6 +89,8 @@ class Anomaly(Timestamps, Base):
     attachments: Mapped[list["AnomalyAttachment"]] = relationship(
         back_populates="anomaly", order_by="AnomalyAttachment.id"
     )
+    # Read-only: the workflow's activities write assignee_id.
+    assignee: Mapped["User"] = relationship(foreign_keys=[assignee_id], viewonly=True)
 
 
 class AnomalyAttachment(Base):

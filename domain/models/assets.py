@@ -1,6 +1,7 @@
 """Assets, their types, components, meters and meter readings (seed 003 B)."""
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ARRAY, CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -8,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from domain.models.base import Base, Timestamps
 from domain.rules.asset_status import AssetStatus
 from domain.rules.assets import AssetCategory, Criticality, MeterType
+
+if TYPE_CHECKING:
+    from domain.models.organisation import Area, Site, WorkCenter
 
 
 def _enum(cls: type, name: str) -> Enum:
@@ -61,6 +65,11 @@ class Asset(Timestamps, Base):
     longitude: Mapped[float | None]
 
     type: Mapped[AssetType] = relationship(lazy="joined")
+    # Read-only ways to what an asset shows, so a page loads them with its rows.
+    site: Mapped["Site"] = relationship(viewonly=True)
+    area: Mapped["Area"] = relationship(viewonly=True)
+    work_center: Mapped["WorkCenter"] = relationship(viewonly=True)
+    parent: Mapped["Asset"] = relationship(remote_side=[id], viewonly=True)
     meters: Mapped[list["Meter"]] = relationship(back_populates="asset", order_by="Meter.id")
     components: Mapped[list["AssetComponent"]] = relationship(back_populates="asset")
 

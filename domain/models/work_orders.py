@@ -2,7 +2,7 @@
 operator reports (E.4), stop-work orders and the event stream of J.2."""
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
@@ -10,12 +10,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.models.base import Base, Timestamps
 
+if TYPE_CHECKING:
+    from domain.models.assets import Asset
+
 
 class WorkOrder(Timestamps, Base):
     __tablename__ = "work_orders"
     __table_args__ = (
         Index("ix_work_orders_org_status", "organization_id", "status"),
         Index("ix_work_orders_asset_status", "asset_id", "status"),
+        Index("ix_work_orders_org_id", "organization_id", "id"),
+        Index("ix_work_orders_source_reference", "source_reference"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,6 +69,8 @@ class WorkOrder(Timestamps, Base):
         order_by="WorkOrderAttachment.id"
     )
     permits: Mapped[list["Permit"]] = relationship(order_by="Permit.id")
+    # Read-only: what a work order shows of its asset, loaded with a page's rows.
+    asset: Mapped["Asset"] = relationship(foreign_keys=[asset_id], viewonly=True)
 
     # Costs are read from their lines, never stored twice: a content write then touches
     # only its own rows, never this one (which the workflow's writes lock).

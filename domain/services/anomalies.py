@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from domain.actor import Actor
 from domain.errors import NotFound, RuleViolation
@@ -202,6 +202,14 @@ class AnomalyFilters:
     q: str | None = None
 
 
+# What to_out shows, loaded with the rows (attachments without their bytes): a page or a
+# detail is a fixed number of queries, whatever the number of rows or attachments.
+SHOWN = (
+    joinedload(Anomaly.assignee).load_only(User.username),
+    selectinload(Anomaly.attachments).defer(AnomalyAttachment.content),
+)
+
+
 def list_anomalies(
     *, session: Session, actor: Actor, filters: AnomalyFilters, limit: int, offset: int
 ) -> tuple[list[Anomaly], int]:
@@ -228,19 +236,30 @@ def list_anomalies(
         query = query.where(or_(Anomaly.title.ilike(like), Anomaly.description.ilike(like)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
-        query.order_by(Anomaly.registered_at.desc(), Anomaly.id.desc()).limit(limit).offset(offset)
+        query.options(*SHOWN)
+        .order_by(Anomaly.registered_at.desc(), Anomaly.id.desc())
+        .limit(limit)
+        .offset(offset)
     ).all()
     return list(rows), total
 
 
 def get_anomaly(
-    *, session: Session, organization_id: int, reference: str, lock: bool = False
+    *,
+    session: Session,
+    organization_id: int,
+    reference: str,
+    lock: bool = False,
+    shown: bool = False,
 ) -> Anomaly:
+    """The anomaly; `shown` loads what to_out shows with it, for reading."""
     query = select(Anomaly).where(
         Anomaly.organization_id == organization_id, Anomaly.reference == reference.upper()
     )
     if lock:
         query = query.with_for_update()
+    if shown:
+        query = query.options(*SHOWN)
     anomaly = session.scalars(query).one_or_none()
     if anomaly is None:
         raise NotFound(f"anomaly {reference} not found", field="reference")
@@ -302,11 +321,10 @@ def add_attachment(
     return row
 
 
-def _name(session: Session, user_id: int | None) -> str | None:
-    if user_id is None:
+def _name(anomaly: Anomaly) -> str | None:
+    if anomaly.assignee_id is None or anomaly.assignee is None:
         return None
-    user = session.get(User, user_id)
-    return user.username if user else None
+    return anomaly.assignee.username
 
 
 def to_out(session: Session, anomaly: Anomaly, live: dict[str, Any] | None = None) -> AnomalyOut:
@@ -332,7 +350,7 @@ def to_out(session: Session, anomaly: Anomaly, live: dict[str, Any] | None = Non
         response_deadline=anomaly.response_deadline,
         dashboard_flag=anomaly.dashboard_flag,
         alert_acknowledged_at=anomaly.alert_acknowledged_at,
-        assignee=_name(session, anomaly.assignee_id),
+        assignee=_name(anomaly),
         assignment_score=anomaly.assignment_score,
         assignment_explanation=anomaly.assignment_explanation or [],
         escalation_level=anomaly.escalation_level,

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from domain.actor import Actor
 from domain.errors import Conflict, NotFound, RuleViolation
@@ -81,8 +81,8 @@ def list_assets(
         like = f"%{filters.q}%"
         query = query.where(or_(Asset.asset_number.ilike(like), Asset.name.ilike(like)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Asset.asset_number).limit(limit).offset(offset)).all()
-    return list(rows), total
+    page = query.options(*SHOWN).order_by(Asset.asset_number).limit(limit).offset(offset)
+    return list(session.scalars(page).all()), total
 
 
 def get_asset(*, session: Session, actor: Actor, ref: str, lock: bool = False) -> Asset:
@@ -408,11 +408,18 @@ def organization_code(*, session: Session, organization_id: int) -> str:
     ).one()
 
 
+# What to_out shows, loaded with a page's rows: a page is a fixed number of queries.
+SHOWN = (
+    joinedload(Asset.site),
+    joinedload(Asset.area),
+    joinedload(Asset.work_center),
+    joinedload(Asset.parent).load_only(Asset.asset_number),
+    selectinload(Asset.meters),
+)
+
+
 def to_out(session: Session, asset: Asset) -> AssetOut:
-    site = session.get(Site, asset.site_id)
-    area = session.get(Area, asset.area_id) if asset.area_id else None
-    wc = session.get(WorkCenter, asset.work_center_id) if asset.work_center_id else None
-    parent = session.get(Asset, asset.parent_asset_id) if asset.parent_asset_id else None
+    site, area, wc, parent = asset.site, asset.area, asset.work_center, asset.parent
     return AssetOut(
         id=asset.id,
         asset_number=asset.asset_number,

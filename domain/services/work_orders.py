@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from domain.actor import Actor
 from domain.errors import Conflict, NotAllowed, NotFound, RuleViolation
@@ -176,12 +176,29 @@ def create(
     return wo
 
 
-def get(session: Session, organization_id: int, number: str, lock: bool = False) -> WorkOrder:
+# What a work order's answer shows, loaded with its rows (files without their bytes):
+# a page or a detail is a fixed number of queries, whatever it holds.
+SHOWN = (
+    joinedload(WorkOrder.asset).load_only(Asset.asset_number, Asset.status).lazyload(Asset.type),
+    selectinload(WorkOrder.tasks),
+    selectinload(WorkOrder.labor),
+    selectinload(WorkOrder.parts),
+    selectinload(WorkOrder.permits),
+    selectinload(WorkOrder.attachments).defer(WorkOrderAttachment.content),
+)
+
+
+def get(
+    session: Session, organization_id: int, number: str, lock: bool = False, shown: bool = False
+) -> WorkOrder:
+    """The work order; `shown` loads what its answer shows with it, for reading."""
     query = select(WorkOrder).where(
         WorkOrder.organization_id == organization_id, WorkOrder.number == number.upper()
     )
     if lock:
         query = query.with_for_update(of=WorkOrder)
+    if shown:
+        query = query.options(*SHOWN)
     wo = session.scalars(query).unique().one_or_none()
     if wo is None:
         raise NotFound(f"work order {number} not found", field="number")
