@@ -28,6 +28,8 @@ PRIORITY = {
     "MEDIUM": rules.WoPriority.NORMAL,
     "LOW": rules.WoPriority.LOW,
 }
+# An asset in one of these needs no move when a breakdown is reported on it.
+STOPPED_ALREADY = {"OUT_OF_SERVICE", "SAFETY_HOLD"}
 REASON_BY_SYMPTOM = {
     "NOT_STARTING": "BD-ELEC",
     "OVERHEATING": "BD-MECH",
@@ -150,9 +152,23 @@ async def submit_report(
         WorkOrderWorkflow.submit,
         ActRequest(platform, f"reported by {actor.full_name}"),
     )
+    answer = {
+        "report_id": report_id,
+        "work_order": number,
+        "work_order_type": wo_type.value,
+        "asset": asset_number,
+        "downtime_id": downtime_id,
+        "impacted_jobs": [data.impacted_job] if data.impacted_job else [],
+    }
     asset_status = None
     if breakdown:
         with app_state.sessions() as session:
+            current = asset_service.asset_for_write(
+                session=session, actor=platform, ref=asset_number
+            )
+            if current.status.value in STOPPED_ALREADY:
+                # Already down, or held by a stop-work (stricter): the report still stands.
+                return {**answer, "asset_status": current.status.value}
             entry = await change_status(
                 client=client,
                 task_queue=settings.task_queue,
@@ -165,15 +181,7 @@ async def submit_report(
                 ),
             )
             asset_status = entry.status
-    return {
-        "report_id": report_id,
-        "work_order": number,
-        "work_order_type": wo_type.value,
-        "asset": asset_number,
-        "asset_status": asset_status,
-        "downtime_id": downtime_id,
-        "impacted_jobs": [data.impacted_job] if data.impacted_job else [],
-    }
+    return {**answer, "asset_status": asset_status}
 
 
 async def raise_stop_work(app_state, actor: Actor, asset_ref: str, reason: str) -> dict[str, Any]:

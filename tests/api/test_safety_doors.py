@@ -341,3 +341,23 @@ async def test_no_link_to_another_organisations_anomaly(client, token_for):
     assert r.status_code == 404
     r = await client.get(f"{BASE}/assets/SAW-JKS-001/dispatch", headers=token_for("operator"))
     assert r.status_code == 200
+
+
+async def test_a_breakdown_reported_on_a_held_or_stopped_asset_is_whole(client, token_for):
+    report = {
+        "asset": "SAW-JKS-001", "report_type": "BREAKDOWN", "severity": "HIGH",
+        "symptom": "FLUID_LEAK", "description": "Oil under the clamp cylinder",
+        "stopped_equipment": True, "safety_hazard": False,
+    }  # fmt: skip
+    await _stop_work(client, token_for)
+    first = await _post(client, token_for("operator"), "/reports/operator", report, 201)
+    assert first["asset_status"] == "SAFETY_HOLD" and first["downtime_id"]
+    wo = (await client.get(f"{BASE}/work-orders/{first['work_order']}",
+                           headers=token_for("tech"))).json()  # fmt: skip
+    assert wo["status"] == "SUBMITTED" and wo["live"]["safety_hold"]
+    assert await _asset_status(client, token_for) == "SAFETY_HOLD"
+    # On an asset already out of service, a second report is recorded the same way.
+    other = {**report, "asset": "SAW-JKS-002"}
+    await _post(client, token_for("supervisor"), "/reports/operator", other, 201)
+    again = await _post(client, token_for("supervisor"), "/reports/operator", other, 201)
+    assert again["asset_status"] == "OUT_OF_SERVICE"
