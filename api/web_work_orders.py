@@ -53,20 +53,7 @@ CONTENT_FORM_DOORS = {
     "file": door_of(Action.ADD_EVIDENCE),
 }
 MAX_PHOTOS = 5
-SIMPLE = {
-    "submit": WorkOrderWorkflow.submit,
-    "approve": WorkOrderWorkflow.approve,
-    "reject": WorkOrderWorkflow.reject,
-    "start": WorkOrderWorkflow.start,
-    "resume": WorkOrderWorkflow.start,
-    "wait-parts": WorkOrderWorkflow.wait_parts,
-    "hold": WorkOrderWorkflow.hold,
-    "escalate": WorkOrderWorkflow.escalate,
-    "complete": WorkOrderWorkflow.complete,
-    "close": WorkOrderWorkflow.close,
-    "cancel": WorkOrderWorkflow.cancel,
-    "return-to-service": WorkOrderWorkflow.approve_return,
-}
+SIMPLE = wo_actions.TRANSITIONS
 
 
 def _error(err: Exception) -> tuple[int, str]:

@@ -21,6 +21,22 @@ from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
 from workflows.work_order_types import ContentNotice, WoInput, WoState
 
+# Each simple move by its name in the URL, for the API's routes and the page's buttons alike.
+TRANSITIONS = {
+    "submit": WorkOrderWorkflow.submit,
+    "approve": WorkOrderWorkflow.approve,
+    "reject": WorkOrderWorkflow.reject,
+    "start": WorkOrderWorkflow.start,
+    "resume": WorkOrderWorkflow.start,
+    "wait-parts": WorkOrderWorkflow.wait_parts,
+    "hold": WorkOrderWorkflow.hold,
+    "escalate": WorkOrderWorkflow.escalate,
+    "complete": WorkOrderWorkflow.complete,
+    "return-to-service": WorkOrderWorkflow.approve_return,
+    "close": WorkOrderWorkflow.close,
+    "cancel": WorkOrderWorkflow.cancel,
+}
+
 
 async def start(
     client: Client, task_queue: str, session: Session, wo: WorkOrder, indexed: bool = True

@@ -77,20 +77,6 @@ from workflows.work_order_types import (
 )
 
 router = APIRouter(prefix="/api/v1/maintenance", tags=["work orders"])
-TRANSITION_METHODS = {
-    "submit": WorkOrderWorkflow.submit,
-    "approve": WorkOrderWorkflow.approve,
-    "reject": WorkOrderWorkflow.reject,
-    "start": WorkOrderWorkflow.start,
-    "resume": WorkOrderWorkflow.start,
-    "wait-parts": WorkOrderWorkflow.wait_parts,
-    "hold": WorkOrderWorkflow.hold,
-    "escalate": WorkOrderWorkflow.escalate,
-    "complete": WorkOrderWorkflow.complete,
-    "return-to-service": WorkOrderWorkflow.approve_return,
-    "close": WorkOrderWorkflow.close,
-    "cancel": WorkOrderWorkflow.cancel,
-}
 Creator = Annotated[Actor, Depends(require(Action.CREATE_WO))]
 # Create WO in full: operators hold it as report-only and go through their report.
 Planner = Annotated[Actor, Depends(require(Action.CREATE_WO, Scope.FULL))]
@@ -349,7 +335,7 @@ def _transition(name: str, method, permission: tuple[Action, ...], body_type=Rea
     )
 
 
-for _name, _method in TRANSITION_METHODS.items():
+for _name, _method in wo_actions.TRANSITIONS.items():
     _transition(_name, _method, permission=WO_DOORS[_name])
 
 
