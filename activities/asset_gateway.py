@@ -13,21 +13,21 @@ from domain.actor import Actor
 from domain.models import Asset, Site
 from domain.services import assets as asset_service
 from workflows.asset import (
+    AssetInput,
     AssetWorkflow,
-    AssetWorkflowInput,
-    ChangeStatusInput,
+    ChangeStatusRequest,
     asset_workflow_id,
     search_attributes,
 )
 
 
-def asset_workflow_start(session: Session, asset: Asset) -> tuple[str, AssetWorkflowInput]:
+def asset_workflow_start(session: Session, asset: Asset) -> tuple[str, AssetInput]:
     """The asset workflow's id and its input, from the asset as stored."""
     org_code = asset_service.organization_code(
         session=session, organization_id=asset.organization_id
     )
     site = session.get(Site, asset.site_id)
-    data = AssetWorkflowInput(
+    data = AssetInput(
         asset.organization_id,
         asset.id,
         asset.asset_number,
@@ -39,7 +39,7 @@ def asset_workflow_start(session: Session, asset: Asset) -> tuple[str, AssetWork
 
 
 async def ensure_asset_workflow(
-    client: Client, task_queue: str, workflow_id: str, data: AssetWorkflowInput
+    client: Client, task_queue: str, workflow_id: str, data: AssetInput
 ) -> WorkflowHandle:
     """The asset's workflow, started on first need from the stored status."""
     return await client.start_workflow(
@@ -86,7 +86,7 @@ class AssetGateway:
         try:
             entry = await handle.execute_update(
                 AssetWorkflow.change_status,
-                ChangeStatusInput(
+                ChangeStatusRequest(
                     change.status, change.reason, change.actor, change.via_pm_work_order
                 ),
             )

@@ -15,9 +15,11 @@ from domain.actor import Actor
 from domain.db import transaction
 from domain.errors import DomainError
 from domain.models import Asset, DowntimeRecord, Site, WorkOrder
+from domain.services import dispatch as dispatch_service
+from domain.services import downtime as downtime_service
 from domain.services import work_orders as service
 from domain.services.steps import parse_datetimes
-from workflows.work_order_types import WoSnapshot
+from workflows.work_order_types import WorkOrderSnapshot
 
 # Started and not yet verified: the asset is not ready for service while any remains.
 UNDER_WAY = ("IN_PROGRESS", "WAITING_PARTS", "ON_HOLD", "ESCALATED", "COMPLETED")
@@ -84,7 +86,9 @@ class WorkOrderActivities:
             record = session.get(DowntimeRecord, wo.downtime_id) if wo.downtime_id else None
             if record is None:
                 return None
-            service.end_downtime(session, record, data.actor, datetime.now(UTC), data.reason_code)
+            downtime_service.end_downtime(
+                session, record, data.actor, datetime.now(UTC), data.reason_code
+            )
             return record.duration_minutes
 
     @activity.defn
@@ -108,14 +112,14 @@ class WorkOrderActivities:
         from datetime import date
 
         with transaction(self.sessions) as session:
-            return service.watch_assets(session, date.fromisoformat(day))
+            return dispatch_service.watch_assets(session, date.fromisoformat(day))
 
 
-def snapshot(session: Session, wo: WorkOrder) -> WoSnapshot:
+def snapshot(session: Session, wo: WorkOrder) -> WorkOrderSnapshot:
     asset = session.get(Asset, wo.asset_id)
     site = session.get(Site, asset.site_id)
     f = service.facts(session, wo)
-    return WoSnapshot(
+    return WorkOrderSnapshot(
         number=wo.number,
         type=wo.type,
         status=wo.status,

@@ -10,9 +10,9 @@ from domain.actor import Actor
 from domain.schemas.assets import StatusChange
 from domain.services import assets as asset_service
 from workflows.asset import (
+    AssetEvent,
     AssetWorkflow,
-    ChangeStatusInput,
-    StatusEntry,
+    ChangeStatusRequest,
 )
 
 
@@ -41,14 +41,14 @@ async def change_by_hand(
 
 def check_manual_change(session: Session, actor: Actor, ref: str, change: StatusChange) -> None:
     from domain.rules.asset_status import manual_change_refusal
-    from domain.services import work_orders as wo_service
+    from domain.services import dispatch as dispatch_service
 
     asset = asset_service.get_asset(session=session, actor=actor, ref=ref)
     why = manual_change_refusal(
         asset.status,
         change.status,
-        wo_service.stop_work_open(session, asset.id),
-        wo_service.started_on_asset(session, asset.id),
+        dispatch_service.stop_work_open(session, asset.id),
+        dispatch_service.started_on_asset(session, asset.id),
     )
     if why:
         raise ApiError(409, "Conflict", why, "status")
@@ -62,7 +62,7 @@ async def change_status(
     actor: Actor,
     ref: str,
     change: StatusChange,
-) -> StatusEntry:
+) -> AssetEvent:
     asset = asset_service.get_asset(session=session, actor=actor, ref=ref)
     start = asset_workflow_start(session, asset)
     session.rollback()  # hold no snapshot or lock while the workflow writes the row
@@ -70,7 +70,7 @@ async def change_status(
     try:
         return await handle.execute_update(
             AssetWorkflow.change_status,
-            ChangeStatusInput(change.status.value, change.reason, actor),
+            ChangeStatusRequest(change.status.value, change.reason, actor),
         )
     except WorkflowUpdateFailedError as err:
         cause = err.cause

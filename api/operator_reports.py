@@ -17,10 +17,12 @@ from domain.rules.alerts import Channel
 from domain.schemas.assets import StatusChange
 from domain.schemas.work_orders import OperatorReportIn
 from domain.services import assets as asset_service
+from domain.services import dispatch as dispatch_service
+from domain.services import downtime as downtime_service
 from domain.services import outbox
 from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
-from workflows.work_order_types import ActRequest, StopWorkNotice, WoInput
+from workflows.work_order_types import MoveRequest, StopWorkRequest, WorkOrderInput
 
 PRIORITY = {
     "CRITICAL": rules.WoPriority.EMERGENCY,
@@ -118,7 +120,7 @@ async def submit_report(
         report.work_order_number = wo.number
         downtime = None
         if breakdown:
-            downtime = service.start_downtime(
+            downtime = downtime_service.start_downtime(
                 session,
                 asset,
                 actor,
@@ -141,7 +143,7 @@ async def submit_report(
         input_snapshot = snapshot(session, wo)
     await client.start_workflow(
         WorkOrderWorkflow.run,
-        WoInput(number, actor.organization_id, input_snapshot),
+        WorkOrderInput(number, actor.organization_id, input_snapshot),
         id=number,
         task_queue=settings.task_queue,
     )
@@ -150,7 +152,7 @@ async def submit_report(
         client,
         number,
         WorkOrderWorkflow.submit,
-        ActRequest(platform, f"reported by {actor.full_name}"),
+        MoveRequest(platform, f"reported by {actor.full_name}"),
     )
     answer = {
         "report_id": report_id,
@@ -196,9 +198,9 @@ async def raise_stop_work(app_state, actor: Actor, asset_ref: str, reason: str) 
         )
         session.add(swa)
         session.flush()
-        held = service.active_on_asset(session, asset.id)
+        held = dispatch_service.active_on_asset(session, asset.id)
         swa.held_work_orders = held
-        told = service.open_on_asset(session, asset.id)  # held, and any not started yet
+        told = dispatch_service.open_on_asset(session, asset.id)  # held, and any not started yet
         swa_id, asset_number = swa.id, asset.asset_number
         already = asset.status.value == "SAFETY_HOLD"
     if not already:
@@ -213,12 +215,12 @@ async def raise_stop_work(app_state, actor: Actor, asset_ref: str, reason: str) 
                     status="SAFETY_HOLD", reason=f"stop-work by {actor.full_name}: {reason}"
                 ),
             )
-    unreached = await _tell_each(client, told, StopWorkNotice(actor, reason))
+    unreached = await _tell_each(client, told, StopWorkRequest(actor, reason))
     return {"stop_work_id": swa_id, "asset": asset_number, "asset_status": "SAFETY_HOLD",
             "held_work_orders": held, "unreached_work_orders": unreached}  # fmt: skip
 
 
-async def _tell_each(client, numbers: list[str], notice: StopWorkNotice) -> list[str]:
+async def _tell_each(client, numbers: list[str], notice: StopWorkRequest) -> list[str]:
     """Every work order hears it; one that cannot does not stop the others, and is named."""
     unreached = []
     for number in numbers:
@@ -239,7 +241,7 @@ async def clear_stop_work(app_state, actor: Actor, swa_id: int, reason: str) -> 
             raise ApiError(409, "Conflict", f"stop-work {swa_id} was cleared by {swa.cleared_by}")
         asset = service.get_asset_by_id(session, swa.asset_id)
         held, asset_number = list(swa.held_work_orders), asset.asset_number
-        told = service.open_on_asset(session, asset.id)
+        told = dispatch_service.open_on_asset(session, asset.id)
         others = session.scalars(
             select(StopWork.id).where(
                 StopWork.asset_id == asset.id, StopWork.cleared_at.is_(None), StopWork.id != swa_id
@@ -261,7 +263,7 @@ async def clear_stop_work(app_state, actor: Actor, swa_id: int, reason: str) -> 
     unreached = []
     if not others:
         unreached = await _tell_each(
-            client, told, StopWorkNotice(actor, reason or "cleared", cleared=True)
+            client, told, StopWorkRequest(actor, reason or "cleared", cleared=True)
         )
     return {"stop_work_id": swa_id, "asset": asset_number,
             "asset_status": "SAFETY_HOLD" if others else "MAINTENANCE",

@@ -6,26 +6,26 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from workflows.anomaly_types import AnomalyState
-from workflows.work_order_types import WoState
+from workflows.work_order_types import WorkOrderState
 
 
 @dataclass
-class TaskCompletedOut(WoState):
+class TaskCompletedOut(WorkOrderState):
     measurement_passed: bool | None = None
 
 
 @dataclass
-class LaborLoggedOut(WoState):
+class LaborLoggedOut(WorkOrderState):
     cost: float = 0.0
 
 
 @dataclass
-class PermitIssuedOut(WoState):
+class PermitIssuedOut(WorkOrderState):
     permit: str = ""
 
 
 @dataclass
-class EvidenceAddedOut(WoState):
+class EvidenceAddedOut(WorkOrderState):
     attachment_id: int = 0
 
 

@@ -43,13 +43,13 @@ from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import (
     AcceptRequest,
     AcknowledgeRequest,
-    CriticalityRequest,
     DeclineRequest,
+    OverrideCriticalityRequest,
     ProgressRequest,
     ReassignRequest,
     ResolveRequest,
     ReviewRequest,
-    RexRequest,
+    SubmitRexRequest,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -368,7 +368,7 @@ async def _request_for(action: str, form: dict[str, Any], session, actor: Actor,
         )
     if action == "rex":
         data = RexIn(**{k: form.get(k, "") for k in RexIn.model_fields})
-        return AnomalyWorkflow.submit_rex, RexRequest(actor, **data.model_dump())
+        return AnomalyWorkflow.submit_rex, SubmitRexRequest(actor, **data.model_dump())
     if action == "rex-review":
         data = RexReviewIn(decision=form.get("decision", ""), feedback=form.get("feedback", ""))
         return AnomalyWorkflow.review_rex, ReviewRequest(
@@ -376,7 +376,7 @@ async def _request_for(action: str, form: dict[str, Any], session, actor: Actor,
         )
     if action == "criticality":
         data = CriticalityOverride(level=form.get("level", ""), reason=form.get("reason", ""))
-        return AnomalyWorkflow.override_criticality, CriticalityRequest(
+        return AnomalyWorkflow.override_criticality, OverrideCriticalityRequest(
             actor, data.level.value, data.reason
         )
     raise ApiError(404, "NotFound", f"no action {action}")

@@ -35,9 +35,10 @@ from domain.schemas.work_orders import (
     TaskCompleteIn,
 )
 from domain.services import assets as asset_service
+from domain.services import permits as permits_service
 from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
-from workflows.work_order_types import ActRequest, FirstArticleRequest, VerifyRequest
+from workflows.work_order_types import FirstArticleRequest, MoveRequest, VerifyRequest
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Actor, Depends(web_door(Action.VIEW_DASHBOARD))]
@@ -193,7 +194,7 @@ async def act(number: str, action: str, request: Request, session: DbSession, ac
     back = form.get("back", "")
     try:
         if action in SIMPLE:
-            req = ActRequest(actor, form.get("reason", ""))
+            req = MoveRequest(actor, form.get("reason", ""))
             state = await wo_actions.update(client, number, SIMPLE[action], req)
         elif action == "schedule":
             user = wo_actions.user_for(session, actor, form.get("assignee") or None)
@@ -275,9 +276,9 @@ async def content(number: str, kind: str, request: Request, session: DbSession, 
             sources = [x.strip() for x in text.get("energy_sources", "").split(",") if x.strip()]
 
             def write(s, wo):
-                p = service.issue_permit(
+                p = permits_service.issue_permit(
                     s, wo, actor, permit_kind, sources, text.get("isolation_verified") == "on",
-                    [], service.authorised_for_permits(s, actor),
+                    [], permits_service.authorised_for_permits(s, actor),
                 )  # fmt: skip
                 return "PERMIT_ISSUED", {"kind": p.kind, "isolation_verified": p.isolation_verified,
                                          "summary": f"{p.number} issued"}  # fmt: skip
@@ -285,8 +286,8 @@ async def content(number: str, kind: str, request: Request, session: DbSession, 
             permit_kind = text.get("kind", "LOTO")
 
             def write(s, wo):
-                p = service.remove_permit(
-                    wo, actor, permit_kind, service.authorised_for_permits(s, actor)
+                p = permits_service.remove_permit(
+                    wo, actor, permit_kind, permits_service.authorised_for_permits(s, actor)
                 )
                 return "PERMIT_REMOVED", {"kind": permit_kind, "summary": f"{p.number} removed"}
         elif kind == "file":

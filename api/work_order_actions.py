@@ -19,7 +19,7 @@ from domain.errors import DomainError
 from domain.models import Asset, User, WorkOrder
 from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
-from workflows.work_order_types import ContentNotice, WoInput, WoState
+from workflows.work_order_types import ContentNotice, WorkOrderInput, WorkOrderState
 
 # Each simple move by its name in the URL, for the API's routes and the page's buttons alike.
 TRANSITIONS = {
@@ -44,7 +44,7 @@ async def start(
     """The work order's lifecycle, started with the record as stored."""
     await client.start_workflow(
         WorkOrderWorkflow.run,
-        WoInput(wo.number, wo.organization_id, snapshot(session, wo), indexed),
+        WorkOrderInput(wo.number, wo.organization_id, snapshot(session, wo), indexed),
         id=wo.number,
         task_queue=task_queue,
     )
@@ -79,7 +79,7 @@ def own(session: Session, actor: Actor, number: str) -> str:
     return found
 
 
-async def update(client: Client, number: str, method: Any, request: Any) -> WoState:
+async def update(client: Client, number: str, method: Any, request: Any) -> WorkOrderState:
     handle = client.get_workflow_handle(number.upper())
     try:
         return await handle.execute_update(method, request)
@@ -93,7 +93,7 @@ async def store_content(
     actor: Actor,
     number: str,
     write: Callable[[Session, WorkOrder], tuple[str, dict[str, Any]]],
-) -> tuple[WoState, Any]:
+) -> tuple[WorkOrderState, Any]:
     """Run `write` in a transaction, announce what it stored, commit only if accepted.
 
     `write` returns the notice kind and detail; the detail's "result" entry (if any) is

@@ -15,11 +15,11 @@ from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import (
     AcceptRequest,
     AnomalyInput,
-    AttachmentNotice,
+    AttachRequest,
     ProgressRequest,
     ResolveRequest,
     ReviewRequest,
-    RexRequest,
+    SubmitRexRequest,
 )
 
 PNG = bytes.fromhex(
@@ -74,7 +74,7 @@ async def until_status(handle: WorkflowHandle, *statuses: str, env=None):
     raise AssertionError(f"{handle.id} stayed {s.status}, expected {statuses}")
 
 
-def attach(sessions, reference: str, kind: str, who: Actor) -> AttachmentNotice:
+def attach(sessions, reference: str, kind: str, who: Actor) -> AttachRequest:
     with transaction(sessions) as s:
         anomaly = anomaly_service.get_anomaly(
             session=s, organization_id=who.organization_id, reference=reference
@@ -90,7 +90,7 @@ def attach(sessions, reference: str, kind: str, who: Actor) -> AttachmentNotice:
         )
         s.add(row)
         s.flush()
-        return AttachmentNotice(who, row.id, kind, row.filename)
+        return AttachRequest(who, row.id, kind, row.filename)
 
 
 async def accept_and_document(handle, sessions, now, tech: Actor) -> None:
@@ -130,8 +130,8 @@ def resolution(tech: Actor) -> ResolveRequest:
     )
 
 
-def rex(author: Actor) -> RexRequest:
-    return RexRequest(
+def rex(author: Actor) -> SubmitRexRequest:
+    return SubmitRexRequest(
         author,
         root_cause_analysis="Vibration loosened the flange bolts; no thread locker was used.",
         lessons_learned="Check flange torque at every blade change.",

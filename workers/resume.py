@@ -53,14 +53,14 @@ async def start_missing_work_orders(
     from activities.work_orders import snapshot
     from domain.models import WorkOrder
     from workflows.work_order import WorkOrderWorkflow
-    from workflows.work_order_types import WoInput
+    from workflows.work_order_types import WorkOrderInput
 
     started = []
     with sessions() as session:
         waiting = session.scalars(
             select(WorkOrder).where(WorkOrder.status == "DRAFT", WorkOrder.last_step == 0)
         ).all()
-        inputs = [(wo.number, WoInput(wo.number, wo.organization_id, snapshot(session, wo)))
+        inputs = [(wo.number, WorkOrderInput(wo.number, wo.organization_id, snapshot(session, wo)))
                   for wo in waiting]  # fmt: skip
     for number, data in inputs:
         try:

@@ -38,15 +38,15 @@ with workflow.unsafe.imports_passed_through():
         AcknowledgeRequest,
         AnomalyInput,
         AnomalyState,
-        AttachmentNotice,
-        CriticalityRequest,
+        AttachRequest,
         DeclineRequest,
         Event,
+        OverrideCriticalityRequest,
         ProgressRequest,
         ReassignRequest,
         ResolveRequest,
         ReviewRequest,
-        RexRequest,
+        SubmitRexRequest,
     )
 
 ENTITY = SearchAttributeKey.for_keyword("PlantopsEntity")
@@ -438,7 +438,7 @@ class AnomalyWorkflow:
         self._must_work_on_it(req.actor, "recording progress")
 
     @workflow.update
-    async def attachment(self, req: AttachmentNotice) -> AnomalyState:
+    async def attachment(self, req: AttachRequest) -> AnomalyState:
         async with self._lock:
             self._check_attachment(req)
             await self._write("ATTACHMENT_ADDED", {}, req.actor, f"{req.kind} {req.filename}")
@@ -446,7 +446,7 @@ class AnomalyWorkflow:
             return self.get_state()
 
     @attachment.validator
-    def _check_attachment(self, req: AttachmentNotice) -> None:
+    def _check_attachment(self, req: AttachRequest) -> None:
         self._guard(req.actor, Action.REPORT_ANOMALY)
         _fail(rules.not_in(self._status, {S.IN_PROGRESS}, "add documentation"))
         self._must_work_on_it(req.actor, "adding documentation")
@@ -531,7 +531,7 @@ class AnomalyWorkflow:
             _fail(Refusal("RuleViolation", "a rejection needs feedback", "feedback"))
 
     @workflow.update
-    async def submit_rex(self, req: RexRequest) -> AnomalyState:
+    async def submit_rex(self, req: SubmitRexRequest) -> AnomalyState:
         async with self._lock:
             self._check_rex(req)
             self._status = S.REX_REVIEW
@@ -555,7 +555,7 @@ class AnomalyWorkflow:
             return self.get_state()
 
     @submit_rex.validator
-    def _check_rex(self, req: RexRequest) -> None:
+    def _check_rex(self, req: SubmitRexRequest) -> None:
         self._guard(req.actor, Action.WORK_ANOMALY)
         _fail(rules.not_in(self._status, {S.REX}, "submit the REX"))
         self._must_be_assignee(req.actor, "write the REX")
@@ -616,7 +616,7 @@ class AnomalyWorkflow:
             _fail(Refusal("RuleViolation", "a revision request needs feedback", "feedback"))
 
     @workflow.update
-    async def override_criticality(self, req: CriticalityRequest) -> AnomalyState:
+    async def override_criticality(self, req: OverrideCriticalityRequest) -> AnomalyState:
         async with self._lock:
             self._check_override(req)
             level = Level(req.level)
@@ -683,7 +683,7 @@ class AnomalyWorkflow:
             self._watch = asyncio.create_task(self._voice_watch(after))
 
     @override_criticality.validator
-    def _check_override(self, req: CriticalityRequest) -> None:
+    def _check_override(self, req: OverrideCriticalityRequest) -> None:
         self._guard(req.actor, Action.WORK_ANOMALY)
         _fail(rules.needs_role(req.actor.roles, rules.SUPERVISORS, "overriding criticality"))
         if self._status is S.CLOSED:

@@ -63,7 +63,7 @@ class ProgressRequest:
 
 
 @dataclass
-class AttachmentNotice:
+class AttachRequest:
     actor: Actor
     attachment_id: int
     kind: str
@@ -87,7 +87,7 @@ class ReviewRequest:
 
 
 @dataclass
-class RexRequest:
+class SubmitRexRequest:
     actor: Actor
     root_cause_analysis: str
     lessons_learned: str
@@ -97,7 +97,7 @@ class RexRequest:
 
 
 @dataclass
-class CriticalityRequest:
+class OverrideCriticalityRequest:
     actor: Actor
     level: str
     reason: str

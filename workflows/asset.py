@@ -30,21 +30,21 @@ def asset_workflow_id(organization_code: str, asset_number: str) -> str:
 
 
 @dataclass
-class AssetWorkflowInput:
+class AssetInput:
     organization_id: int
     asset_id: int
     asset_number: str
     site_code: str
     criticality: str
     status: str
-    history: list["StatusEntry"] = field(default_factory=list)
+    history: list["AssetEvent"] = field(default_factory=list)
     # Upsert search attributes; off only on a server where they cannot be registered
     # (the time-skipping test server).
     indexed: bool = True
 
 
 @dataclass
-class ChangeStatusInput:
+class ChangeStatusRequest:
     status: str
     reason: str
     actor: Actor
@@ -53,7 +53,7 @@ class ChangeStatusInput:
 
 
 @dataclass
-class StatusEntry:
+class AssetEvent:
     previous: str
     status: str
     reason: str
@@ -66,10 +66,10 @@ class StatusEntry:
 class AssetState:
     asset_number: str
     status: str
-    history: list[StatusEntry]
+    history: list[AssetEvent]
 
 
-def _attribute_values(data: AssetWorkflowInput, status: str) -> list[tuple]:
+def _attribute_values(data: AssetInput, status: str) -> list[tuple]:
     return [
         (ENTITY, "ASSET"),
         (ASSET, data.asset_number),
@@ -79,7 +79,7 @@ def _attribute_values(data: AssetWorkflowInput, status: str) -> list[tuple]:
     ]
 
 
-def search_attributes(data: AssetWorkflowInput, status: str) -> TypedSearchAttributes:
+def search_attributes(data: AssetInput, status: str) -> TypedSearchAttributes:
     """For starting the workflow, so the Temporal UI can filter assets from the start."""
     return TypedSearchAttributes(
         [SearchAttributePair(key, value) for key, value in _attribute_values(data, status)]
@@ -89,14 +89,14 @@ def search_attributes(data: AssetWorkflowInput, status: str) -> TypedSearchAttri
 @workflow.defn
 class AssetWorkflow:
     @workflow.init
-    def __init__(self, data: AssetWorkflowInput) -> None:
+    def __init__(self, data: AssetInput) -> None:
         self._data = data
         self._status = AssetStatus(data.status)
         self._history = list(data.history)
         self._lock = asyncio.Lock()
 
     @workflow.run
-    async def run(self, data: AssetWorkflowInput) -> AssetState:
+    async def run(self, data: AssetInput) -> AssetState:
         # Lives as long as the asset; ends only when it is decommissioned.
         await workflow.wait_condition(
             lambda: (
@@ -107,7 +107,7 @@ class AssetWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._status is not AssetStatus.DECOMMISSIONED:
             workflow.continue_as_new(
-                AssetWorkflowInput(
+                AssetInput(
                     data.organization_id,
                     data.asset_id,
                     data.asset_number,
@@ -121,7 +121,7 @@ class AssetWorkflow:
         return self.get_state()
 
     @workflow.update
-    async def change_status(self, request: ChangeStatusInput) -> StatusEntry:
+    async def change_status(self, request: ChangeStatusRequest) -> AssetEvent:
         async with self._lock:
             # Re-check: an earlier update may have moved the asset while this one waited.
             self._refuse_if_illegal(request)
@@ -146,7 +146,7 @@ class AssetWorkflow:
                         cause.message, type=cause.type, non_retryable=True
                     ) from err
                 raise
-            entry = StatusEntry(
+            entry = AssetEvent(
                 self._status.value,
                 target.value,
                 request.reason,
@@ -166,10 +166,10 @@ class AssetWorkflow:
             return entry
 
     @change_status.validator
-    def validate_change_status(self, request: ChangeStatusInput) -> None:
+    def validate_change_status(self, request: ChangeStatusRequest) -> None:
         self._refuse_if_illegal(request)
 
-    def _refuse_if_illegal(self, request: ChangeStatusInput) -> None:
+    def _refuse_if_illegal(self, request: ChangeStatusRequest) -> None:
         if request.actor.organization_id != self._data.organization_id:
             raise ApplicationError(
                 f"asset {self._data.asset_number} not found", type="NotFound", non_retryable=True

@@ -25,15 +25,15 @@ with workflow.unsafe.imports_passed_through():
     from domain.rules.work_order_doors import refusal as door_refusal
     from domain.rules.work_orders import Approval, WoStatus, WoType
     from workflows.work_order_types import (
-        ActRequest,
         ContentNotice,
         FirstArticleRequest,
+        MoveRequest,
         ScheduleRequest,
-        StopWorkNotice,
+        StopWorkRequest,
         VerifyRequest,
-        WoEvent,
-        WoInput,
-        WoState,
+        WorkOrderEvent,
+        WorkOrderInput,
+        WorkOrderState,
     )
 
 W = WoStatus
@@ -100,7 +100,7 @@ def _refuse_blocks(blocks: list[str], action: str) -> None:
 @workflow.defn
 class WorkOrderWorkflow:
     @workflow.init
-    def __init__(self, data: WoInput) -> None:
+    def __init__(self, data: WorkOrderInput) -> None:
         self._in = data
         self._lock = asyncio.Lock()
         snap = data.snapshot
@@ -135,12 +135,12 @@ class WorkOrderWorkflow:
         self._assignee = None
         self._rts = "NOT_YET"
         self._message = ""
-        self._events: list[WoEvent] = []
+        self._events: list[WorkOrderEvent] = []
         self._approver_actors: dict[str, Actor] = {}
         self._approval_times: dict[str, dict[str, str]] = {}
 
     @workflow.run
-    async def run(self, data: WoInput) -> WoState:
+    async def run(self, data: WorkOrderInput) -> WorkOrderState:
         self._index()
         await workflow.wait_condition(lambda: self._facts.status in rules.FINAL)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -149,21 +149,21 @@ class WorkOrderWorkflow:
     # -- the transitions of C.2, one update each --
 
     @workflow.update
-    async def submit(self, req: ActRequest) -> WoState:
+    async def submit(self, req: MoveRequest) -> WorkOrderState:
         return await self._move(W.SUBMITTED, req, "submitted for approval", self._check_submit)
 
     @submit.validator
-    def _check_submit(self, req: ActRequest) -> None:
+    def _check_submit(self, req: MoveRequest) -> None:
         self._guard(req.actor, "submit")
         self._allowed(W.SUBMITTED, req.actor)
         _refuse_blocks(rules.submit_blocks(self._facts), "submit")
 
     @workflow.update
-    async def approve(self, req: ActRequest) -> WoState:
+    async def approve(self, req: MoveRequest) -> WorkOrderState:
         return await self._move(W.APPROVED, req, "approved", self._check_approve)
 
     @approve.validator
-    def _check_approve(self, req: ActRequest) -> None:
+    def _check_approve(self, req: MoveRequest) -> None:
         self._guard(req.actor, "approve")
         self._allowed(W.APPROVED, req.actor)
         blocks = rules.approve_blocks(self._facts, req.actor.roles)
@@ -171,11 +171,11 @@ class WorkOrderWorkflow:
             _fail("NotAllowed", "cannot approve: " + "; ".join(blocks))
 
     @workflow.update
-    async def reject(self, req: ActRequest) -> WoState:
+    async def reject(self, req: MoveRequest) -> WorkOrderState:
         return await self._move(W.REJECTED, req, "", self._check_reject)
 
     @reject.validator
-    def _check_reject(self, req: ActRequest) -> None:
+    def _check_reject(self, req: MoveRequest) -> None:
         self._guard(req.actor, "reject")
         self._allowed(W.REJECTED, req.actor)
         self._need_role(req.actor, rules.APPROVERS | {Role.EHS}, "rejecting a work order")
@@ -186,7 +186,7 @@ class WorkOrderWorkflow:
         self._need_reason(req.reason, "a rejection")
 
     @workflow.update
-    async def schedule(self, req: ScheduleRequest) -> WoState:
+    async def schedule(self, req: ScheduleRequest) -> WorkOrderState:
         async with self._lock:
             self._check_schedule(req)
             self._assignee = req.assignee
@@ -207,7 +207,7 @@ class WorkOrderWorkflow:
         )
 
     @workflow.update
-    async def start(self, req: ActRequest) -> WoState:
+    async def start(self, req: MoveRequest) -> WorkOrderState:
         async with self._lock:
             self._check_start(req)
             state = await self._apply(
@@ -225,7 +225,7 @@ class WorkOrderWorkflow:
             return state
 
     @start.validator
-    def _check_start(self, req: ActRequest) -> None:
+    def _check_start(self, req: MoveRequest) -> None:
         self._guard(req.actor, "start")
         self._refuse_reopening("start work")
         current = self._facts.status
@@ -235,21 +235,21 @@ class WorkOrderWorkflow:
         _refuse_blocks(rules.start_blocks(self._facts), "start work")
 
     @workflow.update
-    async def wait_parts(self, req: ActRequest) -> WoState:
+    async def wait_parts(self, req: MoveRequest) -> WorkOrderState:
         return await self._move(W.WAITING_PARTS, req, "waiting for parts", self._check_wait_parts)
 
     @wait_parts.validator
-    def _check_wait_parts(self, req: ActRequest) -> None:
+    def _check_wait_parts(self, req: MoveRequest) -> None:
         self._guard(req.actor, "wait-parts")
         self._allowed(W.WAITING_PARTS, req.actor)
         self._need_role(req.actor, rules.EXECUTORS, "pausing a work order")
 
     @workflow.update
-    async def hold(self, req: ActRequest) -> WoState:
+    async def hold(self, req: MoveRequest) -> WorkOrderState:
         return await self._move(W.ON_HOLD, req, "", self._check_hold)
 
     @hold.validator
-    def _check_hold(self, req: ActRequest) -> None:
+    def _check_hold(self, req: MoveRequest) -> None:
         self._guard(req.actor, "hold")
         self._refuse_reopening("hold")
         self._allowed(W.ON_HOLD, req.actor)
@@ -257,18 +257,18 @@ class WorkOrderWorkflow:
         self._need_reason(req.reason, "a hold")
 
     @workflow.update
-    async def escalate(self, req: ActRequest) -> WoState:
+    async def escalate(self, req: MoveRequest) -> WorkOrderState:
         return await self._move(W.ESCALATED, req, "", self._check_escalate)
 
     @escalate.validator
-    def _check_escalate(self, req: ActRequest) -> None:
+    def _check_escalate(self, req: MoveRequest) -> None:
         self._guard(req.actor, "escalate")
         self._allowed(W.ESCALATED, req.actor)
         self._need_role(req.actor, rules.EXECUTORS, "escalating a work order")
         self._need_reason(req.reason, "an escalation (what expertise is needed)")
 
     @workflow.update
-    async def complete(self, req: ActRequest) -> WoState:
+    async def complete(self, req: MoveRequest) -> WorkOrderState:
         async with self._lock:
             self._check_complete(req)
             return await self._apply(
@@ -280,14 +280,14 @@ class WorkOrderWorkflow:
             )
 
     @complete.validator
-    def _check_complete(self, req: ActRequest) -> None:
+    def _check_complete(self, req: MoveRequest) -> None:
         self._guard(req.actor, "complete")
         self._allowed(W.COMPLETED, req.actor)
         self._need_role(req.actor, rules.EXECUTORS, "completing a work order")
         _refuse_blocks(rules.complete_blocks(self._facts), "complete")
 
     @workflow.update
-    async def verify(self, req: VerifyRequest) -> WoState:
+    async def verify(self, req: VerifyRequest) -> WorkOrderState:
         """C.5: the checklist and the test run; any failure returns the work to IN_PROGRESS."""
         async with self._lock:
             self._check_verify(req)
@@ -336,7 +336,7 @@ class WorkOrderWorkflow:
             )
 
     @workflow.update
-    async def approve_return(self, req: ActRequest) -> WoState:
+    async def approve_return(self, req: MoveRequest) -> WorkOrderState:
         """I.3: one approval per call; the last one returns the asset and closes the WO."""
         async with self._lock:
             self._check_approve_return(req)
@@ -357,7 +357,7 @@ class WorkOrderWorkflow:
             return await self._finish_return(req.actor)
 
     @approve_return.validator
-    def _check_approve_return(self, req: ActRequest) -> None:
+    def _check_approve_return(self, req: MoveRequest) -> None:
         self._guard(req.actor, "return-to-service")
         f = self._facts
         if f.safety_hold:
@@ -375,7 +375,7 @@ class WorkOrderWorkflow:
             _fail("NotAllowed", next((r for r in reasons if r), "no approval is missing"))
 
     @workflow.update
-    async def first_article(self, req: FirstArticleRequest) -> WoState:
+    async def first_article(self, req: FirstArticleRequest) -> WorkOrderState:
         async with self._lock:
             self._check_first_article(req)
             f = self._facts
@@ -414,20 +414,20 @@ class WorkOrderWorkflow:
             _fail("RuleViolation", "say what failed", "notes")
 
     @workflow.update
-    async def close(self, req: ActRequest) -> WoState:
+    async def close(self, req: MoveRequest) -> WorkOrderState:
         async with self._lock:
             self._check_close(req)
             return await self._finish_return(req.actor)
 
     @close.validator
-    def _check_close(self, req: ActRequest) -> None:
+    def _check_close(self, req: MoveRequest) -> None:
         self._guard(req.actor, "close")
         self._allowed(W.CLOSED, req.actor)
         self._need_role(req.actor, rules.VERIFIERS | {Role.EHS}, "closing a work order")
         _refuse_blocks(rules.close_blocks(self._facts), "close")
 
     @workflow.update
-    async def cancel(self, req: ActRequest) -> WoState:
+    async def cancel(self, req: MoveRequest) -> WorkOrderState:
         async with self._lock:
             self._check_cancel(req)
             state = await self._apply(
@@ -444,7 +444,7 @@ class WorkOrderWorkflow:
             return state
 
     @cancel.validator
-    def _check_cancel(self, req: ActRequest) -> None:
+    def _check_cancel(self, req: MoveRequest) -> None:
         self._guard(req.actor, "cancel")
         self._allowed(W.CANCELLED, req.actor)
         active = [p.kind.value for p in self._facts.permits if p.active]
@@ -456,7 +456,7 @@ class WorkOrderWorkflow:
     # -- what the API stored, and stop-work --
 
     @workflow.update
-    async def content(self, notice: ContentNotice) -> WoState:
+    async def content(self, notice: ContentNotice) -> WorkOrderState:
         async with self._lock:
             self._check_content(notice)
             f, d = self._facts, notice.detail
@@ -527,7 +527,7 @@ class WorkOrderWorkflow:
             _fail("Conflict", f"no active {notice.detail.get('kind')} permit to remove")
 
     @workflow.update
-    async def stop_work(self, notice: StopWorkNotice) -> WoState:
+    async def stop_work(self, notice: StopWorkRequest) -> WorkOrderState:
         """F.3: stop-work authority holds active work; clearing lets it resume (EHS)."""
         async with self._lock:
             self._check_stop_work(notice)
@@ -571,7 +571,7 @@ class WorkOrderWorkflow:
             return self.get_state()
 
     @stop_work.validator
-    def _check_stop_work(self, notice: StopWorkNotice) -> None:
+    def _check_stop_work(self, notice: StopWorkRequest) -> None:
         self._same_organization(notice.actor)
         # F.3, the API's doors: anyone on the floor raises a stop-work, EHS clears it.
         action = Action.CLEAR_STOP_WORK if notice.cleared else Action.STOP_WORK
@@ -582,7 +582,7 @@ class WorkOrderWorkflow:
     # -- queries --
 
     @workflow.query
-    def get_state(self) -> WoState:
+    def get_state(self) -> WorkOrderState:
         f = self._facts
         blocks = {
             "submit": rules.submit_blocks(f) if f.status is W.DRAFT else [],
@@ -591,7 +591,7 @@ class WorkOrderWorkflow:
             "verify": rules.verify_blocks(f) if f.status is W.COMPLETED else [],
             "close": rules.close_blocks(f) if f.status is W.VERIFIED else [],
         }
-        return WoState(
+        return WorkOrderState(
             number=self._in.number,
             status=f.status.value,
             type=f.type.value,
@@ -609,7 +609,7 @@ class WorkOrderWorkflow:
 
     # -- helpers --
 
-    async def _finish_return(self, actor: Actor) -> WoState:
+    async def _finish_return(self, actor: Actor) -> WorkOrderState:
         """Close once every approval, the evidence and any first article are in."""
         f = self._facts
         blocks = rules.close_blocks(f)
@@ -672,7 +672,7 @@ class WorkOrderWorkflow:
             check=False,
         )
 
-    async def _rework(self, actor: Actor, reason: str, changes: dict[str, Any]) -> WoState:
+    async def _rework(self, actor: Actor, reason: str, changes: dict[str, Any]) -> WorkOrderState:
         """Failed checks send the work back (C.5). Under lockout it waits ON_HOLD: the LOTO
         came off for the test run, so nobody works again before a new permit and resume."""
         if self._facts.requires_loto:
@@ -682,8 +682,8 @@ class WorkOrderWorkflow:
         return await self._apply(W.IN_PROGRESS, actor, self._message, changes)
 
     async def _move(
-        self, target: WoStatus, req: ActRequest, default_reason: str, validate
-    ) -> WoState:
+        self, target: WoStatus, req: MoveRequest, default_reason: str, validate
+    ) -> WorkOrderState:
         async with self._lock:
             validate(req)  # again, under the lock: an earlier update may have changed things
             return await self._apply(target, req.actor, req.reason or default_reason, {})
@@ -696,7 +696,7 @@ class WorkOrderWorkflow:
         changes: dict[str, Any],
         extra_events: list[list[Any]] | None = None,
         check: bool = True,
-    ) -> WoState:
+    ) -> WorkOrderState:
         if check:
             self._allowed(target, actor)  # again, under the lock
         events = [[EVENTS[target], {"status": target.value}]] if target in EVENTS else []
@@ -832,7 +832,9 @@ class WorkOrderWorkflow:
         return Actor(None, "plantops", "plantops workflow", self._in.organization_id, ("SYSTEM",))
 
     def _log(self, action: str, actor: Actor, detail: str) -> None:
-        self._events.append(WoEvent(workflow.now(), action, actor.full_name, actor.role, detail))
+        self._events.append(
+            WorkOrderEvent(workflow.now(), action, actor.full_name, actor.role, detail)
+        )
 
     def _index(self) -> None:
         if not self._in.indexed or self._snap is None:

@@ -10,7 +10,7 @@ from domain.actor import Actor
 
 
 @dataclass
-class WoSnapshot:
+class WorkOrderSnapshot:
     """The work order as stored, loaded when the workflow starts."""
 
     number: str
@@ -37,15 +37,15 @@ class WoSnapshot:
 
 
 @dataclass
-class WoInput:
+class WorkOrderInput:
     number: str
     organization_id: int
-    snapshot: WoSnapshot  # the work order as stored when its lifecycle starts
+    snapshot: WorkOrderSnapshot  # the work order as stored when its lifecycle starts
     indexed: bool = True
 
 
 @dataclass
-class ActRequest:
+class MoveRequest:
     actor: Actor
     reason: str = ""
 
@@ -84,14 +84,14 @@ class ContentNotice:
 
 
 @dataclass
-class StopWorkNotice:
+class StopWorkRequest:
     actor: Actor
     reason: str
     cleared: bool = False
 
 
 @dataclass
-class WoEvent:
+class WorkOrderEvent:
     at: datetime
     action: str
     by: str
@@ -100,7 +100,7 @@ class WoEvent:
 
 
 @dataclass
-class WoState:
+class WorkOrderState:
     number: str
     status: str
     type: str
@@ -113,4 +113,4 @@ class WoState:
     approvals_needed: list[str]
     return_to_service: str  # NOT_YET, BLOCKED, DONE
     message: str
-    events: list[WoEvent]
+    events: list[WorkOrderEvent]

@@ -43,14 +43,14 @@ from workflows.anomaly_types import (
     AcceptRequest,
     AcknowledgeRequest,
     AnomalyState,
-    AttachmentNotice,
-    CriticalityRequest,
+    AttachRequest,
     DeclineRequest,
+    OverrideCriticalityRequest,
     ProgressRequest,
     ReassignRequest,
     ResolveRequest,
     ReviewRequest,
-    RexRequest,
+    SubmitRexRequest,
 )
 
 router = APIRouter(prefix="/api/v1/anomalies", tags=["anomalies"])
@@ -338,7 +338,7 @@ async def store_attachment(session, actor, client, ref, file, kind, caption) -> 
         caption=caption,
     )
     session.commit()
-    notice = AttachmentNotice(actor, row.id, kind.value, row.filename)
+    notice = AttachRequest(actor, row.id, kind.value, row.filename)
     try:
         state = await actions.update(
             client, actions.own(session, actor, ref), AnomalyWorkflow.attachment, notice
@@ -388,7 +388,7 @@ async def review(
 async def rex(
     ref: str, data: RexIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
-    req = RexRequest(actor, **data.model_dump())
+    req = SubmitRexRequest(actor, **data.model_dump())
     return _state(
         await actions.update(
             client, actions.own(session, actor, ref), AnomalyWorkflow.submit_rex, req
@@ -420,7 +420,7 @@ async def rex_review(
 async def criticality(
     ref: str, data: CriticalityOverride, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
-    req = CriticalityRequest(actor, data.level.value, data.reason)
+    req = OverrideCriticalityRequest(actor, data.level.value, data.reason)
     return _state(
         await actions.update(
             client, actions.own(session, actor, ref), AnomalyWorkflow.override_criticality, req

@@ -64,16 +64,20 @@ from domain.schemas.work_orders import (
     WorkOrderUpdate,
 )
 from domain.services import assets as asset_service
+from domain.services import dispatch as dispatch_service
+from domain.services import downtime as downtime_service
+from domain.services import events as events_service
 from domain.services import parts as parts_service
+from domain.services import permits as permits_service
 from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
 from workflows.work_order_types import (
-    ActRequest,
     ContentNotice,
     FirstArticleRequest,
+    MoveRequest,
     ScheduleRequest,
     VerifyRequest,
-    WoState,
+    WorkOrderState,
 )
 
 router = APIRouter(prefix="/api/v1/maintenance", tags=["work orders"])
@@ -272,7 +276,9 @@ async def get_work_order(
 
 
 @router.put(
-    "/work-orders/{number}", response_model=WoState, summary="Update a work order before approval"
+    "/work-orders/{number}",
+    response_model=WorkOrderState,
+    summary="Update a work order before approval",
 )
 async def update_work_order(
     number: str, data: WorkOrderUpdate, session: DbSession, actor: Planner, client: TemporalClient
@@ -322,7 +328,7 @@ def _transition(name: str, method, permission: tuple[Action, ...], body_type=Rea
     ) -> dict[str, Any]:
         reason = data.reason if data else ""
         number = wo_actions.own(session, actor, number)
-        state = await wo_actions.update(client, number, method, ActRequest(actor, reason))
+        state = await wo_actions.update(client, number, method, MoveRequest(actor, reason))
         return jsonable(state)
 
     endpoint.__name__ = f"work_order_{name.replace('-', '_')}"
@@ -330,7 +336,7 @@ def _transition(name: str, method, permission: tuple[Action, ...], body_type=Rea
         f"/work-orders/{{number}}/{name}",
         endpoint,
         methods=["POST"],
-        response_model=WoState,
+        response_model=WorkOrderState,
         summary=f"{name.replace('-', ' ').capitalize()} a work order",
     )
 
@@ -341,7 +347,7 @@ for _name, _method in wo_actions.TRANSITIONS.items():
 
 @router.post(
     "/work-orders/{number}/schedule",
-    response_model=WoState,
+    response_model=WorkOrderState,
     summary="Schedule: date, shift, technician",
 )
 async def schedule(
@@ -359,7 +365,7 @@ async def schedule(
 
 @router.post(
     "/work-orders/{number}/verify",
-    response_model=WoState,
+    response_model=WorkOrderState,
     summary="Verification checklist and test run",
 )
 async def verify(
@@ -372,7 +378,7 @@ async def verify(
 
 @router.post(
     "/work-orders/{number}/first-article",
-    response_model=WoState,
+    response_model=WorkOrderState,
     summary="QUALITY's first-article result",
 )
 async def first_article(
@@ -388,7 +394,10 @@ def _sessions(request: Request):
 
 
 @router.post(
-    "/work-orders/{number}/tasks", response_model=WoState, status_code=201, summary="Add a task"
+    "/work-orders/{number}/tasks",
+    response_model=WorkOrderState,
+    status_code=201,
+    summary="Add a task",
 )
 async def add_task(
     number: str, data: TaskIn, request: Request, actor: Planner, client: TemporalClient
@@ -486,7 +495,7 @@ async def issue_permit(
     number: str, data: PermitIn, request: Request, actor: PermitHolder, client: TemporalClient
 ) -> dict[str, Any]:
     def write(session, wo):
-        permit = service.issue_permit(
+        permit = permits_service.issue_permit(
             session,
             wo,
             actor,
@@ -494,7 +503,7 @@ async def issue_permit(
             data.energy_sources,
             data.isolation_verified,
             data.lock_numbers,
-            service.authorised_for_permits(session, actor),
+            permits_service.authorised_for_permits(session, actor),
         )
         return "PERMIT_ISSUED", {
             "kind": permit.kind,
@@ -509,7 +518,7 @@ async def issue_permit(
 
 @router.post(
     "/work-orders/{number}/permits/{kind}/remove",
-    response_model=WoState,
+    response_model=WorkOrderState,
     summary="Remove LOTO or a permit",
 )
 async def remove_permit(
@@ -520,8 +529,8 @@ async def remove_permit(
     client: TemporalClient,
 ) -> dict[str, Any]:
     def write(session, wo):
-        permit = service.remove_permit(
-            wo, actor, kind.value, service.authorised_for_permits(session, actor)
+        permit = permits_service.remove_permit(
+            wo, actor, kind.value, permits_service.authorised_for_permits(session, actor)
         )
         return "PERMIT_REMOVED", {"kind": kind.value, "summary": f"{permit.number} removed"}
 
@@ -531,7 +540,7 @@ async def remove_permit(
 
 @router.post(
     "/work-orders/{number}/parts",
-    response_model=WoState,
+    response_model=WorkOrderState,
     status_code=201,
     summary="Request (and reserve) parts",
 )
@@ -731,7 +740,7 @@ def list_downtime(session: DbSession, actor: Viewer, asset: str | None = None) -
 )
 def start_downtime(data: DowntimeStart, session: DbSession, actor: Creator) -> dict[str, Any]:
     asset = asset_service.asset_for_write(session=session, actor=actor, ref=data.asset)
-    record = service.start_downtime(
+    record = downtime_service.start_downtime(
         session, asset, actor, data.type, data.reason_code,
         data.start_time or datetime.now(UTC), data.impacted_jobs, data.details,
     )  # fmt: skip
@@ -753,7 +762,7 @@ def end_downtime(
     if record is None or record.organization_id != actor.organization_id:
         raise ApiError(404, "NotFound", f"downtime {downtime_id} not found", "downtime_id")
     asset_service.asset_for_write(session=session, actor=actor, asset_id=record.asset_id)
-    service.end_downtime(
+    downtime_service.end_downtime(
         session, record, actor, data.end_time or datetime.now(UTC), data.reason_code
     )
     session.commit()
@@ -879,7 +888,7 @@ async def clear_stop_work(
 )
 def dispatch(ref: str, session: DbSession, actor: Viewer) -> dict[str, Any]:
     asset = asset_service.get_asset(session=session, actor=actor, ref=ref)
-    blocks = service.dispatch_check(session, asset, date.today())
+    blocks = dispatch_service.dispatch_check(session, asset, date.today())
     return {
         "asset": asset.asset_number,
         "canDispatch": not blocks,
@@ -900,7 +909,7 @@ def events(
     limit: Limit = 100,
     type: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, Any]:
-    rows = service.events_after(session, actor.organization_id, after, limit, type)
+    rows = events_service.events_after(session, actor.organization_id, after, limit, type)
     return {
         "items": [
             {"id": e.id, "type": e.type, "entity_type": e.entity_type, "entity_id": e.entity_id,

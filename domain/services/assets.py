@@ -300,7 +300,7 @@ def apply_status_change(
         after={"status": target.value, "status_reason": reason},
         reason=reason,
     )
-    from domain.services.work_orders import emit
+    from domain.services.events import emit
 
     emit(
         session,

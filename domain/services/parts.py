@@ -9,7 +9,7 @@ from domain.actor import Actor
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.models import InventoryTransaction, PartReservation, SparePart, WorkOrder, WorkOrderPart
 from domain.services.audit import record_change
-from domain.services.work_orders import emit
+from domain.services.events import emit
 
 
 def get(session: Session, organization_id: int, part_number: str, lock: bool = False) -> SparePart:

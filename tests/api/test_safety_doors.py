@@ -23,9 +23,9 @@ from tests.api.test_work_orders_api import (
 )
 from workers import registry
 from workflows.anomaly import AnomalyWorkflow
-from workflows.anomaly_types import CriticalityRequest
+from workflows.anomaly_types import OverrideCriticalityRequest
 from workflows.work_order import WorkOrderWorkflow
-from workflows.work_order_types import ActRequest
+from workflows.work_order_types import MoveRequest
 
 
 async def _stop_work(client, token_for, who="operator", asset="SAW-JKS-001"):
@@ -136,7 +136,7 @@ async def test_another_organisation_reaches_nothing(
     handle = temporal_client.get_workflow_handle(number)
     with pytest.raises(WorkflowUpdateFailedError) as err:
         await handle.execute_update(
-            WorkOrderWorkflow.approve, ActRequest(actor(sessions, "b-manager"), "")
+            WorkOrderWorkflow.approve, MoveRequest(actor(sessions, "b-manager"), "")
         )
     assert err.value.cause.type == "NotFound"
     wo = (await client.get(f"{BASE}/work-orders/{number}", headers=token_for("manager"))).json()
@@ -160,7 +160,7 @@ async def test_another_organisation_reaches_nothing(
     with pytest.raises(WorkflowUpdateFailedError) as err:
         await temporal_client.get_workflow_handle(ref).execute_update(
             AnomalyWorkflow.override_criticality,
-            CriticalityRequest(actor(sessions, "b-manager"), "G4", "not ours to judge"),
+            OverrideCriticalityRequest(actor(sessions, "b-manager"), "G4", "not ours to judge"),
         )
     assert err.value.cause.type == "NotFound"
     lists = (await client.get(f"{BASE}/work-orders", headers=b_manager)).json()

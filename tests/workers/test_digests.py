@@ -72,7 +72,7 @@ def test_daily_watch_records_pm_and_certification_events(sessions):
 
     from domain.db import transaction
     from domain.models import Asset, MaintenanceEvent, PmSchedule
-    from domain.services.work_orders import watch_assets
+    from domain.services.dispatch import watch_assets
 
     today = date(2026, 11, 26)
     with transaction(sessions) as s:

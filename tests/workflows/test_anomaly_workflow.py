@@ -28,8 +28,8 @@ from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import (
     AcceptRequest,
     AcknowledgeRequest,
-    CriticalityRequest,
     DeclineRequest,
+    OverrideCriticalityRequest,
     ReassignRequest,
 )
 
@@ -300,7 +300,7 @@ async def test_raise_restarts_the_clock_and_a_lowering_keeps_it(
     before = await tenv.get_current_time()
     s = await handle.execute_update(
         AnomalyWorkflow.override_criticality,
-        CriticalityRequest(supervisor, "G1", "smell of burning insulation at the motor"),
+        OverrideCriticalityRequest(supervisor, "G1", "smell of burning insulation at the motor"),
     )
     after = await tenv.get_current_time()
     g1 = timedelta(minutes=15)
@@ -323,7 +323,7 @@ async def test_raise_restarts_the_clock_and_a_lowering_keeps_it(
 
     s = await handle.execute_update(
         AnomalyWorkflow.override_criticality,
-        CriticalityRequest(supervisor, "G2", "insulation checked, only the fan belt"),
+        OverrideCriticalityRequest(supervisor, "G2", "insulation checked, only the fan belt"),
     )
     assert s.criticality == "G2" and s.deadline == raised
     await tenv.sleep(raised - await tenv.get_current_time() + timedelta(minutes=1))

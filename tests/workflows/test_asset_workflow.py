@@ -14,7 +14,7 @@ from temporalio.worker import Replayer, Worker
 from domain.actor import Actor
 from domain.models import Asset, AuditLog, User
 from workers import registry
-from workflows.asset import AssetWorkflow, AssetWorkflowInput, ChangeStatusInput
+from workflows.asset import AssetInput, AssetWorkflow, ChangeStatusRequest
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 
@@ -25,10 +25,10 @@ def _actor(sessions, username: str) -> Actor:
         return Actor(u.id, u.username, u.full_name, u.organization_id, tuple(u.roles))
 
 
-def _input(sessions, number: str) -> AssetWorkflowInput:
+def _input(sessions, number: str) -> AssetInput:
     with sessions() as s:
         a = s.scalars(select(Asset).where(Asset.asset_number == number)).one()
-        return AssetWorkflowInput(
+        return AssetInput(
             a.organization_id,
             a.id,
             a.asset_number,
@@ -67,13 +67,13 @@ async def test_status_changes_are_applied_audited_and_replayable(tworker, sessio
         ("IN_SERVICE", manager),
     ]:
         entry = await handle.execute_update(
-            AssetWorkflow.change_status, ChangeStatusInput(target, f"to {target}", who)
+            AssetWorkflow.change_status, ChangeStatusRequest(target, f"to {target}", who)
         )
         assert entry.status == target and entry.by == who.full_name
 
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(
-            AssetWorkflow.change_status, ChangeStatusInput("PENDING_RETURN", "x", manager)
+            AssetWorkflow.change_status, ChangeStatusRequest("PENDING_RETURN", "x", manager)
         )
     assert isinstance(refused.value.cause, ApplicationError)
     assert refused.value.cause.type == "RuleViolation"
@@ -81,7 +81,7 @@ async def test_status_changes_are_applied_audited_and_replayable(tworker, sessio
     with pytest.raises(WorkflowUpdateFailedError) as denied:
         await handle.execute_update(
             AssetWorkflow.change_status,
-            ChangeStatusInput("MAINTENANCE", "x", _actor(sessions, "tech")),
+            ChangeStatusRequest("MAINTENANCE", "x", _actor(sessions, "tech")),
         )
     assert denied.value.cause.type == "NotAllowed"
 
@@ -118,7 +118,7 @@ async def test_decommission_ends_the_workflow(tworker, sessions, task_queue):
     )
     await handle.execute_update(
         AssetWorkflow.change_status,
-        ChangeStatusInput("DECOMMISSIONED", "sold at auction", _actor(sessions, "manager")),
+        ChangeStatusRequest("DECOMMISSIONED", "sold at auction", _actor(sessions, "manager")),
     )
     result = await handle.result()
     assert result.status == "DECOMMISSIONED"

@@ -24,22 +24,24 @@ from domain.actor import Actor
 from domain.db import transaction
 from domain.models import Asset, AuditLog, DowntimeRecord, MaintenanceEvent, User, WorkOrder
 from domain.rules import work_orders as rules
+from domain.services import downtime as downtime_service
+from domain.services import permits as permits_service
 from domain.services import work_orders as service
 from tests.anomaly_helpers import PNG, actor
 from tests.conftest import ending_started_workflows
 from workers import registry
 from workers.embedded import SEARCH_ATTRIBUTES
-from workflows.asset import AssetWorkflow, ChangeStatusInput
+from workflows.asset import AssetWorkflow, ChangeStatusRequest
 from workflows.work_order import WorkOrderWorkflow as WO
 from workflows.work_order_types import (
-    ActRequest,
     ContentNotice,
     FirstArticleRequest,
+    MoveRequest,
     ScheduleRequest,
-    StopWorkNotice,
+    StopWorkRequest,
     VerifyRequest,
-    WoInput,
-    WoState,
+    WorkOrderInput,
+    WorkOrderState,
 )
 
 ASSET = "SAW-JKS-001"
@@ -109,18 +111,18 @@ async def _open(
         )
         number = wo.number
         if downtime:
-            wo.downtime_id = service.start_downtime(
+            wo.downtime_id = downtime_service.start_downtime(
                 s, s.get(Asset, wo.asset_id), who, "BREAKDOWN", "BD-MECH",
                 datetime.now(UTC), [], None, number,
             ).id  # fmt: skip
     with sessions() as s:
         wo = service.get(s, who.organization_id, number)
-        data = WoInput(number, wo.organization_id, snapshot(s, wo), indexed=False)
+        data = WorkOrderInput(number, wo.organization_id, snapshot(s, wo), indexed=False)
     return await client.start_workflow(WO.run, data, id=number, task_queue=task_queue)
 
 
-async def _act(handle: WorkflowHandle, method, who: Actor, reason: str = "") -> WoState:
-    return await handle.execute_update(method, ActRequest(who, reason))
+async def _act(handle: WorkflowHandle, method, who: Actor, reason: str = "") -> WorkOrderState:
+    return await handle.execute_update(method, MoveRequest(who, reason))
 
 
 async def _refused(handle: WorkflowHandle, method, request, kind: str, *says: str) -> str:
@@ -139,7 +141,7 @@ async def _content(
     sessions,
     who: Actor,
     write: Callable[[Session, WorkOrder], tuple[str, dict[str, Any]]],
-) -> WoState:
+) -> WorkOrderState:
     """Rows first, committed; then the notice with what the workflow's checks need."""
     with transaction(sessions) as s:
         kind, detail = write(s, service.get(s, who.organization_id, handle.id))
@@ -157,14 +159,14 @@ def _task_detail(t) -> dict[str, Any]:
     }
 
 
-async def _add_task(handle, sessions, who: Actor, task: service.NewTask) -> WoState:
+async def _add_task(handle, sessions, who: Actor, task: service.NewTask) -> WorkOrderState:
     def write(s, wo):
         return "TASK_ADDED", _task_detail(service.add_task(s, wo, task))
 
     return await _content(handle, sessions, who, write)
 
 
-async def _task_done(handle, sessions, who: Actor, sequence: int, value=None) -> WoState:
+async def _task_done(handle, sessions, who: Actor, sequence: int, value=None) -> WorkOrderState:
     def write(s, wo):
         return "TASK_COMPLETED", _task_detail(
             service.complete_task(s, wo, sequence, who, value, "")
@@ -173,7 +175,7 @@ async def _task_done(handle, sessions, who: Actor, sequence: int, value=None) ->
     return await _content(handle, sessions, who, write)
 
 
-async def _labour(handle, sessions, who: Actor, hours: float = 2.5) -> WoState:
+async def _labour(handle, sessions, who: Actor, hours: float = 2.5) -> WorkOrderState:
     def write(s, wo):
         entry = service.log_labor(s, wo, s.get(User, who.user_id), hours, "REGULAR", 40.0, None)
         return "LABOR", {"hours": entry.hours, "summary": f"{entry.hours:g} h"}
@@ -181,26 +183,26 @@ async def _labour(handle, sessions, who: Actor, hours: float = 2.5) -> WoState:
     return await _content(handle, sessions, who, write)
 
 
-async def _permit(handle, sessions, who: Actor, kind: str = "LOTO") -> WoState:
+async def _permit(handle, sessions, who: Actor, kind: str = "LOTO") -> WorkOrderState:
     def write(s, wo):
-        permit = service.issue_permit(
+        permit = permits_service.issue_permit(
             s, wo, who, rules.PermitKind(kind), ["480V main"], True, ["L-17"],
-            service.authorised_for_permits(s, who),
+            permits_service.authorised_for_permits(s, who),
         )  # fmt: skip
         return "PERMIT_ISSUED", {"kind": permit.kind, "isolation_verified": True}
 
     return await _content(handle, sessions, who, write)
 
 
-async def _unlock(handle, sessions, who: Actor, kind: str = "LOTO") -> WoState:
+async def _unlock(handle, sessions, who: Actor, kind: str = "LOTO") -> WorkOrderState:
     def write(s, wo):
-        service.remove_permit(wo, who, kind, service.authorised_for_permits(s, who))
+        permits_service.remove_permit(wo, who, kind, permits_service.authorised_for_permits(s, who))
         return "PERMIT_REMOVED", {"kind": kind}
 
     return await _content(handle, sessions, who, write)
 
 
-async def _evidence(handle, sessions, who: Actor, *kinds: str) -> WoState:
+async def _evidence(handle, sessions, who: Actor, *kinds: str) -> WorkOrderState:
     state = None
     for kind in kinds:
 
@@ -214,7 +216,7 @@ async def _evidence(handle, sessions, who: Actor, *kinds: str) -> WoState:
     return state
 
 
-async def _to_scheduled(handle, sessions) -> WoState:
+async def _to_scheduled(handle, sessions) -> WorkOrderState:
     await _act(handle, WO.submit, actor(sessions, "supervisor"))
     await _act(handle, WO.approve, actor(sessions, "manager"))
     tech = actor(sessions, "tech")
@@ -226,7 +228,7 @@ async def _to_scheduled(handle, sessions) -> WoState:
     )
 
 
-async def _to_in_progress(handle, sessions, loto: bool = False) -> WoState:
+async def _to_in_progress(handle, sessions, loto: bool = False) -> WorkOrderState:
     await _to_scheduled(handle, sessions)
     tech = actor(sessions, "tech")
     if loto:
@@ -234,7 +236,7 @@ async def _to_in_progress(handle, sessions, loto: bool = False) -> WoState:
     return await _act(handle, WO.start, tech)
 
 
-async def _to_completed(handle, sessions, evidence=("CHECKLIST",), loto=False) -> WoState:
+async def _to_completed(handle, sessions, evidence=("CHECKLIST",), loto=False) -> WorkOrderState:
     tech = actor(sessions, "tech")
     await _task_done(handle, sessions, tech, 1)
     await _labour(handle, sessions, tech)
@@ -245,13 +247,13 @@ async def _to_completed(handle, sessions, evidence=("CHECKLIST",), loto=False) -
     return state
 
 
-async def _verify(handle, sessions, passed=True, checklist=CHECKLIST) -> WoState:
+async def _verify(handle, sessions, passed=True, checklist=CHECKLIST) -> WorkOrderState:
     return await handle.execute_update(
         WO.verify, VerifyRequest(actor(sessions, "supervisor"), dict(checklist), passed)
     )
 
 
-async def _to_verified(handle, sessions, evidence=("CHECKLIST",), loto=False) -> WoState:
+async def _to_verified(handle, sessions, evidence=("CHECKLIST",), loto=False) -> WorkOrderState:
     await _to_in_progress(handle, sessions, loto)
     await _to_completed(handle, sessions, evidence, loto)
     state = await _verify(handle, sessions)
@@ -292,7 +294,7 @@ async def _move_asset(client, sessions, status: str, who: Actor, number: str = A
             s, s.scalars(select(Asset).where(Asset.asset_number == number)).one()
         )
     await client.get_workflow_handle(workflow_id).execute_update(
-        AssetWorkflow.change_status, ChangeStatusInput(status, f"to {status}", who)
+        AssetWorkflow.change_status, ChangeStatusRequest(status, f"to {status}", who)
     )
 
 
@@ -418,11 +420,11 @@ async def test_reject_needs_an_approver_and_a_reason(tclient, sessions, task_que
     await _act(h, WO.submit, actor(sessions, "tech"))  # technicians create work in full
     mgr = actor(sessions, "manager")
     await _refused(
-        h, WO.reject, ActRequest(actor(sessions, "tech"), "no"), "NotAllowed",
+        h, WO.reject, MoveRequest(actor(sessions, "tech"), "no"), "NotAllowed",
         "role MAINT_TECH may not approve wo",
     )  # fmt: skip
     await _refused(
-        h, WO.reject, ActRequest(actor(sessions, "ehs"), "not needed"), "NotAllowed",
+        h, WO.reject, MoveRequest(actor(sessions, "ehs"), "not needed"), "NotAllowed",
         "EHS rejects safety-related work orders only",
     )  # fmt: skip
     with pytest.raises(WorkflowUpdateFailedError) as err:
@@ -446,7 +448,7 @@ async def test_cancel_by_a_manager_with_a_reason_stops_the_downtime(tclient, ses
     # The lock comes off only for the test run of COMPLETED work, and a work order is never
     # cancelled under an active lock: work under LOTO is cancelled once COMPLETED.
     await _refused(
-        h, WO.cancel, ActRequest(mgr, "asset to be scrapped"), "Conflict",
+        h, WO.cancel, MoveRequest(mgr, "asset to be scrapped"), "Conflict",
         "remove the active LOTO permit before cancelling",
     )  # fmt: skip
     await _refused(
@@ -455,11 +457,11 @@ async def test_cancel_by_a_manager_with_a_reason_stops_the_downtime(tclient, ses
     )  # fmt: skip
     await _to_completed(h, sessions, evidence=(), loto=True)
     await _refused(
-        h, WO.cancel, ActRequest(sup, "not needed"), "NotAllowed",
+        h, WO.cancel, MoveRequest(sup, "not needed"), "NotAllowed",
         "cancelling (it needs a manager's approval) needs one of the roles "
         "MAINT_ADMIN, MAINT_MANAGER",
     )  # fmt: skip
-    await _refused(h, WO.cancel, ActRequest(mgr, ""), "RuleViolation", "a cancellation needs")
+    await _refused(h, WO.cancel, MoveRequest(mgr, ""), "RuleViolation", "a cancellation needs")
     s = await _act(h, WO.cancel, mgr, "asset to be scrapped")
     assert s.status == "CANCELLED"
     assert (await h.result()).status == "CANCELLED"
@@ -481,27 +483,27 @@ async def test_illegal_moves_are_conflicts_naming_what_is_allowed(tclient, sessi
     sup, mgr, tech = (actor(sessions, u) for u in ("supervisor", "manager", "tech"))
     quality = actor(sessions, "quality")
     for method, request, says in [
-        (WO.approve, ActRequest(mgr), "cannot go from DRAFT to APPROVED; allowed: SUBMITTED"),
-        (WO.reject, ActRequest(mgr, "no"), "cannot go from DRAFT to REJECTED"),
+        (WO.approve, MoveRequest(mgr), "cannot go from DRAFT to APPROVED; allowed: SUBMITTED"),
+        (WO.reject, MoveRequest(mgr, "no"), "cannot go from DRAFT to REJECTED"),
         (WO.schedule, ScheduleRequest(sup), "cannot go from DRAFT to SCHEDULED"),
-        (WO.start, ActRequest(tech), "cannot go from DRAFT to IN_PROGRESS"),
-        (WO.wait_parts, ActRequest(tech), "cannot go from DRAFT to WAITING_PARTS"),
-        (WO.hold, ActRequest(tech, "why not"), "cannot go from DRAFT to ON_HOLD"),
-        (WO.escalate, ActRequest(tech, "help"), "cannot go from DRAFT to ESCALATED"),
-        (WO.complete, ActRequest(tech), "cannot go from DRAFT to COMPLETED"),
+        (WO.start, MoveRequest(tech), "cannot go from DRAFT to IN_PROGRESS"),
+        (WO.wait_parts, MoveRequest(tech), "cannot go from DRAFT to WAITING_PARTS"),
+        (WO.hold, MoveRequest(tech, "why not"), "cannot go from DRAFT to ON_HOLD"),
+        (WO.escalate, MoveRequest(tech, "help"), "cannot go from DRAFT to ESCALATED"),
+        (WO.complete, MoveRequest(tech), "cannot go from DRAFT to COMPLETED"),
         (WO.verify, VerifyRequest(sup, CHECKLIST, True), "cannot go from DRAFT to VERIFIED"),
-        (WO.close, ActRequest(sup), "cannot go from DRAFT to CLOSED"),
-        (WO.approve_return, ActRequest(mgr), "needs a VERIFIED work order; this one is DRAFT"),
+        (WO.close, MoveRequest(sup), "cannot go from DRAFT to CLOSED"),
+        (WO.approve_return, MoveRequest(mgr), "needs a VERIFIED work order; this one is DRAFT"),
         (WO.first_article, FirstArticleRequest(quality, True), "comes after verification"),
     ]:
         await _refused(h, method, request, "Conflict", says)
     assert [a.action for a in _audit(sessions, h.id)] == ["CREATED"]
 
     await _act(h, WO.submit, sup)
-    await _refused(h, WO.submit, ActRequest(sup), "Conflict", "cannot go from SUBMITTED to")
+    await _refused(h, WO.submit, MoveRequest(sup), "Conflict", "cannot go from SUBMITTED to")
     await _act(h, WO.approve, mgr)
     await _refused(
-        h, WO.start, ActRequest(tech), "Conflict",
+        h, WO.start, MoveRequest(tech), "Conflict",
         "cannot go from APPROVED to IN_PROGRESS; allowed: SCHEDULED",
     )  # fmt: skip
     edit = ContentNotice(sup, "DETAILS", {"title": "Replace the blade and the guard"})
@@ -518,7 +520,7 @@ async def test_illegal_moves_are_conflicts_naming_what_is_allowed(tclient, sessi
         "WAITING_PARTS",
     )  # fmt: skip
     for method in (WO.hold, WO.escalate):
-        await _refused(h, method, ActRequest(tech, "x"), "RuleViolation", "needs a reason")
+        await _refused(h, method, MoveRequest(tech, "x"), "RuleViolation", "needs a reason")
     await _refused(
         h, WO.first_article, FirstArticleRequest(quality, True), "Conflict",
         "comes after verification",
@@ -534,7 +536,7 @@ async def test_submit_and_approve_checks_meet_the_edited_details(tclient, sessio
     h = await _open(tclient, sessions, task_queue, description="", estimated_cost=25_000)
     sup, mgr = actor(sessions, "supervisor"), actor(sessions, "manager")
     await _refused(
-        h, WO.submit, ActRequest(sup), "RuleViolation", "cannot submit: description is required"
+        h, WO.submit, MoveRequest(sup), "RuleViolation", "cannot submit: description is required"
     )
     s = await h.execute_update(
         WO.content, ContentNotice(sup, "DETAILS", {"description": "Guard cracked at the hinge"})
@@ -542,11 +544,11 @@ async def test_submit_and_approve_checks_meet_the_edited_details(tclient, sessio
     assert "submit" not in s.blocks
     await _act(h, WO.submit, sup)
     await _refused(
-        h, WO.approve, ActRequest(sup), "NotAllowed",
+        h, WO.approve, MoveRequest(sup), "NotAllowed",
         "cannot approve: estimated cost 25,000 exceeds the supervisor's approval limit of 10,000",
     )  # fmt: skip
     await _refused(
-        h, WO.approve, ActRequest(actor(sessions, "ehs")), "NotAllowed",
+        h, WO.approve, MoveRequest(actor(sessions, "ehs")), "NotAllowed",
         "cannot approve: EHS approves safety-related work orders only",
     )  # fmt: skip
     await h.execute_update(WO.content, ContentNotice(mgr, "DETAILS", {"estimated_cost": 8_000}))
@@ -572,12 +574,12 @@ async def test_permits_tasks_labour_and_evidence_gate_start_complete_verify_clos
                         spec_max=0.05),
     )  # fmt: skip
     await _refused(
-        h, WO.start, ActRequest(tech), "RuleViolation",
+        h, WO.start, MoveRequest(tech), "RuleViolation",
         "cannot start work: LOTO permit required; HOT-WORK permit required",
     )  # fmt: skip
     await _permit(h, sessions, tech)
     await _refused(
-        h, WO.start, ActRequest(tech), "RuleViolation", "cannot start work: HOT-WORK permit"
+        h, WO.start, MoveRequest(tech), "RuleViolation", "cannot start work: HOT-WORK permit"
     )
     await _permit(h, sessions, actor(sessions, "ehs"), "HOT_WORK")
     assert (await _act(h, WO.start, tech)).status == "IN_PROGRESS"
@@ -588,7 +590,7 @@ async def test_permits_tasks_labour_and_evidence_gate_start_complete_verify_clos
     )  # fmt: skip
 
     await _refused(
-        h, WO.complete, ActRequest(tech), "RuleViolation",
+        h, WO.complete, MoveRequest(tech), "RuleViolation",
         "cannot complete: task 1 not completed: Replace the blade; task 2 not completed: "
         "Check blade run-out; no labour time logged",
     )  # fmt: skip
@@ -596,7 +598,7 @@ async def test_permits_tasks_labour_and_evidence_gate_start_complete_verify_clos
     await _task_done(h, sessions, tech, 2, 0.09)
     await _labour(h, sessions, tech, 1.5)
     await _refused(
-        h, WO.complete, ActRequest(tech), "RuleViolation",
+        h, WO.complete, MoveRequest(tech), "RuleViolation",
         "cannot complete: task 2 measurement out of spec: Check blade run-out",
     )  # fmt: skip
     await _task_done(h, sessions, tech, 2, 0.03)
@@ -604,9 +606,9 @@ async def test_permits_tasks_labour_and_evidence_gate_start_complete_verify_clos
     # Finished work goes back only through a failed verification, not a start or a hold.
     back = "work order goes back to work only through a failed verification or first-article"
     await _refused(
-        h, WO.start, ActRequest(tech), "Conflict", f"cannot start work: a COMPLETED {back}"
+        h, WO.start, MoveRequest(tech), "Conflict", f"cannot start work: a COMPLETED {back}"
     )
-    await _refused(h, WO.hold, ActRequest(sup, "waiting on a decision"), "Conflict", "cannot hold")
+    await _refused(h, WO.hold, MoveRequest(sup, "waiting on a decision"), "Conflict", "cannot hold")
 
     await _refused(
         h, WO.verify, VerifyRequest(tech, CHECKLIST, True), "NotAllowed",
@@ -625,7 +627,7 @@ async def test_permits_tasks_labour_and_evidence_gate_start_complete_verify_clos
     assert (await _verify(h, sessions)).status == "VERIFIED"
 
     await _refused(
-        h, WO.close, ActRequest(sup), "RuleViolation",
+        h, WO.close, MoveRequest(sup), "RuleViolation",
         "cannot close: evidence missing: CHECKLIST; "
         "maintenance approval of the return to service required",
     )  # fmt: skip
@@ -638,8 +640,8 @@ async def test_permits_tasks_labour_and_evidence_gate_start_complete_verify_clos
     assert s.message == "evidence missing: CHECKLIST"
     assert _asset_status(sessions) == "PENDING_RETURN"
     # Reopening verified work would keep the manager's signature for work not yet done.
-    await _refused(h, WO.start, ActRequest(tech), "Conflict", f"a VERIFIED {back}")
-    await _refused(h, WO.hold, ActRequest(tech, "one more look"), "Conflict", f"a VERIFIED {back}")
+    await _refused(h, WO.start, MoveRequest(tech), "Conflict", f"a VERIFIED {back}")
+    await _refused(h, WO.hold, MoveRequest(tech, "one more look"), "Conflict", f"a VERIFIED {back}")
     await _evidence(h, sessions, tech, "CHECKLIST")
     s = await _act(h, WO.close, sup)
     assert s.status == "CLOSED" and s.return_to_service == "DONE"
@@ -656,22 +658,22 @@ async def test_roles_outside_the_permission_table_are_refused(tclient, sessions,
                                               "opsmanager", "auditor", "ehs")}  # fmt: skip
     u = users
     for method, request, says in [
-        (WO.submit, ActRequest(u["operator"]), "role OPERATOR may not create wo"),
-        (WO.submit, ActRequest(u["opsmanager"]), "role OPERATIONS_MANAGER may not create wo"),
-        (WO.approve, ActRequest(u["tech"]), "role MAINT_TECH may not approve wo"),
-        (WO.approve, ActRequest(u["planner"]), "role MAINT_PLANNER may not approve wo"),
+        (WO.submit, MoveRequest(u["operator"]), "role OPERATOR may not create wo"),
+        (WO.submit, MoveRequest(u["opsmanager"]), "role OPERATIONS_MANAGER may not create wo"),
+        (WO.approve, MoveRequest(u["tech"]), "role MAINT_TECH may not approve wo"),
+        (WO.approve, MoveRequest(u["planner"]), "role MAINT_PLANNER may not approve wo"),
         (WO.schedule, ScheduleRequest(u["operator"]), "role OPERATOR may not create wo"),
-        (WO.start, ActRequest(u["planner"]), "role MAINT_PLANNER may not execute wo"),
-        (WO.start, ActRequest(u["quality"]), "role QUALITY may not execute wo"),
-        (WO.wait_parts, ActRequest(u["ehs"]), "role EHS may not execute wo"),
-        (WO.hold, ActRequest(u["operator"], "jam"), "role OPERATOR may not execute wo"),
-        (WO.escalate, ActRequest(u["auditor"], "help"), "role AUDITOR may not execute wo"),
-        (WO.complete, ActRequest(u["opsmanager"]), "role OPERATIONS_MANAGER may not execute wo"),
+        (WO.start, MoveRequest(u["planner"]), "role MAINT_PLANNER may not execute wo"),
+        (WO.start, MoveRequest(u["quality"]), "role QUALITY may not execute wo"),
+        (WO.wait_parts, MoveRequest(u["ehs"]), "role EHS may not execute wo"),
+        (WO.hold, MoveRequest(u["operator"], "jam"), "role OPERATOR may not execute wo"),
+        (WO.escalate, MoveRequest(u["auditor"], "help"), "role AUDITOR may not execute wo"),
+        (WO.complete, MoveRequest(u["opsmanager"]), "role OPERATIONS_MANAGER may not execute wo"),
         (WO.verify, VerifyRequest(u["tech"], CHECKLIST, True), "role MAINT_TECH may not close"),
-        (WO.close, ActRequest(u["ehs"]), "role EHS may not close wo"),
-        (WO.approve_return, ActRequest(u["tech"]), "role MAINT_TECH may not return to service"),
+        (WO.close, MoveRequest(u["ehs"]), "role EHS may not close wo"),
+        (WO.approve_return, MoveRequest(u["tech"]), "role MAINT_TECH may not return to service"),
         (WO.first_article, FirstArticleRequest(u["operator"], True), "may not add evidence"),
-        (WO.cancel, ActRequest(u["tech"], "not needed"), "role MAINT_TECH may not approve wo"),
+        (WO.cancel, MoveRequest(u["tech"], "not needed"), "role MAINT_TECH may not approve wo"),
     ]:
         await _refused(h, method, request, "NotAllowed", says)
     for who, kind, says in [
@@ -694,24 +696,24 @@ async def test_another_organisation_finds_no_work_order(tclient, sessions, task_
     stranger = actor(sessions, "b-manager")
     assert stranger.organization_id != actor(sessions, "supervisor").organization_id
     for method, request in [
-        (WO.submit, ActRequest(stranger)),
-        (WO.approve, ActRequest(stranger)),
-        (WO.reject, ActRequest(stranger, "not ours")),
+        (WO.submit, MoveRequest(stranger)),
+        (WO.approve, MoveRequest(stranger)),
+        (WO.reject, MoveRequest(stranger, "not ours")),
         (WO.schedule, ScheduleRequest(stranger)),
-        (WO.start, ActRequest(stranger)),
-        (WO.wait_parts, ActRequest(stranger)),
-        (WO.hold, ActRequest(stranger, "hold it")),
-        (WO.escalate, ActRequest(stranger, "help")),
-        (WO.complete, ActRequest(stranger)),
+        (WO.start, MoveRequest(stranger)),
+        (WO.wait_parts, MoveRequest(stranger)),
+        (WO.hold, MoveRequest(stranger, "hold it")),
+        (WO.escalate, MoveRequest(stranger, "help")),
+        (WO.complete, MoveRequest(stranger)),
         (WO.verify, VerifyRequest(stranger, CHECKLIST, True)),
-        (WO.approve_return, ActRequest(stranger)),
+        (WO.approve_return, MoveRequest(stranger)),
         (WO.first_article, FirstArticleRequest(stranger, True)),
-        (WO.close, ActRequest(stranger)),
-        (WO.cancel, ActRequest(stranger, "not ours")),
+        (WO.close, MoveRequest(stranger)),
+        (WO.cancel, MoveRequest(stranger, "not ours")),
         (WO.content, ContentNotice(stranger, "DETAILS", {"title": "Taken over"})),
         (WO.content, ContentNotice(stranger, "LABOR", {"hours": 1})),
-        (WO.stop_work, StopWorkNotice(stranger, "stop everything")),
-        (WO.stop_work, StopWorkNotice(stranger, "all clear", cleared=True)),
+        (WO.stop_work, StopWorkRequest(stranger, "stop everything")),
+        (WO.stop_work, StopWorkRequest(stranger, "all clear", cleared=True)),
     ]:
         await _refused(h, method, request, "NotFound", f"work order {h.id} not found")
     s = await h.query(WO.get_state)
@@ -743,7 +745,7 @@ async def test_failed_verification_under_lockout_waits_on_hold_for_a_new_permit(
     assert _asset_status(sessions) == "MAINTENANCE"  # never offered for return
 
     await _refused(
-        h, WO.start, ActRequest(tech), "RuleViolation", "cannot start work: LOTO permit required"
+        h, WO.start, MoveRequest(tech), "RuleViolation", "cannot start work: LOTO permit required"
     )
     await _permit(h, sessions, tech)
     assert (await _act(h, WO.start, tech, "re-seating the blade")).status == "IN_PROGRESS"
@@ -828,7 +830,7 @@ async def test_stop_work_holds_active_work_and_lets_only_planning_go_on(
     await _act(waiting, WO.wait_parts, tech)
     await _move_asset(tclient, sessions, "SAFETY_HOLD", ehs)
 
-    raised = StopWorkNotice(operator, "hydraulic leak under the guard")
+    raised = StopWorkRequest(operator, "hydraulic leak under the guard")
     s = await active.execute_update(WO.stop_work, raised)
     assert s.status == "ON_HOLD" and s.safety_hold and s.after_stop_work
     row = _row(sessions, active.id)
@@ -844,9 +846,9 @@ async def test_stop_work_holds_active_work_and_lets_only_planning_go_on(
     assert [a.action for a in _audit(sessions, planned.id)] == ["CREATED"]
 
     hold = "the asset is under a stop-work safety hold: EHS must clear it first"
-    await _refused(active, WO.start, ActRequest(tech), "RuleViolation", hold)
-    await _refused(active, WO.close, ActRequest(sup), "Conflict", "cannot go from ON_HOLD to")
-    await _refused(active, WO.approve_return, ActRequest(mgr), "Conflict", hold)
+    await _refused(active, WO.start, MoveRequest(tech), "RuleViolation", hold)
+    await _refused(active, WO.close, MoveRequest(sup), "Conflict", "cannot go from ON_HOLD to")
+    await _refused(active, WO.approve_return, MoveRequest(mgr), "Conflict", hold)
     await _refused(
         active, WO.verify, VerifyRequest(sup, CHECKLIST, True), "Conflict", "from ON_HOLD"
     )
@@ -856,21 +858,21 @@ async def test_stop_work_holds_active_work_and_lets_only_planning_go_on(
     await _act(planned, WO.approve, mgr)
     s = await planned.execute_update(WO.schedule, ScheduleRequest(sup))
     assert s.status == "SCHEDULED" and s.blocks["start"] == [hold]
-    await _refused(planned, WO.start, ActRequest(tech), "RuleViolation", hold)
+    await _refused(planned, WO.start, MoveRequest(tech), "RuleViolation", hold)
     assert (await _act(planned, WO.cancel, mgr, "blades sent out instead")).status == "CANCELLED"
     # Held work may be cancelled too (nothing is locked out on this one).
     assert (await _act(waiting, WO.cancel, mgr, "rail to be replaced by the OEM")).status == (
         "CANCELLED"
     )
 
-    cleared = StopWorkNotice(ehs, "leak fixed, guard refitted", cleared=True)
+    cleared = StopWorkRequest(ehs, "leak fixed, guard refitted", cleared=True)
     # The doors of F.3 once more: EHS (or the admin) clears, the auditor raises nothing.
     await _refused(
-        active, WO.stop_work, StopWorkNotice(tech, "all good", cleared=True), "NotAllowed",
+        active, WO.stop_work, StopWorkRequest(tech, "all good", cleared=True), "NotAllowed",
         "role MAINT_TECH may not clear stop-work; requires one of MAINT_ADMIN, EHS",
     )  # fmt: skip
     await _refused(
-        active, WO.stop_work, StopWorkNotice(actor(sessions, "auditor"), "looks unsafe"),
+        active, WO.stop_work, StopWorkRequest(actor(sessions, "auditor"), "looks unsafe"),
         "NotAllowed", "role AUDITOR may not raise stop-work",
     )  # fmt: skip
     s = await active.execute_update(WO.stop_work, cleared)
@@ -885,7 +887,7 @@ async def test_stop_work_holds_active_work_and_lets_only_planning_go_on(
 
     # I.3 after a stop-work: manager (a supervisor no longer suffices), EHS, operations.
     await _refused(
-        active, WO.approve_return, ActRequest(sup), "NotAllowed",
+        active, WO.approve_return, MoveRequest(sup), "NotAllowed",
         "return to service of a CORRECTIVE work order needs MAINT_ADMIN, MAINT_MANAGER",
     )  # fmt: skip
     s = await _act(active, WO.approve_return, mgr)
@@ -894,10 +896,10 @@ async def test_stop_work_holds_active_work_and_lets_only_planning_go_on(
         s.message == "EHS approval required; operations approval of the return to service required"
     )
     await _refused(
-        active, WO.approve_return, ActRequest(mgr), "NotAllowed", "one person gives one approval"
+        active, WO.approve_return, MoveRequest(mgr), "NotAllowed", "one person gives one approval"
     )
     await _refused(
-        active, WO.approve_return, ActRequest(operator), "NotAllowed", "may not return to service"
+        active, WO.approve_return, MoveRequest(operator), "NotAllowed", "may not return to service"
     )
     s = await _act(active, WO.approve_return, ehs)
     assert s.status == "VERIFIED" and set(s.approvals) == {"MAINTENANCE", "EHS"}
@@ -927,7 +929,7 @@ async def test_stop_work_on_finished_work_wants_every_after_swa_signature_given_
     s = await _act(signed, WO.approve_return, mgr)  # blocked: the checklist is not attached
     assert s.return_to_service == "BLOCKED" and s.approvals == {"MAINTENANCE": mgr.full_name}
 
-    raised = StopWorkNotice(actor(sessions, "operator"), "smoke from the drive")
+    raised = StopWorkRequest(actor(sessions, "operator"), "smoke from the drive")
     s = await done.execute_update(WO.stop_work, raised)
     assert s.status == "COMPLETED" and s.safety_hold and s.after_stop_work
     s = await signed.execute_update(WO.stop_work, raised)
@@ -944,16 +946,16 @@ async def test_stop_work_on_finished_work_wants_every_after_swa_signature_given_
         f"cannot move to VERIFIED: {hold}",
     )  # fmt: skip
     await _refused(
-        signed, WO.approve_return, ActRequest(ehs), "Conflict",
+        signed, WO.approve_return, MoveRequest(ehs), "Conflict",
         f"cannot approve the return to service: {hold}",
     )  # fmt: skip
-    await _refused(signed, WO.close, ActRequest(sup), "Conflict", f"cannot move to CLOSED: {hold}")
+    await _refused(signed, WO.close, MoveRequest(sup), "Conflict", f"cannot move to CLOSED: {hold}")
     await _refused(
         done, WO.first_article, FirstArticleRequest(actor(sessions, "quality"), True), "Conflict",
         f"cannot record a first article: {hold}",
     )  # fmt: skip
 
-    cleared = StopWorkNotice(ehs, "drive inspected, fan replaced", cleared=True)
+    cleared = StopWorkRequest(ehs, "drive inspected, fan replaced", cleared=True)
     for handle in (done, signed):
         await handle.execute_update(WO.stop_work, cleared)
     await _evidence(signed, sessions, tech, "CHECKLIST")
@@ -1005,16 +1007,16 @@ async def test_return_to_service_approvers_by_type(tclient, sessions, task_queue
         needed = ["MAINTENANCE", "EHS"] if type == "SAFETY_RELATED" else ["MAINTENANCE"]
         assert s.approvals_needed == needed, type
         for who in (robot, ai_manager):
-            await _refused(h, WO.approve_return, ActRequest(who), "NotAllowed", automated)
+            await _refused(h, WO.approve_return, MoveRequest(who), "NotAllowed", automated)
         for who in refused:
-            await _refused(h, WO.approve_return, ActRequest(actor(sessions, who)), "NotAllowed")
+            await _refused(h, WO.approve_return, MoveRequest(actor(sessions, who)), "NotAllowed")
         *first, last = [actor(sessions, u) for u in approvers]
         for who in first:
             s = await _act(h, WO.approve_return, who)
             assert s.status == "VERIFIED" and s.return_to_service == "BLOCKED", type
             assert _asset_status(sessions, asset) == "PENDING_RETURN", type
             await _refused(
-                h, WO.approve_return, ActRequest(who), "NotAllowed",
+                h, WO.approve_return, MoveRequest(who), "NotAllowed",
                 "one person gives one approval",
             )  # fmt: skip
         s = await _act(h, WO.approve_return, last)
