@@ -134,7 +134,9 @@ def snapshot(session: Session, wo: WorkOrder) -> WorkOrderSnapshot:
         requires_confined_space=wo.requires_confined_space,
         requires_first_article=wo.requires_first_article,
         after_stop_work=wo.after_stop_work,
-        safety_hold=asset.status.value == "SAFETY_HOLD",
+        # Held from its start when created under a stop-work, even one still being raised.
+        safety_hold=asset.status.value == "SAFETY_HOLD"
+        or dispatch_service.stop_work_open(session, asset.id),
         tasks=[
             {
                 "sequence": t.sequence,

@@ -6,15 +6,26 @@ from temporalio.client import Client
 from activities.anomalies import AnomalyActivities
 from activities.asset_gateway import AssetGateway
 from activities.assets import AssetActivities
+from activities.breakdown import BreakdownActivities
 from activities.channels import Channels
+from activities.stop_work import StopWorkActivities
 from activities.work_orders import WorkOrderActivities
 from domain.settings import Settings, get_settings
 from workflows.anomaly import AnomalyWorkflow
 from workflows.asset import AssetWorkflow
+from workflows.breakdown import BreakdownWorkflow
 from workflows.digest import DigestWorkflow
+from workflows.stop_work import StopWorkWorkflow
 from workflows.work_order import WorkOrderWorkflow
 
-WORKFLOWS: list[type] = [AssetWorkflow, AnomalyWorkflow, DigestWorkflow, WorkOrderWorkflow]
+WORKFLOWS: list[type] = [
+    AssetWorkflow,
+    AnomalyWorkflow,
+    DigestWorkflow,
+    WorkOrderWorkflow,
+    BreakdownWorkflow,
+    StopWorkWorkflow,
+]
 
 
 def activities(
@@ -29,6 +40,8 @@ def activities(
     anomalies = AnomalyActivities(sessions, settings, channels)
     work_orders = WorkOrderActivities(sessions)
     gateway = AssetGateway(sessions, client, settings.task_queue)
+    breakdown = BreakdownActivities(sessions, client, settings.task_queue)
+    stop_work = StopWorkActivities(sessions, client, settings.task_queue)
     return [
         assets.apply_asset_status,
         anomalies.assess_anomaly,
@@ -44,4 +57,15 @@ def activities(
         work_orders.watch_assets,
         work_orders.other_active_work_orders,
         gateway.change_asset_status,
+        breakdown.record_report,
+        breakdown.open_report_work_order,
+        breakdown.open_report_downtime,
+        breakdown.notify_report,
+        breakdown.start_report_work_order,
+        breakdown.take_asset_down,
+        stop_work.open_stop_work,
+        stop_work.hold_asset,
+        stop_work.open_work_orders,
+        stop_work.tell_work_order,
+        stop_work.release_asset,
     ]

@@ -38,6 +38,7 @@ from domain.schemas.fields import Line
 from domain.schemas.kpis import KpiAnswer
 from domain.services import anomalies as service
 from domain.services import kpis as kpi_service
+from domain.services import work_order_sources
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import (
     AcceptRequest,
@@ -213,7 +214,7 @@ async def open_work_order(
     client: TemporalClient,
     settings: AppSettings,
 ) -> dict[str, Any]:
-    wo = wo_actions.from_anomaly(session, actor, ref)
+    wo = work_order_sources.from_anomaly(session=session, actor=actor, reference=ref)
     session.commit()
     await wo_actions.start(client, settings.task_queue, session, wo)
     return {"number": wo.number, "status": wo.status, "source_reference": wo.source_reference}

@@ -1,0 +1,144 @@
+"""The steps of a breakdown report: each opens a session, runs one service keyed by the
+report, and commits; run again after its commit it finds its own work and adds nothing."""
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+
+from activities.asset_gateway import AssetChange, AssetGateway
+from activities.work_orders import snapshot
+from domain.actor import system_actor
+from domain.db import transaction
+from domain.errors import DomainError
+from domain.models import Asset
+from domain.rules.asset_status import AssetStatus
+from domain.services import breakdowns as service
+from domain.services import work_orders as work_order_service
+from workflows.breakdown_types import (
+    AssetDownRequest,
+    BreakdownInput,
+    OpenedWorkOrder,
+    ReportStepRequest,
+    StartWorkOrderRequest,
+)
+from workflows.work_order import WorkOrderWorkflow
+from workflows.work_order_types import MoveRequest, WorkOrderInput
+
+
+def _refused(err: DomainError) -> ApplicationError:
+    # A business refusal will not change on retry.
+    return ApplicationError(err.message, type=err.kind, non_retryable=True)
+
+
+class BreakdownActivities:
+    def __init__(
+        self, sessions: sessionmaker[Session], client: Client | None, task_queue: str
+    ) -> None:
+        self.sessions = sessions
+        self.client = client
+        self.task_queue = task_queue
+        self.gateway = AssetGateway(sessions, client, task_queue)
+
+    @activity.defn
+    def record_report(self, data: BreakdownInput) -> str:
+        try:
+            with transaction(self.sessions) as session:
+                service.record_report(
+                    session=session,
+                    actor=data.actor,
+                    report_id=data.report_id,
+                    asset_id=data.asset_id,
+                    report_type=data.report_type,
+                    severity=data.severity,
+                    symptom=data.symptom,
+                    description=data.description,
+                    stopped_equipment=data.stopped_equipment,
+                    safety_hazard=data.safety_hazard,
+                    impacted_job=data.impacted_job,
+                    reported_at=data.reported_at,
+                )
+        except DomainError as err:
+            raise _refused(err) from err
+        return service.reference(data.report_id)
+
+    @activity.defn
+    def open_report_work_order(self, data: ReportStepRequest) -> OpenedWorkOrder:
+        try:
+            with transaction(self.sessions) as session:
+                wo = service.open_work_order(
+                    session=session,
+                    actor=data.actor,
+                    report_id=data.report_id,
+                    photo_keys=data.photo_keys,
+                )
+                return OpenedWorkOrder(wo.number, wo.type)
+        except DomainError as err:
+            raise _refused(err) from err
+
+    @activity.defn
+    def open_report_downtime(self, data: ReportStepRequest) -> int | None:
+        with transaction(self.sessions) as session:
+            return service.open_downtime(
+                session=session, actor=data.actor, report_id=data.report_id
+            )
+
+    @activity.defn
+    def notify_report(self, data: ReportStepRequest) -> int:
+        with transaction(self.sessions) as session:
+            return service.notify_report(
+                session=session, actor=data.actor, report_id=data.report_id
+            )
+
+    @activity.defn
+    async def start_report_work_order(self, data: StartWorkOrderRequest) -> str:
+        """The work order's lifecycle, started once and submitted once; its status."""
+        if self.client is None:
+            raise ApplicationError("no Temporal client to start work orders", non_retryable=True)
+        with self.sessions() as session:
+            wo = work_order_service.get(session, data.actor.organization_id, data.number)
+            start = WorkOrderInput(
+                wo.number, wo.organization_id, snapshot(session, wo), data.indexed
+            )
+        handle = await self.client.start_workflow(
+            WorkOrderWorkflow.run,
+            start,
+            id=data.number,
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        state = await handle.query(WorkOrderWorkflow.get_state)
+        if state.status != "DRAFT":
+            return state.status  # submitted by an earlier run of this step
+        platform = system_actor(data.actor.organization_id, "operator report")
+        try:
+            state = await handle.execute_update(
+                WorkOrderWorkflow.submit,
+                MoveRequest(platform, f"reported by {data.actor.full_name}"),
+            )
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError):
+                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from err
+            raise
+        return state.status
+
+    @activity.defn
+    async def take_asset_down(self, data: AssetDownRequest) -> str:
+        """Out of service through the asset's workflow, unless already down or held by a
+        stop-work (stricter): the report stands either way. The asset's status after."""
+        with self.sessions() as session:
+            current = session.get(Asset, data.asset_id).status.value
+        if current in service.STOPPED_ALREADY:
+            return current
+        movable = [s.value for s in AssetStatus if s.value not in service.STOPPED_ALREADY]
+        return await self.gateway.change_asset_status(
+            AssetChange(
+                data.asset_id,
+                "OUT_OF_SERVICE",
+                f"breakdown reported by {data.actor.full_name} ({data.work_order})",
+                system_actor(data.actor.organization_id, "operator report"),
+                only_from=movable,
+            )
+        )

@@ -1,0 +1,240 @@
+"""A breakdown report's steps (seed 003 E.1, E.4), each keyed by the report: a step run a
+second time finds what its first run wrote and writes nothing more."""
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from domain.actor import Actor
+from domain.errors import NotFound
+from domain.models import Asset, OperatorReport, StoredFile, User, WorkOrder
+from domain.rules import work_orders as rules
+from domain.rules.alerts import Channel
+from domain.services import downtime as downtime_service
+from domain.services import outbox
+from domain.services import work_orders as service
+from domain.services.audit import record_change
+
+ENTITY = "OPERATOR_REPORT"
+PRIORITY = {
+    "CRITICAL": rules.WoPriority.EMERGENCY,
+    "HIGH": rules.WoPriority.HIGH,
+    "MEDIUM": rules.WoPriority.NORMAL,
+    "LOW": rules.WoPriority.LOW,
+}
+# An asset in one of these needs no move when a breakdown is reported on it.
+STOPPED_ALREADY = {"OUT_OF_SERVICE", "SAFETY_HOLD"}
+REASON_BY_SYMPTOM = {
+    "NOT_STARTING": "BD-ELEC",
+    "OVERHEATING": "BD-MECH",
+    "FLUID_LEAK": "BD-HYDR",
+    "SMOKE_SMELL": "BD-ELEC",
+    "QUALITY_DEFECT": "BD-TOOL",
+}
+NOTIFIED_ROLES = {"MAINT_SUPERVISOR", "MAINT_MANAGER"}
+
+
+def reference(report_id: int) -> str:
+    """The report's reference: its lifecycle's id and its work order's source reference."""
+    return f"OPR-{report_id}"
+
+
+def reserve_report_id(session: Session) -> int:
+    """The report's id before its row exists, so its lifecycle can be named after it."""
+    return session.execute(
+        text("SELECT nextval(pg_get_serial_sequence('operator_reports', 'id'))")
+    ).scalar_one()
+
+
+def is_breakdown(report_type: str, stopped_equipment: bool) -> bool:
+    return report_type == "BREAKDOWN" or stopped_equipment
+
+
+def work_order_type(report_type: str, stopped_equipment: bool, safety_hazard: bool) -> rules.WoType:
+    if is_breakdown(report_type, stopped_equipment):
+        return rules.WoType.BREAKDOWN
+    if safety_hazard:
+        return rules.WoType.SAFETY_RELATED
+    if report_type == "QUALITY_ISSUE":
+        return rules.WoType.QUALITY_RELATED
+    return rules.WoType.CORRECTIVE
+
+
+def store_file(
+    *, session: Session, organization_id: int, filename: str, content_type: str, content: bytes
+) -> str:
+    """Store a file once per organisation and content; its key (sha256)."""
+    key = hashlib.sha256(content).hexdigest()
+    session.execute(
+        insert(StoredFile)
+        .values(
+            organization_id=organization_id,
+            key=key,
+            filename=filename,
+            content_type=content_type,
+            size=len(content),
+            content=content,
+        )
+        .on_conflict_do_nothing(index_elements=["organization_id", "key"])
+    )
+    return key
+
+
+def get_report(session: Session, organization_id: int, report_id: int) -> OperatorReport:
+    report = session.get(OperatorReport, report_id, with_for_update=True)
+    if report is None or report.organization_id != organization_id:
+        raise NotFound(f"operator report {report_id} not found")
+    return report
+
+
+def record_report(
+    *,
+    session: Session,
+    actor: Actor,
+    report_id: int,
+    asset_id: int,
+    report_type: str,
+    severity: str,
+    symptom: str,
+    description: str,
+    stopped_equipment: bool,
+    safety_hazard: bool,
+    impacted_job: str | None,
+    reported_at: datetime,
+) -> OperatorReport:
+    """The report's row under its reserved id, with its audit row; once."""
+    found = session.get(OperatorReport, report_id)
+    if found is not None:
+        return found
+    report = OperatorReport(
+        id=report_id,
+        organization_id=actor.organization_id,
+        asset_id=asset_id,
+        report_type=report_type,
+        severity=severity,
+        symptom=symptom,
+        description=description,
+        stopped_equipment=stopped_equipment,
+        safety_hazard=safety_hazard,
+        impacted_job=impacted_job,
+        reported_by_id=actor.user_id,
+        reported_by=actor.full_name,
+        reported_at=reported_at,
+    )
+    session.add(report)
+    session.flush()
+    record_change(
+        session=session,
+        actor=actor,
+        entity_type=ENTITY,
+        entity_id=reference(report_id),
+        action="REPORTED",
+        before=None,
+        after={"asset_id": asset_id, "report_type": report_type, "severity": severity,
+               "symptom": symptom, "stopped_equipment": stopped_equipment,
+               "safety_hazard": safety_hazard, "impacted_job": impacted_job},
+        reason=description,
+    )  # fmt: skip
+    return report
+
+
+def open_work_order(
+    *, session: Session, actor: Actor, report_id: int, photo_keys: list[str]
+) -> WorkOrder:
+    """The report's work order with the photos stored before; the one already opened on a
+    second run."""
+    report = get_report(session, actor.organization_id, report_id)
+    if report.work_order_number:
+        return service.get(session, actor.organization_id, report.work_order_number)
+    asset = session.get(Asset, report.asset_id)
+    wo = service.create(
+        session=session,
+        actor=actor,
+        asset=asset,
+        type=work_order_type(report.report_type, report.stopped_equipment, report.safety_hazard),
+        priority=PRIORITY[report.severity],
+        source=rules.WoSource.OPERATOR_REPORT,
+        source_reference=reference(report_id),
+        title=f"{report.symptom.replace('_', ' ').lower()} on {asset.asset_number}",
+        description=report.description,
+        now=report.reported_at,
+    )
+    for key in photo_keys:
+        stored = session.get(StoredFile, (actor.organization_id, key))
+        if stored is None:
+            raise NotFound(f"photo {key} not found", field="photos")
+        service.add_attachment(
+            session, wo, actor, rules.Evidence.PHOTO_BEFORE, stored.filename,
+            stored.content_type, stored.content, "from the operator report",
+        )  # fmt: skip
+    report.work_order_number = wo.number
+    session.flush()
+    return wo
+
+
+def open_downtime(*, session: Session, actor: Actor, report_id: int) -> int | None:
+    """A breakdown's downtime clock (the one already running on the asset, if any)."""
+    report = get_report(session, actor.organization_id, report_id)
+    if report.downtime_id is not None:
+        return report.downtime_id
+    wo = service.get(session, actor.organization_id, report.work_order_number)
+    record = downtime_service.start_downtime(
+        session,
+        session.get(Asset, report.asset_id),
+        actor,
+        "BREAKDOWN",
+        REASON_BY_SYMPTOM.get(report.symptom, "BD-MECH"),
+        report.reported_at,
+        [report.impacted_job] if report.impacted_job else [],
+        report.description,
+        wo.number,
+    )
+    wo.downtime_id = report.downtime_id = record.id
+    session.flush()
+    return record.id
+
+
+def notify_roles(session, actor: Actor, asset, wo: WorkOrder, roles: set[str], text: str) -> int:
+    """In-app notices (shown in each queue) to the site's holders of these roles, keyed by
+    work order and person so a second call queues nothing more; how many were meant."""
+    users = session.scalars(
+        select(User).where(User.organization_id == actor.organization_id, User.is_active)
+    ).all()
+    recipients = [
+        u for u in users if roles & set(u.roles) and u.home_site_id in (None, asset.site_id)
+    ]
+    outbox.enqueue(
+        session,
+        [
+            outbox.Message(
+                f"{wo.number}/{wo.source}/IN_APP/{u.id}",
+                actor.organization_id,
+                None,
+                wo.source,
+                Channel.IN_APP,
+                u,
+                f"[{wo.number}] {wo.type.replace('_', ' ').title()} on {asset.asset_number}: "
+                f"{wo.title}",
+                text,
+            )
+            for u in recipients
+        ],
+        {Channel.IN_APP},
+    )
+    return len(recipients)
+
+
+def notify_report(*, session: Session, actor: Actor, report_id: int) -> int:
+    report = get_report(session, actor.organization_id, report_id)
+    wo = service.get(session, actor.organization_id, report.work_order_number)
+    return notify_roles(
+        session,
+        actor,
+        session.get(Asset, report.asset_id),
+        wo,
+        NOTIFIED_ROLES,
+        f"{actor.full_name} reports: {report.description}",
+    )

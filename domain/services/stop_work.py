@@ -1,0 +1,113 @@
+"""Stop-work orders (seed 003 F.3): opened and cleared once each, with their audit rows.
+
+Every decision about the asset's hold (raise, tell a work order, release) is taken under
+one advisory lock per asset, so a stop-work cleared while another is raised on the same
+asset cannot release what the other holds."""
+
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from domain.actor import Actor
+from domain.errors import NotFound
+from domain.models import Asset, StopWork
+from domain.services import dispatch as dispatch_service
+from domain.services.audit import record_change
+
+ENTITY = "STOP_WORK"
+LOCK_SPACE = 0x5357  # one advisory lock key space for stop-work decisions, per asset
+
+
+def reference(swa_id: int) -> str:
+    """The stop-work's reference: its lifecycle's id."""
+    return f"SWA-{swa_id}"
+
+
+def reserve_id(session: Session) -> int:
+    """The stop-work's id before its row exists, so its lifecycle can be named after it."""
+    return session.execute(
+        text("SELECT nextval(pg_get_serial_sequence('stop_work_orders', 'id'))")
+    ).scalar_one()
+
+
+def lock_asset(session: Session, asset_id: int) -> None:
+    """Held until the transaction ends (or its connection dies with a killed worker)."""
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:space, :asset)"),
+        {"space": LOCK_SPACE, "asset": asset_id},
+    )
+
+
+def get(session: Session, organization_id: int, swa_id: int) -> StopWork:
+    swa = session.get(StopWork, swa_id)
+    if swa is None or swa.organization_id != organization_id:
+        raise NotFound(f"stop-work {swa_id} not found", field="swa_id")
+    return swa
+
+
+def open_stop_work(
+    *, session: Session, actor: Actor, swa_id: int, asset_id: int, reason: str
+) -> StopWork:
+    """The stop-work's row under its reserved id, naming the work it holds; once."""
+    lock_asset(session, asset_id)
+    found = session.get(StopWork, swa_id)
+    if found is not None:
+        return found
+    swa = StopWork(
+        id=swa_id,
+        organization_id=actor.organization_id,
+        asset_id=asset_id,
+        reason=reason,
+        raised_by=actor.full_name,
+        held_work_orders=dispatch_service.active_on_asset(session, asset_id),
+    )
+    session.add(swa)
+    session.flush()
+    record_change(
+        session=session,
+        actor=actor,
+        entity_type=ENTITY,
+        entity_id=reference(swa_id),
+        action="STOP_WORK_RAISED",
+        before=None,
+        after={"asset": session.get(Asset, asset_id).asset_number,
+               "held_work_orders": swa.held_work_orders},
+        reason=reason,
+    )  # fmt: skip
+    return swa
+
+
+def open_others(session: Session, asset_id: int, swa_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(StopWork.id)
+            .where(
+                StopWork.asset_id == asset_id,
+                StopWork.cleared_at.is_(None),
+                StopWork.id != swa_id,
+            )
+            .order_by(StopWork.id)
+        ).all()
+    )
+
+
+def mark_cleared(
+    *, session: Session, actor: Actor, swa_id: int, reason: str, now: datetime
+) -> StopWork:
+    """Cleared once, with its audit row; the caller holds the asset's lock."""
+    swa = get(session, actor.organization_id, swa_id)
+    if swa.cleared_at is None:
+        swa.cleared_by, swa.cleared_at = actor.full_name, now
+        record_change(
+            session=session,
+            actor=actor,
+            entity_type=ENTITY,
+            entity_id=reference(swa_id),
+            action="STOP_WORK_CLEARED",
+            before={"cleared": False},
+            after={"cleared": True},
+            reason=reason,
+        )
+        session.flush()
+    return swa
