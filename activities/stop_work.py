@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -89,6 +89,8 @@ class StopWorkActivities:
             if data.cleared and held:
                 return True  # another stop-work holds the asset: the work stays held
             try:
+                if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+                    return False  # its lifecycle is not running now: tried again later
                 state = await handle.query(WorkOrderWorkflow.get_state)
             except RPCError:
                 return False

@@ -1,0 +1,196 @@
+"""StopWorkWorkflow on the time-skipping server (seed 003 F.3): the hold, every open work
+order told, the clear refused to the wrong role and to another organisation, a work order
+that cannot be reached told once it answers, and the raise and clear of two stop-works on
+one asset ending consistent. Then replay."""
+
+import asyncio
+import os
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Replayer, Worker
+
+from activities.work_orders import snapshot
+from domain.db import transaction
+from domain.models import Asset, AuditLog, StopWork
+from domain.services import stop_work as stop_work_service
+from domain.services import work_orders as service
+from tests.anomaly_helpers import actor
+from tests.conftest import ending_started_workflows
+from tests.workflows.lifecycle_env import register_search_attributes
+from tests.workflows.test_work_order_workflow import _open, _to_in_progress
+from workers import registry
+from workflows.stop_work import RETRY_EVERY, StopWorkWorkflow
+from workflows.stop_work_types import ClearRequest, StopWorkInput
+from workflows.work_order import WorkOrderWorkflow as WO
+from workflows.work_order_types import WorkOrderInput
+
+HISTORIES = Path(__file__).parent.parent / "histories"
+ASSET = "SAW-JKS-001"
+
+
+@pytest.fixture
+async def tclient(time_env, sessions, task_queue, executor, settings):
+    await register_search_attributes(time_env)
+    async with ending_started_workflows(time_env.client) as client:
+        async with Worker(
+            time_env.client,
+            task_queue=task_queue,
+            workflows=registry.WORKFLOWS,
+            activities=registry.activities(sessions, settings, client=client),
+            activity_executor=executor,
+        ):
+            yield client
+
+
+async def raise_stop_work(
+    client: Client, sessions, task_queue: str, who: str = "operator", asset: str = ASSET
+) -> WorkflowHandle:
+    """As the API does: the id reserved, the lifecycle started."""
+    by = actor(sessions, who)
+    with transaction(sessions) as s:
+        row = s.scalars(select(Asset).where(Asset.asset_number == asset)).one()
+        swa_id = stop_work_service.reserve_id(s)
+        data = StopWorkInput(swa_id, by.organization_id, row.id, asset, "guard missing", by)
+    return await client.start_workflow(
+        StopWorkWorkflow.run, data, id=f"SWA-{swa_id}", task_queue=task_queue
+    )
+
+
+def asset_status(sessions, asset: str = ASSET) -> str:
+    with sessions() as s:
+        return s.scalars(select(Asset).where(Asset.asset_number == asset)).one().status.value
+
+
+async def held(handle: WorkflowHandle) -> bool:
+    return (await handle.query(WO.get_state)).safety_hold
+
+
+async def refused(handle: WorkflowHandle, request: ClearRequest, kind: str, says: str) -> None:
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await handle.execute_update(StopWorkWorkflow.clear, request)
+    cause = err.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == kind, cause
+    assert says in cause.message, cause.message
+
+
+async def test_stop_work_holds_every_open_order_until_ehs_clears(
+    tclient: Client, sessions, task_queue
+):
+    working = await _open(tclient, sessions, task_queue)
+    await _to_in_progress(working, sessions)
+    waiting = await _open(tclient, sessions, task_queue, title="Not started yet")
+    swa = await raise_stop_work(tclient, sessions, task_queue)
+    raised = await swa.execute_update(StopWorkWorkflow.raised)
+    assert raised.held_work_orders == [working.id] and raised.unreached_work_orders == []
+    assert raised.asset_status == asset_status(sessions) == "SAFETY_HOLD"
+    assert (await working.query(WO.get_state)).status == "ON_HOLD"
+    assert await held(working) and await held(waiting)
+
+    # A work order opened on the held asset is held from its start.
+    late = await _open(tclient, sessions, task_queue, title="Opened during the hold")
+    assert await held(late)
+
+    await refused(swa, ClearRequest(actor(sessions, "supervisor"), "ok"), "NotAllowed",
+                  "may not clear stop-work")  # fmt: skip
+    await refused(swa, ClearRequest(actor(sessions, "b-manager"), "ok"), "NotFound",
+                  "not found")  # fmt: skip
+    cleared = await swa.execute_update(
+        StopWorkWorkflow.clear, ClearRequest(actor(sessions, "ehs"), "guard refitted")
+    )
+    assert cleared.asset_status == asset_status(sessions) == "MAINTENANCE"
+    assert cleared.released_work_orders == [working.id] and cleared.unreached_work_orders == []
+    assert not any([await held(working), await held(waiting), await held(late)])
+    state = await swa.result()
+    assert state.status == "CLEARED" and state.unreached == []
+
+    swa_id = int(swa.id.removeprefix("SWA-"))
+    with sessions() as s:
+        row = s.get(StopWork, swa_id)
+        audit = s.scalars(
+            select(AuditLog.action).where(AuditLog.entity_id == swa.id).order_by(AuditLog.id)
+        ).all()
+    assert row.cleared_by == actor(sessions, "ehs").full_name and row.cleared_at
+    assert audit == ["STOP_WORK_RAISED", "STOP_WORK_CLEARED"]
+
+    history = await swa.fetch_history()
+    await Replayer(workflows=registry.WORKFLOWS).replay_workflow(history)
+    if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
+        (HISTORIES / "stop_work.json").write_text(history.to_json())
+
+
+async def test_a_work_order_that_cannot_be_reached_is_told_once_it_answers(
+    tclient: Client, time_env, sessions, task_queue
+):
+    lost = await _open(tclient, sessions, task_queue)
+    await lost.query(WO.get_state)  # its first task done: none is left outstanding
+    await lost.terminate("its worker lost it")
+    swa = await raise_stop_work(tclient, sessions, task_queue)
+    raised = await swa.execute_update(StopWorkWorkflow.raised)
+    assert raised.unreached_work_orders == [lost.id]
+    assert (await swa.query(StopWorkWorkflow.get_state)).unreached == [lost.id]
+
+    # Its lifecycle comes back as it was before the stop-work: not held.
+    with sessions() as s:
+        wo = service.get(s, actor(sessions, "operator").organization_id, lost.id)
+        data = WorkOrderInput(wo.number, wo.organization_id, snapshot(s, wo), indexed=False)
+    data = replace(data, snapshot=replace(data.snapshot, safety_hold=False))
+    back = await tclient.start_workflow(WO.run, data, id=lost.id, task_queue=task_queue)
+    assert not await held(back)
+    await time_env.sleep(RETRY_EVERY + timedelta(seconds=5))
+    for _ in range(100):
+        state = await swa.query(StopWorkWorkflow.get_state)
+        if not state.unreached:
+            break
+        await asyncio.sleep(0.1)
+    assert state.unreached == [] and lost.id in state.told
+    assert await held(back)
+
+
+async def test_a_clear_sent_during_the_raise_waits_for_it(tclient: Client, sessions, task_queue):
+    working = await _open(tclient, sessions, task_queue)
+    await _to_in_progress(working, sessions)
+    swa = await raise_stop_work(tclient, sessions, task_queue)
+    # Sent at once: it runs after the raise has told every work order.
+    cleared = await swa.execute_update(
+        StopWorkWorkflow.clear, ClearRequest(actor(sessions, "ehs"), "false alarm")
+    )
+    assert cleared.asset_status == asset_status(sessions) == "MAINTENANCE"
+    assert cleared.released_work_orders == [working.id]
+    assert not await held(working)
+    assert (await working.query(WO.get_state)).status == "ON_HOLD"
+
+
+async def test_two_stop_works_on_one_asset_end_consistent(tclient: Client, sessions, task_queue):
+    working = await _open(tclient, sessions, task_queue)
+    await _to_in_progress(working, sessions)
+    first = await raise_stop_work(tclient, sessions, task_queue)
+    await first.execute_update(StopWorkWorkflow.raised)
+    ehs = actor(sessions, "ehs")
+
+    # The first cleared while a second is raised on the same asset: whichever decides
+    # first, the second keeps the asset and its work held.
+    second = await raise_stop_work(tclient, sessions, task_queue, who="tech")
+    cleared, raised = await asyncio.gather(
+        first.execute_update(StopWorkWorkflow.clear, ClearRequest(ehs, "first one fixed")),
+        second.execute_update(StopWorkWorkflow.raised),
+    )
+    assert asset_status(sessions) == "SAFETY_HOLD" and await held(working)
+    assert raised.asset_status == "SAFETY_HOLD"
+    if cleared.still_open_stop_work:
+        assert cleared.asset_status == "SAFETY_HOLD" and cleared.released_work_orders == []
+
+    done = await second.execute_update(
+        StopWorkWorkflow.clear, ClearRequest(ehs, "second one fixed")
+    )
+    assert done.still_open_stop_work == [] and done.asset_status == "MAINTENANCE"
+    assert asset_status(sessions) == "MAINTENANCE" and not await held(working)
+
+
+def test_stop_work_history_is_recorded():
+    assert (HISTORIES / "stop_work.json").exists()
