@@ -27,7 +27,7 @@ WRITE = {
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=5), maximum_attempts=20),
 }
 # Steps that wait on another lifecycle (the work order's, the asset's).
-CALL = {**WRITE, "start_to_close_timeout": timedelta(seconds=20)}
+CALL = {**WRITE, "start_to_close_timeout": timedelta(seconds=15)}
 
 
 def _is_breakdown(data: BreakdownInput) -> bool:

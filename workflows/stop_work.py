@@ -37,7 +37,7 @@ WRITE = {
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=5)),
 }
 # Steps that wait on another lifecycle (the asset's, a work order's).
-CALL = {**WRITE, "start_to_close_timeout": timedelta(seconds=20)}
+CALL = {**WRITE, "start_to_close_timeout": timedelta(seconds=15)}
 # A work order that could not be told is tried again this often, until told.
 RETRY_EVERY = timedelta(minutes=1)
 

@@ -1,0 +1,305 @@
+"""A breakdown report and a stop-work, with the worker SIGKILLed at each boundary between
+two of their steps (once the step has committed, before Temporal hears of it) and a new
+worker started: the job still completes exactly once. One report, one work order, one
+downtime record, one audit row per step, one notice per recipient, the asset where it
+should be, and every open work order told once."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from temporalio.client import Client
+
+from api.app import create_app
+from domain.db import make_engine, make_sessionmaker
+from domain.models import (
+    Asset,
+    AuditLog,
+    DowntimeRecord,
+    Notification,
+    OperatorReport,
+    StopWork,
+    WorkOrder,
+)
+from domain.settings import Settings
+from tests.conftest import SECRET
+from workflows.work_order import WorkOrderWorkflow
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = "/api/v1/maintenance"
+ASSET = "SAW-JKS-001"
+TIMEOUT = 120.0
+# Activities of each run: record, work order, downtime, notices, start and submit, asset.
+BREAKDOWN_STEPS = 6
+# Raise: record, hold, list, tell x2, second look; clear: release, list, tell x2, look.
+STOP_WORK_STEPS = 11
+
+
+class BoundaryWorker:
+    """The worker in its own process, killed by itself after the N-th step."""
+
+    def __init__(self, env: dict[str, str], kill_after: str | None = None) -> None:
+        env = dict(env)
+        if kill_after:
+            env["PLANTOPS_TEST_KILL_AFTER"] = kill_after
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.workers.boundary_worker"], env=env, cwd=ROOT
+        )
+
+    async def killed(self) -> int:
+        for _ in range(int(TIMEOUT * 10)):
+            if self.process.poll() is not None:
+                return self.process.returncode
+            await asyncio.sleep(0.1)
+        raise AssertionError("the worker was not killed at its boundary")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def worker_env(db_url: str, dev_env, task_queue: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PLANTOPS_DATABASE_URL": db_url,
+        "PLANTOPS_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "PLANTOPS_TASK_QUEUE": task_queue,
+        "PLANTOPS_DATA_DIR": str(tmp_path),
+        "PLANTOPS_LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
+def app_sessions(db_url: str):
+    engine = make_engine(db_url, pool_size=10, max_overflow=10)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+async def ending_queue_workflows(dev_env, task_queue: str):
+    """The worker processes start workflows too (work orders', assets'): end this queue's."""
+    yield
+    client = dev_env.client
+    query = f'TaskQueue = "{task_queue}" AND ExecutionStatus = "Running"'
+    async for execution in client.list_workflows(query):
+        try:
+            await client.get_workflow_handle(execution.id).terminate("test finished")
+        except Exception:  # completed meanwhile
+            pass
+
+
+@pytest.fixture
+async def http(task_queue: str, tmp_path: Path, app_sessions, temporal_client: Client):
+    settings = Settings(
+        secret_key=SECRET,
+        task_queue=task_queue,
+        data_dir=tmp_path / "data",
+        database_url="postgresql://unused",
+        temporal_address="unused:0",
+    )
+    app = create_app(settings, sessions=app_sessions, temporal=temporal_client)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=TIMEOUT
+    ) as c:
+        yield c
+
+
+async def _post(http, h, path, body=None, expect=200):
+    r = await http.post(f"{BASE}{path}", json=body or {}, headers=h)
+    assert r.status_code == expect, (path, r.status_code, r.text)
+    return r.json()
+
+
+async def _through_a_kill(worker_env, kill_after: str, call, check):
+    """Run `call` on a worker that kills itself at the boundary, then on a fresh worker,
+    which serves the lifecycles' queries while `check` looks at the outcome."""
+    first = BoundaryWorker(worker_env, kill_after)
+    second = None
+    try:
+        task = asyncio.ensure_future(call())
+        assert await first.killed() == -signal.SIGKILL
+        second = BoundaryWorker(worker_env)
+        await check(await asyncio.wait_for(task, TIMEOUT))
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
+def _audit(sessions, *entity_ids: str) -> Counter:
+    with sessions() as s:
+        return Counter(
+            s.execute(
+                select(AuditLog.entity_id, AuditLog.action).where(
+                    AuditLog.entity_id.in_(entity_ids)
+                )
+            ).all()
+        )
+
+
+def _asset_moves(sessions) -> list[tuple[str, str]]:
+    with sessions() as s:
+        rows = s.execute(
+            select(AuditLog.previous_state, AuditLog.new_state)
+            .where(AuditLog.entity_id == ASSET, AuditLog.action != "CREATE")
+            .order_by(AuditLog.id)
+        ).all()
+    return [(before.get("status"), after.get("status")) for before, after in rows]
+
+
+@pytest.mark.parametrize("boundary", range(1, BREAKDOWN_STEPS + 1))
+async def test_a_breakdown_report_completes_once_through_a_killed_worker(
+    boundary, worker_env, http, app_sessions, token_for, temporal_client, ending_queue_workflows
+):
+    body = {
+        "asset": ASSET, "report_type": "BREAKDOWN", "severity": "HIGH",
+        "symptom": "FLUID_LEAK", "description": "Oil under the saw, it stopped",
+        "stopped_equipment": True, "safety_hazard": False, "impacted_job": "JOB-9",
+    }  # fmt: skip
+    await _through_a_kill(
+        worker_env,
+        f"BreakdownWorkflow:{boundary}",
+        lambda: _post(http, token_for("operator"), "/reports/operator", body, 201),
+        lambda report: _check_report(report, app_sessions, temporal_client),
+    )
+
+
+async def _check_report(report, app_sessions, temporal_client) -> None:
+    assert report["asset_status"] == "OUT_OF_SERVICE" and report["work_order_type"] == "BREAKDOWN"
+    assert report["impacted_jobs"] == ["JOB-9"] and report["downtime_id"]
+    number, reference = report["work_order"], f"OPR-{report['report_id']}"
+    with app_sessions() as s:
+        assert s.scalar(select(func.count()).select_from(OperatorReport)) == 1
+        orders = s.scalars(select(WorkOrder.number).where(WorkOrder.source_reference == reference))
+        assert list(orders) == [number]
+        assert s.scalar(select(func.count()).select_from(DowntimeRecord)) == 1
+        keys = s.scalars(select(Notification.key).where(Notification.key.like(f"{number}/%")))
+        keys = list(keys)
+        asset = s.scalars(select(Asset).where(Asset.asset_number == ASSET)).one()
+    assert keys and len(keys) == len(set(keys))  # one notice per recipient
+    assert asset.status.value == "OUT_OF_SERVICE"
+    assert _asset_moves(app_sessions) == [("IN_SERVICE", "OUT_OF_SERVICE")]
+    audit = _audit(app_sessions, reference, number)
+    assert audit[(reference, "REPORTED")] == 1
+    assert audit[(number, "CREATED")] == 1 and audit[(number, "STATUS_SUBMITTED")] == 1
+    assert [n for n in audit.values() if n > 1] == []
+    state = await temporal_client.get_workflow_handle(number).query(WorkOrderWorkflow.get_state)
+    assert state.status == "SUBMITTED"
+
+
+async def _in_progress(http, token_for) -> str:
+    sup, tech = token_for("supervisor"), token_for("tech")
+    number = (
+        await _post(
+            http,
+            sup,
+            "/work-orders",
+            {
+                "asset": ASSET,
+                "type": "CORRECTIVE",
+                "title": "Replace worn blade",
+                "description": "Blade teeth worn",
+            },
+            201,
+        )  # fmt: skip
+    )["number"]
+    for _ in range(600):  # the lifecycle starts with the request; wait until it answers
+        if (await http.get(f"{BASE}/work-orders/{number}", headers=sup)).json().get("live"):
+            break
+        await asyncio.sleep(0.2)
+    await _post(http, sup, f"/work-orders/{number}/submit")
+    await _post(http, token_for("manager"), f"/work-orders/{number}/approve")
+    await _post(http, sup, f"/work-orders/{number}/schedule", {"assignee": "tech"})
+    await _post(http, tech, f"/work-orders/{number}/start")
+    return number
+
+
+async def _draft(http, token_for) -> str:
+    sup = token_for("supervisor")
+    body = {"asset": ASSET, "type": "CORRECTIVE", "title": "Not started yet",
+            "description": "Waiting"}  # fmt: skip
+    number = (await _post(http, sup, "/work-orders", body, 201))["number"]
+    for _ in range(600):
+        if (await http.get(f"{BASE}/work-orders/{number}", headers=sup)).json().get("live"):
+            return number
+        await asyncio.sleep(0.2)
+    raise AssertionError(number)
+
+
+@pytest.mark.parametrize("boundary", range(1, STOP_WORK_STEPS + 1))
+async def test_a_stop_work_completes_once_through_a_killed_worker(
+    boundary, worker_env, http, app_sessions, token_for, temporal_client, ending_queue_workflows
+):
+    numbers: list[str] = []
+    raised: dict = {}
+
+    async def raise_it():
+        numbers.extend([await _in_progress(http, token_for), await _draft(http, token_for)])
+        raised.update(
+            await _post(
+                http,
+                token_for("operator"),
+                "/stop-work",
+                {"asset": ASSET, "reason": "guard missing"},
+                201,
+            )  # fmt: skip
+        )
+        return raised
+
+    async def clear_it():
+        return await _post(
+            http, token_for("ehs"), f"/stop-work/{raised['stop_work_id']}/clear",
+            {"reason": "guard refitted"},
+        )  # fmt: skip
+
+    async def both():
+        await raise_it()
+        return await clear_it()
+
+    async def check(cleared):
+        await _check_stop_work(numbers, raised, cleared, app_sessions, temporal_client)
+
+    await _through_a_kill(worker_env, f"StopWorkWorkflow:{boundary}", both, check)
+
+
+async def _check_stop_work(numbers, raised, cleared, app_sessions, temporal_client) -> None:
+    working, waiting = numbers
+    assert raised["held_work_orders"] == [working] and raised["unreached_work_orders"] == []
+    assert cleared["asset_status"] == "MAINTENANCE" and cleared["unreached_work_orders"] == []
+    assert cleared["released_work_orders"] == [working]
+    swa = f"SWA-{raised['stop_work_id']}"
+    await asyncio.wait_for(temporal_client.get_workflow_handle(swa).result(), TIMEOUT)
+
+    with app_sessions() as s:
+        rows = s.scalars(select(StopWork)).all()
+        asset = s.scalars(select(Asset).where(Asset.asset_number == ASSET)).one()
+    assert len(rows) == 1 and rows[0].cleared_at is not None
+    assert asset.status.value == "MAINTENANCE"
+    audit = _audit(app_sessions, swa, working, waiting)
+    assert audit[(swa, "STOP_WORK_RAISED")] == 1 and audit[(swa, "STOP_WORK_CLEARED")] == 1
+    assert audit[(working, "STATUS_ON_HOLD")] == 1 and audit[(working, "STOP_WORK")] == 1
+    assert [k for k, n in audit.items() if n > 1] == []
+    for number in numbers:  # told of the hold, then of the clear, once each
+        state = await temporal_client.get_workflow_handle(number).query(WorkOrderWorkflow.get_state)
+        assert not state.safety_hold
+        assert [e.action for e in state.events].count("STOP_WORK_CLEARED") == 1, number
+    # The asset: to work (the order started), held, released; each move once.
+    assert _asset_moves(app_sessions) == [
+        ("IN_SERVICE", "MAINTENANCE"),
+        ("MAINTENANCE", "SAFETY_HOLD"),
+        ("SAFETY_HOLD", "MAINTENANCE"),
+    ]
