@@ -23,7 +23,6 @@ from domain.schemas.work_orders import OperatorReportIn
 from domain.services import assets as asset_service
 from domain.services import breakdowns as breakdown_service
 from domain.services import stop_work as stop_work_service
-from domain.services.breakdowns import notify_roles  # noqa: F401 (the SPC route's notices)
 from workflows.breakdown import BreakdownWorkflow
 from workflows.breakdown_types import BreakdownInput
 from workflows.stop_work import StopWorkWorkflow

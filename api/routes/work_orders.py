@@ -830,7 +830,7 @@ async def spc_violation(
     client: TemporalClient,
     settings: AppSettings,
 ) -> dict[str, Any]:
-    from api.operator_reports import notify_roles
+    from domain.services.breakdowns import notify_roles
 
     asset = asset_service.asset_for_write(session=session, actor=actor, ref=data.asset)
     wo = service.create(
