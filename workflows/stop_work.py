@@ -2,9 +2,9 @@
 
 Raise: the order recorded, the asset held (SAFETY_HOLD through its own workflow), every
 open work order told (the work order's `stop_work` update); one that cannot be reached is
-named and tried again until told. Then it waits for EHS to clear it (the `clear` update,
-refused to other roles and organisations), releases the asset unless another stop-work
-still holds it, and tells the work orders.
+named and tried again (at growing intervals) until told. Then it waits for EHS to clear it
+(the `clear` update, refused to other roles and organisations), releases the asset unless
+another stop-work still holds it, and tells the work orders.
 
 The raise and the clear run one after the other in this workflow: a clear arriving while
 work orders are still being told waits for the raise to finish. Across two stop-works on
@@ -38,8 +38,10 @@ WRITE = {
 }
 # Steps that wait on another lifecycle (the asset's, a work order's).
 CALL = {**WRITE, "start_to_close_timeout": timedelta(seconds=15)}
-# A work order that could not be told is tried again this often, until told.
+# A work order that could not be told is tried again after a minute, then at doubling
+# intervals up to half an hour (a hold of weeks keeps its history small), until told.
 RETRY_EVERY = timedelta(minutes=1)
+RETRY_AT_MOST = timedelta(minutes=30)
 
 
 def _fail(kind: str, message: str, field: str | None = None) -> None:
@@ -75,11 +77,13 @@ class StopWorkWorkflow:
         self._raised = StopWorkRaisedEvent(
             data.swa_id, data.asset_number, "SAFETY_HOLD", list(self._held), list(self._unreached)
         )
+        delay = RETRY_EVERY
         while self._clear is None:
             if not self._unreached:
                 await workflow.wait_condition(lambda: self._clear is not None)
-            elif not await self._wait_for_clear(RETRY_EVERY):
+            elif not await self._wait_for_clear(delay):
                 await self._tell_again(data.actor, data.reason, cleared=False)
+                delay = min(delay * 2, RETRY_AT_MOST)
 
         clear = self._clear
         self._status = "CLEARING"
@@ -101,9 +105,11 @@ class StopWorkWorkflow:
             list(released.still_open_stop_work),
             list(self._unreached),
         )
+        delay = RETRY_EVERY
         while self._unreached:
-            await workflow.sleep(RETRY_EVERY)
+            await workflow.sleep(delay)
             await self._tell_again(clear.actor, clear.reason or "cleared", cleared=True)
+            delay = min(delay * 2, RETRY_AT_MOST)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.get_state()
 
