@@ -11,6 +11,7 @@ from domain.models.anomalies import (
 from domain.models.assets import Asset, AssetComponent, AssetType, Meter, MeterReading
 from domain.models.audit import AuditLog
 from domain.models.base import Base
+from domain.models.files import StoredFile
 from domain.models.idempotency import IdempotencyKey
 from domain.models.organisation import Area, Organization, Site, WorkCenter
 from domain.models.people import (
@@ -40,6 +41,7 @@ from domain.models.work_orders import (
 )
 
 __all__ = [
+    "StoredFile",
     "DowntimeRecord",
     "InventoryTransaction",
     "MaintenanceEvent",
