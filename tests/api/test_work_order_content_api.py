@@ -122,3 +122,47 @@ async def test_a_refusal_from_the_write_keeps_its_status_message_and_field(clien
     r = await _post(client, tech, "/parts/NOPE/issue", {"work_order": number, "quantity": 1}, 404)
     assert r["error"] == {"type": "NotFound", "message": "part NOPE not found",
                           "field": "part_number"}  # fmt: skip
+
+
+async def test_the_page_forms_write_through_the_same_path(client, token_for, sessions):
+    """Labour and a file from the detail page: the same typed updates, the same standard
+    rate as the API, the same file store."""
+    from domain.rules.work_orders import STANDARD_HOURLY_RATE
+    from tests.api.test_web_anomalies import _login
+
+    number = await _create(client, token_for)
+    await _to_in_progress(client, token_for, number, loto=False)
+    tech = token_for("tech")
+    await _post(client, tech, f"/work-orders/{number}/labor", {"hours": 1}, 201)
+    r = await client.post(
+        f"{BASE}/work-orders/{number}/attachments",
+        data={"kind": "CHECKLIST"},
+        files={"file": ("checklist.png", PNG, "image/png")},
+        headers=tech,
+    )
+    assert r.status_code == 201, r.text
+    csrf = await _login(client, "tech")
+    r = await client.post(
+        f"/work-orders/{number}/content/labor", data={"hours": "2", "csrf_token": csrf}
+    )
+    assert r.status_code == 303, r.text
+    r = await client.post(
+        f"/work-orders/{number}/content/file",
+        data={"kind": "PHOTO_AFTER", "csrf_token": csrf},
+        files={"file": ("after.png", PNG, "image/png")},
+    )
+    assert r.status_code == 303, r.text
+    r = await client.post(
+        f"/work-orders/{number}/content/labor", data={"hours": "30", "csrf_token": csrf}
+    )
+    assert r.status_code == 422 and "hours: between 0 and 24" in r.text
+    wo = (await client.get(f"{BASE}/work-orders/{number}", headers=tech)).json()
+    assert [(e["hours"], e["cost"]) for e in wo["labor"]] == [
+        (1, STANDARD_HOURLY_RATE),
+        (2, 2 * STANDARD_HOURLY_RATE),
+    ]
+    assert [a["kind"] for a in wo["attachments"]] == ["CHECKLIST", "PHOTO_AFTER"]
+    history = (await client.get(f"{BASE}/work-orders/{number}/history", headers=tech)).json()
+    assert [h["action"] for h in history].count("LABOR") == 2
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(StoredFile)) == 1
