@@ -5,7 +5,7 @@ import asyncio
 
 from sqlalchemy import func, select, text
 
-from domain.models import StoredFile, WorkOrder, WorkOrderAttachment
+from domain.models import StoredFile, WorkOrderAttachment
 from tests.anomaly_helpers import PNG
 from tests.api.test_work_orders_api import BASE, _create, _post, _to_in_progress
 
@@ -36,7 +36,11 @@ async def test_the_api_holds_no_transaction_while_the_workflow_writes_a_part(
     await _to_in_progress(client, token_for, number, loto=False)
 
     with engine.connect() as holder, engine.connect() as other, engine.connect() as watch:
-        holder.execute(select(WorkOrder.id).where(WorkOrder.number == number).with_for_update())
+        # NO KEY UPDATE: the row may still be referenced (a new part line's foreign key),
+        # but the workflow's write, which locks it FOR UPDATE, waits.
+        holder.execute(
+            text("SELECT id FROM work_orders WHERE number = :n FOR NO KEY UPDATE"), {"n": number}
+        )
         holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar_one()
         other_pid = other.execute(text("SELECT pg_backend_pid()")).scalar_one()
         watch.commit()
