@@ -39,13 +39,10 @@ TRANSITIONS = {
 async def start(
     client: Client, task_queue: str, session: Session, wo: WorkOrder, indexed: bool = True
 ) -> None:
-    """The work order's lifecycle, started with the record as stored."""
-    await client.start_workflow(
-        WorkOrderWorkflow.run,
-        WorkOrderInput(wo.number, wo.organization_id, snapshot(session, wo), indexed),
-        id=wo.number,
-        task_queue=task_queue,
-    )
+    """The work order's lifecycle, started with the record as stored (committed)."""
+    data = WorkOrderInput(wo.number, wo.organization_id, snapshot(session, wo), indexed)
+    session.rollback()  # the snapshot's reads end here: no transaction spans the call
+    await client.start_workflow(WorkOrderWorkflow.run, data, id=wo.number, task_queue=task_queue)
 
 
 def _as_api_error(err: Exception) -> ApiError:
