@@ -1,7 +1,9 @@
 """The work-order lifecycle's starting snapshot, and its activities: each decision
-written (idempotent by step, with its audit row and J.2 events), the downtime clock
-stopped, the daily asset round."""
+written (idempotent by step, with its audit row and J.2 events), the content people add
+(tasks, labour, permits, parts, files) written the same way, the downtime clock stopped,
+the daily asset round."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,11 +17,24 @@ from domain.actor import Actor
 from domain.db import transaction
 from domain.errors import DomainError
 from domain.models import Asset, DowntimeRecord, Site, WorkOrder
+from domain.rules import work_orders as rules
 from domain.services import dispatch as dispatch_service
 from domain.services import downtime as downtime_service
+from domain.services import parts as parts_service
+from domain.services import permits as permits_service
 from domain.services import work_orders as service
 from domain.services.steps import parse_datetimes
-from workflows.work_order_types import WorkOrderSnapshot
+from workflows.work_order_types import (
+    AddTaskRequest,
+    AttachFileRequest,
+    CompleteTaskRequest,
+    IssuePartRequest,
+    IssuePermitRequest,
+    LogLaborRequest,
+    RemovePermitRequest,
+    RequestPartsRequest,
+    WorkOrderSnapshot,
+)
 
 # Started and not yet verified: the asset is not ready for service while any remains.
 UNDER_WAY = ("IN_PROGRESS", "WAITING_PARTS", "ON_HOLD", "ESCALATED", "COMPLETED")
@@ -53,6 +68,27 @@ class DowntimeEnd:
     reason_code: str | None = None
 
 
+@dataclass
+class ContentKey:
+    """Which work order, and the workflow's step the write belongs to."""
+
+    number: str
+    organization_id: int
+    step: int
+
+
+def task_detail(t) -> dict[str, Any]:
+    """What the workflow's checks know of a task."""
+    return {
+        "sequence": t.sequence,
+        "description": t.description,
+        "required": t.is_required,
+        "completed": t.completed,
+        "requires_measurement": t.requires_measurement,
+        "measurement_passed": t.measurement_passed,
+    }
+
+
 class WorkOrderActivities:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
@@ -76,6 +112,134 @@ class WorkOrderActivities:
                 return written is not None
         except DomainError as err:
             raise ApplicationError(err.message, type=err.kind, non_retryable=True) from err
+
+    # -- content: each write keyed by the workflow's step, so a retry writes nothing twice --
+
+    def _content(
+        self,
+        key: ContentKey,
+        actor: Actor,
+        action: str,
+        write: Callable[[Session, WorkOrder], tuple[dict[str, Any], str]],
+    ) -> dict[str, Any]:
+        try:
+            with transaction(self.sessions) as session:
+                return service.write_content(
+                    session=session,
+                    organization_id=key.organization_id,
+                    number=key.number,
+                    step=key.step,
+                    action=action,
+                    actor=actor,
+                    write=lambda wo: write(session, wo),
+                )
+        except DomainError as err:
+            details = [err.field] if err.field else []
+            raise ApplicationError(
+                err.message, *details, type=err.kind, non_retryable=True
+            ) from err
+
+    @activity.defn
+    def add_task(self, key: ContentKey, req: AddTaskRequest) -> dict[str, Any]:
+        def write(session: Session, wo: WorkOrder) -> tuple[dict[str, Any], str]:
+            new = service.NewTask(
+                req.description, req.required, req.requires_measurement, req.unit,
+                req.spec_min, req.spec_max,
+            )  # fmt: skip
+            task = service.add_task(session, wo, new)
+            return {"task": task_detail(task)}, f"task {task.sequence}: {task.description}"
+
+        return self._content(key, req.actor, "TASK_ADDED", write)
+
+    @activity.defn
+    def complete_task(self, key: ContentKey, req: CompleteTaskRequest) -> dict[str, Any]:
+        def write(session: Session, wo: WorkOrder) -> tuple[dict[str, Any], str]:
+            t = service.complete_task(
+                session, wo, req.sequence, req.actor, req.measurement_value, req.notes
+            )
+            verdict = {True: " (pass)", False: " (FAIL: out of spec)", None: ""}[
+                t.measurement_passed
+            ]
+            result = {"task": task_detail(t), "measurement_passed": t.measurement_passed}
+            return result, f"task {t.sequence} done{verdict}"
+
+        return self._content(key, req.actor, "TASK_COMPLETED", write)
+
+    @activity.defn
+    def log_labor(self, key: ContentKey, req: LogLaborRequest) -> dict[str, Any]:
+        def write(session: Session, wo: WorkOrder) -> tuple[dict[str, Any], str]:
+            tech = service.labour_for(session, wo, req.actor, req.technician)
+            rate = req.hourly_rate if req.hourly_rate is not None else rules.STANDARD_HOURLY_RATE
+            entry = service.log_labor(session, wo, tech, req.hours, req.labor_type, rate, req.notes)
+            summary = f"{entry.hours:g} h {entry.labor_type} by {entry.technician_name}"
+            return {"hours": entry.hours, "cost": entry.total_cost}, summary
+
+        return self._content(key, req.actor, "LABOR", write)
+
+    @activity.defn
+    def issue_permit(self, key: ContentKey, req: IssuePermitRequest) -> dict[str, Any]:
+        def write(session: Session, wo: WorkOrder) -> tuple[dict[str, Any], str]:
+            permit = permits_service.issue_permit(
+                session, wo, req.actor, rules.PermitKind(req.kind), list(req.energy_sources),
+                req.isolation_verified, list(req.lock_numbers),
+                permits_service.authorised_for_permits(session, req.actor),
+            )  # fmt: skip
+            result = {
+                "kind": permit.kind,
+                "isolation_verified": permit.isolation_verified,
+                "permit": permit.number,
+            }
+            return result, f"{permit.number} issued"
+
+        return self._content(key, req.actor, "PERMIT_ISSUED", write)
+
+    @activity.defn
+    def remove_permit(self, key: ContentKey, req: RemovePermitRequest) -> dict[str, Any]:
+        def write(session: Session, wo: WorkOrder) -> tuple[dict[str, Any], str]:
+            permit = permits_service.remove_permit(
+                wo, req.actor, req.kind, permits_service.authorised_for_permits(session, req.actor)
+            )
+            return {"kind": req.kind, "permit": permit.number}, f"{permit.number} removed"
+
+        return self._content(key, req.actor, "PERMIT_REMOVED", write)
+
+    @activity.defn
+    def request_parts(self, key: ContentKey, req: RequestPartsRequest) -> dict[str, Any]:
+        def write(session: Session, wo: WorkOrder) -> tuple[dict[str, Any], str]:
+            part = parts_service.get(session, req.actor.organization_id, req.part_number, True)
+            parts_service.request(session, req.actor, wo, part, req.quantity, req.reserve)
+            return {}, f"requested {req.quantity:g} x {part.part_number}"
+
+        return self._content(key, req.actor, "PART_REQUESTED", write)
+
+    @activity.defn
+    def issue_part(self, key: ContentKey, req: IssuePartRequest) -> dict[str, Any]:
+        def write(session: Session, wo: WorkOrder) -> tuple[dict[str, Any], str]:
+            # The part's row is locked here, inside this one transaction, never by the API.
+            part = parts_service.get(session, req.actor.organization_id, req.part_number, True)
+            line, alerts = parts_service.issue(
+                session, req.actor, wo, part, req.quantity, list(req.serial_numbers)
+            )
+            result = {
+                "part": parts_service.summary(part),
+                "used": line.quantity_used,
+                "alerts": alerts,
+            }
+            return result, f"issued {req.quantity:g} x {part.part_number}"
+
+        return self._content(key, req.actor, "PART_ISSUED", write)
+
+    @activity.defn
+    def attach_file(self, key: ContentKey, req: AttachFileRequest) -> dict[str, Any]:
+        def write(session: Session, wo: WorkOrder) -> tuple[dict[str, Any], str]:
+            f = req.file
+            row = service.attach_stored(
+                session, wo, req.actor, rules.Evidence(req.kind), f.sha256, f.filename,
+                f.content_type, f.size, req.description, req.source,
+            )  # fmt: skip
+            return {"kind": row.kind, "attachment_id": row.id}, f"{row.kind} {row.filename}"
+
+        return self._content(key, req.actor, "FILE_ATTACHED", write)
 
     @activity.defn
     def end_work_order_downtime(self, data: DowntimeEnd) -> int | None:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from api import work_order_actions as wo_actions
+from api import work_order_content as wo_content
 from api.deps import DbSession
 from api.errors import ApiError
 from api.input_guard import check_fields
@@ -28,14 +29,15 @@ from domain.rules import work_orders as rules
 from domain.rules.roles import Action
 from domain.rules.work_order_doors import WO_DOORS
 from domain.schemas.work_orders import (
+    LaborIn,
     OperatorReportIn,
+    PermitIn,
     ReportType,
     Severity,
     Symptom,
     TaskCompleteIn,
 )
 from domain.services import assets as asset_service
-from domain.services import permits as permits_service
 from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
 from workflows.work_order_types import FirstArticleRequest, MoveRequest, VerifyRequest
@@ -244,7 +246,7 @@ async def content(number: str, kind: str, request: Request, session: DbSession, 
     """Tasks, labour, permits and files from the detail page, through the same path as the API."""
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
-    client, sessions = request.app.state.temporal, request.app.state.sessions
+    client = request.app.state.temporal
     text = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     try:
         check_fields(text)
@@ -252,60 +254,37 @@ async def content(number: str, kind: str, request: Request, session: DbSession, 
             seq = int(text.get("sequence", "0"))
             measured = text.get("measurement_value") or None
             value = TaskCompleteIn(measurement_value=measured).measurement_value  # finite
-
-            def write(s, wo):
-                t = service.complete_task(s, wo, seq, actor, value, text.get("notes", ""))
-                return "TASK_COMPLETED", {
-                    "sequence": t.sequence, "description": t.description,
-                    "required": t.is_required, "completed": True,
-                    "requires_measurement": t.requires_measurement,
-                    "measurement_passed": t.measurement_passed, "summary": f"task {seq} done",
-                }  # fmt: skip
+            await wo_content.complete_task(
+                client, session, actor, number, seq, value, text.get("notes", "")
+            )
         elif kind == "labor":
             hours = float(text.get("hours") or 0)
             if not 0 < hours <= 24:
                 raise ApiError(422, "RuleViolation", "hours: between 0 and 24", "hours")
-
-            def write(s, wo):
-                entry = service.log_labor(
-                    s, wo, s.get(User, actor.user_id), hours, "REGULAR", 45.0, text.get("notes")
-                )
-                return "LABOR", {"hours": entry.hours, "summary": f"{hours:g} h"}
+            labour = LaborIn(hours=hours, notes=text.get("notes") or None)
+            await wo_content.log_labor(client, session, actor, number, labour)
         elif kind == "permit":
-            permit_kind = rules.PermitKind(text.get("kind", "LOTO"))
             sources = [x.strip() for x in text.get("energy_sources", "").split(",") if x.strip()]
-
-            def write(s, wo):
-                p = permits_service.issue_permit(
-                    s, wo, actor, permit_kind, sources, text.get("isolation_verified") == "on",
-                    [], permits_service.authorised_for_permits(s, actor),
-                )  # fmt: skip
-                return "PERMIT_ISSUED", {"kind": p.kind, "isolation_verified": p.isolation_verified,
-                                         "summary": f"{p.number} issued"}  # fmt: skip
+            permit = PermitIn(
+                kind=rules.PermitKind(text.get("kind", "LOTO")),
+                energy_sources=sources,
+                isolation_verified=text.get("isolation_verified") == "on",
+            )
+            await wo_content.issue_permit(client, session, actor, number, permit)
         elif kind == "permit-remove":
-            permit_kind = text.get("kind", "LOTO")
-
-            def write(s, wo):
-                p = permits_service.remove_permit(
-                    wo, actor, permit_kind, permits_service.authorised_for_permits(s, actor)
-                )
-                return "PERMIT_REMOVED", {"kind": permit_kind, "summary": f"{p.number} removed"}
+            unlock = text.get("kind", "LOTO")
+            await wo_content.remove_permit(client, session, actor, number, unlock)
         elif kind == "file":
             upload = form.get("file")
             if not isinstance(upload, StarletteUpload) or not upload.filename:
                 raise ApiError(422, "RuleViolation", "file: choose a file", "file")
             evidence = rules.Evidence(text.get("kind", "DOCUMENT"))
-            data = await upload.read()
-
-            def write(s, wo):
-                row = service.add_attachment(
-                    s, wo, actor, evidence, upload.filename, upload.content_type or "", data,
-                    text.get("description"),
-                )  # fmt: skip
-                return "FILE", {"kind": evidence.value, "summary": row.filename}
+            await wo_content.attach_file(
+                client, session, actor, number, evidence, upload.filename,
+                upload.content_type or "", await upload.read(), text.get("description"),
+            )  # fmt: skip
         else:
             raise ApiError(404, "NotFound", f"no content {kind}")
-        await wo_actions.store_content(client, sessions, actor, number, write)
     except (ApiError, DomainError, ValueError) as err:
         code, message = _error(err) if type(err) is not ValueError else (422, str(err))
         return await _detail(request, session, actor, number, code, error=message)

@@ -1,13 +1,11 @@
-"""Work orders for the API and the pages: create and start the workflow, send transitions,
-and store content (tasks, labour, permits, parts, files) in one step with the workflow's
-consent: the database transaction commits only once the workflow has accepted it."""
+"""Work orders for the API and the pages: create and start the workflow, send transitions
+and content updates (see `api.work_order_content`), and map the workflow's refusals."""
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -17,9 +15,8 @@ from api.errors import ApiError, refusal
 from domain.actor import Actor
 from domain.errors import DomainError
 from domain.models import User, WorkOrder
-from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
-from workflows.work_order_types import ContentNotice, WorkOrderInput, WorkOrderState
+from workflows.work_order_types import WorkOrderInput, WorkOrderState
 
 # Each simple move by its name in the URL, for the API's routes and the page's buttons alike.
 TRANSITIONS = {
@@ -41,13 +38,10 @@ TRANSITIONS = {
 async def start(
     client: Client, task_queue: str, session: Session, wo: WorkOrder, indexed: bool = True
 ) -> None:
-    """The work order's lifecycle, started with the record as stored."""
-    await client.start_workflow(
-        WorkOrderWorkflow.run,
-        WorkOrderInput(wo.number, wo.organization_id, snapshot(session, wo), indexed),
-        id=wo.number,
-        task_queue=task_queue,
-    )
+    """The work order's lifecycle, started with the record as stored (committed)."""
+    data = WorkOrderInput(wo.number, wo.organization_id, snapshot(session, wo), indexed)
+    session.rollback()  # the snapshot's reads end here: no transaction spans the call
+    await client.start_workflow(WorkOrderWorkflow.run, data, id=wo.number, task_queue=task_queue)
 
 
 def _as_api_error(err: Exception) -> ApiError:
@@ -85,28 +79,6 @@ async def update(client: Client, number: str, method: Any, request: Any) -> Work
         return await handle.execute_update(method, request)
     except (WorkflowUpdateFailedError, RPCError) as err:
         raise _as_api_error(err) from None
-
-
-async def store_content(
-    client: Client,
-    sessions: sessionmaker[Session],
-    actor: Actor,
-    number: str,
-    write: Callable[[Session, WorkOrder], tuple[str, dict[str, Any]]],
-) -> tuple[WorkOrderState, Any]:
-    """Run `write` in a transaction, announce what it stored, commit only if accepted.
-
-    `write` returns the notice kind and detail; the detail's "result" entry (if any) is
-    handed back to the caller after the commit."""
-    with sessions() as session, session.begin():
-        wo = service.get(session, actor.organization_id, number, lock=False)
-        kind, detail = write(session, wo)
-        session.flush()
-        result = detail.pop("result", None)
-        state = await update(
-            client, wo.number, WorkOrderWorkflow.content, ContentNotice(actor, kind, detail)
-        )
-    return state, result
 
 
 def user_for(session: Session, actor: Actor, username: str | None) -> User | None:

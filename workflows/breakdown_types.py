@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.actor import Actor
+from domain.rules.uploads import FileKey
 
 
 @dataclass
@@ -25,7 +26,7 @@ class BreakdownInput:
     impacted_job: str | None
     reported_at: datetime
     actor: Actor
-    photo_keys: list[str] = field(default_factory=list)
+    photo_keys: list[FileKey] = field(default_factory=list)
     # Upsert search attributes on the work order's lifecycle; off only on a server where
     # they cannot be registered.
     indexed: bool = True
@@ -37,7 +38,7 @@ class ReportStepRequest:
 
     report_id: int
     actor: Actor
-    photo_keys: list[str] = field(default_factory=list)
+    photo_keys: list[FileKey] = field(default_factory=list)
 
 
 @dataclass

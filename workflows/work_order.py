@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.asset_gateway import AssetChange, AssetGateway
-    from activities.work_orders import DowntimeEnd, WoRecord, WorkOrderActivities
+    from activities.work_orders import ContentKey, DowntimeEnd, WoRecord, WorkOrderActivities
     from domain.actor import Actor
     from domain.rules import work_orders as rules
     from domain.rules.roles import Action, Role
@@ -25,11 +25,21 @@ with workflow.unsafe.imports_passed_through():
     from domain.rules.work_order_doors import refusal as door_refusal
     from domain.rules.work_orders import Approval, WoStatus, WoType
     from workflows.work_order_types import (
+        AddTaskRequest,
+        AttachFileRequest,
+        CompleteTaskRequest,
         ContentNotice,
+        ContentState,
         FirstArticleRequest,
+        IssuePartRequest,
+        IssuePermitRequest,
+        LogLaborRequest,
         MoveRequest,
+        RemovePermitRequest,
+        RequestPartsRequest,
         ScheduleRequest,
         StopWorkRequest,
+        UpdateDetailsRequest,
         VerifyRequest,
         WorkOrderEvent,
         WorkOrderInput,
@@ -74,6 +84,8 @@ EVENTS = {
     W.CLOSED: "wo.closed",
     W.WAITING_PARTS: "wo.waiting_parts",
 }
+# What a work order's details may still change (in DRAFT or SUBMITTED).
+DETAILS = {"title", "description", "priority", "estimated_hours", "estimated_cost"}
 
 
 def _fail(kind: str, message: str, field: str | None = None) -> None:
@@ -455,6 +467,8 @@ class WorkOrderWorkflow:
 
     # -- what the API stored, and stop-work --
 
+    # Kept for the runs recorded while the API wrote content itself and announced it here;
+    # content now arrives as the typed updates below and their activities write it.
     @workflow.update
     async def content(self, notice: ContentNotice) -> WorkOrderState:
         async with self._lock:
@@ -501,30 +515,194 @@ class WorkOrderWorkflow:
         missing = CONTENT_KEYS[notice.kind] - set(notice.detail)
         if missing:
             _fail("RuleViolation", f"{notice.kind} lacks {', '.join(sorted(missing))}", "detail")
+        self._content_rules(notice.kind, notice.detail.get("kind"))
+
+    def _content_rules(self, kind: str, permit: str | None = None) -> None:
+        """The state rules every kind of content meets, whichever update brings it."""
         if self._facts.status in rules.FINAL:
             _fail("Conflict", f"the work order is {self._facts.status.value}")
-        if self._facts.safety_hold and notice.kind in ("TASK_COMPLETED", "PART"):
+        if self._facts.safety_hold and kind in ("TASK_COMPLETED", "PART"):
             # F.3: no work is done on the asset, nor parts drawn for it, under a stop-work.
-            _fail("Conflict", f"cannot record {notice.kind.lower()}: {rules.SAFETY_HOLD_BLOCK}")
-        if notice.kind == "PERMIT_REMOVED" and self._facts.status not in (
-            W.COMPLETED,
-            W.CANCELLED,
-        ):
+            _fail("Conflict", f"cannot record {kind.lower()}: {rules.SAFETY_HOLD_BLOCK}")
+        if kind == "PERMIT_REMOVED" and self._facts.status not in (W.COMPLETED, W.CANCELLED):
             _fail(
                 "Conflict",
                 "permits come off once the work is COMPLETED, for the test run; "
                 f"this work order is {self._facts.status.value}",
             )
-        if notice.kind == "DETAILS" and self._facts.status not in (W.DRAFT, W.SUBMITTED):
+        if kind == "DETAILS" and self._facts.status not in (W.DRAFT, W.SUBMITTED):
             _fail(
                 "Conflict",
                 f"a {self._facts.status.value} work order can no longer be edited; "
                 "details change only in DRAFT or SUBMITTED",
             )
-        if notice.kind == "PERMIT_REMOVED" and not any(
-            p.active and p.kind.value == notice.detail.get("kind") for p in self._facts.permits
+        if kind == "PERMIT_REMOVED" and not any(
+            p.active and p.kind.value == permit for p in self._facts.permits
         ):
-            _fail("Conflict", f"no active {notice.detail.get('kind')} permit to remove")
+            _fail("Conflict", f"no active {permit} permit to remove")
+
+    def _check_typed(self, actor: Actor, kind: str, permit: str | None = None) -> None:
+        """The caller's organisation, the content's doors, then its state rules."""
+        self._same_organization(actor)
+        why = door_refusal(actor.roles, CONTENT_DOORS[kind])
+        if why:
+            _fail("NotAllowed", why)
+        self._content_rules(kind, permit)
+
+    async def _store(self, kind: str, activity: Any, req: Any, check: Any) -> dict[str, Any]:
+        """Under the lock: check again, have the activity write it at the next step, and
+        log it; the facts are the caller's to update from what was written."""
+        check(req)
+        self._step += 1
+        key = ContentKey(self._in.number, self._in.organization_id, self._step)
+        try:
+            result = await workflow.execute_activity_method(activity, args=[key, req], **WRITE)
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError):
+                raise ApplicationError(
+                    cause.message, *cause.details, type=cause.type, non_retryable=True
+                ) from err
+            raise
+        self._log(kind, req.actor, str(result.get("summary", "")))
+        return result
+
+    def _answer(self, result: dict[str, Any]) -> ContentState:
+        return ContentState(self.get_state(), {k: v for k, v in result.items() if k != "summary"})
+
+    @workflow.update
+    async def add_task(self, req: AddTaskRequest) -> ContentState:
+        async with self._lock:
+            done = await self._store(
+                "TASK_ADDED", WorkOrderActivities.add_task, req, self._check_add_task
+            )
+            self._facts.tasks.append(_task(done["task"]))
+            return self._answer(done)
+
+    @add_task.validator
+    def _check_add_task(self, req: AddTaskRequest) -> None:
+        self._check_typed(req.actor, "TASK_ADDED")
+
+    @workflow.update
+    async def complete_task(self, req: CompleteTaskRequest) -> ContentState:
+        async with self._lock:
+            done = await self._store(
+                "TASK_COMPLETED", WorkOrderActivities.complete_task, req, self._check_task_done
+            )
+            t = _task(done["task"])
+            f = self._facts
+            f.tasks = [t if x.sequence == t.sequence else x for x in f.tasks]
+            return self._answer(done)
+
+    @complete_task.validator
+    def _check_task_done(self, req: CompleteTaskRequest) -> None:
+        self._check_typed(req.actor, "TASK_COMPLETED")
+
+    @workflow.update
+    async def log_labor(self, req: LogLaborRequest) -> ContentState:
+        async with self._lock:
+            done = await self._store("LABOR", WorkOrderActivities.log_labor, req, self._check_labor)
+            self._facts.labor_hours += float(done["hours"])
+            return self._answer(done)
+
+    @log_labor.validator
+    def _check_labor(self, req: LogLaborRequest) -> None:
+        self._check_typed(req.actor, "LABOR")
+        if not 0 < req.hours <= 24:
+            _fail("RuleViolation", "hours: between 0 and 24", "hours")
+
+    @workflow.update
+    async def issue_permit(self, req: IssuePermitRequest) -> ContentState:
+        async with self._lock:
+            done = await self._store(
+                "PERMIT_ISSUED", WorkOrderActivities.issue_permit, req, self._check_permit
+            )
+            f = self._facts
+            f.permits.append(
+                rules.Permit(rules.PermitKind(done["kind"]), True, done["isolation_verified"])
+            )
+            f.evidence.add(rules.Evidence.PERMIT.value)
+            return self._answer(done)
+
+    @issue_permit.validator
+    def _check_permit(self, req: IssuePermitRequest) -> None:
+        self._check_typed(req.actor, "PERMIT_ISSUED")
+
+    @workflow.update
+    async def remove_permit(self, req: RemovePermitRequest) -> ContentState:
+        async with self._lock:
+            done = await self._store(
+                "PERMIT_REMOVED", WorkOrderActivities.remove_permit, req, self._check_unlock
+            )
+            kind = rules.PermitKind(req.kind)
+            self._facts.permits = [
+                rules.Permit(p.kind, False, p.energy_isolation_verified, True, True)
+                if p.kind is kind and p.active
+                else p
+                for p in self._facts.permits
+            ]
+            return self._answer(done)
+
+    @remove_permit.validator
+    def _check_unlock(self, req: RemovePermitRequest) -> None:
+        self._check_typed(req.actor, "PERMIT_REMOVED", req.kind)
+
+    @workflow.update
+    async def request_parts(self, req: RequestPartsRequest) -> ContentState:
+        async with self._lock:
+            done = await self._store(
+                "PART", WorkOrderActivities.request_parts, req, self._check_part_request
+            )
+            return self._answer(done)
+
+    @request_parts.validator
+    def _check_part_request(self, req: RequestPartsRequest) -> None:
+        self._check_typed(req.actor, "PART")
+
+    @workflow.update
+    async def issue_part(self, req: IssuePartRequest) -> ContentState:
+        async with self._lock:
+            done = await self._store(
+                "PART", WorkOrderActivities.issue_part, req, self._check_part_issue
+            )
+            return self._answer(done)
+
+    @issue_part.validator
+    def _check_part_issue(self, req: IssuePartRequest) -> None:
+        self._check_typed(req.actor, "PART")
+
+    @workflow.update
+    async def attach_file(self, req: AttachFileRequest) -> ContentState:
+        async with self._lock:
+            done = await self._store("FILE", WorkOrderActivities.attach_file, req, self._check_file)
+            self._facts.evidence.add(done["kind"])
+            return self._answer(done)
+
+    @attach_file.validator
+    def _check_file(self, req: AttachFileRequest) -> None:
+        self._check_typed(req.actor, "FILE")
+
+    @workflow.update
+    async def update_details(self, req: UpdateDetailsRequest) -> WorkOrderState:
+        async with self._lock:
+            self._check_details(req)
+            d = req.changes
+            await self._write("DETAILS_UPDATED", dict(d), req.actor, "details edited")
+            f = self._facts
+            f.title = d.get("title", f.title)
+            f.description = d.get("description", f.description)
+            f.estimated_cost = float(d.get("estimated_cost", f.estimated_cost))
+            self._log("DETAILS", req.actor, "")
+            return self.get_state()
+
+    @update_details.validator
+    def _check_details(self, req: UpdateDetailsRequest) -> None:
+        self._check_typed(req.actor, "DETAILS")
+        unknown = sorted(set(req.changes) - DETAILS)
+        if unknown:
+            _fail("RuleViolation", f"not editable: {', '.join(unknown)}", unknown[0])
+        if not req.changes:
+            _fail("RuleViolation", "nothing to change", "body")
 
     @workflow.update
     async def stop_work(self, notice: StopWorkRequest) -> WorkOrderState:

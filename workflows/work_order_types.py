@@ -7,6 +7,7 @@ from typing import Any
 
 from activities.anomalies import Person
 from domain.actor import Actor
+from domain.rules.uploads import FileKey
 
 
 @dataclass
@@ -83,6 +84,84 @@ class ContentNotice:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+# -- content of a work order, one typed update each; the workflow's activities write it --
+
+
+@dataclass
+class AddTaskRequest:
+    actor: Actor
+    description: str
+    required: bool = True
+    requires_measurement: bool = False
+    unit: str | None = None
+    spec_min: float | None = None
+    spec_max: float | None = None
+
+
+@dataclass
+class CompleteTaskRequest:
+    actor: Actor
+    sequence: int
+    measurement_value: float | None = None
+    notes: str = ""
+
+
+@dataclass
+class LogLaborRequest:
+    actor: Actor
+    hours: float
+    technician: str | None = None  # username; None: the actor
+    labor_type: str = "REGULAR"
+    hourly_rate: float | None = None  # None: the standard rate
+    notes: str | None = None
+
+
+@dataclass
+class IssuePermitRequest:
+    actor: Actor
+    kind: str
+    energy_sources: list[str] = field(default_factory=list)
+    isolation_verified: bool = False
+    lock_numbers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RemovePermitRequest:
+    actor: Actor
+    kind: str
+
+
+@dataclass
+class RequestPartsRequest:
+    actor: Actor
+    part_number: str
+    quantity: float
+    reserve: bool = True
+
+
+@dataclass
+class IssuePartRequest:
+    actor: Actor
+    part_number: str
+    quantity: float
+    serial_numbers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AttachFileRequest:
+    actor: Actor
+    kind: str  # an Evidence value
+    file: FileKey
+    description: str | None = None
+    source: str | None = None
+
+
+@dataclass
+class UpdateDetailsRequest:
+    actor: Actor
+    changes: dict[str, Any]
+
+
 @dataclass
 class StopWorkRequest:
     actor: Actor
@@ -114,3 +193,12 @@ class WorkOrderState:
     return_to_service: str  # NOT_YET, BLOCKED, DONE
     message: str
     events: list[WorkOrderEvent]
+
+
+@dataclass
+class ContentState:
+    """What a content update answers: the live state, and what was written (the task's
+    verdict, the permit's number, the labour's cost, the attachment's id, the part)."""
+
+    work_order: WorkOrderState
+    result: dict[str, Any]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, 
 from sqlalchemy import func, select
 
 from api import work_order_actions as wo_actions
+from api import work_order_content as content
 from api.deps import AppSettings, DbSession, TemporalClient, require
 from api.errors import ApiError
 from api.jsonable import jsonable
@@ -68,11 +69,9 @@ from domain.services import dispatch as dispatch_service
 from domain.services import downtime as downtime_service
 from domain.services import events as events_service
 from domain.services import parts as parts_service
-from domain.services import permits as permits_service
 from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
 from workflows.work_order_types import (
-    ContentNotice,
     FirstArticleRequest,
     MoveRequest,
     ScheduleRequest,
@@ -286,11 +285,9 @@ async def update_work_order(
     changes = {k: getattr(v, "value", v) for k, v in data.model_dump(exclude_none=True).items()}
     if not changes:
         raise ApiError(422, "RuleViolation", "nothing to change", "body")
-    wo = service.get(session, actor.organization_id, number)
-    session.rollback()
+    number = wo_actions.own(session, actor, number)  # no transaction left open
     # The workflow writes it: only it may lock the work order's row.
-    notice = ContentNotice(actor, "DETAILS", changes)
-    return jsonable(await wo_actions.update(client, wo.number, WorkOrderWorkflow.content, notice))
+    return jsonable(await content.update_details(client, actor, number, changes))
 
 
 @router.get(
@@ -389,10 +386,6 @@ async def first_article(
     return jsonable(await wo_actions.update(client, number, WorkOrderWorkflow.first_article, req))
 
 
-def _sessions(request: Request):
-    return request.app.state.sessions
-
-
 @router.post(
     "/work-orders/{number}/tasks",
     response_model=WorkOrderState,
@@ -400,22 +393,10 @@ def _sessions(request: Request):
     summary="Add a task",
 )
 async def add_task(
-    number: str, data: TaskIn, request: Request, actor: Planner, client: TemporalClient
+    number: str, data: TaskIn, session: DbSession, actor: Planner, client: TemporalClient
 ) -> dict[str, Any]:
-    def write(session, wo):
-        task = service.add_task(session, wo, service.NewTask(**data.model_dump()))
-        return "TASK_ADDED", {
-            "sequence": task.sequence,
-            "description": task.description,
-            "required": task.is_required,
-            "completed": False,
-            "requires_measurement": task.requires_measurement,
-            "measurement_passed": None,
-            "summary": f"task {task.sequence}: {task.description}",
-        }
-
-    state, _ = await wo_actions.store_content(client, _sessions(request), actor, number, write)
-    return jsonable(state)
+    done = await content.add_task(client, session, actor, number, data)
+    return jsonable(done.work_order)
 
 
 @router.post(
@@ -427,26 +408,14 @@ async def complete_task(
     number: str,
     sequence: RowId,
     data: TaskCompleteIn,
-    request: Request,
+    session: DbSession,
     actor: Executor,
     client: TemporalClient,
 ) -> dict[str, Any]:
-    def write(session, wo):
-        t = service.complete_task(session, wo, sequence, actor, data.measurement_value, data.notes)
-        verdict = {True: " (pass)", False: " (FAIL: out of spec)", None: ""}[t.measurement_passed]
-        return "TASK_COMPLETED", {
-            "sequence": t.sequence,
-            "description": t.description,
-            "required": t.is_required,
-            "completed": True,
-            "requires_measurement": t.requires_measurement,
-            "measurement_passed": t.measurement_passed,
-            "summary": f"task {t.sequence} done{verdict}",
-            "result": t.measurement_passed,
-        }
-
-    state, passed = await wo_actions.store_content(client, _sessions(request), actor, number, write)
-    return {**jsonable(state), "measurement_passed": passed}
+    done = await content.complete_task(
+        client, session, actor, number, sequence, data.measurement_value, data.notes
+    )
+    return {**jsonable(done.work_order), "measurement_passed": done.result["measurement_passed"]}
 
 
 @router.post(
@@ -456,33 +425,10 @@ async def complete_task(
     summary="Log labour",
 )
 async def log_labor(
-    number: str, data: LaborIn, request: Request, actor: Executor, client: TemporalClient
+    number: str, data: LaborIn, session: DbSession, actor: Executor, client: TemporalClient
 ) -> dict[str, Any]:
-    def write(session, wo):
-        from domain.models import User
-
-        tech = wo_actions.user_for(session, actor, data.technician) or session.get(
-            User, actor.user_id
-        )
-        if not rules.has_any(tech.roles, rules.EXECUTORS):
-            # Hours are booked to someone who does the work, never to an operator or auditor.
-            raise ApiError(
-                422,
-                "RuleViolation",
-                f"technician: {tech.username} does not execute work orders",
-                "technician",
-            )
-        entry = service.log_labor(
-            session, wo, tech, data.hours, data.labor_type, data.hourly_rate, data.notes
-        )
-        return "LABOR", {
-            "hours": entry.hours,
-            "summary": f"{entry.hours:g} h {entry.labor_type} by {entry.technician_name}",
-            "result": entry.total_cost,
-        }
-
-    state, cost = await wo_actions.store_content(client, _sessions(request), actor, number, write)
-    return {**jsonable(state), "cost": cost}
+    done = await content.log_labor(client, session, actor, number, data)
+    return {**jsonable(done.work_order), "cost": done.result["cost"]}
 
 
 @router.post(
@@ -492,28 +438,10 @@ async def log_labor(
     summary="Issue a permit",
 )
 async def issue_permit(
-    number: str, data: PermitIn, request: Request, actor: PermitHolder, client: TemporalClient
+    number: str, data: PermitIn, session: DbSession, actor: PermitHolder, client: TemporalClient
 ) -> dict[str, Any]:
-    def write(session, wo):
-        permit = permits_service.issue_permit(
-            session,
-            wo,
-            actor,
-            data.kind,
-            data.energy_sources,
-            data.isolation_verified,
-            data.lock_numbers,
-            permits_service.authorised_for_permits(session, actor),
-        )
-        return "PERMIT_ISSUED", {
-            "kind": permit.kind,
-            "isolation_verified": permit.isolation_verified,
-            "summary": f"{permit.number} issued",
-            "result": permit.number,
-        }
-
-    state, permit = await wo_actions.store_content(client, _sessions(request), actor, number, write)
-    return {**jsonable(state), "permit": permit}
+    done = await content.issue_permit(client, session, actor, number, data)
+    return {**jsonable(done.work_order), "permit": done.result["permit"]}
 
 
 @router.post(
@@ -524,18 +452,12 @@ async def issue_permit(
 async def remove_permit(
     number: str,
     kind: rules.PermitKind,
-    request: Request,
+    session: DbSession,
     actor: PermitHolder,
     client: TemporalClient,
 ) -> dict[str, Any]:
-    def write(session, wo):
-        permit = permits_service.remove_permit(
-            wo, actor, kind.value, permits_service.authorised_for_permits(session, actor)
-        )
-        return "PERMIT_REMOVED", {"kind": kind.value, "summary": f"{permit.number} removed"}
-
-    state, _ = await wo_actions.store_content(client, _sessions(request), actor, number, write)
-    return jsonable(state)
+    done = await content.remove_permit(client, session, actor, number, kind.value)
+    return jsonable(done.work_order)
 
 
 @router.post(
@@ -545,15 +467,10 @@ async def remove_permit(
     summary="Request (and reserve) parts",
 )
 async def request_parts(
-    number: str, data: PartRequestIn, request: Request, actor: Executor, client: TemporalClient
+    number: str, data: PartRequestIn, session: DbSession, actor: Executor, client: TemporalClient
 ) -> dict[str, Any]:
-    def write(session, wo):
-        part = parts_service.get(session, actor.organization_id, data.part_number, lock=True)
-        parts_service.request(session, actor, wo, part, data.quantity, data.reserve)
-        return "PART", {"summary": f"requested {data.quantity:g} x {part.part_number}"}
-
-    state, _ = await wo_actions.store_content(client, _sessions(request), actor, number, write)
-    return jsonable(state)
+    done = await content.request_parts(client, session, actor, number, data)
+    return jsonable(done.work_order)
 
 
 @router.post(
@@ -564,41 +481,24 @@ async def request_parts(
 )
 async def attach(
     number: str,
-    request: Request,
+    session: DbSession,
     actor: Inspector,
     client: TemporalClient,
     file: Annotated[UploadFile, File()],
     kind: Annotated[rules.Evidence, Form()],
     description: Annotated[Line | None, Form()] = None,
 ) -> dict[str, Any]:
-    content = await file.read()
-
-    def write(session, wo):
-        row = service.add_attachment(
-            session, wo, actor, kind, file.filename or "upload",
-            file.content_type or "application/octet-stream", content, description,
-        )  # fmt: skip
-        return "FILE", {"kind": kind.value, "summary": f"{kind.value} {row.filename}",
-                        "result": row.id}  # fmt: skip
-
-    state, attachment_id = await wo_actions.store_content(
-        client, _sessions(request), actor, number, write
-    )
-    return {**jsonable(state), "attachment_id": attachment_id}
+    done = await content.attach_file(
+        client, session, actor, number, kind, file.filename or "upload",
+        file.content_type or "application/octet-stream", await file.read(), description,
+    )  # fmt: skip
+    return {**jsonable(done.work_order), "attachment_id": done.result["attachment_id"]}
 
 
 # -- parts --
 
 
-def _part_out(p) -> dict[str, Any]:
-    return {
-        "part_number": p.part_number, "name": p.name, "category": p.category,
-        "criticality": p.criticality, "unit_cost": p.unit_cost,
-        "quantity_on_hand": p.quantity_on_hand, "quantity_reserved": p.quantity_reserved,
-        "quantity_available": p.quantity_available, "reorder_point": p.reorder_point,
-        "reorder_quantity": p.reorder_quantity, "low_stock": p.reorder_point is not None
-        and p.quantity_on_hand <= p.reorder_point,
-    }  # fmt: skip
+_part_out = parts_service.summary
 
 
 @router.get("/parts", response_model=PartList, summary="List spare parts", tags=["parts"])
@@ -671,24 +571,18 @@ def update_part(
 async def issue_part(
     part_number: str,
     data: PartIssueIn,
-    request: Request,
+    session: DbSession,
     actor: PartsUser,
     client: TemporalClient,
 ) -> dict[str, Any]:
-    def write(session, wo):
-        part = parts_service.get(session, actor.organization_id, part_number, lock=True)
-        line, alerts = parts_service.issue(
-            session, actor, wo, part, data.quantity, data.serial_numbers
-        )
-        return "PART", {
-            "summary": f"issued {data.quantity:g} x {part.part_number}",
-            "result": {"part": _part_out(part), "used": line.quantity_used, "alerts": alerts},
-        }
-
-    state, result = await wo_actions.store_content(
-        client, _sessions(request), actor, data.work_order, write
-    )
-    return {**result, "work_order": jsonable(state)}
+    done = await content.issue_part(client, session, actor, part_number, data)
+    result = done.result
+    return {
+        "part": result["part"],
+        "used": result["used"],
+        "alerts": result["alerts"],
+        "work_order": jsonable(done.work_order),
+    }
 
 
 @router.post(

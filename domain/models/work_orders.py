@@ -144,7 +144,9 @@ class WorkOrderAttachment(Base):
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int]
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # The bytes live in stored_files under this hash; older rows kept them inline.
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
     description: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(40))  # e.g. carried over from ANO-...
     uploaded_by: Mapped[str] = mapped_column(String(200))

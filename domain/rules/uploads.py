@@ -2,8 +2,19 @@
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+@dataclass
+class FileKey:
+    """A file already stored under its SHA-256: only this travels, never the bytes."""
+
+    sha256: str
+    filename: str
+    content_type: str
+    size: int
 
 
 def upload_refusal(size: int, content_type: str, label: str, expects: str | None) -> str | None:

@@ -130,6 +130,8 @@ VERIFICATION_CHECKLIST = (
 
 R = Role
 APPROVERS = {R.MAINT_ADMIN, R.MAINT_MANAGER, R.MAINT_SUPERVISOR}
+# The base labour rate per hour when none is given, for the API and the pages alike.
+STANDARD_HOURLY_RATE = 45.0
 EXECUTORS = {
     R.MAINT_ADMIN,
     R.MAINT_MANAGER,

@@ -4,7 +4,13 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from domain.rules.work_orders import PermitKind, WoPriority, WoSource, WoType
+from domain.rules.work_orders import (
+    STANDARD_HOURLY_RATE,
+    PermitKind,
+    WoPriority,
+    WoSource,
+    WoType,
+)
 from domain.schemas.fields import (
     Code,
     Key,
@@ -101,7 +107,7 @@ class LaborIn(BaseModel):
     labor_type: str = Field(
         default="REGULAR", pattern="^(REGULAR|OVERTIME|DOUBLE_TIME|CONTRACTOR)$"
     )
-    hourly_rate: float = Field(default=45.0, ge=0, le=1000)
+    hourly_rate: float = Field(default=STANDARD_HOURLY_RATE, ge=0, le=1000)
     notes: Note | None = None
 
 

@@ -1,20 +1,19 @@
 """A breakdown report's steps (seed 003 E.1, E.4), each keyed by the report: a step run a
 second time finds what its first run wrote and writes nothing more."""
 
-import hashlib
 from datetime import datetime
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from domain.actor import Actor
 from domain.errors import NotFound
-from domain.models import Asset, OperatorReport, StoredFile, User, WorkOrder
+from domain.models import Asset, OperatorReport, User, WorkOrder
 from domain.rules import work_orders as rules
 from domain.rules.alerts import Channel
+from domain.rules.uploads import FileKey
 from domain.services import downtime as downtime_service
-from domain.services import outbox
+from domain.services import files, outbox
 from domain.services import work_orders as service
 from domain.services.audit import record_change
 
@@ -65,22 +64,10 @@ def work_order_type(report_type: str, stopped_equipment: bool, safety_hazard: bo
 
 def store_file(
     *, session: Session, organization_id: int, filename: str, content_type: str, content: bytes
-) -> str:
-    """Store a file once per organisation and content; its key (sha256)."""
-    key = hashlib.sha256(content).hexdigest()
-    session.execute(
-        insert(StoredFile)
-        .values(
-            organization_id=organization_id,
-            key=key,
-            filename=filename,
-            content_type=content_type,
-            size=len(content),
-            content=content,
-        )
-        .on_conflict_do_nothing(index_elements=["organization_id", "key"])
-    )
-    return key
+) -> FileKey:
+    """Store a photo once per organisation and content; the key that travels."""
+    digest = files.store(session, organization_id=organization_id, content=content)
+    return FileKey(digest, filename, content_type, len(content))
 
 
 def get_report(session: Session, organization_id: int, report_id: int) -> OperatorReport:
@@ -142,7 +129,7 @@ def record_report(
 
 
 def open_work_order(
-    *, session: Session, actor: Actor, report_id: int, photo_keys: list[str]
+    *, session: Session, actor: Actor, report_id: int, photo_keys: list[FileKey]
 ) -> WorkOrder:
     """The report's work order with the photos stored before; the one already opened on a
     second run."""
@@ -163,12 +150,9 @@ def open_work_order(
         now=report.reported_at,
     )
     for key in photo_keys:
-        stored = session.get(StoredFile, (actor.organization_id, key))
-        if stored is None:
-            raise NotFound(f"photo {key} not found", field="photos")
-        service.add_attachment(
-            session, wo, actor, rules.Evidence.PHOTO_BEFORE, stored.filename,
-            stored.content_type, stored.content, "from the operator report",
+        service.attach_stored(
+            session, wo, actor, rules.Evidence.PHOTO_BEFORE, key.sha256, key.filename,
+            key.content_type, key.size, "from the operator report",
         )  # fmt: skip
     report.work_order_number = wo.number
     session.flush()

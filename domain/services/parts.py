@@ -1,6 +1,7 @@
 """Spare parts (seed 003 F.5, F.6): catalogue, reservations, issue, receive, low stock."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -48,6 +49,18 @@ def create(session: Session, actor: Actor, **fields) -> SparePart:
         reason=part.name,
     )
     return part
+
+
+def summary(part: SparePart) -> dict[str, Any]:
+    """A part as the API shows it."""
+    return {
+        "part_number": part.part_number, "name": part.name, "category": part.category,
+        "criticality": part.criticality, "unit_cost": part.unit_cost,
+        "quantity_on_hand": part.quantity_on_hand, "quantity_reserved": part.quantity_reserved,
+        "quantity_available": part.quantity_available, "reorder_point": part.reorder_point,
+        "reorder_quantity": part.reorder_quantity, "low_stock": part.reorder_point is not None
+        and part.quantity_on_hand <= part.reorder_point,
+    }  # fmt: skip
 
 
 def _transaction(session, part, type_, quantity, actor, ref_type, ref_id, notes=None) -> None:

@@ -1,6 +1,7 @@
 """Work-order records: creation, the writes the workflow's activities make (idempotent
 by step), tasks, labour and evidence."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from domain.actor import Actor
 from domain.errors import NotFound, RuleViolation
 from domain.models import (
     Asset,
+    AuditLog,
     User,
     WorkOrder,
     WorkOrderAttachment,
@@ -20,6 +22,7 @@ from domain.models import (
 )
 from domain.rules import work_orders as rules
 from domain.rules.uploads import safe_content_type, safe_filename, upload_refusal
+from domain.services import files
 from domain.services.audit import record_change
 from domain.services.events import emit
 from domain.services.steps import next_number, write_step
@@ -360,19 +363,48 @@ def add_attachment(
     description: str | None,
     source: str | None = None,
 ) -> WorkOrderAttachment:
+    """A file received with the record itself (a report's photos, an anomaly's files):
+    stored by its hash, then attached."""
+    refuse_upload(kind, len(content), content_type)
+    digest = files.store(session, organization_id=wo.organization_id, content=content)
+    return attach_stored(
+        session, wo, actor, kind, digest, filename, content_type, len(content), description,
+        source,
+    )  # fmt: skip
+
+
+def refuse_upload(kind: rules.Evidence, size: int, content_type: str) -> None:
     photos = (rules.Evidence.PHOTO_BEFORE, rules.Evidence.PHOTO_AFTER)
-    refusal = upload_refusal(
-        len(content), content_type, kind.value, "image" if kind in photos else None
-    )
+    refusal = upload_refusal(size, content_type, kind.value, "image" if kind in photos else None)
     if refusal:
         raise RuleViolation(refusal, field="file")
+
+
+def attach_stored(
+    session: Session,
+    wo: WorkOrder,
+    actor: Actor,
+    kind: rules.Evidence,
+    sha256: str,
+    filename: str,
+    content_type: str,
+    size: int,
+    description: str | None,
+    source: str | None = None,
+) -> WorkOrderAttachment:
+    """An attachment row pointing at a file already stored under its hash."""
+    stored = files.size_of(session, organization_id=wo.organization_id, sha256=sha256)
+    if stored != size:
+        raise RuleViolation("the file stored under that hash has another size", field="file")
+    refuse_upload(kind, size, content_type)
     row = WorkOrderAttachment(
         work_order_id=wo.id,
         kind=kind.value,
         filename=safe_filename(filename),
         content_type=safe_content_type(content_type),
-        size=len(content),
-        content=content,
+        size=size,
+        sha256=sha256,
+        content=None,
         description=description,
         source=source,
         uploaded_by=actor.full_name,
@@ -380,3 +412,67 @@ def add_attachment(
     session.add(row)
     session.flush()
     return row
+
+
+def labour_for(session: Session, wo: WorkOrder, actor: Actor, technician: str | None) -> User:
+    """Whose hours: the named technician of the organisation, else the caller, always
+    someone who executes work orders."""
+    if technician:
+        tech = session.scalars(
+            select(User).where(
+                User.organization_id == actor.organization_id, User.username == technician
+            )
+        ).one_or_none()
+        if tech is None:
+            raise RuleViolation(f"user {technician} not found", field="assignee")
+    else:
+        tech = session.get(User, actor.user_id)
+    if not rules.has_any(tech.roles, rules.EXECUTORS):
+        # Hours are booked to someone who does the work, never to an operator or auditor.
+        raise RuleViolation(
+            f"technician: {tech.username} does not execute work orders", field="technician"
+        )
+    return tech
+
+
+def write_content(
+    *,
+    session: Session,
+    organization_id: int,
+    number: str,
+    step: int,
+    action: str,
+    actor: Actor,
+    write: Callable[[WorkOrder], tuple[dict[str, Any], str]],
+) -> dict[str, Any]:
+    """One content write the workflow decided (a task, labour, a permit, a part, a file)
+    with its audit row; a step already written answers what it wrote, changing nothing."""
+    wo = get(session, organization_id, number, lock=True)
+    if wo.last_step >= step:
+        done = session.scalars(
+            select(AuditLog)
+            .where(
+                AuditLog.organization_id == organization_id,
+                AuditLog.entity_type == ENTITY,
+                AuditLog.entity_id == wo.number,
+                AuditLog.action == action,
+                AuditLog.new_state["step"].as_integer() == step,
+            )
+            .limit(1)
+        ).first()
+        return dict((done.new_state or {}).get("result", {})) if done else {}
+    written, summary = write(wo)
+    result = {**written, "summary": summary}
+    wo.last_step = step
+    record_change(
+        session=session,
+        actor=actor,
+        entity_type=ENTITY,
+        entity_id=wo.number,
+        action=action,
+        before=None,
+        after={"step": step, "result": result},
+        reason=summary,
+    )
+    session.flush()
+    return result
