@@ -5,24 +5,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import (
-    RetryPolicy,
-    SearchAttributeKey,
-    SearchAttributePair,
-    TypedSearchAttributes,
-)
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.assets import ApplyStatusInput, AssetActivities
     from domain.actor import Actor
     from domain.rules.asset_status import AssetStatus, status_change_refusal
-
-ENTITY = SearchAttributeKey.for_keyword("PlantopsEntity")
-ASSET = SearchAttributeKey.for_keyword("PlantopsAsset")
-SITE = SearchAttributeKey.for_keyword("PlantopsSite")
-CRITICALITY = SearchAttributeKey.for_keyword("PlantopsCriticality")
-STATUS = SearchAttributeKey.for_keyword("PlantopsStatus")
+    from workflows.kit import (
+        ASSET,
+        CRITICALITY,
+        ENTITY,
+        SITE,
+        STATUS,
+        call,
+        index,
+        passed_on,
+        refuse,
+    )
 
 
 def asset_workflow_id(organization_code: str, asset_number: str) -> str:
@@ -128,7 +128,9 @@ class AssetWorkflow:
             target = AssetStatus(request.status)
             now = workflow.now()
             try:
-                await workflow.execute_activity_method(
+                # A local activity: the change answers once written, with no round trip
+                # through the server; histories recorded before replay the activity.
+                await call(
                     AssetActivities.apply_asset_status,
                     ApplyStatusInput(
                         self._data.asset_id, target.value, request.reason, now, request.actor
@@ -140,12 +142,10 @@ class AssetWorkflow:
                 )
             except ActivityError as err:
                 # Hand the rule's own refusal back to the caller, not the activity wrapper.
-                cause = err.cause
-                if isinstance(cause, ApplicationError):
-                    raise ApplicationError(
-                        cause.message, type=cause.type, non_retryable=True
-                    ) from err
-                raise
+                refusal = passed_on(err)
+                if refusal is err:
+                    raise
+                raise refusal from err
             entry = AssetEvent(
                 self._status.value,
                 target.value,
@@ -156,13 +156,15 @@ class AssetWorkflow:
             )
             self._status = target
             self._history.append(entry)
-            if self._data.indexed:
-                workflow.upsert_search_attributes(
-                    [
-                        key.value_set(value)
-                        for key, value in _attribute_values(self._data, target.value)
-                    ]
-                )
+            d = self._data
+            index(
+                d.indexed,
+                "ASSET",
+                asset=d.asset_number,
+                site=d.site_code,
+                criticality=d.criticality,
+                status=target.value,
+            )
             return entry
 
     @change_status.validator
@@ -171,23 +173,17 @@ class AssetWorkflow:
 
     def _refuse_if_illegal(self, request: ChangeStatusRequest) -> None:
         if request.actor.organization_id != self._data.organization_id:
-            raise ApplicationError(
-                f"asset {self._data.asset_number} not found", type="NotFound", non_retryable=True
-            )
+            refuse("NotFound", f"asset {self._data.asset_number} not found")
         try:
             target = AssetStatus(request.status)
         except ValueError:
-            raise ApplicationError(
-                f"status: unknown asset status {request.status}",
-                type="RuleViolation",
-                non_retryable=True,
-            ) from None
+            refuse("RuleViolation", f"status: unknown asset status {request.status}")
         refusal = status_change_refusal(
             request.actor.roles, self._status, target, request.reason, request.via_pm_work_order
         )
         if refusal:
             kind, message = refusal
-            raise ApplicationError(message, type=kind, non_retryable=True)
+            refuse(kind, message)
 
     @workflow.query
     def get_state(self) -> AssetState:

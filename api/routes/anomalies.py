@@ -6,10 +6,12 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile,
 from sqlalchemy import select
 
 from api import anomaly_actions as actions
+from api import gateway
 from api import work_order_actions as wo_actions
 from api.deps import AppSettings, DbSession, TemporalClient, require
 from api.errors import ApiError
 from api.files import file_response
+from api.gateway import ANOMALY
 from api.jsonable import jsonable
 from api.params import Offset, RowId
 from api.state_out import AnomalyAttachmentOut, KnowledgeOut, WorkOrderRef
@@ -168,7 +170,7 @@ async def get_anomaly(
     session.rollback()  # expire the row: it is read again after the live state
     # The workflow writes the record before it changes its state, so reading the record
     # after the query never shows it behind the live state.
-    live = await actions.live(client, reference)
+    live = await gateway.live(client, reference, AnomalyWorkflow.get_state)
     anomaly = service.get_anomaly(
         session=session, organization_id=actor.organization_id, reference=reference, shown=True
     )
@@ -225,12 +227,10 @@ async def open_work_order(
 async def acknowledge(
     ref: str, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
-    state = await actions.update(
-        client,
-        actions.own(session, actor, ref),
-        AnomalyWorkflow.acknowledge_alert,
+    state = await gateway.act(
+        session, client, actor, ANOMALY, ref, AnomalyWorkflow.acknowledge_alert,
         AcknowledgeRequest(actor),
-    )
+    )  # fmt: skip
     return _state(state)
 
 
@@ -244,7 +244,7 @@ async def accept(
 ) -> dict[str, Any]:
     req = AcceptRequest(actor, data.eta, data.safety_acknowledged)
     return _state(
-        await actions.update(client, actions.own(session, actor, ref), AnomalyWorkflow.accept, req)
+        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.accept, req)
     )
 
 
@@ -258,7 +258,7 @@ async def decline(
 ) -> dict[str, Any]:
     req = DeclineRequest(actor, data.reason)
     return _state(
-        await actions.update(client, actions.own(session, actor, ref), AnomalyWorkflow.decline, req)
+        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.decline, req)
     )
 
 
@@ -274,9 +274,7 @@ async def reassign(
     session.rollback()
     req = ReassignRequest(actor, data.reason, who)
     return _state(
-        await actions.update(
-            client, actions.own(session, actor, ref), AnomalyWorkflow.reassign, req
-        )
+        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.reassign, req)
     )
 
 
@@ -296,9 +294,7 @@ async def progress(
         [t.model_dump() for t in data.test_results],
     )
     return _state(
-        await actions.update(
-            client, actions.own(session, actor, ref), AnomalyWorkflow.progress, req
-        )
+        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.progress, req)
     )
 
 
@@ -340,8 +336,8 @@ async def store_attachment(session, actor, client, ref, file, kind, caption) -> 
     session.commit()
     notice = AttachRequest(actor, row.id, kind.value, row.filename)
     try:
-        state = await actions.update(
-            client, actions.own(session, actor, ref), AnomalyWorkflow.attachment, notice
+        state = await gateway.act(
+            session, client, actor, ANOMALY, ref, AnomalyWorkflow.attachment, notice
         )
     except ApiError:
         session.delete(row)
@@ -366,7 +362,7 @@ async def resolve(
         data.safety_restored,
     )
     return _state(
-        await actions.update(client, actions.own(session, actor, ref), AnomalyWorkflow.resolve, req)
+        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.resolve, req)
     )
 
 
@@ -380,7 +376,7 @@ async def review(
 ) -> dict[str, Any]:
     req = ReviewRequest(actor, data.decision is ReviewDecision.APPROVE, data.feedback)
     return _state(
-        await actions.update(client, actions.own(session, actor, ref), AnomalyWorkflow.review, req)
+        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.review, req)
     )
 
 
@@ -390,9 +386,7 @@ async def rex(
 ) -> dict[str, Any]:
     req = SubmitRexRequest(actor, **data.model_dump())
     return _state(
-        await actions.update(
-            client, actions.own(session, actor, ref), AnomalyWorkflow.submit_rex, req
-        )
+        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.submit_rex, req)
     )
 
 
@@ -406,9 +400,7 @@ async def rex_review(
 ) -> dict[str, Any]:
     req = ReviewRequest(actor, data.decision is RexDecision.APPROVE, data.feedback)
     return _state(
-        await actions.update(
-            client, actions.own(session, actor, ref), AnomalyWorkflow.review_rex, req
-        )
+        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.review_rex, req)
     )
 
 
@@ -422,7 +414,7 @@ async def criticality(
 ) -> dict[str, Any]:
     req = OverrideCriticalityRequest(actor, data.level.value, data.reason)
     return _state(
-        await actions.update(
-            client, actions.own(session, actor, ref), AnomalyWorkflow.override_criticality, req
+        await gateway.act(
+            session, client, actor, ANOMALY, ref, AnomalyWorkflow.override_criticality, req
         )
     )
