@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.notifier import Notifier, NotifyInput
 from domain.actor import Actor
 from domain.db import transaction
 from domain.errors import DomainError
@@ -28,6 +29,15 @@ class StepInput:
     reason: str | None = None
     # What this lifecycle writes beside the row in the same transaction (a REX, events).
     extra: dict[str, Any] = field(default_factory=dict)
+    # The notices this step sends, queued in the outbox once the step is committed.
+    notices: list[NotifyInput] = field(default_factory=list)
+
+
+@dataclass
+class StepOutput:
+    written: bool  # False: a retry of a step already committed
+    deliver: list[str] = field(default_factory=list)  # outbox keys waiting for a provider
+    notice_error: str | None = None  # the notices could not be queued; the step stands
 
 
 @dataclass(frozen=True)
@@ -75,15 +85,31 @@ def record(sessions: sessionmaker[Session], target: StepTarget, data: StepInput)
 
 
 class StepActivities:
-    def __init__(self, sessions: sessionmaker[Session], targets: list[StepTarget]) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        targets: list[StepTarget],
+        notifier: Notifier | None = None,
+    ) -> None:
         self.sessions = sessions
         self.targets = {t.entity: t for t in targets}
+        self.notifier = notifier
 
     @activity.defn
-    def record_step(self, data: StepInput) -> bool:
+    def record_step(self, data: StepInput) -> StepOutput:
+        """The step, then its notices: one activity, so a person's action that tells
+        someone costs one call, not two."""
         target = self.targets.get(data.entity)
         if target is None:
             raise ApplicationError(
                 f"no step target for {data.entity}", type="RuleViolation", non_retryable=True
             )
-        return record(self.sessions, target, data)
+        written = record(self.sessions, target, data)
+        out = StepOutput(written)
+        if data.notices and self.notifier is not None:
+            try:
+                for notice in data.notices:
+                    out.deliver += self.notifier.queue(notice)
+            except Exception as err:  # undelivered notices never undo the step
+                out.notice_error = f"{type(err).__name__}: {err}"
+        return out

@@ -14,6 +14,7 @@ from domain.rules.work_orders import VERIFICATION_CHECKLIST
 from workers.bench import PNG_BYTES, ApiBench, BenchFailure, RunResult, _describe, run_concurrently
 
 ASSET = "SAW-JKS-001"
+BASE = "/api/v1/maintenance/work-orders"
 SUPERVISOR, MANAGER, TECH = "supervisor", "manager", "tech"
 ENDPOINTS = (
     "create",
@@ -64,18 +65,18 @@ class WorkOrderBench(ApiBench):
                 },
             ],
         }
-        created = await self.call("create", SUPERVISOR, "POST", "/api/v1/maintenance/work-orders", json=body)
+        created = await self.call("create", SUPERVISOR, "POST", BASE, json=body)
         number = created["number"]
         deadline = time.monotonic() + POLL_FOR
         while time.monotonic() < deadline:  # the lifecycle answers once its worker took it
-            got = await self.call("poll", SUPERVISOR, "GET", f"/api/v1/maintenance/work-orders/{number}")
+            got = await self.call("poll", SUPERVISOR, "GET", f"{BASE}/{number}")
             if got.get("live"):
                 return number
             await asyncio.sleep(POLL_EVERY)
         raise BenchFailure(f"{number} has no live state after {POLL_FOR:.0f} s")
 
     async def work(self, number: str) -> None:
-        base = f"/api/v1/maintenance/work-orders/{number}"
+        base = f"{BASE}/{number}"
 
         async def post(endpoint: str, user: str, path: str, **kw: Any) -> Any:
             return await self.call(endpoint, user, "POST", f"{base}{path}", **kw)

@@ -32,8 +32,8 @@ def activities(
     work_orders = WorkOrderActivities(sessions)
     gateway = AssetGateway(sessions, client, settings.task_queue)
     # The kit's two generic activities: each lifecycle adds its record's description.
-    steps = StepActivities(sessions, [ANOMALY_STEPS, WORK_ORDER_STEPS])
     notifier = Notifier(sessions, settings, channels, [ANOMALY_SUBJECT])
+    steps = StepActivities(sessions, [ANOMALY_STEPS, WORK_ORDER_STEPS], notifier)
     return [
         steps.record_step,
         notifier.notify,

@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         ReviewRequest,
         SubmitRexRequest,
     )
-    from workflows.kit import Record, call, fail, index, system_actor
+    from workflows.kit import Notice, Record, call, fail, index, system_actor
 
 WRITE = {
     "start_to_close_timeout": timedelta(seconds=30),
@@ -292,14 +292,16 @@ class AnomalyWorkflow:
                 },
                 req.actor,
                 "safety requirements acknowledged",
-            )
-            await self._notify(
-                "IN_PROGRESS",
-                [
-                    (Channel.IN_APP, Audience.REPORTER),
-                    (Channel.IN_APP, Audience.ON_DUTY_SUPERVISOR),
+                notices=[
+                    self._notice(
+                        "IN_PROGRESS",
+                        [
+                            (Channel.IN_APP, Audience.REPORTER),
+                            (Channel.IN_APP, Audience.ON_DUTY_SUPERVISOR),
+                        ],
+                        {"eta": req.eta.isoformat(), "assignee": req.actor.full_name},
+                    ),
                 ],
-                {"eta": req.eta.isoformat(), "assignee": req.actor.full_name},
             )
             return self.get_state()
 
@@ -454,8 +456,10 @@ class AnomalyWorkflow:
                 },
                 req.actor,
                 req.corrective_action,
+                notices=[
+                    self._notice("RESOLVED", [(Channel.IN_APP, Audience.ON_DUTY_SUPERVISOR)], {}),
+                ],
             )
-            await self._notify("RESOLVED", [(Channel.IN_APP, Audience.ON_DUTY_SUPERVISOR)], {})
             return self.get_state()
 
     @resolve.validator
@@ -478,8 +482,10 @@ class AnomalyWorkflow:
                     {"status": S.REX.value, "approved_at": workflow.now().isoformat()},
                     req.actor,
                     req.feedback or None,
+                    notices=[
+                        self._notice("REX_REQUESTED", [(Channel.IN_APP, Audience.ASSIGNEE)], {}),
+                    ],
                 )
-                await self._notify("REX_REQUESTED", [(Channel.IN_APP, Audience.ASSIGNEE)], {})
             else:
                 self._status, self._feedback = S.IN_PROGRESS, req.feedback
                 self._review_rejections += 1
@@ -488,16 +494,24 @@ class AnomalyWorkflow:
                     {"status": S.IN_PROGRESS.value, "review_rejections": self._review_rejections},
                     req.actor,
                     req.feedback,
-                )
-                await self._notify(
-                    "REJECTED",
-                    [(Channel.IN_APP, Audience.ASSIGNEE), (Channel.EMAIL, Audience.ASSIGNEE)],
-                    {"reason": req.feedback},
-                )
-                await self._notify(
-                    "DELAYED",
-                    [(Channel.IN_APP, Audience.REPORTER), (Channel.IN_APP, Audience.MANAGER)],
-                    {"reason": req.feedback},
+                    notices=[
+                        self._notice(
+                            "REJECTED",
+                            [
+                                (Channel.IN_APP, Audience.ASSIGNEE),
+                                (Channel.EMAIL, Audience.ASSIGNEE),
+                            ],
+                            {"reason": req.feedback},
+                        ),
+                        self._notice(
+                            "DELAYED",
+                            [
+                                (Channel.IN_APP, Audience.REPORTER),
+                                (Channel.IN_APP, Audience.MANAGER),
+                            ],
+                            {"reason": req.feedback},
+                        ),
+                    ],
                 )
             return self.get_state()
 
@@ -531,8 +545,10 @@ class AnomalyWorkflow:
                 req.actor,
                 f"version {self._rex_version}",
                 rex=content,
+                notices=[
+                    self._notice("REX_REVIEW", [(Channel.IN_APP, Audience.SENIOR_TECHNICIANS)], {}),
+                ],
             )
-            await self._notify("REX_REVIEW", [(Channel.IN_APP, Audience.SENIOR_TECHNICIANS)], {})
             return self.get_state()
 
     @submit_rex.validator
@@ -564,11 +580,16 @@ class AnomalyWorkflow:
                     req.actor,
                     req.feedback or "REX approved",
                     rex_review=True,
-                )
-                await self._notify(
-                    "CLOSED",
-                    [(Channel.IN_APP, Audience.REPORTER), (Channel.IN_APP, Audience.ASSIGNEE)],
-                    {},
+                    notices=[
+                        self._notice(
+                            "CLOSED",
+                            [
+                                (Channel.IN_APP, Audience.REPORTER),
+                                (Channel.IN_APP, Audience.ASSIGNEE),
+                            ],
+                            {},
+                        ),
+                    ],
                 )
             else:
                 self._status, self._feedback = S.REX, req.feedback
@@ -578,11 +599,13 @@ class AnomalyWorkflow:
                     req.actor,
                     req.feedback,
                     rex_review=False,
-                )
-                await self._notify(
-                    "REX_REVISION",
-                    [(Channel.IN_APP, Audience.ASSIGNEE)],
-                    {"reason": req.feedback},
+                    notices=[
+                        self._notice(
+                            "REX_REVISION",
+                            [(Channel.IN_APP, Audience.ASSIGNEE)],
+                            {"reason": req.feedback},
+                        ),
+                    ],
                 )
             return self.get_state()
 
@@ -769,6 +792,7 @@ class AnomalyWorkflow:
         reason: str | None,
         rex: dict[str, str] | None = None,
         rex_review: bool | None = None,
+        notices: list[Notice] | None = None,
     ) -> None:
         def legacy(step: int) -> Any:
             return workflow.execute_activity_method(
@@ -793,10 +817,16 @@ class AnomalyWorkflow:
             actor,
             reason,
             extra={"rex": rex, "rex_review": rex_review},
+            notices=notices or [],
+            then=self._index if "status" in changes else None,
             legacy=legacy,
         )
-        if "status" in changes:
-            self._index()
+
+    def _notice(
+        self, event: str, sends: list[tuple[Channel, Audience]], context: dict[str, Any]
+    ) -> Notice:
+        """A notice sent with the step that causes it (one activity for both)."""
+        return Notice(event, sends, {"status": self._status.value, **context})
 
     async def _notify(
         self,

@@ -15,7 +15,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from activities.notifier import Notifier, NotifyInput, Send
-from activities.steps import StepActivities, StepInput
+from activities.steps import StepActivities, StepInput, StepOutput
 from domain.actor import Actor
 
 # -- search attributes: the Temporal UI filters every lifecycle by these --
@@ -121,6 +121,18 @@ LOCAL_STEPS = "kit-local-steps"
 Legacy = Callable[[int], Awaitable[Any]]
 
 
+@dataclass
+class Notice:
+    """A notification a step sends: the event (its template), to whom on which channel,
+    what the text needs; a digest audience gets it in the next digest instead."""
+
+    event: str
+    sends: Sequence[tuple[Any, Any]]  # (Channel, Audience)
+    context: dict[str, Any]
+    digest: str | None = None
+    digest_audience: Sequence[Any] = ()
+
+
 def call(activity: Any, arg: Any, **options: Any) -> Awaitable[Any]:
     """A short database activity: local (inside the workflow task, no round trip through
     the server) in runs recorded with the kit, a plain activity in histories from before."""
@@ -153,17 +165,24 @@ class Record:
         reason: str | None,
         *,
         extra: dict[str, Any] | None = None,
+        notices: Sequence[Notice] = (),
+        then: Callable[[], None] | None = None,
         legacy: Legacy | None = None,
         options: dict[str, Any] | None = None,
     ) -> None:
-        """Write one decision (row and audit row) and put it on the timeline. `legacy` is
-        the lifecycle's own activity, which histories recorded before the kit replay."""
+        """Write one decision (row and audit row), put it on the timeline, then send its
+        notices. `legacy` is the lifecycle's own activity, which histories recorded before
+        the kit replay (with each notice its own activity after it); `then` runs once the
+        step is written, before the notices go (as it always has)."""
         step = self.next_step()
+        output: StepOutput | None = None
         try:
             if legacy is not None and not workflow.patched(LOCAL_STEPS):
                 await legacy(step)
             else:
-                await workflow.execute_local_activity_method(
+                # Steps are numbered as before: the write, then each notice in turn.
+                inputs = [self._notify_input(n) for n in notices if n.sends or n.digest_audience]
+                output = await workflow.execute_local_activity_method(
                     StepActivities.record_step,
                     StepInput(
                         self.entity,
@@ -175,6 +194,7 @@ class Record:
                         actor,
                         reason,
                         extra or {},
+                        inputs,
                     ),
                     **(options or WRITE),
                 )
@@ -184,6 +204,36 @@ class Record:
                 raise
             raise refusal from err
         self.log(action, actor.full_name, actor.role, reason or "")
+        if then is not None:
+            then()
+        if output is None:
+            for n in notices:
+                await self.notify(n.event, n.sends, n.context, n.digest, n.digest_audience)
+            return
+        events = ", ".join(n.event for n in notices)
+        if output.notice_error:
+            self.log("NOTIFY_FAILED", "plantops", "SYSTEM", f"{events}: {output.notice_error}")
+        elif output.deliver:
+            await self._deliver(events, output.deliver)
+
+    def _notify_input(self, n: Notice) -> NotifyInput:
+        return NotifyInput(
+            self.key,
+            self.organization_id,
+            self.next_step(),
+            n.event,
+            [Send(c.value, a.value) for c, a in n.sends],
+            n.context,
+            n.digest,
+            [a.value for a in n.digest_audience],
+            self.entity,
+        )
+
+    async def _deliver(self, event: str, keys: list[str]) -> None:
+        try:
+            await workflow.execute_activity_method(Notifier.deliver_queued, keys, **NOTIFY)
+        except ActivityError as err:
+            self.log("NOTIFY_FAILED", "plantops", "SYSTEM", f"{event}: {err.cause or err}")
 
     async def notify(
         self,
@@ -197,23 +247,14 @@ class Record:
         logged, never raised: undelivered messages stay in the outbox, the lifecycle goes on."""
         if not sends and not digest_audience:
             return
-        data = NotifyInput(
-            self.key,
-            self.organization_id,
-            self.next_step(),
-            event,
-            [Send(c.value, a.value) for c, a in sends],
-            context,
-            digest,
-            [a.value for a in digest_audience],
-            self.entity,
-        )
+        data = self._notify_input(Notice(event, sends, context, digest, digest_audience))
         try:
             if not workflow.patched(LOCAL_STEPS):
                 await workflow.execute_activity_method(Notifier.notify, data, **NOTIFY)
                 return
             keys = await workflow.execute_local_activity_method(Notifier.queue, data, **WRITE)
-            if keys:
-                await workflow.execute_activity_method(Notifier.deliver_queued, keys, **NOTIFY)
         except ActivityError as err:
             self.log("NOTIFY_FAILED", "plantops", "SYSTEM", f"{event}: {err.cause or err}")
+            return
+        if keys:
+            await self._deliver(event, keys)
