@@ -148,7 +148,9 @@ class AnomalyWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._watch is not None:
             self._watch.cancel()
-        await call(
+        # A plain activity: a local one would hold the closing update's answer until the
+        # KPIs are recomputed.
+        await workflow.execute_activity_method(
             AnomalyActivities.update_kpis,
             KpiInput(data.organization_id, self._assessment.site_code),
             **WRITE,
