@@ -38,6 +38,12 @@ class StepOutput:
     written: bool  # False: a retry of a step already committed
     deliver: list[str] = field(default_factory=list)  # outbox keys waiting for a provider
     notice_error: str | None = None  # the notices could not be queued; the step stands
+    # Echoed so a history shows who decided what: a local activity's marker keeps only
+    # its result (`plantops replay` reads them).
+    action: str = ""
+    actor: Actor | None = None
+    reason: str | None = None
+    notices: list[str] = field(default_factory=list)  # the notices' events
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,8 @@ class StepActivities:
                 f"no step target for {data.entity}", type="RuleViolation", non_retryable=True
             )
         written = record(self.sessions, target, data)
-        out = StepOutput(written)
+        events = [n.event for n in data.notices]
+        out = StepOutput(written, [], None, data.action, data.actor, data.reason, events)
         if data.notices and self.notifier is not None:
             try:
                 for notice in data.notices:

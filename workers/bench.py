@@ -206,12 +206,12 @@ async def run_api(url: str, count: int, concurrency: int) -> RunResult:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
         bench = ApiBench(http, result)
-        await _login_fixed_users(bench, url)
+        await login_fixed_users(bench, url)
         result.seconds = await run_concurrently(count, concurrency, bench.lifecycle)
     return result
 
 
-async def _login_fixed_users(
+async def login_fixed_users(
     bench: ApiBench, url: str, users: Sequence[str] = (OPERATOR, SUPERVISOR, SENIOR)
 ) -> None:
     """Before the clock starts; the first one also proves the API is there."""

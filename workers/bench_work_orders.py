@@ -11,7 +11,15 @@ from typing import Any
 import httpx
 
 from domain.rules.work_orders import VERIFICATION_CHECKLIST
-from workers.bench import PNG_BYTES, ApiBench, BenchFailure, RunResult, _describe, run_concurrently
+from workers.bench import (
+    PNG_BYTES,
+    ApiBench,
+    BenchFailure,
+    RunResult,
+    _describe,
+    login_fixed_users,
+    run_concurrently,
+)
 
 ASSET = "SAW-JKS-001"
 BASE = "/api/v1/maintenance/work-orders"
@@ -32,8 +40,6 @@ ENDPOINTS = (
     "verify",
     "rts_approve",
 )
-# The person's actions the speed target speaks of; the rest are timed too.
-ACTIONS = ("submit", "approve", "schedule", "start", "complete", "verify", "rts_approve")
 POLL_EVERY = 0.05
 POLL_FOR = 30.0
 
@@ -109,8 +115,6 @@ async def run_work_orders(url: str, count: int, concurrency: int) -> RunResult:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
         bench = WorkOrderBench(http, result)
-        from workers.bench import _login_fixed_users
-
-        await _login_fixed_users(bench, url, (SUPERVISOR, MANAGER, TECH))
+        await login_fixed_users(bench, url, (SUPERVISOR, MANAGER, TECH))
         result.seconds = await run_concurrently(count, concurrency, bench.lifecycle)
     return result

@@ -23,6 +23,7 @@ from domain.models import Anomaly, AuditLog, Notification
 from tests.anomaly_helpers import actor, register, start, until_status
 from tests.conftest import ending_started_workflows
 from workers import registry
+from workers.replay import decisions
 from workflows import kit
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import AcceptRequest, Event
@@ -167,6 +168,9 @@ async def test_new_runs_write_steps_locally_with_their_notices(tenv, sessions, t
         if e.HasField("activity_task_scheduled_event_attributes")
     }
     assert "record_decision" not in scheduled and "record_step" not in scheduled
+    lines = [d.line() for d in decisions(history)]
+    assert any("ACCEPTED" in line and tech.full_name in line for line in lines), lines
+    assert any("notify IN_PROGRESS" in line for line in lines), lines
 
 
 def test_histories_recorded_before_the_kit_replay_their_activities():
