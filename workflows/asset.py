@@ -50,6 +50,11 @@ class ChangeStatusRequest:
     actor: Actor
     # Set by a PM work order's return to service, which I.3 lets a supervisor approve.
     via_pm_work_order: bool = False
+    # A move asked for by another lifecycle: nothing happens (and nothing is refused) when
+    # the asset is already there or is not in one of `only_from`, so one call does what a
+    # query and an update did.
+    only_from: list[str] | None = None
+    if_needed: bool = False
 
 
 @dataclass
@@ -125,8 +130,12 @@ class AssetWorkflow:
         async with self._lock:
             # Re-check: an earlier update may have moved the asset while this one waited.
             self._refuse_if_illegal(request)
-            target = AssetStatus(request.status)
             now = workflow.now()
+            if self._not_needed(request):
+                current = self._status.value
+                who = request.actor
+                return AssetEvent(current, current, request.reason, who.full_name, who.role, now)
+            target = AssetStatus(request.status)
             try:
                 # A local activity: the change answers once written, with no round trip
                 # through the server; histories recorded before replay the activity.
@@ -171,9 +180,19 @@ class AssetWorkflow:
     def validate_change_status(self, request: ChangeStatusRequest) -> None:
         self._refuse_if_illegal(request)
 
+    def _not_needed(self, request: ChangeStatusRequest) -> bool:
+        if not request.if_needed:
+            return False
+        current = self._status.value
+        return current == request.status or (
+            request.only_from is not None and current not in request.only_from
+        )
+
     def _refuse_if_illegal(self, request: ChangeStatusRequest) -> None:
         if request.actor.organization_id != self._data.organization_id:
             refuse("NotFound", f"asset {self._data.asset_number} not found")
+        if self._not_needed(request):
+            return
         try:
             target = AssetStatus(request.status)
         except ValueError:
