@@ -1,22 +1,22 @@
 """Activities of the anomaly lifecycle: each reads or writes the database for one
 workflow decision, idempotent by the workflow's step number."""
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.channels import Channels
-from activities.messages import digest_body, render
+from activities.messages import render
+
+# The notifier's messages, under the names the anomaly lifecycle has always used.
+from activities.notifier import DigestInput, NotifyInput, NotifyOutput, Send, Subject
+from activities.steps import StepInput, StepTarget, record
 from domain.actor import Actor
 from domain.db import transaction
-from domain.errors import DomainError
-from domain.models import Notification, Site, User
-from domain.rules.alerts import Audience, Channel
+from domain.models import Anomaly, Site, User
 from domain.rules.anomaly_lifecycle import EscalationLevel
 from domain.rules.assignment import rank
 from domain.rules.criticality import (
@@ -29,9 +29,10 @@ from domain.rules.criticality import (
 )
 from domain.services import anomalies as anomaly_service
 from domain.services import kpis as kpi_service
-from domain.services import outbox, people
-from domain.services.steps import parse_datetimes
+from domain.services import people
 from domain.settings import Settings
+
+__all__ = ["DigestInput", "NotifyInput", "NotifyOutput", "Send"]
 
 DATETIME_FIELDS = {
     "response_deadline",
@@ -116,44 +117,9 @@ class RecordInput:
 
 
 @dataclass
-class Send:
-    channel: str
-    audience: str
-
-
-@dataclass
-class NotifyInput:
-    reference: str
-    organization_id: int
-    step: int
-    event: str
-    sends: list[Send]
-    context: dict[str, Any] = field(default_factory=dict)
-    digest: str | None = None
-    digest_audience: list[str] = field(default_factory=list)
-
-
-@dataclass
-class NotifyOutput:
-    queued: int
-    sent: int
-    held: int
-
-
-@dataclass
-class DigestInput:
-    kind: str  # SUMMARY or DAILY
-    stamp: str  # the schedule's fire time, so a retried digest is the same message
-
-
-@dataclass
 class KpiInput:
     organization_id: int
     site_code: str
-
-
-def _refuse(err: DomainError) -> ApplicationError:
-    return ApplicationError(err.message, type=err.kind, non_retryable=True)
 
 
 def _person(user: User | None) -> Person | None:
@@ -166,7 +132,6 @@ class AnomalyActivities:
     ) -> None:
         self.sessions = sessions
         self.settings = settings
-        self.channels = channels or Channels(settings)
 
     @activity.defn
     def assess_anomaly(self, data: AssessInput) -> AssessOutput:
@@ -272,186 +237,13 @@ class AnomalyActivities:
 
     @activity.defn
     def record_decision(self, data: RecordInput) -> bool:
-        changes = parse_datetimes(data.changes, DATETIME_FIELDS)
-        try:
-            with transaction(self.sessions) as session:
-                written = anomaly_service.apply_step(
-                    session=session,
-                    reference=data.reference,
-                    organization_id=data.organization_id,
-                    step=data.step,
-                    action=data.action,
-                    changes=changes,
-                    actor=data.actor,
-                    reason=data.reason,
-                )
-                if written and (data.rex is not None or data.rex_review is not None):
-                    anomaly = anomaly_service.get_anomaly(
-                        session=session,
-                        organization_id=data.organization_id,
-                        reference=data.reference,
-                    )
-                    if data.rex is not None:
-                        anomaly_service.save_rex(
-                            session=session, anomaly=anomaly, actor=data.actor, content=data.rex
-                        )
-                    if data.rex_review is not None:
-                        anomaly_service.review_rex(
-                            session=session,
-                            anomaly=anomaly,
-                            reviewer=data.actor,
-                            approved=data.rex_review,
-                            feedback=data.reason or "",
-                        )
-                return written
-        except DomainError as err:
-            raise _refuse(err) from err
-
-    def _enqueue(self, data: NotifyInput) -> list[str]:
-        now = datetime.now(UTC)
-        with transaction(self.sessions) as session:
-            anomaly = anomaly_service.get_anomaly(
-                session=session, organization_id=data.organization_id, reference=data.reference
-            )
-            messages: list[outbox.Message] = []
-            seen: set[tuple[str, int]] = set()
-            plan = [(s.channel, s.audience, None) for s in data.sends] + [
-                (Channel.EMAIL.value, a, data.digest) for a in data.digest_audience
-            ]
-            for channel_name, audience_name, digest in plan:
-                channel = Channel(channel_name)
-                for user in people.audience(session, anomaly, Audience(audience_name), now):
-                    if (channel_name, user.id) in seen:
-                        continue
-                    seen.add((channel_name, user.id))
-                    subject, body = render(data.event, channel, anomaly, user, data.context)
-                    messages.append(
-                        outbox.Message(
-                            key=f"{data.reference}/{data.step}/{data.event}/{channel_name}/{user.id}",
-                            organization_id=data.organization_id,
-                            reference=data.reference,
-                            event=data.event,
-                            channel=channel,
-                            recipient=user,
-                            subject=subject,
-                            body=body,
-                            digest=digest,
-                        )
-                    )
-            outbox.enqueue(session, messages, self.channels.configured())
-            return [m.key for m in messages]
-
-    async def _deliver(self, notification_id: int, final_attempt: bool) -> str:
-        """SENT, or the error text; the row lock is held while the provider is called."""
-        with self.sessions() as session, session.begin():
-            row = outbox.claim(session, notification_id)
-            if row is None:
-                return "SENT"
-            row.attempts += 1
-            try:
-                row.provider_id = await self._send(row)
-            except Exception as err:  # any provider failure is recorded and retried
-                row.last_error = f"{type(err).__name__}: {err}"[:2000]
-                if final_attempt:
-                    row.status = "FAILED"
-                return row.last_error
-            row.status = "SENT"
-            row.sent_at = datetime.now(UTC)
-            row.last_error = None
-            return "SENT"
-
-    async def _send(self, row: Notification) -> str:
-        channel = Channel(row.channel)
-        if channel is Channel.EMAIL:
-            return await self.channels.email(row.address, row.subject, row.body, row.key)
-        send = {
-            Channel.SMS: self.channels.sms,
-            Channel.WHATSAPP: self.channels.whatsapp,
-            Channel.VOICE: self.channels.voice,
-        }[channel]
-        return await asyncio.to_thread(send, row.address, row.body)
-
-    @activity.defn
-    async def notify(self, data: NotifyInput) -> NotifyOutput:
-        keys = await asyncio.to_thread(self._enqueue, data)
-        return await self.deliver(keys)
-
-    async def deliver(self, keys: list[str]) -> NotifyOutput:
-        info = activity.info() if activity.in_activity() else None
-        final = bool(
-            info
-            and info.retry_policy
-            and info.retry_policy.maximum_attempts
-            and info.attempt >= info.retry_policy.maximum_attempts
-        )
-        ids = await asyncio.to_thread(self._pending_ids, keys)
-        errors = [e for i in ids if (e := await self._deliver(i, final)) != "SENT"]
-        if errors and not final:
-            # Raise so Temporal retries; rows already sent stay SENT and are skipped.
-            raise ApplicationError(f"{len(errors)} message(s) not delivered: {errors[0]}")
-        counts = await asyncio.to_thread(self._counts, keys)
-        return NotifyOutput(len(keys), counts.get("SENT", 0), counts.get("HELD", 0))
-
-    def _pending_ids(self, keys: list[str]) -> list[int]:
-        with self.sessions() as session:
-            return outbox.pending_ids(session, keys)
-
-    def _counts(self, keys: list[str]) -> dict[str, int]:
-        from sqlalchemy import func, select
-
-        with self.sessions() as session:
-            return dict(
-                session.execute(
-                    select(Notification.status, func.count())
-                    .where(Notification.key.in_(keys))
-                    .group_by(Notification.status)
-                ).all()
-            )
-
-    def _compose_digests(self, data: DigestInput) -> list[str]:
-        """One email per recipient gathering the anomalies queued for this digest."""
-        from collections import defaultdict
-
-        from sqlalchemy import select
-
-        title = "Anomaly summary" if data.kind == "SUMMARY" else "Daily anomaly digest"
-        with transaction(self.sessions) as session:
-            rows = session.scalars(
-                select(Notification)
-                .where(Notification.status == "DIGEST", Notification.digest == data.kind)
-                .order_by(Notification.id)
-                .with_for_update(skip_locked=True)
-            ).all()
-            grouped: dict[tuple[int, int], list[Notification]] = defaultdict(list)
-            for row in rows:
-                grouped[(row.organization_id, row.recipient_id)].append(row)
-            messages = []
-            for (org, user_id), items in grouped.items():
-                user = session.get(User, user_id)
-                key = f"digest/{data.kind}/{data.stamp}/{user_id}"
-                body = digest_body(user, title, items, self.settings.web_url)
-                messages.append(
-                    outbox.Message(
-                        key,
-                        org,
-                        None,
-                        f"{data.kind}_DIGEST",
-                        Channel.EMAIL,
-                        user,
-                        f"{title}: {len(items)} anomalies",
-                        body,
-                    )
-                )
-                for item in items:
-                    item.status, item.provider_id = "SENT", key
-                    item.sent_at = datetime.now(UTC)
-            outbox.enqueue(session, messages, self.channels.configured())
-            return [m.key for m in messages]
-
-    @activity.defn
-    async def send_digest(self, data: DigestInput) -> NotifyOutput:
-        keys = await asyncio.to_thread(self._compose_digests, data)
-        return await self.deliver(keys)
+        """Histories recorded before the kit's record_step call this; same write."""
+        extra = {"rex": data.rex, "rex_review": data.rex_review}
+        step = StepInput(
+            "ANOMALY", data.reference, data.organization_id, data.step, data.action,
+            data.changes, data.actor, data.reason, extra,
+        )  # fmt: skip
+        return record(self.sessions, ANOMALY_STEPS, step)
 
     @activity.defn
     def update_kpis(self, data: KpiInput) -> dict[str, float | None]:
@@ -464,6 +256,45 @@ class AnomalyActivities:
                 self.settings.kpi_period_days,
                 timedelta(days=self.settings.rex_due_days),
             )
+
+
+def _load(session: Session, organization_id: int, reference: str) -> Anomaly:
+    return anomaly_service.get_anomaly(
+        session=session, organization_id=organization_id, reference=reference, lock=True
+    )
+
+
+def _rex_alongside(session: Session, anomaly: Anomaly, data: StepInput) -> None:
+    """A submitted REX, or the peer review's decision on it, stored with its step."""
+    if data.extra.get("rex") is not None:
+        anomaly_service.save_rex(
+            session=session, anomaly=anomaly, actor=data.actor, content=data.extra["rex"]
+        )
+    if data.extra.get("rex_review") is not None:
+        anomaly_service.review_rex(
+            session=session,
+            anomaly=anomaly,
+            reviewer=data.actor,
+            approved=data.extra["rex_review"],
+            feedback=data.reason or "",
+        )
+
+
+ANOMALY_STEPS = StepTarget(
+    entity=anomaly_service.ENTITY,
+    load=_load,
+    writable=frozenset(anomaly_service.WRITABLE),
+    datetimes=frozenset(DATETIME_FIELDS),
+    alongside=_rex_alongside,
+)
+ANOMALY_SUBJECT = Subject(
+    entity=anomaly_service.ENTITY,
+    load=lambda session, org, ref: anomaly_service.get_anomaly(
+        session=session, organization_id=org, reference=ref
+    ),
+    audience=people.audience,
+    render=render,
+)
 
 
 def response_seconds(output: AssessOutput) -> timedelta:

@@ -8,6 +8,7 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actor import Actor
 from domain.models import Asset, Site
@@ -77,19 +78,24 @@ class AssetGateway:
             raise ApplicationError("no Temporal client for asset changes", non_retryable=True)
         with self.sessions() as session:
             start = asset_workflow_start(session, session.get(Asset, change.asset_id))
-        handle = await ensure_asset_workflow(self.client, self.task_queue, *start)
-        current = (await handle.query(AssetWorkflow.get_state)).status
-        if current == change.status:
-            return current  # a retry after the change went through
-        if change.only_from is not None and current not in change.only_from:
-            return current
+        request = ChangeStatusRequest(
+            change.status,
+            change.reason,
+            change.actor,
+            change.via_pm_work_order,
+            change.only_from,
+            if_needed=True,  # a retry after the change went through changes nothing
+        )
+        handle = self.client.get_workflow_handle(start[0])
         try:
-            entry = await handle.execute_update(
-                AssetWorkflow.change_status,
-                ChangeStatusRequest(
-                    change.status, change.reason, change.actor, change.via_pm_work_order
-                ),
-            )
+            try:
+                entry = await handle.execute_update(AssetWorkflow.change_status, request)
+            except RPCError as err:
+                if err.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                # The asset's workflow starts on first need, from the stored status.
+                handle = await ensure_asset_workflow(self.client, self.task_queue, *start)
+                entry = await handle.execute_update(AssetWorkflow.change_status, request)
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.steps import StepInput, StepTarget, record
 from domain.actor import Actor
 from domain.db import transaction
 from domain.errors import DomainError
@@ -23,7 +24,7 @@ from domain.services import downtime as downtime_service
 from domain.services import parts as parts_service
 from domain.services import permits as permits_service
 from domain.services import work_orders as service
-from domain.services.steps import parse_datetimes
+from domain.services.events import emit
 from workflows.work_order_types import (
     AddTaskRequest,
     AttachFileRequest,
@@ -95,23 +96,12 @@ class WorkOrderActivities:
 
     @activity.defn
     def record_work_order(self, data: WoRecord) -> bool:
-        changes = parse_datetimes(data.changes, DATETIME_FIELDS)
-        try:
-            with transaction(self.sessions) as session:
-                written = service.apply_step(
-                    session=session,
-                    organization_id=data.organization_id,
-                    number=data.number,
-                    step=data.step,
-                    action=data.action,
-                    changes=changes,
-                    actor=data.actor,
-                    reason=data.reason,
-                    events=[(t, p) for t, p in data.events],
-                )
-                return written is not None
-        except DomainError as err:
-            raise ApplicationError(err.message, type=err.kind, non_retryable=True) from err
+        """Histories recorded before the kit's record_step call this; same write."""
+        step = StepInput(
+            service.ENTITY, data.number, data.organization_id, data.step, data.action,
+            data.changes, data.actor, data.reason, {"events": data.events},
+        )  # fmt: skip
+        return record(self.sessions, WORK_ORDER_STEPS, step)
 
     # -- content: each write keyed by the workflow's step, so a retry writes nothing twice --
 
@@ -277,6 +267,29 @@ class WorkOrderActivities:
 
         with transaction(self.sessions) as session:
             return dispatch_service.watch_assets(session, date.fromisoformat(day))
+
+
+def _events_alongside(session: Session, wo: WorkOrder, data: StepInput) -> None:
+    """The J.2 events of the step, keyed by it so a retry emits none twice."""
+    for event_type, payload in data.extra.get("events") or []:
+        emit(
+            session,
+            data.organization_id,
+            event_type,
+            service.ENTITY,
+            wo.number,
+            {"by": data.actor.full_name, **payload},
+            f"{wo.number}/{data.step}/{event_type}",
+        )
+
+
+WORK_ORDER_STEPS = StepTarget(
+    entity=service.ENTITY,
+    load=lambda session, org, number: service.get(session, org, number, lock=True),
+    writable=frozenset(service.WRITABLE),
+    datetimes=frozenset(DATETIME_FIELDS),
+    alongside=_events_alongside,
+)
 
 
 def snapshot(session: Session, wo: WorkOrder) -> WorkOrderSnapshot:

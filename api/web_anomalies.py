@@ -12,8 +12,10 @@ from sqlalchemy import select
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from api import anomaly_actions as actions
+from api import gateway
 from api.deps import DbSession
 from api.errors import ApiError
+from api.gateway import ANOMALY
 from api.params import RowId
 from api.permissions import door_of, doors_by, enforce, web_door
 from api.web import WebActor, check_csrf, render
@@ -278,8 +280,10 @@ def _detail(
 
 @router.get("/anomalies/{ref}", response_class=HTMLResponse)
 async def detail(ref: str, request: Request, session: DbSession, actor: Viewer) -> HTMLResponse:
-    ref = actions.own(session, actor, ref)  # no query reaches another organisation's workflow
-    live = await actions.live(request.app.state.temporal, ref)
+    ref = gateway.own(
+        session, actor, ANOMALY, ref
+    )  # no query reaches another organisation's workflow
+    live = await gateway.live(request.app.state.temporal, ref, AnomalyWorkflow.get_state)
     return _detail(request, session, actor, ref, live)
 
 
@@ -396,7 +400,7 @@ async def attachment_form(
     from api.routes.anomalies import store_attachment
 
     check_csrf(request, csrf)
-    ref = actions.own(session, actor, ref)
+    ref = gateway.own(session, actor, ANOMALY, ref)
     client = request.app.state.temporal
     try:
         if kind not in AttachmentKind.__members__:
@@ -404,7 +408,7 @@ async def attachment_form(
         await store_attachment(session, actor, client, ref, file, AttachmentKind(kind), caption)
     except (ApiError, DomainError) as err:
         session.rollback()
-        live = await actions.live(client, ref.upper())
+        live = await gateway.live(client, ref.upper(), AnomalyWorkflow.get_state)
         code = err.status if isinstance(err, ApiError) else 422
         return _detail(request, session, actor, ref, live, code, error=err.message, failed="work")
     return RedirectResponse(f"/anomalies/{ref}?notice={kind}+added", 303)
@@ -416,7 +420,7 @@ async def act(ref: str, action: str, request: Request, session: DbSession, actor
     if action not in ACTION_DOORS:
         raise ApiError(404, "NotFound", f"no action {action}")
     enforce(actor, ACTION_DOORS[action])
-    ref = actions.own(session, actor, ref)
+    ref = gateway.own(session, actor, ANOMALY, ref)
     raw = await request.form()
     form = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
     check_csrf(request, form.get("csrf_token", ""))
@@ -424,7 +428,7 @@ async def act(ref: str, action: str, request: Request, session: DbSession, actor
     try:
         method, req = await _request_for(action, form, session, actor, ref)
         session.rollback()
-        await actions.update(client, ref, method, req)
+        await gateway.update(client, ANOMALY, ref, method, req)
     except ValidationError as err:
         error, code = _first_error(err)[1], 422
     except (ApiError, DomainError) as err:
@@ -436,7 +440,7 @@ async def act(ref: str, action: str, request: Request, session: DbSession, actor
     else:
         label = action.replace("-", " ")
         return RedirectResponse(f"/anomalies/{ref}?notice={label}+recorded", 303)
-    live = await actions.live(client, ref.upper())
+    live = await gateway.live(client, ref.upper(), AnomalyWorkflow.get_state)
     return _detail(request, session, actor, ref, live, code, error=error, failed=action, form=form)
 
 

@@ -13,12 +13,13 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from starlette.datastructures import UploadFile as StarletteUpload
 
+from api import gateway
 from api import work_order_actions as wo_actions
 from api import work_order_content as wo_content
 from api.deps import DbSession
 from api.errors import ApiError
+from api.gateway import WORK_ORDER
 from api.input_guard import check_fields
-from api.jsonable import jsonable
 from api.operator_reports import submit_report
 from api.permissions import door_of, doors_by, enforce, web_door
 from api.web import WebActor, check_csrf, render
@@ -166,11 +167,7 @@ def wo_history(session, number: str) -> list:
 
 
 async def _live(request: Request, number: str) -> dict | None:
-    try:
-        handle = request.app.state.temporal.get_workflow_handle(number)
-        return jsonable(await handle.query(WorkOrderWorkflow.get_state))
-    except Exception:  # the record is still worth showing without its live part
-        return None
+    return await gateway.live(request.app.state.temporal, number, WorkOrderWorkflow.get_state)
 
 
 @router.get("/work-orders/{number}", response_class=HTMLResponse)
@@ -189,7 +186,7 @@ async def act(number: str, action: str, request: Request, session: DbSession, ac
     if action not in ACT_DOORS:
         raise ApiError(404, "NotFound", f"no action {action}")
     enforce(actor, ACT_DOORS[action])
-    number = wo_actions.own(session, actor, number)
+    number = gateway.own(session, actor, WORK_ORDER, number)
     form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
     check_csrf(request, form.get("csrf_token", ""))
     client = request.app.state.temporal
@@ -197,7 +194,7 @@ async def act(number: str, action: str, request: Request, session: DbSession, ac
     try:
         if action in SIMPLE:
             req = MoveRequest(actor, form.get("reason", ""))
-            state = await wo_actions.update(client, number, SIMPLE[action], req)
+            state = await gateway.update(client, WORK_ORDER, number, SIMPLE[action], req)
         elif action == "schedule":
             user = wo_actions.user_for(session, actor, form.get("assignee") or None)
             from activities.anomalies import Person
@@ -209,17 +206,21 @@ async def act(number: str, action: str, request: Request, session: DbSession, ac
             from workflows.work_order_types import ScheduleRequest
 
             req = ScheduleRequest(actor, who, when, form.get("shift") or None)
-            state = await wo_actions.update(client, number, WorkOrderWorkflow.schedule, req)
+            state = await gateway.update(
+                client, WORK_ORDER, number, WorkOrderWorkflow.schedule, req
+            )
         elif action == "verify":
             checks = {item: form.get(f"check_{i}") == "on" for i, item in enumerate(
                 rules.VERIFICATION_CHECKLIST)}  # fmt: skip
             req = VerifyRequest(
                 actor, checks, form.get("test_run_passed") == "on", form.get("notes", "")
             )
-            state = await wo_actions.update(client, number, WorkOrderWorkflow.verify, req)
+            state = await gateway.update(client, WORK_ORDER, number, WorkOrderWorkflow.verify, req)
         elif action == "first-article":
             req = FirstArticleRequest(actor, form.get("passed") == "yes", form.get("notes", ""))
-            state = await wo_actions.update(client, number, WorkOrderWorkflow.first_article, req)
+            state = await gateway.update(
+                client, WORK_ORDER, number, WorkOrderWorkflow.first_article, req
+            )
         else:
             raise ApiError(404, "NotFound", f"no action {action}")
     except (ApiError, DomainError, ValidationError, ValueError) as err:

@@ -6,12 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
 from activities.work_orders import snapshot
-from api.errors import ApiError, refusal
+from api import gateway
 from domain.actor import Actor
 from domain.errors import DomainError
 from domain.models import User, WorkOrder
@@ -41,44 +39,21 @@ async def start(
     """The work order's lifecycle, started with the record as stored (committed)."""
     data = WorkOrderInput(wo.number, wo.organization_id, snapshot(session, wo), indexed)
     session.rollback()  # the snapshot's reads end here: no transaction spans the call
-    await client.start_workflow(WorkOrderWorkflow.run, data, id=wo.number, task_queue=task_queue)
-
-
-def _as_api_error(err: Exception) -> ApiError:
-    if isinstance(err, WorkflowUpdateFailedError):
-        cause = err.cause
-        if isinstance(cause, ApplicationError) and cause.type:
-            field = cause.details[0] if cause.details else None
-            return refusal(cause.type, cause.message, field)
-        return ApiError(500, "WorkflowError", f"the action failed: {cause}")
-    if isinstance(err, RPCError):
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return ApiError(404, "NotFound", "the work order has no running lifecycle")
-        return ApiError(503, "Unavailable", f"Temporal did not answer: {err}")
-    raise err
+    await gateway.start(
+        client, WorkOrderWorkflow.run, data, workflow_id=wo.number, task_queue=task_queue
+    )
 
 
 def own(session: Session, actor: Actor, number: str) -> str:
-    """The work order's number if it belongs to the caller's organisation (else 404), checked
-    before anything reaches its workflow; the workflow checks it once more."""
-    found = session.scalar(
-        select(WorkOrder.number).where(
-            WorkOrder.organization_id == actor.organization_id,
-            WorkOrder.number == number.upper(),
-        )
-    )
-    session.rollback()  # no transaction stays open across the Temporal call
-    if found is None:
-        raise ApiError(404, "NotFound", f"work order {number} not found", "number")
-    return found
+    return gateway.own(session, actor, gateway.WORK_ORDER, number)
 
 
 async def update(client: Client, number: str, method: Any, request: Any) -> WorkOrderState:
-    handle = client.get_workflow_handle(number.upper())
-    try:
-        return await handle.execute_update(method, request)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise _as_api_error(err) from None
+    return await gateway.update(client, gateway.WORK_ORDER, number, method, request)
+
+
+async def live(client: Client, number: str) -> dict[str, Any] | None:
+    return await gateway.live(client, number, WorkOrderWorkflow.get_state)
 
 
 def user_for(session: Session, actor: Actor, username: str | None) -> User | None:

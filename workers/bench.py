@@ -206,15 +206,17 @@ async def run_api(url: str, count: int, concurrency: int) -> RunResult:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
         bench = ApiBench(http, result)
-        await _login_fixed_users(bench, url)
+        await login_fixed_users(bench, url)
         result.seconds = await run_concurrently(count, concurrency, bench.lifecycle)
     return result
 
 
-async def _login_fixed_users(bench: ApiBench, url: str) -> None:
+async def login_fixed_users(
+    bench: ApiBench, url: str, users: Sequence[str] = (OPERATOR, SUPERVISOR, SENIOR)
+) -> None:
     """Before the clock starts; the first one also proves the API is there."""
     try:
-        for user in (OPERATOR, SUPERVISOR, SENIOR):
+        for user in users:
             await bench.token(user)
     except httpx.TransportError as err:
         raise StartupError(
@@ -290,7 +292,9 @@ def add_parser(sub: Any) -> None:
     bench = sub.add_parser(
         "bench", help="time lifecycles or reads against a running plantops (`plantops up`)"
     )
-    bench.add_argument("what", choices=["anomalies", "api"], help="what to benchmark")
+    bench.add_argument(
+        "what", choices=["anomalies", "work-orders", "api"], help="what to benchmark"
+    )
     bench.add_argument("--count", type=_positive, default=100, help="lifecycles (default 100)")
     bench.add_argument(
         "--concurrency", type=_positive, default=10, help="lifecycles at once (default 10)"
@@ -319,16 +323,25 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
         cmd_bench_api(settings, args)
         return
     url = (args.url or settings.web_url).rstrip("/")
-    asyncio.run(_bench(settings, url, args.count, args.concurrency))
+    asyncio.run(_bench(settings, url, args.count, args.concurrency, args.what))
     # Drop the Temporal client and worker while the interpreter is whole: left to its
     # finalization they abort the process now and then (temporalio/sdk-python#300).
     gc.collect()
 
 
-async def _bench(settings: Settings, url: str, count: int, concurrency: int) -> None:
-    print(f"A. full lifecycles through the API at {url}: {count}, {concurrency} at once")
-    full = await run_api(url, count, concurrency)
-    report("A. full system (API + worker + database + Temporal)", full, ENDPOINTS)
+async def _bench(
+    settings: Settings, url: str, count: int, concurrency: int, what: str = "anomalies"
+) -> None:
+    print(f"A. full {what} lifecycles through the API at {url}: {count}, {concurrency} at once")
+    if what == "work-orders":
+        from workers import bench_work_orders
+
+        full = await bench_work_orders.run_work_orders(url, count, concurrency)
+        order: Sequence[str] = bench_work_orders.ENDPOINTS
+    else:
+        full = await run_api(url, count, concurrency)
+        order = ENDPOINTS
+    report("A. full system (API + worker + database + Temporal)", full, order)
 
     address = settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"
     try:

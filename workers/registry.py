@@ -3,13 +3,15 @@
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
-from activities.anomalies import AnomalyActivities
+from activities.anomalies import ANOMALY_STEPS, ANOMALY_SUBJECT, AnomalyActivities
 from activities.asset_gateway import AssetGateway
 from activities.assets import AssetActivities
 from activities.breakdown import BreakdownActivities
 from activities.channels import Channels
+from activities.notifier import Notifier
+from activities.steps import StepActivities
 from activities.stop_work import StopWorkActivities
-from activities.work_orders import WorkOrderActivities
+from activities.work_orders import WORK_ORDER_STEPS, WorkOrderActivities
 from domain.settings import Settings, get_settings
 from workflows.anomaly import AnomalyWorkflow
 from workflows.asset import AssetWorkflow
@@ -42,16 +44,22 @@ def activities(
     gateway = AssetGateway(sessions, client, settings.task_queue)
     breakdown = BreakdownActivities(sessions, client, settings.task_queue)
     stop_work = StopWorkActivities(sessions, client, settings.task_queue)
+    # The kit's two generic activities: each lifecycle adds its record's description.
+    notifier = Notifier(sessions, settings, channels, [ANOMALY_SUBJECT])
+    steps = StepActivities(sessions, [ANOMALY_STEPS, WORK_ORDER_STEPS], notifier)
     return [
+        steps.record_step,
+        notifier.notify,
+        notifier.queue,
+        notifier.deliver_queued,
+        notifier.send_digest,
         assets.apply_asset_status,
         anomalies.assess_anomaly,
         anomalies.pick_technician,
         anomalies.response_clock,
         anomalies.escalation_target,
         anomalies.record_decision,
-        anomalies.notify,
         anomalies.update_kpis,
-        anomalies.send_digest,
         work_orders.record_work_order,
         work_orders.end_work_order_downtime,
         work_orders.add_task,

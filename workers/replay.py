@@ -80,6 +80,8 @@ def decisions(history: WorkflowHistory) -> Iterator[Decision]:
                 _role(actor),
                 data.get("reason") or "",
             )
+        elif kind == EventType.EVENT_TYPE_MARKER_RECORDED:
+            yield from _local_activity(at, event.marker_recorded_event_attributes)
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             attrs = event.activity_task_completed_event_attributes
             if scheduled.get(attrs.scheduled_event_id) == "assess_anomaly":
@@ -98,6 +100,35 @@ def decisions(history: WorkflowHistory) -> Iterator[Decision]:
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
             reason = event.workflow_execution_terminated_event_attributes.reason
             yield Decision(at, "TERMINATED", "operator", "", reason)
+
+
+def _local_activity(at: datetime, attrs) -> Iterator[Decision]:
+    """A step written as a local activity: its marker keeps the result, which echoes the
+    decision and who made it."""
+    if attrs.marker_name != "core_local_activity" or "result" not in attrs.details:
+        return
+    (data,) = _decode(attrs.details["data"].payloads)
+    (result,) = _decode(attrs.details["result"].payloads)
+    name = data.get("activity_type") if isinstance(data, dict) else None
+    if name == "record_step" and isinstance(result, dict) and result.get("action"):
+        actor = result.get("actor") or {}
+        yield Decision(
+            at,
+            result["action"],
+            actor.get("full_name", "?"),
+            _role(actor),
+            result.get("reason") or "",
+        )
+        for event in result.get("notices") or []:
+            yield Decision(at, f"notify {event}", "plantops workflow", "SYSTEM", "")
+    elif name == "assess_anomaly" and isinstance(result, dict):
+        yield Decision(
+            at,
+            "CRITICALITY_ASSESSED",
+            "plantops assessment",
+            "SYSTEM",
+            f"{result['level']}, score {result['score']}: {result['reasons'][-1]}",
+        )
 
 
 async def replay(history: WorkflowHistory) -> None:

@@ -9,8 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.anomalies import (
@@ -20,10 +19,8 @@ with workflow.unsafe.imports_passed_through():
         AssignInput,
         ClockInput,
         KpiInput,
-        NotifyInput,
         Person,
         RecordInput,
-        Send,
         TargetInput,
     )
     from domain.actor import Actor
@@ -48,30 +45,15 @@ with workflow.unsafe.imports_passed_through():
         ReviewRequest,
         SubmitRexRequest,
     )
-
-ENTITY = SearchAttributeKey.for_keyword("PlantopsEntity")
-ASSET = SearchAttributeKey.for_keyword("PlantopsAsset")
-SITE = SearchAttributeKey.for_keyword("PlantopsSite")
-CRITICALITY = SearchAttributeKey.for_keyword("PlantopsCriticality")
-STATUS = SearchAttributeKey.for_keyword("PlantopsStatus")
+    from workflows.kit import Notice, Record, call, fail, index, system_actor
 
 WRITE = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
 }
-NOTIFY = {
-    "start_to_close_timeout": timedelta(minutes=2),
-    "retry_policy": RetryPolicy(maximum_attempts=8, maximum_interval=timedelta(minutes=2)),
-}
 SYSTEM = "plantops"
 RAISE_RESTARTS_CLOCK = "criticality-raise-restarts-clock"
-
-
-def _fail(refusal: Refusal | None) -> None:
-    if refusal:
-        # The field travels as the error's detail, for the API's error shape.
-        details = [refusal.field] if refusal.field else []
-        raise ApplicationError(refusal.message, *details, type=refusal.kind, non_retryable=True)
+_fail = fail
 
 
 @workflow.defn
@@ -80,7 +62,7 @@ class AnomalyWorkflow:
     def __init__(self, data: AnomalyInput) -> None:
         self._in = data
         self._lock = asyncio.Lock()
-        self._step = 0
+        self._record = Record("ANOMALY", data.reference, data.organization_id)
         self._status = S.REGISTERED
         self._assessment: AssessOutput | None = None
         self._level: Level | None = None
@@ -107,13 +89,12 @@ class AnomalyWorkflow:
         self._rex_version = 0
         self._rex_author: int | None = None
         self._feedback: str | None = None
-        self._events: list[Event] = []
 
     # -- the main line: assessment, alerts, assignment, escalation on silence, closure --
 
     @workflow.run
     async def run(self, data: AnomalyInput) -> AnomalyState:
-        a = await workflow.execute_activity_method(
+        a = await call(
             AnomalyActivities.assess_anomaly,
             AssessInput(data.reference, data.organization_id, self._next_step()),
             **WRITE,
@@ -167,6 +148,8 @@ class AnomalyWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._watch is not None:
             self._watch.cancel()
+        # A plain activity: a local one would hold the closing update's answer until the
+        # KPIs are recomputed.
         await workflow.execute_activity_method(
             AnomalyActivities.update_kpis,
             KpiInput(data.organization_id, self._assessment.site_code),
@@ -190,7 +173,7 @@ class AnomalyWorkflow:
             pass
 
     async def _assign_best(self, deadline: datetime) -> None:
-        pick = await workflow.execute_activity_method(
+        pick = await call(
             AnomalyActivities.pick_technician,
             AssignInput(
                 self._in.reference, self._in.organization_id, self._next_step(), self._declined
@@ -229,7 +212,7 @@ class AnomalyWorkflow:
     async def _escalate(self, actor: Actor, reason: str) -> None:
         """Technician, then supervisor, then manager; the holder may reassign or take it."""
         level = rules.NEXT_LEVEL[self._escalation]
-        target = await workflow.execute_activity_method(
+        target = await call(
             AnomalyActivities.escalation_target,
             TargetInput(self._in.reference, self._in.organization_id, level.value),
             **WRITE,
@@ -311,14 +294,16 @@ class AnomalyWorkflow:
                 },
                 req.actor,
                 "safety requirements acknowledged",
-            )
-            await self._notify(
-                "IN_PROGRESS",
-                [
-                    (Channel.IN_APP, Audience.REPORTER),
-                    (Channel.IN_APP, Audience.ON_DUTY_SUPERVISOR),
+                notices=[
+                    self._notice(
+                        "IN_PROGRESS",
+                        [
+                            (Channel.IN_APP, Audience.REPORTER),
+                            (Channel.IN_APP, Audience.ON_DUTY_SUPERVISOR),
+                        ],
+                        {"eta": req.eta.isoformat(), "assignee": req.actor.full_name},
+                    ),
                 ],
-                {"eta": req.eta.isoformat(), "assignee": req.actor.full_name},
             )
             return self.get_state()
 
@@ -473,8 +458,10 @@ class AnomalyWorkflow:
                 },
                 req.actor,
                 req.corrective_action,
+                notices=[
+                    self._notice("RESOLVED", [(Channel.IN_APP, Audience.ON_DUTY_SUPERVISOR)], {}),
+                ],
             )
-            await self._notify("RESOLVED", [(Channel.IN_APP, Audience.ON_DUTY_SUPERVISOR)], {})
             return self.get_state()
 
     @resolve.validator
@@ -497,8 +484,10 @@ class AnomalyWorkflow:
                     {"status": S.REX.value, "approved_at": workflow.now().isoformat()},
                     req.actor,
                     req.feedback or None,
+                    notices=[
+                        self._notice("REX_REQUESTED", [(Channel.IN_APP, Audience.ASSIGNEE)], {}),
+                    ],
                 )
-                await self._notify("REX_REQUESTED", [(Channel.IN_APP, Audience.ASSIGNEE)], {})
             else:
                 self._status, self._feedback = S.IN_PROGRESS, req.feedback
                 self._review_rejections += 1
@@ -507,16 +496,24 @@ class AnomalyWorkflow:
                     {"status": S.IN_PROGRESS.value, "review_rejections": self._review_rejections},
                     req.actor,
                     req.feedback,
-                )
-                await self._notify(
-                    "REJECTED",
-                    [(Channel.IN_APP, Audience.ASSIGNEE), (Channel.EMAIL, Audience.ASSIGNEE)],
-                    {"reason": req.feedback},
-                )
-                await self._notify(
-                    "DELAYED",
-                    [(Channel.IN_APP, Audience.REPORTER), (Channel.IN_APP, Audience.MANAGER)],
-                    {"reason": req.feedback},
+                    notices=[
+                        self._notice(
+                            "REJECTED",
+                            [
+                                (Channel.IN_APP, Audience.ASSIGNEE),
+                                (Channel.EMAIL, Audience.ASSIGNEE),
+                            ],
+                            {"reason": req.feedback},
+                        ),
+                        self._notice(
+                            "DELAYED",
+                            [
+                                (Channel.IN_APP, Audience.REPORTER),
+                                (Channel.IN_APP, Audience.MANAGER),
+                            ],
+                            {"reason": req.feedback},
+                        ),
+                    ],
                 )
             return self.get_state()
 
@@ -550,8 +547,10 @@ class AnomalyWorkflow:
                 req.actor,
                 f"version {self._rex_version}",
                 rex=content,
+                notices=[
+                    self._notice("REX_REVIEW", [(Channel.IN_APP, Audience.SENIOR_TECHNICIANS)], {}),
+                ],
             )
-            await self._notify("REX_REVIEW", [(Channel.IN_APP, Audience.SENIOR_TECHNICIANS)], {})
             return self.get_state()
 
     @submit_rex.validator
@@ -583,11 +582,16 @@ class AnomalyWorkflow:
                     req.actor,
                     req.feedback or "REX approved",
                     rex_review=True,
-                )
-                await self._notify(
-                    "CLOSED",
-                    [(Channel.IN_APP, Audience.REPORTER), (Channel.IN_APP, Audience.ASSIGNEE)],
-                    {},
+                    notices=[
+                        self._notice(
+                            "CLOSED",
+                            [
+                                (Channel.IN_APP, Audience.REPORTER),
+                                (Channel.IN_APP, Audience.ASSIGNEE),
+                            ],
+                            {},
+                        ),
+                    ],
                 )
             else:
                 self._status, self._feedback = S.REX, req.feedback
@@ -597,11 +601,13 @@ class AnomalyWorkflow:
                     req.actor,
                     req.feedback,
                     rex_review=False,
-                )
-                await self._notify(
-                    "REX_REVISION",
-                    [(Channel.IN_APP, Audience.ASSIGNEE)],
-                    {"reason": req.feedback},
+                    notices=[
+                        self._notice(
+                            "REX_REVISION",
+                            [(Channel.IN_APP, Audience.ASSIGNEE)],
+                            {"reason": req.feedback},
+                        ),
+                    ],
                 )
             return self.get_state()
 
@@ -664,7 +670,7 @@ class AnomalyWorkflow:
         """The new level's response window from now; a new deadline only while the anomaly
         still waits for acceptance (it is pointless once someone works on it)."""
         raised_at = workflow.now()
-        seconds = await workflow.execute_activity_method(
+        seconds = await call(
             AnomalyActivities.response_clock,
             ClockInput(self._in.reference, self._in.organization_id, level.value, raised_at),
             **WRITE,
@@ -726,12 +732,12 @@ class AnomalyWorkflow:
             review_rejections=self._review_rejections,
             rex_version=self._rex_version,
             feedback=self._feedback,
-            events=list(self._events),
+            events=list(self._record.events),
         )
 
     @workflow.query
     def timeline(self) -> list[Event]:
-        return list(self._events)
+        return list(self._record.events)
 
     # -- helpers --
 
@@ -762,11 +768,10 @@ class AnomalyWorkflow:
         _fail(rules.needs_role(actor.roles, rules.SUPERVISORS, action))
 
     def _next_step(self) -> int:
-        self._step += 1
-        return self._step
+        return self._record.next_step()
 
     def _system(self) -> Actor:
-        return Actor(None, SYSTEM, "plantops workflow", self._in.organization_id, ("SYSTEM",))
+        return system_actor(self._in.organization_id)
 
     def _guard(self, actor: Actor, action: Action) -> None:
         """The caller's organisation (another one learns nothing, not even that the anomaly
@@ -779,7 +784,7 @@ class AnomalyWorkflow:
                 _fail(Refusal("NotAllowed", why))
 
     def _log(self, action: str, by: str, role: str, detail: str = "") -> None:
-        self._events.append(Event(workflow.now(), action, by, role, detail))
+        self._record.log(action, by, role, detail)
 
     async def _write(
         self,
@@ -789,14 +794,15 @@ class AnomalyWorkflow:
         reason: str | None,
         rex: dict[str, str] | None = None,
         rex_review: bool | None = None,
+        notices: list[Notice] | None = None,
     ) -> None:
-        try:
-            await workflow.execute_activity_method(
+        def legacy(step: int) -> Any:
+            return workflow.execute_activity_method(
                 AnomalyActivities.record_decision,
                 RecordInput(
                     self._in.reference,
                     self._in.organization_id,
-                    self._next_step(),
+                    step,
                     action,
                     changes,
                     actor,
@@ -806,14 +812,23 @@ class AnomalyWorkflow:
                 ),
                 **WRITE,
             )
-        except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError):
-                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from err
-            raise
-        self._log(action, actor.full_name, actor.role, reason or "")
-        if "status" in changes:
-            self._index()
+
+        await self._record.write(
+            action,
+            changes,
+            actor,
+            reason,
+            extra={"rex": rex, "rex_review": rex_review},
+            notices=notices or [],
+            then=self._index if "status" in changes else None,
+            legacy=legacy,
+        )
+
+    def _notice(
+        self, event: str, sends: list[tuple[Channel, Audience]], context: dict[str, Any]
+    ) -> Notice:
+        """A notice sent with the step that causes it (one activity for both)."""
+        return Notice(event, sends, {"status": self._status.value, **context})
 
     async def _notify(
         self,
@@ -823,47 +838,17 @@ class AnomalyWorkflow:
         digest: str | None = None,
         digest_audience: list[Audience] | None = None,
     ) -> None:
-        if not sends and not digest_audience:
-            return
         context = {"status": self._status.value, **context}
-        try:
-            await self._send(event, sends, context, digest, digest_audience)
-        except ActivityError as err:
-            # Undelivered messages stay in the outbox as FAILED; the lifecycle goes on.
-            self._log("NOTIFY_FAILED", SYSTEM, "SYSTEM", f"{event}: {err.cause or err}")
-
-    async def _send(
-        self,
-        event: str,
-        sends: list[tuple[Channel, Audience]],
-        context: dict[str, Any],
-        digest: str | None,
-        digest_audience: list[Audience] | None,
-    ) -> None:
-        await workflow.execute_activity_method(
-            AnomalyActivities.notify,
-            NotifyInput(
-                self._in.reference,
-                self._in.organization_id,
-                self._next_step(),
-                event,
-                [Send(c.value, a.value) for c, a in sends],
-                context,
-                digest,
-                [a.value for a in digest_audience or []],
-            ),
-            **NOTIFY,
-        )
+        await self._record.notify(event, sends, context, digest, digest_audience or [])
 
     def _index(self) -> None:
-        if not self._in.indexed or self._assessment is None:
+        if self._assessment is None:
             return
-        workflow.upsert_search_attributes(
-            [
-                ENTITY.value_set("ANOMALY"),
-                ASSET.value_set(self._assessment.asset_number),
-                SITE.value_set(self._assessment.site_code),
-                CRITICALITY.value_set(self._level.value if self._level else ""),
-                STATUS.value_set(self._status.value),
-            ]
+        index(
+            self._in.indexed,
+            "ANOMALY",
+            asset=self._assessment.asset_number,
+            site=self._assessment.site_code,
+            criticality=self._level.value if self._level else "",
+            status=self._status.value,
         )

@@ -8,6 +8,7 @@ from typing import Any
 
 from activities.anomalies import Person
 from domain.actor import Actor
+from workflows.kit import Event  # the timeline entry every lifecycle shares
 
 
 @dataclass
@@ -17,15 +18,6 @@ class AnomalyInput:
     voice_after_seconds: float = 300
     # Upsert search attributes; off only where they cannot be registered (time-skipping server).
     indexed: bool = True
-
-
-@dataclass
-class Event:
-    at: datetime
-    action: str
-    by: str
-    role: str
-    detail: str = ""
 
 
 @dataclass

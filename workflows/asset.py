@@ -5,24 +5,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import (
-    RetryPolicy,
-    SearchAttributeKey,
-    SearchAttributePair,
-    TypedSearchAttributes,
-)
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.assets import ApplyStatusInput, AssetActivities
     from domain.actor import Actor
     from domain.rules.asset_status import AssetStatus, status_change_refusal
-
-ENTITY = SearchAttributeKey.for_keyword("PlantopsEntity")
-ASSET = SearchAttributeKey.for_keyword("PlantopsAsset")
-SITE = SearchAttributeKey.for_keyword("PlantopsSite")
-CRITICALITY = SearchAttributeKey.for_keyword("PlantopsCriticality")
-STATUS = SearchAttributeKey.for_keyword("PlantopsStatus")
+    from workflows.kit import (
+        ASSET,
+        CRITICALITY,
+        ENTITY,
+        SITE,
+        STATUS,
+        call,
+        index,
+        passed_on,
+        refuse,
+    )
 
 
 def asset_workflow_id(organization_code: str, asset_number: str) -> str:
@@ -50,6 +50,11 @@ class ChangeStatusRequest:
     actor: Actor
     # Set by a PM work order's return to service, which I.3 lets a supervisor approve.
     via_pm_work_order: bool = False
+    # A move asked for by another lifecycle: nothing happens (and nothing is refused) when
+    # the asset is already there or is not in one of `only_from`, so one call does what a
+    # query and an update did.
+    only_from: list[str] | None = None
+    if_needed: bool = False
 
 
 @dataclass
@@ -125,10 +130,16 @@ class AssetWorkflow:
         async with self._lock:
             # Re-check: an earlier update may have moved the asset while this one waited.
             self._refuse_if_illegal(request)
-            target = AssetStatus(request.status)
             now = workflow.now()
+            if self._not_needed(request):
+                current = self._status.value
+                who = request.actor
+                return AssetEvent(current, current, request.reason, who.full_name, who.role, now)
+            target = AssetStatus(request.status)
             try:
-                await workflow.execute_activity_method(
+                # A local activity: the change answers once written, with no round trip
+                # through the server; histories recorded before replay the activity.
+                await call(
                     AssetActivities.apply_asset_status,
                     ApplyStatusInput(
                         self._data.asset_id, target.value, request.reason, now, request.actor
@@ -140,12 +151,10 @@ class AssetWorkflow:
                 )
             except ActivityError as err:
                 # Hand the rule's own refusal back to the caller, not the activity wrapper.
-                cause = err.cause
-                if isinstance(cause, ApplicationError):
-                    raise ApplicationError(
-                        cause.message, type=cause.type, non_retryable=True
-                    ) from err
-                raise
+                refusal = passed_on(err)
+                if refusal is err:
+                    raise
+                raise refusal from err
             entry = AssetEvent(
                 self._status.value,
                 target.value,
@@ -156,38 +165,44 @@ class AssetWorkflow:
             )
             self._status = target
             self._history.append(entry)
-            if self._data.indexed:
-                workflow.upsert_search_attributes(
-                    [
-                        key.value_set(value)
-                        for key, value in _attribute_values(self._data, target.value)
-                    ]
-                )
+            d = self._data
+            index(
+                d.indexed,
+                "ASSET",
+                asset=d.asset_number,
+                site=d.site_code,
+                criticality=d.criticality,
+                status=target.value,
+            )
             return entry
 
     @change_status.validator
     def validate_change_status(self, request: ChangeStatusRequest) -> None:
         self._refuse_if_illegal(request)
 
+    def _not_needed(self, request: ChangeStatusRequest) -> bool:
+        if not request.if_needed:
+            return False
+        current = self._status.value
+        return current == request.status or (
+            request.only_from is not None and current not in request.only_from
+        )
+
     def _refuse_if_illegal(self, request: ChangeStatusRequest) -> None:
         if request.actor.organization_id != self._data.organization_id:
-            raise ApplicationError(
-                f"asset {self._data.asset_number} not found", type="NotFound", non_retryable=True
-            )
+            refuse("NotFound", f"asset {self._data.asset_number} not found")
+        if self._not_needed(request):
+            return
         try:
             target = AssetStatus(request.status)
         except ValueError:
-            raise ApplicationError(
-                f"status: unknown asset status {request.status}",
-                type="RuleViolation",
-                non_retryable=True,
-            ) from None
+            refuse("RuleViolation", f"status: unknown asset status {request.status}")
         refusal = status_change_refusal(
             request.actor.roles, self._status, target, request.reason, request.via_pm_work_order
         )
         if refusal:
             kind, message = refusal
-            raise ApplicationError(message, type=kind, non_retryable=True)
+            refuse(kind, message)
 
     @workflow.query
     def get_state(self) -> AssetState:

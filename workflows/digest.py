@@ -6,7 +6,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.anomalies import AnomalyActivities, DigestInput, NotifyOutput
+    from activities.notifier import DigestInput, Notifier, NotifyOutput
     from activities.work_orders import WorkOrderActivities
 
 
@@ -21,7 +21,7 @@ class DigestWorkflow:
                 start_to_close_timeout=timedelta(minutes=5),
             )
         return await workflow.execute_activity_method(
-            AnomalyActivities.send_digest,
+            Notifier.send_digest,
             DigestInput(kind, workflow.now().strftime("%Y%m%dT%H%M")),
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=RetryPolicy(maximum_attempts=8, maximum_interval=timedelta(minutes=2)),

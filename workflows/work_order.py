@@ -8,11 +8,9 @@ whole. The asset's status moves through the asset's own workflow."""
 
 import asyncio
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -24,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.rules.work_order_doors import CONTENT_DOORS, WO_DOORS
     from domain.rules.work_order_doors import refusal as door_refusal
     from domain.rules.work_orders import Approval, WoStatus, WoType
+    from workflows.kit import WRITE, Record, call, index, passed_on, refuse, system_actor
     from workflows.work_order_types import (
         AddTaskRequest,
         AttachFileRequest,
@@ -41,21 +40,11 @@ with workflow.unsafe.imports_passed_through():
         StopWorkRequest,
         UpdateDetailsRequest,
         VerifyRequest,
-        WorkOrderEvent,
         WorkOrderInput,
         WorkOrderState,
     )
 
 W = WoStatus
-ENTITY = SearchAttributeKey.for_keyword("PlantopsEntity")
-ASSET = SearchAttributeKey.for_keyword("PlantopsAsset")
-SITE = SearchAttributeKey.for_keyword("PlantopsSite")
-STATUS = SearchAttributeKey.for_keyword("PlantopsStatus")
-WRITE = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    # Bounded: a write that keeps failing fails its update instead of holding the lock.
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_attempts=8),
-}
 PAUSED = {W.WAITING_PARTS, W.ON_HOLD, W.ESCALATED}
 # Moves still open while a stop-work holds the asset: none of them touches the machine.
 # Starting (IN_PROGRESS) is refused by the start checks themselves, naming the hold.
@@ -88,9 +77,7 @@ EVENTS = {
 DETAILS = {"title", "description", "priority", "estimated_hours", "estimated_cost"}
 
 
-def _fail(kind: str, message: str, field: str | None = None) -> None:
-    details = [field] if field else []
-    raise ApplicationError(message, *details, type=kind, non_retryable=True)
+_fail = refuse
 
 
 def _task(detail: dict[str, Any]) -> "rules.Task":
@@ -116,7 +103,8 @@ class WorkOrderWorkflow:
         self._in = data
         self._lock = asyncio.Lock()
         snap = data.snapshot
-        self._step = snap.last_step  # a restarted lifecycle continues the record's steps
+        # A restarted lifecycle continues the record's steps.
+        self._record = Record("WORK_ORDER", data.number, data.organization_id, snap.last_step)
         self._snap = snap
         self._facts = rules.WoFacts(
             type=WoType(snap.type),
@@ -147,7 +135,6 @@ class WorkOrderWorkflow:
         self._assignee = None
         self._rts = "NOT_YET"
         self._message = ""
-        self._events: list[WorkOrderEvent] = []
         self._approver_actors: dict[str, Actor] = {}
         self._approval_times: dict[str, dict[str, str]] = {}
 
@@ -448,7 +435,7 @@ class WorkOrderWorkflow:
                 req.reason,
                 {"cancel_reason": req.reason, "closed_at": workflow.now().isoformat()},
             )
-            await workflow.execute_activity_method(
+            await call(
                 WorkOrderActivities.end_work_order_downtime,
                 DowntimeEnd(self._in.number, self._in.organization_id, req.actor),
                 **WRITE,
@@ -553,8 +540,8 @@ class WorkOrderWorkflow:
         """Under the lock: check again, have the activity write it at the next step, and
         log it; the facts are the caller's to update from what was written."""
         check(req)
-        self._step += 1
-        key = ContentKey(self._in.number, self._in.organization_id, self._step)
+        step = self._record.next_step()
+        key = ContentKey(self._in.number, self._in.organization_id, step)
         try:
             result = await workflow.execute_activity_method(activity, args=[key, req], **WRITE)
         except ActivityError as err:
@@ -782,7 +769,7 @@ class WorkOrderWorkflow:
             approvals_needed=[a.value for a in rules.approvals_needed(f)],
             return_to_service=self._rts,
             message=self._message,
-            events=list(self._events),
+            events=list(self._record.events),
         )
 
     # -- helpers --
@@ -798,7 +785,7 @@ class WorkOrderWorkflow:
         others: list[str] = []
         # Patched: work orders recorded before this check replay without it.
         if workflow.patched("asset-waits-for-other-work"):
-            others = await workflow.execute_activity_method(
+            others = await call(
                 WorkOrderActivities.other_active_work_orders, self._in.number, **WRITE
             )
         if others:
@@ -836,7 +823,7 @@ class WorkOrderWorkflow:
                     "IN_SERVICE", reason, approver, only_from=["PENDING_RETURN"], via_pm=via_pm
                 )
             self._rts, self._message = "DONE", "returned to service"
-        await workflow.execute_activity_method(
+        await call(
             WorkOrderActivities.end_work_order_downtime,
             DowntimeEnd(self._in.number, self._in.organization_id, actor),
             **WRITE,
@@ -902,14 +889,13 @@ class WorkOrderWorkflow:
         reason: str | None,
         events: list[list[Any]] | None = None,
     ) -> None:
-        self._step += 1
-        try:
-            await workflow.execute_activity_method(
+        def legacy(step: int) -> Any:
+            return workflow.execute_activity_method(
                 WorkOrderActivities.record_work_order,
                 WoRecord(
                     self._in.number,
                     self._in.organization_id,
-                    self._step,
+                    step,
                     action,
                     changes,
                     actor,
@@ -918,14 +904,12 @@ class WorkOrderWorkflow:
                 ),
                 **WRITE,
             )
-        except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError):
-                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from err
-            raise
+
+        await self._record.write(
+            action, changes, actor, reason, extra={"events": events or []}, legacy=legacy
+        )
         if action.startswith("RTS_APPROVED_"):
             self._approver_actors[action.removeprefix("RTS_APPROVED_")] = actor
-        self._log(action, actor, reason or "")
 
     async def _asset_best_effort(
         self, status: str, reason: str, actor: Actor, only_from: list[str]
@@ -947,20 +931,18 @@ class WorkOrderWorkflow:
         via_pm: bool = False,
     ) -> str:
         try:
-            return await workflow.execute_activity_method(
+            # The asset's workflow answers once its row is written: run beside this
+            # workflow's task (local), except in histories recorded before.
+            return await call(
                 AssetGateway.change_asset_status,
                 AssetChange(self._snap.asset_id, status, reason, actor, via_pm, only_from),
                 **WRITE,
             )
         except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError):
-                raise ApplicationError(
-                    f"asset {self._snap.asset_number}: {cause.message}",
-                    type=cause.type,
-                    non_retryable=True,
-                ) from err
-            raise
+            refusal = passed_on(err, f"asset {self._snap.asset_number}: ")
+            if refusal is err:
+                raise
+            raise refusal from err
 
     def _allowed(self, target: WoStatus, actor: Actor) -> None:
         refusal = rules.move_refusal(self._facts.status, target)
@@ -1007,21 +989,18 @@ class WorkOrderWorkflow:
             _fail("RuleViolation", f"{what} needs a reason", "reason")
 
     def _system(self) -> Actor:
-        return Actor(None, "plantops", "plantops workflow", self._in.organization_id, ("SYSTEM",))
+        return system_actor(self._in.organization_id)
 
     def _log(self, action: str, actor: Actor, detail: str) -> None:
-        self._events.append(
-            WorkOrderEvent(workflow.now(), action, actor.full_name, actor.role, detail)
-        )
+        self._record.log(action, actor.full_name, actor.role, detail)
 
     def _index(self) -> None:
-        if not self._in.indexed or self._snap is None:
+        if self._snap is None:
             return
-        workflow.upsert_search_attributes(
-            [
-                ENTITY.value_set("WORK_ORDER"),
-                ASSET.value_set(self._snap.asset_number),
-                SITE.value_set(self._snap.site_code),
-                STATUS.value_set(self._facts.status.value),
-            ]
+        index(
+            self._in.indexed,
+            "WORK_ORDER",
+            asset=self._snap.asset_number,
+            site=self._snap.site_code,
+            status=self._facts.status.value,
         )

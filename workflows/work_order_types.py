@@ -8,6 +8,7 @@ from typing import Any
 from activities.anomalies import Person
 from domain.actor import Actor
 from domain.rules.uploads import FileKey
+from workflows.kit import Event
 
 
 @dataclass
@@ -169,13 +170,8 @@ class StopWorkRequest:
     cleared: bool = False
 
 
-@dataclass
-class WorkOrderEvent:
-    at: datetime
-    action: str
-    by: str
-    role: str
-    detail: str = ""
+# The timeline entry every lifecycle shares, under the work order's name.
+WorkOrderEvent = Event
 
 
 @dataclass

@@ -6,10 +6,12 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile,
 from sqlalchemy import select
 
 from api import anomaly_actions as actions
+from api import gateway
 from api import work_order_actions as wo_actions
 from api.deps import AppSettings, DbSession, TemporalClient, require
 from api.errors import ApiError
 from api.files import file_response
+from api.gateway import ANOMALY
 from api.jsonable import jsonable
 from api.params import Offset, RowId
 from api.state_out import AnomalyAttachmentOut, KnowledgeOut, WorkOrderRef
@@ -169,7 +171,7 @@ async def get_anomaly(
     session.rollback()  # expire the row: it is read again after the live state
     # The workflow writes the record before it changes its state, so reading the record
     # after the query never shows it behind the live state.
-    live = await actions.live(client, reference)
+    live = await gateway.live(client, reference, AnomalyWorkflow.get_state)
     anomaly = service.get_anomaly(
         session=session, organization_id=actor.organization_id, reference=reference, shown=True
     )
@@ -226,12 +228,10 @@ async def open_work_order(
 async def acknowledge(
     ref: str, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
-    state = await actions.update(
-        client,
-        actions.own(session, actor, ref),
-        AnomalyWorkflow.acknowledge_alert,
+    state = await gateway.act(
+        session, client, actor, ANOMALY, ref, AnomalyWorkflow.acknowledge_alert,
         AcknowledgeRequest(actor),
-    )
+    )  # fmt: skip
     return _state(state)
 
 
@@ -245,7 +245,7 @@ async def accept(
 ) -> dict[str, Any]:
     req = AcceptRequest(actor, data.eta, data.safety_acknowledged)
     return _state(
-        await actions.update(client, actions.own(session, actor, ref), AnomalyWorkflow.accept, req)
+        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.accept, req)
     )
 
 
@@ -259,7 +259,7 @@ async def decline(
 ) -> dict[str, Any]:
     req = DeclineRequest(actor, data.reason)
     return _state(
-        await actions.update(client, actions.own(session, actor, ref), AnomalyWorkflow.decline, req)
+        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.decline, req)
     )
 
 
@@ -275,9 +275,7 @@ async def reassign(
     session.rollback()
     req = ReassignRequest(actor, data.reason, who)
     return _state(
-        await actions.update(
-            client, actions.own(session, actor, ref), AnomalyWorkflow.reassign, req
-        )
+        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.reassign, req)
     )
 
 
@@ -297,9 +295,7 @@ async def progress(
         [t.model_dump() for t in data.test_results],
     )
     return _state(
-        await actions.update(
-            client, actions.own(session, actor, ref), AnomalyWorkflow.progress, req
-        )
+        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.progress, req)
     )
 
 
@@ -341,8 +337,8 @@ async def store_attachment(session, actor, client, ref, file, kind, caption) -> 
     session.commit()
     notice = AttachRequest(actor, row.id, kind.value, row.filename)
     try:
-        state = await actions.update(
-            client, actions.own(session, actor, ref), AnomalyWorkflow.attachment, notice
+        state = await gateway.act(
+            session, client, actor, ANOMALY, ref, AnomalyWorkflow.attachment, notice
         )
     except ApiError:
         session.delete(row)
@@ -367,7 +363,7 @@ async def resolve(
         data.safety_restored,
     )
     return _state(
-        await actions.update(client, actions.own(session, actor, ref), AnomalyWorkflow.resolve, req)
+        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.resolve, req)
     )
 
 
@@ -381,7 +377,7 @@ async def review(
 ) -> dict[str, Any]:
     req = ReviewRequest(actor, data.decision is ReviewDecision.APPROVE, data.feedback)
     return _state(
-        await actions.update(client, actions.own(session, actor, ref), AnomalyWorkflow.review, req)
+        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.review, req)
     )
 
 
@@ -391,9 +387,7 @@ async def rex(
 ) -> dict[str, Any]:
     req = SubmitRexRequest(actor, **data.model_dump())
     return _state(
-        await actions.update(
-            client, actions.own(session, actor, ref), AnomalyWorkflow.submit_rex, req
-        )
+        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.submit_rex, req)
     )
 
 
@@ -407,9 +401,7 @@ async def rex_review(
 ) -> dict[str, Any]:
     req = ReviewRequest(actor, data.decision is RexDecision.APPROVE, data.feedback)
     return _state(
-        await actions.update(
-            client, actions.own(session, actor, ref), AnomalyWorkflow.review_rex, req
-        )
+        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.review_rex, req)
     )
 
 
@@ -423,7 +415,7 @@ async def criticality(
 ) -> dict[str, Any]:
     req = OverrideCriticalityRequest(actor, data.level.value, data.reason)
     return _state(
-        await actions.update(
-            client, actions.own(session, actor, ref), AnomalyWorkflow.override_criticality, req
+        await gateway.act(
+            session, client, actor, ANOMALY, ref, AnomalyWorkflow.override_criticality, req
         )
     )

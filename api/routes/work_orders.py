@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
 from sqlalchemy import func, select
 
+from api import gateway
 from api import work_order_actions as wo_actions
 from api import work_order_content as content
 from api.deps import AppSettings, DbSession, TemporalClient, require
 from api.errors import ApiError
+from api.gateway import WORK_ORDER
 from api.jsonable import jsonable
 from api.params import After, Offset, RowId
 from api.state_out import EvidenceAddedOut, LaborLoggedOut, PermitIssuedOut, TaskCompletedOut
@@ -171,11 +173,7 @@ def _out(session, wo: WorkOrder, live: dict | None = None) -> dict[str, Any]:
 
 
 async def _live(client, number: str) -> dict | None:
-    try:
-        state = await client.get_workflow_handle(number).query(WorkOrderWorkflow.get_state)
-    except Exception:  # the record is still worth showing without its live part
-        return None
-    return jsonable(state)
+    return await gateway.live(client, number, WorkOrderWorkflow.get_state)
 
 
 # -- work orders --
@@ -324,8 +322,8 @@ def _transition(name: str, method, permission: tuple[Action, ...], body_type=Rea
         data: body_type | None = None,  # type: ignore[valid-type]  # the reason is optional
     ) -> dict[str, Any]:
         reason = data.reason if data else ""
-        number = wo_actions.own(session, actor, number)
-        state = await wo_actions.update(client, number, method, MoveRequest(actor, reason))
+        request = MoveRequest(actor, reason)
+        state = await gateway.act(session, client, actor, WORK_ORDER, number, method, request)
         return jsonable(state)
 
     endpoint.__name__ = f"work_order_{name.replace('-', '_')}"
@@ -350,14 +348,15 @@ for _name, _method in wo_actions.TRANSITIONS.items():
 async def schedule(
     number: str, data: ScheduleIn, session: DbSession, actor: Planner, client: TemporalClient
 ) -> dict[str, Any]:
-    number = wo_actions.own(session, actor, number)
+    number = gateway.own(session, actor, WORK_ORDER, number)
     user = wo_actions.user_for(session, actor, data.assignee)
     session.rollback()
     from activities.anomalies import Person
 
     who = Person(user.id, user.username, user.full_name) if user else None
     req = ScheduleRequest(actor, who, data.scheduled_date, data.shift)
-    return jsonable(await wo_actions.update(client, number, WorkOrderWorkflow.schedule, req))
+    method = WorkOrderWorkflow.schedule
+    return jsonable(await gateway.update(client, WORK_ORDER, number, method, req))
 
 
 @router.post(
@@ -368,9 +367,9 @@ async def schedule(
 async def verify(
     number: str, data: VerifyIn, session: DbSession, actor: Verifier, client: TemporalClient
 ) -> dict[str, Any]:
-    number = wo_actions.own(session, actor, number)
     req = VerifyRequest(actor, data.checklist, data.test_run_passed, data.notes)
-    return jsonable(await wo_actions.update(client, number, WorkOrderWorkflow.verify, req))
+    method = WorkOrderWorkflow.verify
+    return jsonable(await gateway.act(session, client, actor, WORK_ORDER, number, method, req))
 
 
 @router.post(
@@ -381,9 +380,9 @@ async def verify(
 async def first_article(
     number: str, data: FirstArticleIn, session: DbSession, actor: Inspector, client: TemporalClient
 ) -> dict[str, Any]:
-    number = wo_actions.own(session, actor, number)
     req = FirstArticleRequest(actor, data.passed, data.notes)
-    return jsonable(await wo_actions.update(client, number, WorkOrderWorkflow.first_article, req))
+    method = WorkOrderWorkflow.first_article
+    return jsonable(await gateway.act(session, client, actor, WORK_ORDER, number, method, req))
 
 
 @router.post(

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.anomalies import AnomalyActivities, NotifyInput, Send
+from activities.notifier import Notifier, NotifyInput, Send
 from domain.models import Notification
 from tests.anomaly_helpers import register
 
@@ -34,7 +34,7 @@ def _rows(sessions) -> list[Notification]:
 
 async def test_a_retried_activity_sends_once(sessions, notify_settings, smtp, twilio_recorder):
     ref = register(sessions)
-    acts = AnomalyActivities(sessions, notify_settings)
+    acts = Notifier(sessions, notify_settings)
     env = ActivityEnvironment()
     first = await env.run(acts.notify, _input(ref))
     again = await env.run(acts.notify, _input(ref))  # the same step, as a retry sends it
@@ -51,7 +51,7 @@ async def test_provider_failure_is_recorded_then_retried(
     sessions, notify_settings, smtp, twilio_recorder
 ):
     ref = register(sessions)
-    acts = AnomalyActivities(sessions, notify_settings)
+    acts = Notifier(sessions, notify_settings)
     smtp.refuse_next = 1
     twilio_recorder.fail_next = 5  # the Twilio client itself retries nothing: one 500 per try
     with pytest.raises(ApplicationError) as err:
@@ -70,7 +70,7 @@ async def test_provider_failure_is_recorded_then_retried(
 
 async def test_without_a_provider_messages_are_held(sessions, settings):
     ref = register(sessions)
-    acts = AnomalyActivities(sessions, settings)  # no SMTP, no Twilio
+    acts = Notifier(sessions, settings)  # no SMTP, no Twilio
     result = await ActivityEnvironment().run(acts.notify, _input(ref))
     rows = _rows(sessions)
     assert {r.channel: r.status for r in rows} == {"EMAIL": "HELD", "SMS": "HELD", "IN_APP": "SENT"}
@@ -79,7 +79,7 @@ async def test_without_a_provider_messages_are_held(sessions, settings):
 
 async def test_digest_messages_wait_for_their_digest(sessions, settings):
     ref = register(sessions)
-    acts = AnomalyActivities(sessions, settings)
+    acts = Notifier(sessions, settings)
     data = NotifyInput(ref, 1, 3, "ALERT", [], {}, "DAILY", ["TEAM_LEAD"])
     await ActivityEnvironment().run(acts.notify, data)
     rows = _rows(sessions)

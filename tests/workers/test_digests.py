@@ -3,7 +3,7 @@
 from sqlalchemy import select
 from temporalio.testing import ActivityEnvironment
 
-from activities.anomalies import AnomalyActivities, DigestInput, NotifyInput
+from activities.notifier import DigestInput, Notifier, NotifyInput
 from domain.models import Notification
 from domain.settings import Settings
 from tests.anomaly_helpers import register
@@ -11,7 +11,7 @@ from workers.schedules import DAILY_ID, SUMMARY_ID, ensure_schedules
 
 
 async def test_daily_digest_gathers_queued_anomalies(sessions, notify_settings, smtp):
-    acts = AnomalyActivities(sessions, notify_settings)
+    acts = Notifier(sessions, notify_settings)
     env = ActivityEnvironment()
     refs = [register(sessions) for _ in range(2)]
     for step, ref in enumerate(refs, start=1):

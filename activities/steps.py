@@ -1,0 +1,122 @@
+"""The one record-a-step activity every lifecycle uses: a workflow decision written to its
+row with its audit row, idempotent by the workflow's step number. Each lifecycle describes
+its record once (a StepTarget); nothing else about writing a step is lifecycle-specific."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.notifier import Notifier, NotifyInput
+from domain.actor import Actor
+from domain.db import transaction
+from domain.errors import DomainError
+from domain.services.steps import parse_datetimes, write_step
+
+
+@dataclass
+class StepInput:
+    entity: str  # the StepTarget's entity: ANOMALY, WORK_ORDER…
+    key: str  # the record's reference, which is also its workflow id
+    organization_id: int
+    step: int
+    action: str
+    changes: dict[str, Any]
+    actor: Actor
+    reason: str | None = None
+    # What this lifecycle writes beside the row in the same transaction (a REX, events).
+    extra: dict[str, Any] = field(default_factory=dict)
+    # The notices this step sends, queued in the outbox once the step is committed.
+    notices: list[NotifyInput] = field(default_factory=list)
+
+
+@dataclass
+class StepOutput:
+    written: bool  # False: a retry of a step already committed
+    deliver: list[str] = field(default_factory=list)  # outbox keys waiting for a provider
+    notice_error: str | None = None  # the notices could not be queued; the step stands
+    # Echoed so a history shows who decided what: a local activity's marker keeps only
+    # its result (`plantops replay` reads them).
+    action: str = ""
+    actor: Actor | None = None
+    reason: str | None = None
+    notices: list[str] = field(default_factory=list)  # the notices' events
+
+
+@dataclass(frozen=True)
+class StepTarget:
+    """How one lifecycle's record is written: which row (loaded locked), which fields the
+    workflow may write, which of them are datetimes, and what else goes with a step."""
+
+    entity: str
+    load: Callable[[Session, int, str], Any]  # (session, organization id, key) -> locked row
+    writable: frozenset[str]
+    datetimes: frozenset[str] = frozenset()
+    # Called once, only when the step was written now (not on a retry after its commit).
+    alongside: Callable[[Session, Any, StepInput], None] | None = None
+
+
+def refusal(err: DomainError) -> ApplicationError:
+    """A business refusal will not change on retry: non-retryable, its field as detail."""
+    details = [err.field] if err.field else []
+    return ApplicationError(err.message, *details, type=err.kind, non_retryable=True)
+
+
+def record(sessions: sessionmaker[Session], target: StepTarget, data: StepInput) -> bool:
+    """True when written now, False when this step was already written."""
+    changes = parse_datetimes(data.changes, set(target.datetimes))
+    try:
+        with transaction(sessions) as session:
+            row = target.load(session, data.organization_id, data.key)
+            written = write_step(
+                session=session,
+                row=row,
+                entity_type=target.entity,
+                entity_id=data.key,
+                writable=set(target.writable),
+                step=data.step,
+                action=data.action,
+                changes=changes,
+                actor=data.actor,
+                reason=data.reason,
+            )
+            if written and target.alongside is not None:
+                target.alongside(session, row, data)
+            return written
+    except DomainError as err:
+        raise refusal(err) from err
+
+
+class StepActivities:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        targets: list[StepTarget],
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.targets = {t.entity: t for t in targets}
+        self.notifier = notifier
+
+    @activity.defn
+    def record_step(self, data: StepInput) -> StepOutput:
+        """The step, then its notices: one activity, so a person's action that tells
+        someone costs one call, not two."""
+        target = self.targets.get(data.entity)
+        if target is None:
+            raise ApplicationError(
+                f"no step target for {data.entity}", type="RuleViolation", non_retryable=True
+            )
+        written = record(self.sessions, target, data)
+        events = [n.event for n in data.notices]
+        out = StepOutput(written, [], None, data.action, data.actor, data.reason, events)
+        if data.notices and self.notifier is not None:
+            try:
+                for notice in data.notices:
+                    out.deliver += self.notifier.queue(notice)
+            except Exception as err:  # undelivered notices never undo the step
+                out.notice_error = f"{type(err).__name__}: {err}"
+        return out
