@@ -3,6 +3,7 @@ under the asset's stop-work lock and from what is stored at that moment, so step
 stop-works on one asset interleave without undoing each other, and a step run again after
 its commit changes nothing."""
 
+import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -59,7 +60,8 @@ class StopWorkActivities:
     async def hold_asset(self, data: HoldRequest) -> str:
         """SAFETY_HOLD through the asset's workflow (no move when held already)."""
         with transaction(self.sessions) as session:
-            service.lock_asset(session, data.asset_id)
+            # Waited for off the event loop: the holder needs it to finish its own calls.
+            await asyncio.to_thread(service.lock_asset, session, data.asset_id)
             return await self.gateway.change_asset_status(
                 AssetChange(
                     data.asset_id,
@@ -84,7 +86,8 @@ class StopWorkActivities:
             raise ApplicationError("no Temporal client to tell work orders", non_retryable=True)
         handle = self.client.get_workflow_handle(data.number)
         with transaction(self.sessions) as session:
-            service.lock_asset(session, data.asset_id)
+            # Waited for off the event loop: the holder needs it to finish its own calls.
+            await asyncio.to_thread(service.lock_asset, session, data.asset_id)
             held = dispatch_service.stop_work_open(session, data.asset_id)
             if data.cleared and held:
                 return True  # another stop-work holds the asset: the work stays held
@@ -112,7 +115,8 @@ class StopWorkActivities:
         still holds it."""
         try:
             with transaction(self.sessions) as session:
-                service.lock_asset(session, data.asset_id)
+                # Waited for off the event loop: the holder needs it to finish its own calls.
+                await asyncio.to_thread(service.lock_asset, session, data.asset_id)
                 service.mark_cleared(
                     session=session,
                     actor=data.actor,
