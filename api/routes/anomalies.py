@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from api import anomaly_actions as actions
 from api import work_order_actions as wo_actions
+from api.answers import json_answer
 from api.deps import AppSettings, DbSession, TemporalClient, require
 from api.errors import ApiError
 from api.files import file_response
@@ -38,6 +39,7 @@ from domain.schemas.fields import Line
 from domain.schemas.kpis import KpiAnswer
 from domain.services import anomalies as service
 from domain.services import kpis as kpi_service
+from domain.services import read_views
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import (
     AcceptRequest,
@@ -99,14 +101,10 @@ def list_anomalies(
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Page[AnomalyOut]:
+) -> Response:
     filters = service.AnomalyFilters(anomaly_status, criticality, asset, site, assignee, q)
-    rows, total = service.list_anomalies(
-        session=session, actor=actor, filters=filters, limit=limit, offset=offset
-    )
-    return Page(
-        items=[service.to_out(session, a) for a in rows], total=total, limit=limit, offset=offset
-    )
+    query = service.filtered(actor=actor, filters=filters)
+    return json_answer(Page[AnomalyOut], read_views.anomaly_page(session, query, limit, offset))
 
 
 @router.get(

@@ -4,10 +4,11 @@ of seed 003 J.1 and J.2, behind the permission matrix of I.2."""
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 from sqlalchemy import func, select
 
 from api import work_order_actions as wo_actions
+from api.answers import json_answer
 from api.deps import AppSettings, DbSession, TemporalClient, require
 from api.errors import ApiError
 from api.jsonable import jsonable
@@ -69,6 +70,7 @@ from domain.services import downtime as downtime_service
 from domain.services import events as events_service
 from domain.services import parts as parts_service
 from domain.services import permits as permits_service
+from domain.services import read_views
 from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
 from workflows.work_order_types import (
@@ -192,7 +194,7 @@ def list_work_orders(
     assignee: str | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> dict[str, Any]:
+) -> Response:
     query = select(WorkOrder).where(WorkOrder.organization_id == actor.organization_id)
     if wo_status:
         query = query.where(WorkOrder.status.in_([s.strip().upper() for s in wo_status.split(",")]))
@@ -205,11 +207,7 @@ def list_work_orders(
     if assignee:
         user = wo_actions.user_for(session, actor, assignee)
         query = query.where(WorkOrder.assigned_to_id == user.id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = query.options(*service.SHOWN).order_by(WorkOrder.id.desc()).limit(limit).offset(offset)
-    rows = session.scalars(page).all()
-    return {"items": [_out(session, w) for w in rows], "total": total, "limit": limit,
-            "offset": offset}  # fmt: skip
+    return json_answer(WorkOrderPage, read_views.work_order_page(session, query, limit, offset))
 
 
 @router.post(
