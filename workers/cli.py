@@ -125,13 +125,25 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> None:
         "access_log": False,
         "proxy_headers": False,  # the client address is read per PLANTOPS_TRUSTED_PROXIES only
     }
-    if settings.api_workers == 1:
+    workers = api_workers(settings)
+    if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return
     # Each process builds its own app from the environment: they share one secret key,
     # resolved here once so that two of them never generate one at the same time.
     os.environ["PLANTOPS_SECRET_KEY"] = settings.resolved_secret_key()
-    uvicorn.run("api.app:create_app", factory=True, workers=settings.api_workers, **options)
+    uvicorn.run("api.app:create_app", factory=True, workers=workers, **options)
+
+
+MAX_DEFAULT_API_WORKERS = 8
+
+
+def api_workers(settings: Settings) -> int:
+    """PLANTOPS_API_WORKERS when set; else one process per core (a process runs Python on
+    one core at a time), at most MAX_DEFAULT_API_WORKERS."""
+    if "api_workers" in settings.model_fields_set:
+        return settings.api_workers
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_API_WORKERS))
 
 
 def _interrupt(*_: object) -> None:

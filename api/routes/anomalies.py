@@ -158,21 +158,17 @@ def knowledge(
 @router.get("/{ref}", response_model=AnomalyOut, summary="An anomaly with its live state")
 async def get_anomaly(
     ref: str, session: DbSession, actor: Viewer, client: TemporalClient
-) -> AnomalyOut:
-    anomaly = service.get_anomaly(
-        session=session, organization_id=actor.organization_id, reference=ref
-    )
-    reference = anomaly.reference
-    session.rollback()  # expire the row: it is read again after the live state
+) -> Response:
+    reference = actions.own(session, actor, ref)
     # The workflow writes the record before it changes its state, so reading the record
     # after the query never shows it behind the live state.
     live = await actions.live(client, reference)
-    anomaly = service.get_anomaly(
-        session=session, organization_id=actor.organization_id, reference=reference, shown=True
-    )
-    out = service.to_out(session, anomaly, live)
-    out.work_orders = wo_actions.work_orders_of(session, reference, actor.organization_id)
-    return out
+    out = read_views.anomaly_view(session, actor.organization_id, reference)
+    if out is None:  # deleted in between
+        raise ApiError(404, "NotFound", f"anomaly {ref} not found", "reference")
+    out["live"] = live
+    out["work_orders"] = wo_actions.work_orders_of(session, reference, actor.organization_id)
+    return json_answer(AnomalyOut, out)
 
 
 @router.get(

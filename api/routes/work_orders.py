@@ -268,9 +268,15 @@ async def create_work_order(
 )
 async def get_work_order(
     number: str, session: DbSession, actor: Viewer, client: TemporalClient
-) -> dict[str, Any]:
-    wo = service.get(session, actor.organization_id, number, shown=True)
-    return _out(session, wo, await _live(client, wo.number))
+) -> Response:
+    number = wo_actions.own(session, actor, number)
+    # Read after the query: the workflow writes the record before it changes its state.
+    live = await _live(client, number)
+    out = read_views.work_order_view(session, actor.organization_id, number)
+    if out is None:  # deleted in between
+        raise ApiError(404, "NotFound", f"work order {number} not found", "number")
+    out["live"] = live
+    return json_answer(WorkOrderOut, out)
 
 
 @router.put(
