@@ -2,11 +2,10 @@
 without building ORM objects for rows that are only shown. A page is a fixed number of
 statements (the count, the rows, one per kind of line), whatever it holds."""
 
-from collections import defaultdict
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
 
 from domain.models import (
@@ -28,13 +27,13 @@ from domain.models import (
 )
 
 
-def _lines(session: Session, query: Select, key: Any, ids: Sequence[int]) -> dict[int, list]:
-    """Rows of one kind of line, grouped by their parent's id, in the query's order."""
-    found: dict[int, list] = defaultdict(list)
-    if ids:
-        for row in session.execute(query.where(key.in_(ids))).all():
-            found[row[0]].append(row)
-    return found
+def _lines(parent: Any, key: Any, order: Any, **fields: Any) -> Any:
+    """A record's lines of one kind as a JSON array of {field: column}, in `order`: one
+    correlated subquery in the record's own statement, so a page is one round trip."""
+    pairs = [p for name, column in fields.items() for p in (literal_column(f"'{name}'"), column)]
+    agg = func.json_agg(aggregate_order_by(func.json_build_object(*pairs), order))
+    empty = literal_column("'[]'::json")
+    return select(func.coalesce(agg, empty)).where(key == parent).scalar_subquery()
 
 
 def _count(session: Session, query: Select) -> int:
@@ -49,6 +48,7 @@ _Area = aliased(Area)
 _WorkCenter = aliased(WorkCenter)
 _Parent = aliased(Asset)
 _Asset = aliased(Asset)
+A = AnomalyAttachment
 
 # -- anomalies --
 
@@ -84,19 +84,12 @@ _ANOMALY_COLUMNS = (
     Anomaly.work_log,
     Anomaly.enrichment,
     _Assignee.username.label("assignee_username"),
-)
-
-_ANOMALY_ATTACHMENTS = select(
-    AnomalyAttachment.anomaly_id,
-    AnomalyAttachment.id,
-    AnomalyAttachment.kind,
-    AnomalyAttachment.filename,
-    AnomalyAttachment.content_type,
-    AnomalyAttachment.size,
-    AnomalyAttachment.caption,
-    AnomalyAttachment.uploaded_by,
-    AnomalyAttachment.uploaded_at,
-).order_by(AnomalyAttachment.id)
+    _lines(
+        Anomaly.id, A.anomaly_id, A.id,
+        id=A.id, kind=A.kind, filename=A.filename, content_type=A.content_type, size=A.size,
+        caption=A.caption, uploaded_by=A.uploaded_by, uploaded_at=A.uploaded_at,
+    ).label("attachments"),
+)  # fmt: skip
 
 
 def _anomaly_rows(session: Session, query: Select) -> list[dict[str, Any]]:
@@ -105,12 +98,10 @@ def _anomaly_rows(session: Session, query: Select) -> list[dict[str, Any]]:
             _Assignee, _Assignee.id == Anomaly.assignee_id
         )
     ).all()
-    ids = [r.id for r in rows]
-    files = _lines(session, _ANOMALY_ATTACHMENTS, AnomalyAttachment.anomaly_id, ids)
-    return [_anomaly(r, files.get(r.id, ())) for r in rows]
+    return [_anomaly(r) for r in rows]
 
 
-def _anomaly(r: Any, files: Sequence[Any]) -> dict[str, Any]:
+def _anomaly(r: Any) -> dict[str, Any]:
     e = r.enrichment or {}
     return {
         "reference": r.reference,
@@ -144,19 +135,7 @@ def _anomaly(r: Any, files: Sequence[Any]) -> dict[str, Any]:
         "resolution": r.resolution or {},
         "work_log": r.work_log or {},
         "enrichment": e,
-        "attachments": [
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "filename": a.filename,
-                "content_type": a.content_type,
-                "size": a.size,
-                "caption": a.caption,
-                "uploaded_by": a.uploaded_by,
-                "uploaded_at": a.uploaded_at,
-            }
-            for a in files
-        ],
+        "attachments": r.attachments,
         "live": None,
     }
 
@@ -214,12 +193,13 @@ _ASSET_COLUMNS = (
     Asset.production_loss_per_hour,
     Asset.latitude,
     Asset.longitude,
+    _lines(
+        Asset.id, Meter.asset_id, Meter.id,
+        meter_type=Meter.meter_type, unit=Meter.unit, current_reading=Meter.current_reading,
+        last_reading_at=Meter.last_reading_at,
+    ).label("meters"),
     Asset.updated_at,
-)
-
-_METERS = select(
-    Meter.asset_id, Meter.meter_type, Meter.unit, Meter.current_reading, Meter.last_reading_at
-).order_by(Meter.id)
+)  # fmt: skip
 
 
 def asset_page(session: Session, query: Select, limit: int, offset: int) -> dict[str, Any]:
@@ -236,29 +216,19 @@ def asset_page(session: Session, query: Select, limit: int, offset: int) -> dict
         .limit(limit)
         .offset(offset)
     )
-    rows = session.execute(page).all()
-    meters = _lines(session, _METERS, Meter.asset_id, [r.id for r in rows])
     items = []
-    for r in rows:
+    for r in session.execute(page).all():
         item = r._asdict()
         item["category"] = r.category.value
-        item["meters"] = [
-            {
-                "meter_type": m.meter_type,
-                "unit": m.unit,
-                "current_reading": m.current_reading,
-                "last_reading_at": m.last_reading_at,
-            }
-            for m in meters.get(r.id, ())
-        ]
         items.append(item)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 # -- work orders --
 
+T, L, P, PT, F = WorkOrderTask, WorkOrderLabor, WorkOrderPart, Permit, WorkOrderAttachment
+
 _WORK_ORDER_COLUMNS = (
-    WorkOrder.id,
     WorkOrder.number,
     WorkOrder.type,
     WorkOrder.priority,
@@ -287,56 +257,34 @@ _WORK_ORDER_COLUMNS = (
     WorkOrder.approvals,
     WorkOrder.closed_at,
     WorkOrder.cancel_reason,
-)
-
-_TASKS = select(
-    WorkOrderTask.work_order_id,
-    WorkOrderTask.sequence,
-    WorkOrderTask.description,
-    WorkOrderTask.is_required,
-    WorkOrderTask.requires_measurement,
-    WorkOrderTask.measurement_unit,
-    WorkOrderTask.spec_min,
-    WorkOrderTask.spec_max,
-    WorkOrderTask.measurement_value,
-    WorkOrderTask.measurement_passed,
-    WorkOrderTask.completed,
-    WorkOrderTask.completed_by,
-).order_by(WorkOrderTask.sequence)
-_LABOR = select(
-    WorkOrderLabor.work_order_id,
-    WorkOrderLabor.technician_name,
-    WorkOrderLabor.hours,
-    WorkOrderLabor.labor_type,
-    WorkOrderLabor.total_cost,
-).order_by(WorkOrderLabor.id)
-_PARTS = select(
-    WorkOrderPart.work_order_id,
-    WorkOrderPart.part_id,
-    WorkOrderPart.quantity_required,
-    WorkOrderPart.quantity_used,
-    WorkOrderPart.unit_cost,
-    WorkOrderPart.serial_numbers,
-    WorkOrderPart.issued_by,
-).order_by(WorkOrderPart.id)
-_PERMITS = select(
-    Permit.work_order_id,
-    Permit.number,
-    Permit.kind,
-    Permit.status,
-    Permit.issued_by,
-    Permit.energy_sources,
-    Permit.isolation_verified,
-    Permit.removed_by,
-).order_by(Permit.id)
-_WO_FILES = select(
-    WorkOrderAttachment.work_order_id,
-    WorkOrderAttachment.id,
-    WorkOrderAttachment.kind,
-    WorkOrderAttachment.filename,
-    WorkOrderAttachment.source,
-    WorkOrderAttachment.uploaded_by,
-).order_by(WorkOrderAttachment.id)
+    _lines(
+        WorkOrder.id, T.work_order_id, T.sequence,
+        sequence=T.sequence, description=T.description, required=T.is_required,
+        requires_measurement=T.requires_measurement, unit=T.measurement_unit,
+        spec_min=T.spec_min, spec_max=T.spec_max, measurement_value=T.measurement_value,
+        measurement_passed=T.measurement_passed, completed=T.completed,
+        completed_by=T.completed_by,
+    ).label("tasks"),
+    _lines(
+        WorkOrder.id, L.work_order_id, L.id,
+        technician=L.technician_name, hours=L.hours, type=L.labor_type, cost=L.total_cost,
+    ).label("labor"),
+    _lines(
+        WorkOrder.id, P.work_order_id, P.id,
+        part_id=P.part_id, required=P.quantity_required, used=P.quantity_used,
+        serial_numbers=P.serial_numbers, issued_by=P.issued_by, unit_cost=P.unit_cost,
+    ).label("parts"),
+    _lines(
+        WorkOrder.id, PT.work_order_id, PT.id,
+        number=PT.number, kind=PT.kind, status=PT.status, issued_by=PT.issued_by,
+        energy_sources=PT.energy_sources, isolation_verified=PT.isolation_verified,
+        removed_by=PT.removed_by,
+    ).label("permits"),
+    _lines(
+        WorkOrder.id, F.work_order_id, F.id,
+        id=F.id, kind=F.kind, filename=F.filename, source=F.source, uploaded_by=F.uploaded_by,
+    ).label("attachments"),
+)  # fmt: skip
 
 
 def _work_order_rows(session: Session, query: Select) -> list[dict[str, Any]]:
@@ -345,64 +293,18 @@ def _work_order_rows(session: Session, query: Select) -> list[dict[str, Any]]:
             _Asset, _Asset.id == WorkOrder.asset_id
         )
     ).all()
-    ids = [r.id for r in rows]
-    tasks = _lines(session, _TASKS, WorkOrderTask.work_order_id, ids)
-    labor = _lines(session, _LABOR, WorkOrderLabor.work_order_id, ids)
-    parts = _lines(session, _PARTS, WorkOrderPart.work_order_id, ids)
-    permits = _lines(session, _PERMITS, Permit.work_order_id, ids)
-    files = _lines(session, _WO_FILES, WorkOrderAttachment.work_order_id, ids)
-    return [
-        _work_order(
-            r,
-            tasks.get(r.id, ()),
-            labor.get(r.id, ()),
-            parts.get(r.id, ()),
-            permits.get(r.id, ()),
-            files.get(r.id, ()),
-        )
-        for r in rows
-    ]
+    return [_work_order(r) for r in rows]
 
 
-def _work_order(r, tasks, labor, parts, permits, files) -> dict[str, Any]:
+def _work_order(r: Any) -> dict[str, Any]:
     item = r._asdict()
-    del item["id"]
     item["asset_status"] = r.asset_status.value
-    # As WorkOrder.labor_cost and parts_cost: read from the lines, rounded the same way.
-    labor_cost = round(sum(e.total_cost for e in labor), 2)
-    parts_cost = round(sum((p.quantity_used or 0) * (p.unit_cost or 0) for p in parts), 2)
+    # As WorkOrder.labor_cost and parts_cost: summed from the lines in the same order.
+    labor_cost = round(sum(e["cost"] for e in r.labor), 2)
+    parts_cost = round(sum((p["used"] or 0) * (p.pop("unit_cost") or 0) for p in r.parts), 2)
     item["labor_cost"] = labor_cost
     item["parts_cost"] = parts_cost
     item["total_cost"] = round(labor_cost + parts_cost, 2)
-    item["tasks"] = [
-        {"sequence": t.sequence, "description": t.description, "required": t.is_required,
-         "requires_measurement": t.requires_measurement, "unit": t.measurement_unit,
-         "spec_min": t.spec_min, "spec_max": t.spec_max,
-         "measurement_value": t.measurement_value, "measurement_passed": t.measurement_passed,
-         "completed": t.completed, "completed_by": t.completed_by}
-        for t in tasks
-    ]  # fmt: skip
-    item["labor"] = [
-        {"technician": e.technician_name, "hours": e.hours, "type": e.labor_type,
-         "cost": e.total_cost}
-        for e in labor
-    ]  # fmt: skip
-    item["parts"] = [
-        {"part_id": p.part_id, "required": p.quantity_required, "used": p.quantity_used,
-         "serial_numbers": p.serial_numbers, "issued_by": p.issued_by}
-        for p in parts
-    ]  # fmt: skip
-    item["permits"] = [
-        {"number": p.number, "kind": p.kind, "status": p.status, "issued_by": p.issued_by,
-         "energy_sources": p.energy_sources, "isolation_verified": p.isolation_verified,
-         "removed_by": p.removed_by}
-        for p in permits
-    ]  # fmt: skip
-    item["attachments"] = [
-        {"id": a.id, "kind": a.kind, "filename": a.filename, "source": a.source,
-         "uploaded_by": a.uploaded_by}
-        for a in files
-    ]  # fmt: skip
     item["live"] = None
     return item
 
