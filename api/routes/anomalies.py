@@ -8,7 +8,7 @@ from sqlalchemy import select
 from api import anomaly_actions as actions
 from api import work_order_actions as wo_actions
 from api.answers import json_answer
-from api.deps import AppSettings, DbSession, TemporalClient, require
+from api.deps import AppSettings, DbSession, TemporalClient, reads_only, require
 from api.errors import ApiError
 from api.files import file_response
 from api.jsonable import jsonable
@@ -90,6 +90,7 @@ async def register(
 
 
 @router.get("", response_model=Page[AnomalyOut], summary="List anomalies")
+@reads_only
 def list_anomalies(
     session: DbSession,
     actor: Viewer,
@@ -156,6 +157,7 @@ def knowledge(
 
 
 @router.get("/{ref}", response_model=AnomalyOut, summary="An anomaly with its live state")
+@reads_only
 async def get_anomaly(
     ref: str, session: DbSession, actor: Viewer, client: TemporalClient
 ) -> Response:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from api.answers import json_answer
 from api.asset_status import change_by_hand
-from api.deps import DbSession, require
+from api.deps import DbSession, reads_only, require
 from api.params import Offset
 from domain.actor import Actor
 from domain.rules.asset_status import AssetStatus
@@ -35,6 +35,7 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 @router.get("", response_model=Page[AssetOut], summary="List assets")
+@reads_only
 def list_assets(
     session: DbSession,
     actor: Viewer,

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from api import work_order_actions as wo_actions
 from api.answers import json_answer
-from api.deps import AppSettings, DbSession, TemporalClient, require
+from api.deps import AppSettings, DbSession, TemporalClient, reads_only, require
 from api.errors import ApiError
 from api.jsonable import jsonable
 from api.params import After, Offset, RowId
@@ -185,6 +185,7 @@ async def _live(client, number: str) -> dict | None:
 
 
 @router.get("/work-orders", response_model=WorkOrderPage, summary="List work orders")
+@reads_only
 def list_work_orders(
     session: DbSession,
     actor: Viewer,
@@ -266,6 +267,7 @@ async def create_work_order(
 @router.get(
     "/work-orders/{number}", response_model=WorkOrderOut, summary="A work order with its live state"
 )
+@reads_only
 async def get_work_order(
     number: str, session: DbSession, actor: Viewer, client: TemporalClient
 ) -> Response:
