@@ -252,6 +252,14 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def get(self, request: bytes) -> int:
+        if self.writer is not None:
+            try:
+                return await self._get(request)
+            except (OSError, asyncio.IncompleteReadError):
+                self.close()  # the server closed it while it was idle: once more on a new one
+        return await self._get(request)
+
+    async def _get(self, request: bytes) -> int:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from api.routes.work_orders import _out
-from domain.models import Asset, User, WorkOrder
+from domain.models import Anomaly, Asset, User, WorkOrder
 from domain.schemas.anomalies import AnomalyOut
 from domain.schemas.assets import AssetOut, Page
 from domain.schemas.work_order_out import WorkOrderPage
@@ -34,6 +34,11 @@ def viewer(sessions):
             select(Asset).filter_by(organization_id=org).order_by(Asset.id).limit(2)
         ).all()
         child.parent_asset_id, child.status_reason, child.area_id = parent.id, "seen", None
+        odd, bare = s.scalars(
+            select(Anomaly).filter_by(organization_id=org).order_by(Anomaly.id.desc()).limit(2)
+        ).all()
+        odd.work_log, odd.resolution, odd.criticality_reasons = None, None, None  # JSON null
+        bare.enrichment, bare.assignee_id = {}, None
     return actor
 
 
