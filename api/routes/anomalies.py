@@ -169,7 +169,6 @@ async def get_anomaly(
     if out is None:  # deleted in between
         raise ApiError(404, "NotFound", f"anomaly {ref} not found", "reference")
     out["live"] = live
-    out["work_orders"] = wo_actions.work_orders_of(session, reference, actor.organization_id)
     return json_answer(AnomalyOut, out)
 
 

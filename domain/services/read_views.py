@@ -127,13 +127,39 @@ def anomaly_page(session: Session, query: Select, limit: int, offset: int) -> di
     return _page(_objects(session, page, _ANOMALY, _ANOMALY_JOINS), total, limit, offset)
 
 
+# The work orders opened from an anomaly, oldest first, shown with its detail.
+_OPENED = (
+    select(
+        func.coalesce(
+            func.json_agg(
+                aggregate_order_by(
+                    _object(number=WorkOrder.number, status=WorkOrder.status, type=WorkOrder.type),
+                    WorkOrder.id,
+                )
+            ),
+            EMPTY_LIST,
+        )
+    )
+    .where(
+        WorkOrder.organization_id == Anomaly.organization_id,
+        WorkOrder.source_reference == Anomaly.reference,
+    )
+    .scalar_subquery()
+)
+
+
 def anomaly_view(session: Session, organization_id: int, reference: str) -> dict[str, Any] | None:
-    """An anomaly's answer as stored (without its live state), or None."""
+    """An anomaly's answer as stored (without its live state) with the work orders opened
+    from it, in one statement; None if the organisation has no such anomaly."""
     query = select(Anomaly).where(
         Anomaly.organization_id == organization_id, Anomaly.reference == reference.upper()
     )
-    rows = _objects(session, query, _ANOMALY, _ANOMALY_JOINS)
-    return rows[0] if rows else None
+    rows = _objects(session, query, func.json_build_array(_ANOMALY, _OPENED), _ANOMALY_JOINS)
+    if not rows:
+        return None
+    out, opened = rows[0]
+    out["work_orders"] = opened
+    return out
 
 
 # -- assets --

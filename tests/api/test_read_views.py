@@ -4,11 +4,12 @@ fields and values as building each record (`to_out`) and checking it against the
 import pytest
 from sqlalchemy import select
 
+from api import work_order_actions as wo_actions
 from api.routes.work_orders import _out
 from domain.models import Anomaly, Asset, User, WorkOrder
 from domain.schemas.anomalies import AnomalyOut
 from domain.schemas.assets import AssetOut, Page
-from domain.schemas.work_order_out import WorkOrderPage
+from domain.schemas.work_order_out import WorkOrderOut, WorkOrderPage
 from domain.services import anomalies, assets
 from domain.services import work_orders as wo_service
 from domain.services.users import actor_for
@@ -93,3 +94,34 @@ async def test_filtered_lists_still_join_cleanly(client, token_for, viewer):
         r = await client.get(path, headers=h)
         assert r.status_code == 200, (path, r.text)
         assert r.json()["items"], path
+
+
+async def test_details_answer_what_the_records_say(client, sessions, token_for, viewer):
+    h = token_for(viewer.username)
+    org = viewer.organization_id
+    with sessions() as s, s.begin():  # two work orders opened from one anomaly
+        for number in ("WO-BR-0000003", "WO-BR-0000001"):
+            s.scalars(
+                select(WorkOrder).filter_by(number=number)
+            ).one().source_reference = "ANO-BR-0000029"
+    for ref in ("ANO-BR-0000029", "ano-br-0000028", "ANO-BR-0000000"):
+        with sessions() as s:
+            anomaly = anomalies.get_anomaly(session=s, organization_id=org, reference=ref)
+            want = anomalies.to_out(s, anomaly).model_dump(mode="json")
+            want["work_orders"] = wo_actions.work_orders_of(s, ref, org)
+        r = await client.get(f"{ANOMALIES}/{ref}", headers=h)
+        assert r.status_code == 200, r.text
+        assert r.json() == want  # no workflow behind a seeded row: live is null in both
+    assert len(want["work_orders"]) == 0 and len(r.json()["attachments"]) == 1
+    assert [w["number"] for w in (await client.get(f"{ANOMALIES}/ANO-BR-0000029", headers=h))
+            .json()["work_orders"]] == ["WO-BR-0000001", "WO-BR-0000003"]  # fmt: skip
+    for number in ("WO-BR-0000029", "wo-br-0000002"):
+        with sessions() as s:
+            want = WorkOrderOut.model_validate(
+                _out(s, wo_service.get(s, org, number, shown=True))
+            ).model_dump(mode="json")
+        r = await client.get(f"{WORK_ORDERS}/{number}", headers=h)
+        assert r.status_code == 200, r.text
+        assert r.json() == want
+    assert (await client.get(f"{ANOMALIES}/ANO-XX-1", headers=h)).status_code == 404
+    assert (await client.get(f"{WORK_ORDERS}/WO-XX-1", headers=h)).status_code == 404
