@@ -132,7 +132,31 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> None:
     # Each process builds its own app from the environment: they share one secret key,
     # resolved here once so that two of them never generate one at the same time.
     os.environ["PLANTOPS_SECRET_KEY"] = settings.resolved_secret_key()
-    uvicorn.run("api.app:create_app", factory=True, workers=workers, **options)
+    uvicorn.run("workers.cli:api_worker_app", factory=True, workers=workers, **options)
+
+
+def api_worker_app():
+    """The app of one API worker process. It dies with the process that started it, so a
+    supervisor that kills and restarts `plantops api` leaves no worker holding the port."""
+    _die_with_parent()
+    from api.app import create_app
+
+    return create_app()
+
+
+def _die_with_parent() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 MAX_DEFAULT_API_WORKERS = 8
