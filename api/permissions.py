@@ -48,7 +48,7 @@ def door(action: Action, *scopes: Scope) -> Callable[..., Actor]:
 
     declared = door_of(action, *scopes)
 
-    def check(actor: CurrentActor) -> Actor:
+    async def check(actor: CurrentActor) -> Actor:  # pure: no trip to a worker thread
         return enforce(actor, declared)
 
     check.door = declared  # type: ignore[attr-defined]

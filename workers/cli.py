@@ -125,13 +125,49 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> None:
         "access_log": False,
         "proxy_headers": False,  # the client address is read per PLANTOPS_TRUSTED_PROXIES only
     }
-    if settings.api_workers == 1:
+    workers = api_workers(settings)
+    if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return
     # Each process builds its own app from the environment: they share one secret key,
     # resolved here once so that two of them never generate one at the same time.
     os.environ["PLANTOPS_SECRET_KEY"] = settings.resolved_secret_key()
-    uvicorn.run("api.app:create_app", factory=True, workers=settings.api_workers, **options)
+    uvicorn.run("workers.cli:api_worker_app", factory=True, workers=workers, **options)
+
+
+def api_worker_app():
+    """The app of one API worker process. It dies with the process that started it, so a
+    supervisor that kills and restarts `plantops api` leaves no worker holding the port."""
+    _die_with_parent()
+    from api.app import create_app
+
+    return create_app()
+
+
+def _die_with_parent() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+MAX_DEFAULT_API_WORKERS = 8
+
+
+def api_workers(settings: Settings) -> int:
+    """PLANTOPS_API_WORKERS when set; else one process per core (a process runs Python on
+    one core at a time), at most MAX_DEFAULT_API_WORKERS."""
+    if "api_workers" in settings.model_fields_set:
+        return settings.api_workers
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_API_WORKERS))
 
 
 def _interrupt(*_: object) -> None:

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from api import anomaly_actions as actions
 from api import gateway
 from api import work_order_actions as wo_actions
-from api.deps import AppSettings, DbSession, TemporalClient, require
+from api.answers import json_answer
+from api.deps import AppSettings, DbSession, TemporalClient, reads_only, require
 from api.errors import ApiError
 from api.files import file_response
 from api.gateway import ANOMALY
@@ -40,7 +41,7 @@ from domain.schemas.fields import Line
 from domain.schemas.kpis import KpiAnswer
 from domain.services import anomalies as service
 from domain.services import kpis as kpi_service
-from domain.services import work_order_sources
+from domain.services import read_views, work_order_sources
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import (
     AcceptRequest,
@@ -91,6 +92,7 @@ async def register(
 
 
 @router.get("", response_model=Page[AnomalyOut], summary="List anomalies")
+@reads_only
 def list_anomalies(
     session: DbSession,
     actor: Viewer,
@@ -102,14 +104,10 @@ def list_anomalies(
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Page[AnomalyOut]:
+) -> Response:
     filters = service.AnomalyFilters(anomaly_status, criticality, asset, site, assignee, q)
-    rows, total = service.list_anomalies(
-        session=session, actor=actor, filters=filters, limit=limit, offset=offset
-    )
-    return Page(
-        items=[service.to_out(session, a) for a in rows], total=total, limit=limit, offset=offset
-    )
+    query = service.filtered(actor=actor, filters=filters)
+    return json_answer(Page[AnomalyOut], read_views.anomaly_page(session, query, limit, offset))
 
 
 @router.get(
@@ -161,23 +159,19 @@ def knowledge(
 
 
 @router.get("/{ref}", response_model=AnomalyOut, summary="An anomaly with its live state")
+@reads_only
 async def get_anomaly(
     ref: str, session: DbSession, actor: Viewer, client: TemporalClient
-) -> AnomalyOut:
-    anomaly = service.get_anomaly(
-        session=session, organization_id=actor.organization_id, reference=ref
-    )
-    reference = anomaly.reference
-    session.rollback()  # expire the row: it is read again after the live state
+) -> Response:
+    reference = actions.own(session, actor, ref)
     # The workflow writes the record before it changes its state, so reading the record
     # after the query never shows it behind the live state.
-    live = await gateway.live(client, reference, AnomalyWorkflow.get_state)
-    anomaly = service.get_anomaly(
-        session=session, organization_id=actor.organization_id, reference=reference, shown=True
-    )
-    out = service.to_out(session, anomaly, live)
-    out.work_orders = wo_actions.work_orders_of(session, reference, actor.organization_id)
-    return out
+    live = await actions.live(client, reference)
+    out = read_views.anomaly_view(session, actor.organization_id, reference)
+    if out is None:  # deleted in between
+        raise ApiError(404, "NotFound", f"anomaly {ref} not found", "reference")
+    out["live"] = live
+    return json_answer(AnomalyOut, out)
 
 
 @router.get(

@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from api.answers import json_answer
 from api.asset_status import change_by_hand
-from api.deps import DbSession, require
+from api.deps import DbSession, reads_only, require
 from api.params import Offset
 from domain.actor import Actor
 from domain.rules.asset_status import AssetStatus
@@ -22,6 +23,7 @@ from domain.schemas.assets import (
     StatusChange,
 )
 from domain.services import assets as service
+from domain.services import read_views
 
 router = APIRouter(prefix="/api/v1/maintenance/assets", tags=["assets"])
 
@@ -33,6 +35,7 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 @router.get("", response_model=Page[AssetOut], summary="List assets")
+@reads_only
 def list_assets(
     session: DbSession,
     actor: Viewer,
@@ -44,14 +47,10 @@ def list_assets(
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Page[AssetOut]:
+) -> Response:
     filters = service.AssetFilters(site, asset_status, criticality, type, work_center, q)
-    rows, total = service.list_assets(
-        session=session, actor=actor, filters=filters, limit=limit, offset=offset
-    )
-    return Page(
-        items=[service.to_out(session, a) for a in rows], total=total, limit=limit, offset=offset
-    )
+    query = service.filtered(actor=actor, filters=filters)
+    return json_answer(Page[AssetOut], read_views.asset_page(session, query, limit, offset))
 
 
 @router.get("/{ref}", response_model=AssetOut, summary="Asset details")

@@ -4,13 +4,14 @@ of seed 003 J.1 and J.2, behind the permission matrix of I.2."""
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 from sqlalchemy import func, select
 
 from api import gateway
 from api import work_order_actions as wo_actions
 from api import work_order_content as content
-from api.deps import AppSettings, DbSession, TemporalClient, require
+from api.answers import json_answer
+from api.deps import AppSettings, DbSession, TemporalClient, reads_only, require
 from api.errors import ApiError
 from api.gateway import WORK_ORDER
 from api.jsonable import jsonable
@@ -71,6 +72,7 @@ from domain.services import dispatch as dispatch_service
 from domain.services import downtime as downtime_service
 from domain.services import events as events_service
 from domain.services import parts as parts_service
+from domain.services import read_views
 from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
 from workflows.work_order_types import (
@@ -180,6 +182,7 @@ async def _live(client, number: str) -> dict | None:
 
 
 @router.get("/work-orders", response_model=WorkOrderPage, summary="List work orders")
+@reads_only
 def list_work_orders(
     session: DbSession,
     actor: Viewer,
@@ -189,7 +192,7 @@ def list_work_orders(
     assignee: str | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> dict[str, Any]:
+) -> Response:
     query = select(WorkOrder).where(WorkOrder.organization_id == actor.organization_id)
     if wo_status:
         query = query.where(WorkOrder.status.in_([s.strip().upper() for s in wo_status.split(",")]))
@@ -202,11 +205,7 @@ def list_work_orders(
     if assignee:
         user = wo_actions.user_for(session, actor, assignee)
         query = query.where(WorkOrder.assigned_to_id == user.id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = query.options(*service.SHOWN).order_by(WorkOrder.id.desc()).limit(limit).offset(offset)
-    rows = session.scalars(page).all()
-    return {"items": [_out(session, w) for w in rows], "total": total, "limit": limit,
-            "offset": offset}  # fmt: skip
+    return json_answer(WorkOrderPage, read_views.work_order_page(session, query, limit, offset))
 
 
 @router.post(
@@ -265,11 +264,18 @@ async def create_work_order(
 @router.get(
     "/work-orders/{number}", response_model=WorkOrderOut, summary="A work order with its live state"
 )
+@reads_only
 async def get_work_order(
     number: str, session: DbSession, actor: Viewer, client: TemporalClient
-) -> dict[str, Any]:
-    wo = service.get(session, actor.organization_id, number, shown=True)
-    return _out(session, wo, await _live(client, wo.number))
+) -> Response:
+    number = wo_actions.own(session, actor, number)
+    # Read after the query: the workflow writes the record before it changes its state.
+    live = await _live(client, number)
+    out = read_views.work_order_view(session, actor.organization_id, number)
+    if out is None:  # deleted in between
+        raise ApiError(404, "NotFound", f"work order {number} not found", "number")
+    out["live"] = live
+    return json_answer(WorkOrderOut, out)
 
 
 @router.put(

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from domain.actor import Actor
@@ -213,6 +213,19 @@ SHOWN = (
 def list_anomalies(
     *, session: Session, actor: Actor, filters: AnomalyFilters, limit: int, offset: int
 ) -> tuple[list[Anomaly], int]:
+    query = filtered(actor=actor, filters=filters)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.options(*SHOWN)
+        .order_by(Anomaly.registered_at.desc(), Anomaly.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def filtered(*, actor: Actor, filters: AnomalyFilters) -> Select[tuple[Anomaly]]:
+    """The caller's organisation's anomalies that the filters pick."""
     query = select(Anomaly).where(Anomaly.organization_id == actor.organization_id)
     if filters.status:
         statuses = [s.strip().upper() for s in filters.status.split(",") if s.strip()]
@@ -234,14 +247,7 @@ def list_anomalies(
     if filters.q:
         like = f"%{filters.q}%"
         query = query.where(or_(Anomaly.title.ilike(like), Anomaly.description.ilike(like)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.options(*SHOWN)
-        .order_by(Anomaly.registered_at.desc(), Anomaly.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return list(rows), total
+    return query
 
 
 def get_anomaly(

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from domain.actor import Actor
@@ -62,6 +62,14 @@ def _scoped(actor: Actor):
 def list_assets(
     *, session: Session, actor: Actor, filters: AssetFilters, limit: int, offset: int
 ) -> tuple[list[Asset], int]:
+    query = filtered(actor=actor, filters=filters)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = query.options(*SHOWN).order_by(Asset.asset_number).limit(limit).offset(offset)
+    return list(session.scalars(page).all()), total
+
+
+def filtered(*, actor: Actor, filters: AssetFilters) -> Select[tuple[Asset]]:
+    """The assets the actor may see that the filters pick."""
     query = _scoped(actor)
     if filters.site:
         query = query.join(Site, Site.id == Asset.site_id).where(Site.code == filters.site.upper())
@@ -80,9 +88,7 @@ def list_assets(
     if filters.q:
         like = f"%{filters.q}%"
         query = query.where(or_(Asset.asset_number.ilike(like), Asset.name.ilike(like)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = query.options(*SHOWN).order_by(Asset.asset_number).limit(limit).offset(offset)
-    return list(session.scalars(page).all()), total
+    return query
 
 
 def get_asset(*, session: Session, actor: Actor, ref: str, lock: bool = False) -> Asset:

@@ -1,0 +1,304 @@
+"""Lists and details read as one JSON object per record, built by PostgreSQL with the
+answer's own field names: the same answers as the records' `to_out`, without building
+ORM objects or reading columns one by one in Python. A record's lines come in the same
+statement as JSON arrays, so a page is the count and one statement, whatever it holds."""
+
+from typing import Any
+
+from sqlalchemy import Select, case, func, literal_column, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import Session, aliased
+
+from domain.models import (
+    Anomaly,
+    AnomalyAttachment,
+    Area,
+    Asset,
+    AssetType,
+    Meter,
+    Permit,
+    Site,
+    User,
+    WorkCenter,
+    WorkOrder,
+    WorkOrderAttachment,
+    WorkOrderLabor,
+    WorkOrderPart,
+    WorkOrderTask,
+)
+
+EMPTY_LIST = literal_column("'[]'::json")
+EMPTY_OBJECT = literal_column("'{}'::jsonb")
+EMPTY_ARRAY = literal_column("'[]'::jsonb")  # for jsonb columns
+
+
+def _object(**fields: Any) -> Any:
+    """json_build_object('name', column, ...): at most 50 fields (PostgreSQL's 100 arguments)."""
+    pairs = [p for name, column in fields.items() for p in (literal_column(f"'{name}'"), column)]
+    return func.json_build_object(*pairs)
+
+
+def _or(column: Any, empty: Any) -> Any:
+    """As `value or empty` in Python: SQL NULL and a stored JSON null both give `empty`."""
+    return func.coalesce(func.nullif(column, literal_column("'null'::jsonb")), empty)
+
+
+def _lines(parent: Any, key: Any, order: Any, **fields: Any) -> Any:
+    """A record's lines of one kind as a JSON array of objects, in `order`."""
+    agg = func.json_agg(aggregate_order_by(_object(**fields), order))
+    return select(func.coalesce(agg, EMPTY_LIST)).where(key == parent).scalar_subquery()
+
+
+def _count(session: Session, query: Select) -> int:
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def _objects(session: Session, query: Select, record: Any, joins: tuple = ()) -> list[dict]:
+    """The records `query` (a filtered select of an entity) picks, each as its JSON object."""
+    statement = query.with_only_columns(record, maintain_column_froms=True)
+    for target, on, outer in joins:
+        statement = statement.join(target, on, isouter=outer)
+    return list(session.scalars(statement).all())
+
+
+def _page(items: list[dict], total: int, limit: int, offset: int) -> dict[str, Any]:
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+# Aliases: a filter may already join the plain table (an asset's number, a site's code).
+_Assignee = aliased(User)
+_Type = aliased(AssetType)
+_Site = aliased(Site)
+_Area = aliased(Area)
+_WorkCenter = aliased(WorkCenter)
+_Parent = aliased(Asset)
+_Asset = aliased(Asset)
+
+# -- anomalies --
+
+A = AnomalyAttachment
+_ANOMALY = _object(
+    reference=Anomaly.reference,
+    status=Anomaly.status,
+    title=Anomaly.title,
+    description=Anomaly.description,
+    asset=func.coalesce(Anomaly.enrichment["asset_number"].astext, ""),
+    site=func.coalesce(Anomaly.enrichment["site_code"].astext, ""),
+    location=Anomaly.location,
+    channel=Anomaly.channel,
+    reporter=Anomaly.reporter_name,
+    occurred_at=Anomaly.occurred_at,
+    detected_at=Anomaly.detected_at,
+    registered_at=Anomaly.registered_at,
+    latitude=Anomaly.latitude,
+    longitude=Anomaly.longitude,
+    criticality=Anomaly.criticality,
+    criticality_score=Anomaly.criticality_score,
+    criticality_reasons=_or(Anomaly.criticality_reasons, EMPTY_ARRAY),
+    response_deadline=Anomaly.response_deadline,
+    dashboard_flag=Anomaly.dashboard_flag,
+    alert_acknowledged_at=Anomaly.alert_acknowledged_at,
+    assignee=case((Anomaly.assignee_id.is_not(None), _Assignee.username)),
+    assignment_score=Anomaly.assignment_score,
+    assignment_explanation=_or(Anomaly.assignment_explanation, EMPTY_ARRAY),
+    escalation_level=Anomaly.escalation_level,
+    eta=Anomaly.eta,
+    accepted_at=Anomaly.accepted_at,
+    resolved_at=Anomaly.resolved_at,
+    closed_at=Anomaly.closed_at,
+    resolution=_or(Anomaly.resolution, EMPTY_OBJECT),
+    work_log=_or(Anomaly.work_log, EMPTY_OBJECT),
+    enrichment=_or(Anomaly.enrichment, EMPTY_OBJECT),
+    attachments=_lines(
+        Anomaly.id, A.anomaly_id, A.id,
+        id=A.id, kind=A.kind, filename=A.filename, content_type=A.content_type, size=A.size,
+        caption=A.caption, uploaded_by=A.uploaded_by, uploaded_at=A.uploaded_at,
+    ),
+)  # fmt: skip
+_ANOMALY_JOINS = ((_Assignee, _Assignee.id == Anomaly.assignee_id, True),)
+
+
+def anomaly_page(session: Session, query: Select, limit: int, offset: int) -> dict[str, Any]:
+    """A page of the anomalies `query` (a filtered select of Anomaly) picks, newest first."""
+    total = _count(session, query)
+    page = (
+        query.order_by(Anomaly.registered_at.desc(), Anomaly.id.desc()).limit(limit).offset(offset)
+    )
+    return _page(_objects(session, page, _ANOMALY, _ANOMALY_JOINS), total, limit, offset)
+
+
+# The work orders opened from an anomaly, oldest first, shown with its detail.
+_OPENED = (
+    select(
+        func.coalesce(
+            func.json_agg(
+                aggregate_order_by(
+                    _object(number=WorkOrder.number, status=WorkOrder.status, type=WorkOrder.type),
+                    WorkOrder.id,
+                )
+            ),
+            EMPTY_LIST,
+        )
+    )
+    .where(
+        WorkOrder.organization_id == Anomaly.organization_id,
+        WorkOrder.source_reference == Anomaly.reference,
+    )
+    .scalar_subquery()
+)
+
+
+def anomaly_view(session: Session, organization_id: int, reference: str) -> dict[str, Any] | None:
+    """An anomaly's answer as stored (without its live state) with the work orders opened
+    from it, in one statement; None if the organisation has no such anomaly."""
+    query = select(Anomaly).where(
+        Anomaly.organization_id == organization_id, Anomaly.reference == reference.upper()
+    )
+    rows = _objects(session, query, func.json_build_array(_ANOMALY, _OPENED), _ANOMALY_JOINS)
+    if not rows:
+        return None
+    out, opened = rows[0]
+    out["work_orders"] = opened
+    return out
+
+
+# -- assets --
+
+_ASSET = _object(
+    id=Asset.id,
+    asset_number=Asset.asset_number,
+    name=Asset.name,
+    description=Asset.description,
+    type_code=_Type.code,
+    type_name=_Type.name,
+    category=_Type.category,
+    criticality=Asset.criticality,
+    status=Asset.status,
+    status_reason=Asset.status_reason,
+    status_changed_at=Asset.status_changed_at,
+    status_changed_by=Asset.status_changed_by,
+    site_code=_Site.code,
+    area_code=_Area.code,
+    work_center_code=_WorkCenter.code,
+    parent_asset_number=_Parent.asset_number,
+    manufacturer=Asset.manufacturer,
+    model=Asset.model,
+    serial_number=Asset.serial_number,
+    install_date=Asset.install_date,
+    requires_certification=Asset.requires_certification,
+    certification_expiry=Asset.certification_expiry,
+    production_loss_per_hour=Asset.production_loss_per_hour,
+    latitude=Asset.latitude,
+    longitude=Asset.longitude,
+    meters=_lines(
+        Asset.id, Meter.asset_id, Meter.id,
+        meter_type=Meter.meter_type, unit=Meter.unit, current_reading=Meter.current_reading,
+        last_reading_at=Meter.last_reading_at,
+    ),
+    updated_at=Asset.updated_at,
+)  # fmt: skip
+_ASSET_JOINS = (
+    (_Type, _Type.id == Asset.type_id, False),
+    (_Site, _Site.id == Asset.site_id, False),
+    (_Area, _Area.id == Asset.area_id, True),
+    (_WorkCenter, _WorkCenter.id == Asset.work_center_id, True),
+    (_Parent, _Parent.id == Asset.parent_asset_id, True),
+)
+
+
+def asset_page(session: Session, query: Select, limit: int, offset: int) -> dict[str, Any]:
+    """A page of the assets `query` (a filtered select of Asset) picks, by number."""
+    total = _count(session, query)
+    page = query.order_by(Asset.asset_number).limit(limit).offset(offset)
+    return _page(_objects(session, page, _ASSET, _ASSET_JOINS), total, limit, offset)
+
+
+# -- work orders --
+
+T, L, P, PT, F = WorkOrderTask, WorkOrderLabor, WorkOrderPart, Permit, WorkOrderAttachment
+_WORK_ORDER = _object(
+    number=WorkOrder.number,
+    type=WorkOrder.type,
+    priority=WorkOrder.priority,
+    source=WorkOrder.source,
+    source_reference=WorkOrder.source_reference,
+    status=WorkOrder.status,
+    asset=_Asset.asset_number,
+    asset_status=_Asset.status,
+    title=WorkOrder.title,
+    description=WorkOrder.description,
+    assigned_to_id=WorkOrder.assigned_to_id,
+    scheduled_date=WorkOrder.scheduled_date,
+    estimated_hours=WorkOrder.estimated_hours,
+    estimated_cost=WorkOrder.estimated_cost,
+    requires_loto=WorkOrder.requires_loto,
+    requires_hot_work=WorkOrder.requires_hot_work,
+    requires_confined_space=WorkOrder.requires_confined_space,
+    requires_first_article=WorkOrder.requires_first_article,
+    first_article_passed=WorkOrder.first_article_passed,
+    after_stop_work=WorkOrder.after_stop_work,
+    started_at=WorkOrder.started_at,
+    completed_at=WorkOrder.completed_at,
+    verified_at=WorkOrder.verified_at,
+    verification=WorkOrder.verification,
+    test_run_passed=WorkOrder.test_run_passed,
+    approvals=WorkOrder.approvals,
+    closed_at=WorkOrder.closed_at,
+    cancel_reason=WorkOrder.cancel_reason,
+    tasks=_lines(
+        WorkOrder.id, T.work_order_id, T.sequence,
+        sequence=T.sequence, description=T.description, required=T.is_required,
+        requires_measurement=T.requires_measurement, unit=T.measurement_unit,
+        spec_min=T.spec_min, spec_max=T.spec_max, measurement_value=T.measurement_value,
+        measurement_passed=T.measurement_passed, completed=T.completed,
+        completed_by=T.completed_by,
+    ),
+    labor=_lines(
+        WorkOrder.id, L.work_order_id, L.id,
+        technician=L.technician_name, hours=L.hours, type=L.labor_type, cost=L.total_cost,
+    ),
+    parts=_lines(
+        WorkOrder.id, P.work_order_id, P.id,
+        part_id=P.part_id, required=P.quantity_required, used=P.quantity_used,
+        serial_numbers=P.serial_numbers, issued_by=P.issued_by, unit_cost=P.unit_cost,
+    ),
+    permits=_lines(
+        WorkOrder.id, PT.work_order_id, PT.id,
+        number=PT.number, kind=PT.kind, status=PT.status, issued_by=PT.issued_by,
+        energy_sources=PT.energy_sources, isolation_verified=PT.isolation_verified,
+        removed_by=PT.removed_by,
+    ),
+    attachments=_lines(
+        WorkOrder.id, F.work_order_id, F.id,
+        id=F.id, kind=F.kind, filename=F.filename, source=F.source, uploaded_by=F.uploaded_by,
+    ),
+)  # fmt: skip
+_WORK_ORDER_JOINS = ((_Asset, _Asset.id == WorkOrder.asset_id, False),)
+
+
+def _work_orders(session: Session, query: Select) -> list[dict[str, Any]]:
+    items = _objects(session, query, _WORK_ORDER, _WORK_ORDER_JOINS)
+    for item in items:
+        # As WorkOrder.labor_cost and parts_cost: summed in Python from the lines in the
+        # same order, so the floats come out the same to the last digit.
+        labor = round(sum(e["cost"] for e in item["labor"]), 2)
+        parts = round(sum((p["used"] or 0) * (p.pop("unit_cost") or 0) for p in item["parts"]), 2)
+        item["labor_cost"], item["parts_cost"] = labor, parts
+        item["total_cost"] = round(labor + parts, 2)
+    return items
+
+
+def work_order_page(session: Session, query: Select, limit: int, offset: int) -> dict[str, Any]:
+    """A page of the work orders `query` (a filtered select of WorkOrder) picks, newest first."""
+    total = _count(session, query)
+    page = query.order_by(WorkOrder.id.desc()).limit(limit).offset(offset)
+    return _page(_work_orders(session, page), total, limit, offset)
+
+
+def work_order_view(session: Session, organization_id: int, number: str) -> dict[str, Any] | None:
+    """A work order's answer as stored (without its live state), or None."""
+    query = select(WorkOrder).where(
+        WorkOrder.organization_id == organization_id, WorkOrder.number == number.upper()
+    )
+    rows = _work_orders(session, query)
+    return rows[0] if rows else None
