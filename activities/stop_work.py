@@ -1,9 +1,9 @@
-"""The steps of a stop-work (seed 003 F.3). Each decision about the asset's hold is taken
-under the asset's stop-work lock and from what is stored at that moment, so steps of two
-stop-works on one asset interleave without undoing each other, and a step run again after
-its commit changes nothing."""
+"""The steps of a stop-work (seed 003 F.3). Whether the asset and its work stay held is
+read from what is stored, in a transaction that ends before any other lifecycle is asked
+to change; read again after the change landed, so steps of two stop-works on one asset
+interleave without undoing each other, and a step run again after its commit changes
+nothing. No transaction or lock is held across a Temporal call."""
 
-import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from activities.asset_gateway import AssetChange, AssetGateway
-from domain.actor import system_actor
+from domain.actor import Actor, system_actor
 from domain.db import transaction
 from domain.errors import DomainError
 from domain.rules import work_orders as wo_rules
@@ -30,6 +30,9 @@ from workflows.work_order import WorkOrderWorkflow
 from workflows.work_order_types import StopWorkRequest
 
 FINAL = {s.value for s in wo_rules.FINAL}
+# Rounds of read-then-ask before a step gives up and is retried (each round lands a
+# change another stop-work made meanwhile; two are the usual most).
+SETTLE_AT_MOST = 10
 
 
 class StopWorkActivities:
@@ -59,17 +62,12 @@ class StopWorkActivities:
     @activity.defn
     async def hold_asset(self, data: HoldRequest) -> str:
         """SAFETY_HOLD through the asset's workflow (no move when held already)."""
-        with transaction(self.sessions) as session:
-            # Waited for off the event loop: the holder needs it to finish its own calls.
-            await asyncio.to_thread(service.lock_asset, session, data.asset_id)
-            return await self.gateway.change_asset_status(
-                AssetChange(
-                    data.asset_id,
-                    "SAFETY_HOLD",
-                    f"stop-work by {data.actor.full_name}: {data.reason}",
-                    system_actor(data.actor.organization_id, "stop-work"),
-                )
-            )
+        status, _ = await self._settle_asset(
+            data.asset_id,
+            f"stop-work by {data.actor.full_name}: {data.reason}",
+            system_actor(data.actor.organization_id, "stop-work"),
+        )
+        return status
 
     @activity.defn
     def open_work_orders(self, asset_id: int) -> list[str]:
@@ -85,12 +83,12 @@ class StopWorkActivities:
         if self.client is None:
             raise ApplicationError("no Temporal client to tell work orders", non_retryable=True)
         handle = self.client.get_workflow_handle(data.number)
-        with transaction(self.sessions) as session:
-            # Waited for off the event loop: the holder needs it to finish its own calls.
-            await asyncio.to_thread(service.lock_asset, session, data.asset_id)
-            held = dispatch_service.stop_work_open(session, data.asset_id)
-            if data.cleared and held:
-                return True  # another stop-work holds the asset: the work stays held
+        told: bool | None = None
+        for _ in range(SETTLE_AT_MOST):
+            # Read in its own short transaction; the work order is told after it ends.
+            held = self._stop_work_open(data.asset_id)
+            if told is not None and told == held:
+                return True  # what was told still stands after it landed
             try:
                 if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
                     return False  # its lifecycle is not running now: tried again later
@@ -107,7 +105,8 @@ class StopWorkActivities:
             except (WorkflowUpdateFailedError, RPCError) as err:
                 activity.logger.warning("%s not told of the stop-work: %s", data.number, err)
                 return False
-            return True
+            told = held
+        raise ApplicationError(f"{data.number}: stop-works on its asset keep changing")
 
     @activity.defn
     async def release_asset(self, data: ReleaseRequest) -> StopWorkReleased:
@@ -115,8 +114,6 @@ class StopWorkActivities:
         still holds it."""
         try:
             with transaction(self.sessions) as session:
-                # Waited for off the event loop: the holder needs it to finish its own calls.
-                await asyncio.to_thread(service.lock_asset, session, data.asset_id)
                 service.mark_cleared(
                     session=session,
                     actor=data.actor,
@@ -124,18 +121,42 @@ class StopWorkActivities:
                     reason=data.reason,
                     now=datetime.now(UTC),
                 )
-                others = service.open_others(session, data.asset_id, data.swa_id)
-                if others:
-                    return StopWorkReleased("SAFETY_HOLD", others)
-                status = await self.gateway.change_asset_status(
-                    AssetChange(
-                        data.asset_id,
-                        "MAINTENANCE",
-                        data.reason or "stop-work cleared",
-                        data.actor,
-                        only_from=["SAFETY_HOLD"],
-                    )
-                )
-                return StopWorkReleased(status, [])
         except DomainError as err:
             raise ApplicationError(err.message, type=err.kind, non_retryable=True) from err
+        status, still_open = await self._settle_asset(
+            data.asset_id, data.reason or "stop-work cleared", data.actor
+        )
+        return StopWorkReleased(status, [i for i in still_open if i != data.swa_id])
+
+    # -- the asset's hold, settled without a lock held across a call --
+
+    def _stop_work_open(self, asset_id: int) -> bool:
+        with self.sessions() as session:
+            return dispatch_service.stop_work_open(session, asset_id)
+
+    async def _settle_asset(
+        self, asset_id: int, reason: str, actor: Actor
+    ) -> tuple[str, list[int]]:
+        """The asset held while a stop-work is open on it, released when none is. Whether
+        one is open is read in a short transaction and the asset's workflow (which orders
+        every status change of the asset) is asked after it ends; read again once the
+        change landed, the asset is asked again if a stop-work opened or cleared meanwhile.
+        Every step that changes what is open settles after its commit, so the last change
+        to land is always checked against what is stored: two stop-works end consistent."""
+        acted_on: bool | None = None
+        status = ""
+        for _ in range(SETTLE_AT_MOST):
+            with self.sessions() as session:
+                still_open = service.open_on(session, asset_id)
+            held = bool(still_open)
+            if acted_on is not None and acted_on == held:
+                return status, still_open
+            if held:
+                change = AssetChange(asset_id, "SAFETY_HOLD", reason, actor)
+            else:
+                change = AssetChange(
+                    asset_id, "MAINTENANCE", reason, actor, only_from=["SAFETY_HOLD"]
+                )
+            status = await self.gateway.change_asset_status(change)
+            acted_on = held
+        raise ApplicationError("stop-works on the asset keep changing")

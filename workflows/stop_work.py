@@ -8,7 +8,8 @@ another stop-work still holds it, and tells the work orders.
 
 The raise and the clear run one after the other in this workflow: a clear arriving while
 work orders are still being told waits for the raise to finish. Across two stop-works on
-one asset, the steps decide under the asset's stop-work lock (see activities/stop_work)."""
+one asset, each step reads what is open after its own commit and settles the asset and
+its work from that, asking again until what it reads still stands (see activities/stop_work)."""
 
 from datetime import timedelta
 

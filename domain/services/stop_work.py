@@ -1,8 +1,4 @@
-"""Stop-work orders (seed 003 F.3): opened and cleared once each, with their audit rows.
-
-Every decision about the asset's hold (raise, tell a work order, release) is taken under
-one advisory lock per asset, so a stop-work cleared while another is raised on the same
-asset cannot release what the other holds."""
+"""Stop-work orders (seed 003 F.3): opened and cleared once each, with their audit rows."""
 
 from datetime import datetime
 
@@ -16,7 +12,6 @@ from domain.services import dispatch as dispatch_service
 from domain.services.audit import record_change
 
 ENTITY = "STOP_WORK"
-LOCK_SPACE = 0x5357  # one advisory lock key space for stop-work decisions, per asset
 
 
 def reference(swa_id: int) -> str:
@@ -31,14 +26,6 @@ def reserve_id(session: Session) -> int:
     ).scalar_one()
 
 
-def lock_asset(session: Session, asset_id: int) -> None:
-    """Held until the transaction ends (or its connection dies with a killed worker)."""
-    session.execute(
-        text("SELECT pg_advisory_xact_lock(:space, :asset)"),
-        {"space": LOCK_SPACE, "asset": asset_id},
-    )
-
-
 def get(session: Session, organization_id: int, swa_id: int) -> StopWork:
     swa = session.get(StopWork, swa_id)
     if swa is None or swa.organization_id != organization_id:
@@ -50,7 +37,6 @@ def open_stop_work(
     *, session: Session, actor: Actor, swa_id: int, asset_id: int, reason: str
 ) -> StopWork:
     """The stop-work's row under its reserved id, naming the work it holds; once."""
-    lock_asset(session, asset_id)
     found = session.get(StopWork, swa_id)
     if found is not None:
         return found
@@ -78,15 +64,12 @@ def open_stop_work(
     return swa
 
 
-def open_others(session: Session, asset_id: int, swa_id: int) -> list[int]:
+def open_on(session: Session, asset_id: int) -> list[int]:
+    """The stop-works open on the asset: it stays held while there is one."""
     return list(
         session.scalars(
             select(StopWork.id)
-            .where(
-                StopWork.asset_id == asset_id,
-                StopWork.cleared_at.is_(None),
-                StopWork.id != swa_id,
-            )
+            .where(StopWork.asset_id == asset_id, StopWork.cleared_at.is_(None))
             .order_by(StopWork.id)
         ).all()
     )
@@ -95,7 +78,7 @@ def open_others(session: Session, asset_id: int, swa_id: int) -> list[int]:
 def mark_cleared(
     *, session: Session, actor: Actor, swa_id: int, reason: str, now: datetime
 ) -> StopWork:
-    """Cleared once, with its audit row; the caller holds the asset's lock."""
+    """Cleared once, with its audit row."""
     swa = get(session, actor.organization_id, swa_id)
     if swa.cleared_at is None:
         swa.cleared_by, swa.cleared_at = actor.full_name, now

@@ -3,6 +3,10 @@ activity interceptor that SIGKILLs its own process once the N-th activity of one
 type has done its work, before Temporal hears of it. Set PLANTOPS_TEST_KILL_AFTER to
 "<WorkflowType>:<N>"; without it this is a plain worker.
 
+A killed worker's activity is noticed by its heartbeat timeout, not its start-to-close
+timeout: this worker gives every activity a short heartbeat timeout and heartbeats for it
+while it runs, so a live step is never cut short and a dead one is retried in seconds.
+
 Run as `python -m tests.workers.boundary_worker` with the worker's usual environment."""
 
 import asyncio
@@ -10,20 +14,73 @@ import os
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import (
     ActivityInboundInterceptor,
+    ActivityOutboundInterceptor,
     ExecuteActivityInput,
     Interceptor,
+    StartActivityInput,
     Worker,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
 )
 
 from domain.db import make_engine, make_sessionmaker
 from domain.settings import get_settings
 from workers import registry
+
+HEARTBEAT_TIMEOUT = timedelta(seconds=3)
+HEARTBEAT_EVERY = 0.5
+
+
+class _ShortHeartbeat(WorkflowOutboundInterceptor):
+    def start_activity(self, input: StartActivityInput):
+        return super().start_activity(replace(input, heartbeat_timeout=HEARTBEAT_TIMEOUT))
+
+
+class _Workflows(WorkflowInboundInterceptor):
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        super().init(_ShortHeartbeat(outbound))
+
+
+class Heartbeats(Interceptor):
+    """Every activity heartbeats while it runs and times out soon after its worker dies.
+    Only the timeouts the server applies change: histories' commands stay the same."""
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor]:
+        return _Workflows
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        class Inbound(ActivityInboundInterceptor):
+            def init(self, outbound: ActivityOutboundInterceptor) -> None:
+                self.outbound = outbound  # heartbeats from here, beside the activity
+                super().init(outbound)
+
+            async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+                if activity.info().is_local:
+                    return await super().execute_activity(input)
+                beating = asyncio.create_task(_beat(self.outbound))
+                try:
+                    return await super().execute_activity(input)
+                finally:
+                    beating.cancel()
+
+        return Inbound(next)
+
+
+async def _beat(outbound: ActivityOutboundInterceptor) -> None:
+    while True:
+        outbound.heartbeat()
+        await asyncio.sleep(HEARTBEAT_EVERY)
 
 
 class KillAfter(Interceptor):
@@ -53,7 +110,7 @@ async def main() -> None:
     settings = get_settings()
     client = await Client.connect(settings.temporal_address)
     engine = make_engine(settings.database_url, pool_size=20, max_overflow=20)
-    interceptors = []
+    interceptors: list[Interceptor] = [Heartbeats()]
     if os.environ.get("PLANTOPS_TEST_KILL_AFTER"):
         workflow_type, after = os.environ["PLANTOPS_TEST_KILL_AFTER"].split(":")
         interceptors.append(KillAfter(workflow_type, int(after)))
