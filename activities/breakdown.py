@@ -23,13 +23,9 @@ from workflows.breakdown_types import (
     ReportStepRequest,
     StartWorkOrderRequest,
 )
+from workflows.kit import passed_on, refuse
 from workflows.work_order import WorkOrderWorkflow
 from workflows.work_order_types import MoveRequest, WorkOrderInput
-
-
-def _refused(err: DomainError) -> ApplicationError:
-    # A business refusal will not change on retry.
-    return ApplicationError(err.message, type=err.kind, non_retryable=True)
 
 
 class BreakdownActivities:
@@ -60,7 +56,7 @@ class BreakdownActivities:
                     reported_at=data.reported_at,
                 )
         except DomainError as err:
-            raise _refused(err) from err
+            refuse(err.kind, err.message, err.field)
         return service.reference(data.report_id)
 
     @activity.defn
@@ -75,7 +71,7 @@ class BreakdownActivities:
                 )
                 return OpenedWorkOrder(wo.number, wo.type)
         except DomainError as err:
-            raise _refused(err) from err
+            refuse(err.kind, err.message, err.field)
 
     @activity.defn
     def open_report_downtime(self, data: ReportStepRequest) -> int | None:
@@ -118,10 +114,10 @@ class BreakdownActivities:
                 MoveRequest(platform, f"reported by {data.actor.full_name}"),
             )
         except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError):
-                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from err
-            raise
+            refusal = passed_on(err)  # the work order's own refusal, typed the same
+            if refusal is err:
+                raise
+            raise refusal from err
         return state.status
 
     @activity.defn

@@ -19,6 +19,7 @@ from domain.errors import DomainError
 from domain.rules import work_orders as wo_rules
 from domain.services import dispatch as dispatch_service
 from domain.services import stop_work as service
+from workflows.kit import refuse
 from workflows.stop_work_types import (
     HoldRequest,
     ReleaseRequest,
@@ -57,7 +58,7 @@ class StopWorkActivities:
                 )
                 return list(swa.held_work_orders)
         except DomainError as err:
-            raise ApplicationError(err.message, type=err.kind, non_retryable=True) from err
+            refuse(err.kind, err.message, err.field)
 
     @activity.defn
     async def hold_asset(self, data: HoldRequest) -> str:
@@ -122,7 +123,7 @@ class StopWorkActivities:
                     now=datetime.now(UTC),
                 )
         except DomainError as err:
-            raise ApplicationError(err.message, type=err.kind, non_retryable=True) from err
+            refuse(err.kind, err.message, err.field)
         status, still_open = await self._settle_asset(
             data.asset_id, data.reason or "stop-work cleared", data.actor
         )

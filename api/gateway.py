@@ -7,7 +7,12 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -56,8 +61,25 @@ def own(session: Session, actor: Actor, lifecycle: Lifecycle, ref: str) -> str:
     return found
 
 
+def _refusal_in(err: BaseException | None) -> ApplicationError | None:
+    """The rule's own typed refusal inside Temporal's wrappers (a workflow's failure, an
+    activity's error), if there is one."""
+    while err is not None:
+        if isinstance(err, ApplicationError) and err.type:
+            return err
+        err = getattr(err, "cause", None) or err.__cause__
+    return None
+
+
 def api_error(err: Exception, lifecycle: Lifecycle, ref: str = "") -> ApiError:
     """Temporal's answer as the API's: a typed refusal keeps its type, message and field."""
+    if isinstance(err, WorkflowFailureError):
+        # A lifecycle that runs to its answer (a report's steps) failed: its refusal, if any.
+        cause = _refusal_in(err.cause)
+        if cause is not None:
+            field = cause.details[0] if cause.details else lifecycle.refusal_field
+            return refusal(cause.type, cause.message, field)
+        return ApiError(500, "WorkflowError", f"{lifecycle.failed}: {err.cause or err}")
     if isinstance(err, WorkflowUpdateFailedError):
         cause = err.cause
         if isinstance(cause, ApplicationError) and cause.type:
@@ -74,11 +96,14 @@ def api_error(err: Exception, lifecycle: Lifecycle, ref: str = "") -> ApiError:
 async def update(
     client: Client | WorkflowHandle, lifecycle: Lifecycle, ref: str, method: Any, request: Any
 ) -> Any:
-    """Send an update and return what the workflow answers (its state): no query after."""
+    """Send an update and return what the workflow answers (its state): no query after.
+    An update that takes no argument is sent with `request` None."""
     handle = (
         client if isinstance(client, WorkflowHandle) else client.get_workflow_handle(ref.upper())
     )
     try:
+        if request is None:
+            return await handle.execute_update(method)
         return await handle.execute_update(method, request)
     except (WorkflowUpdateFailedError, RPCError) as err:
         raise api_error(err, lifecycle, ref) from None

@@ -9,12 +9,12 @@ from temporalio.client import (
     Client,
     WorkflowFailureError,
     WorkflowHandle,
-    WorkflowUpdateFailedError,
 )
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import ApiError, refusal
+from api import gateway
+from api.errors import ApiError
+from api.gateway import Lifecycle
 from domain.actor import Actor, system_actor
 from domain.errors import RuleViolation
 from domain.models import Asset, StopWork
@@ -28,23 +28,8 @@ from workflows.breakdown_types import BreakdownInput
 from workflows.stop_work import StopWorkWorkflow
 from workflows.stop_work_types import ClearRequest, StopWorkInput
 
-
-def _cause(err: BaseException) -> ApplicationError | None:
-    """The rule's own refusal inside Temporal's wrappers."""
-    while err is not None:
-        if isinstance(err, ApplicationError) and err.type:
-            return err
-        err = getattr(err, "cause", None) or err.__cause__
-    return None
-
-
-def _as_api_error(err: Exception, what: str) -> ApiError:
-    cause = _cause(err)
-    if cause is not None:
-        return refusal(cause.type, cause.message, cause.details[0] if cause.details else None)
-    if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
-        return ApiError(404, "NotFound", f"{what} has no running lifecycle")
-    return ApiError(500, "WorkflowError", f"{what} failed: {err}")
+OPERATOR_REPORT = Lifecycle("operator report", failed="the operator report failed")
+STOP_WORK = Lifecycle("stop-work", field="swa_id")
 
 
 async def submit_report(
@@ -84,17 +69,19 @@ async def submit_report(
             reported_at=data.reported_at or datetime.now(UTC),
             actor=actor,
             photo_keys=keys,
+            site_code=asset.site.code,
         )
     try:
-        handle = await client.start_workflow(
+        handle = await gateway.start(
+            client,
             BreakdownWorkflow.run,
             start,
-            id=breakdown_service.reference(report_id),
+            workflow_id=breakdown_service.reference(report_id),
             task_queue=settings.task_queue,
         )
         outcome = await handle.result()
     except (WorkflowFailureError, RPCError) as err:
-        raise _as_api_error(err, "the operator report") from None
+        raise gateway.api_error(err, OPERATOR_REPORT, "the operator report") from None
     return {
         "report_id": outcome.report_id,
         "work_order": outcome.work_order,
@@ -113,18 +100,15 @@ async def raise_stop_work(app_state, actor: Actor, asset_ref: str, reason: str) 
         asset = asset_service.asset_for_write(session=session, actor=actor, ref=asset_ref)
         swa_id = stop_work_service.reserve_id(session)
         start = StopWorkInput(swa_id, actor.organization_id, asset.id, asset.asset_number,
-                              reason, actor)  # fmt: skip
+                              reason, actor, asset.site.code)  # fmt: skip
+    ref = stop_work_service.reference(swa_id)
     try:
-        handle = await client.start_workflow(
-            StopWorkWorkflow.run,
-            start,
-            id=stop_work_service.reference(swa_id),
-            task_queue=settings.task_queue,
+        handle = await gateway.start(
+            client, StopWorkWorkflow.run, start, workflow_id=ref, task_queue=settings.task_queue
         )
-        raised = await handle.execute_update(StopWorkWorkflow.raised)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise _as_api_error(err, f"stop-work {swa_id}") from None
-    return asdict(raised)
+    except RPCError as err:
+        raise gateway.api_error(err, STOP_WORK, ref) from None
+    return asdict(await gateway.update(handle, STOP_WORK, ref, StopWorkWorkflow.raised, None))
 
 
 async def _stop_work_handle(client: Client, task_queue: str, session, swa) -> WorkflowHandle:
@@ -139,11 +123,12 @@ async def _stop_work_handle(client: Client, task_queue: str, session, swa) -> Wo
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
     asset = session.get(Asset, swa.asset_id)
+    by = system_actor(swa.organization_id, "stop-work")
     start = StopWorkInput(swa.id, swa.organization_id, asset.id, asset.asset_number, swa.reason,
-                          system_actor(swa.organization_id, "stop-work"))  # fmt: skip
+                          by, asset.site.code)  # fmt: skip
     session.rollback()
-    return await client.start_workflow(
-        StopWorkWorkflow.run, start, id=workflow_id, task_queue=task_queue
+    return await gateway.start(
+        client, StopWorkWorkflow.run, start, workflow_id=workflow_id, task_queue=task_queue
     )
 
 
@@ -159,11 +144,7 @@ async def clear_stop_work(app_state, actor: Actor, swa_id: int, reason: str) -> 
         try:
             handle = await _stop_work_handle(client, settings.task_queue, session, swa)
         except RPCError as err:
-            raise _as_api_error(err, f"stop-work {swa_id}") from None
-    try:
-        cleared = await handle.execute_update(
-            StopWorkWorkflow.clear, ClearRequest(actor, reason or "")
-        )
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise _as_api_error(err, f"stop-work {swa_id}") from None
+            raise gateway.api_error(err, STOP_WORK, str(swa_id)) from None
+    request = ClearRequest(actor, reason or "")
+    cleared = await gateway.update(handle, STOP_WORK, str(swa_id), StopWorkWorkflow.clear, request)
     return asdict(cleared)

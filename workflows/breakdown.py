@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         ReportStepRequest,
         StartWorkOrderRequest,
     )
+    from workflows.kit import Record, index
 
 # Database steps are short; a worker lost in one is noticed after this much.
 WRITE = {
@@ -44,42 +45,57 @@ class BreakdownWorkflow:
             asset=data.asset_number,
             impacted_jobs=[data.impacted_job] if data.impacted_job else [],
         )
+        self._in = data
+        self._record = Record("OPERATOR_REPORT", f"OPR-{data.report_id}", data.organization_id)
 
     @workflow.run
     async def run(self, data: BreakdownInput) -> BreakdownState:
         s = self._state
+        self._index()
         step = ReportStepRequest(data.report_id, data.actor, list(data.photo_keys))
         await workflow.execute_activity_method(BreakdownActivities.record_report, data, **WRITE)
-        s.steps.append("REPORTED")
+        self._done("REPORTED", data.symptom)
         opened = await workflow.execute_activity_method(
             BreakdownActivities.open_report_work_order, step, **WRITE
         )
         s.work_order, s.work_order_type = opened.number, opened.type
-        s.steps.append("WORK_ORDER_OPENED")
+        self._done("WORK_ORDER_OPENED", opened.number)
         if _is_breakdown(data):
             s.downtime_id = await workflow.execute_activity_method(
                 BreakdownActivities.open_report_downtime, step, **WRITE
             )
-            s.steps.append("DOWNTIME_STARTED")
+            self._done("DOWNTIME_STARTED")
         s.notified = await workflow.execute_activity_method(
             BreakdownActivities.notify_report, step, **WRITE
         )
-        s.steps.append("ROLES_NOTIFIED")
+        self._done("ROLES_NOTIFIED", str(s.notified))
         await workflow.execute_activity_method(
             BreakdownActivities.start_report_work_order,
             StartWorkOrderRequest(data.report_id, opened.number, data.actor, data.indexed),
             **CALL,
         )
-        s.steps.append("WORK_ORDER_SUBMITTED")
+        self._done("WORK_ORDER_SUBMITTED", opened.number)
         if _is_breakdown(data):
             s.asset_status = await workflow.execute_activity_method(
                 BreakdownActivities.take_asset_down,
                 AssetDownRequest(data.report_id, data.asset_id, opened.number, data.actor),
                 **CALL,
             )
-            s.steps.append("ASSET_DOWN")
+            self._done("ASSET_DOWN", s.asset_status or "")
         return s
 
     @workflow.query
     def get_state(self) -> BreakdownState:
         return self._state
+
+    def _done(self, step: str, detail: str = "") -> None:
+        """A step done: on the timeline, and the search attributes' status."""
+        self._state.steps.append(step)
+        self._state.events = self._record.events
+        self._record.log(step, self._in.actor.full_name, self._in.actor.role, detail)
+        self._index()
+
+    def _index(self) -> None:
+        d, s = self._in, self._state
+        status = s.steps[-1] if s.steps else "REPORTING"
+        index(d.indexed, "OPERATOR_REPORT", asset=d.asset_number, site=d.site_code, status=status)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from domain.actor import Actor
 from domain.rules.uploads import FileKey
+from workflows.kit import Event
 
 
 @dataclass
@@ -27,9 +28,10 @@ class BreakdownInput:
     reported_at: datetime
     actor: Actor
     photo_keys: list[FileKey] = field(default_factory=list)
-    # Upsert search attributes on the work order's lifecycle; off only on a server where
-    # they cannot be registered.
+    # Upsert search attributes (the report's and its work order's); off only on a server
+    # where they cannot be registered.
     indexed: bool = True
+    site_code: str = ""
 
 
 @dataclass
@@ -79,3 +81,4 @@ class BreakdownState:
     asset_status: str | None = None
     notified: int = 0
     steps: list[str] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)

@@ -15,13 +15,13 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.stop_work import StopWorkActivities
     from domain.actor import Actor
     from domain.rules.roles import Action
     from domain.rules.work_order_doors import refusal as door_refusal
+    from workflows.kit import CONFLICT, NOT_ALLOWED, NOT_FOUND, Record, index, refuse
     from workflows.stop_work_types import (
         ClearRequest,
         HoldRequest,
@@ -45,11 +45,6 @@ RETRY_EVERY = timedelta(minutes=1)
 RETRY_AT_MOST = timedelta(minutes=30)
 
 
-def _fail(kind: str, message: str, field: str | None = None) -> None:
-    details = [field] if field else []
-    raise ApplicationError(message, *details, type=kind, non_retryable=True)
-
-
 @workflow.defn
 class StopWorkWorkflow:
     @workflow.init
@@ -62,19 +57,24 @@ class StopWorkWorkflow:
         self._raised: StopWorkRaisedEvent | None = None
         self._clear: ClearRequest | None = None
         self._cleared: StopWorkClearedEvent | None = None
+        # The timeline; the steps' rows and audit rows are this lifecycle's own activities.
+        self._record = Record("STOP_WORK", f"SWA-{data.swa_id}", data.organization_id)
 
     @workflow.run
     async def run(self, data: StopWorkInput) -> StopWorkState:
+        self._index()
         self._held = await workflow.execute_activity_method(
             StopWorkActivities.open_stop_work, data, **WRITE
         )
+        self._log("STOP_WORK_RAISED", data.actor, data.reason)
         await workflow.execute_activity_method(
             StopWorkActivities.hold_asset,
             HoldRequest(data.swa_id, data.asset_id, data.actor, data.reason),
             **CALL,
         )
+        self._log("ASSET_HELD", data.actor, data.asset_number)
         await self._tell_open(data.actor, data.reason, cleared=False)
-        self._status = "HELD"
+        self._set_status("HELD")
         self._raised = StopWorkRaisedEvent(
             data.swa_id, data.asset_number, "SAFETY_HOLD", list(self._held), list(self._unreached)
         )
@@ -87,17 +87,20 @@ class StopWorkWorkflow:
                 delay = min(delay * 2, RETRY_AT_MOST)
 
         clear = self._clear
-        self._status = "CLEARING"
+        self._set_status("CLEARING")
         reason = clear.reason or "stop-work cleared"
         released = await workflow.execute_activity_method(
             StopWorkActivities.release_asset,
             ReleaseRequest(data.swa_id, data.asset_id, clear.actor, reason),
             **CALL,
         )
+        self._log("STOP_WORK_CLEARED", clear.actor, reason)
+        self._log("ASSET_RELEASED" if not released.still_open_stop_work else "ASSET_STILL_HELD",
+                  clear.actor, released.asset_status)  # fmt: skip
         self._told, self._unreached = [], []
         if not released.still_open_stop_work:
             await self._tell_open(clear.actor, clear.reason or "cleared", cleared=True)
-        self._status = "CLEARED"
+        self._set_status("CLEARED")
         self._cleared = StopWorkClearedEvent(
             data.swa_id,
             data.asset_number,
@@ -136,10 +139,10 @@ class StopWorkWorkflow:
         # The API's door for this action, from the one permission table (seed 003 I.2).
         why = door_refusal(req.actor.roles, [(Action.CLEAR_STOP_WORK,)])
         if why:
-            _fail("NotAllowed", why)
+            refuse(NOT_ALLOWED, why)
         if self._clear is not None:
-            _fail(
-                "Conflict",
+            refuse(
+                CONFLICT,
                 f"stop-work {self._in.swa_id} was cleared by {self._clear.actor.full_name}",
             )
 
@@ -155,6 +158,7 @@ class StopWorkWorkflow:
             told=list(self._told),
             unreached=list(self._unreached),
             cleared_by=self._clear.actor.full_name if self._clear else None,
+            events=list(self._record.events),
         )
 
     # -- helpers --
@@ -192,8 +196,21 @@ class StopWorkWorkflow:
             **CALL,
         )
         (self._told if told else self._unreached).append(number)
+        if told:
+            self._log("WORK_ORDER_TOLD", actor, number)
 
     def _same_organization(self, actor: Actor) -> None:
         # Another organisation's caller learns nothing, not even that the order exists.
         if actor.organization_id != self._in.organization_id:
-            _fail("NotFound", f"stop-work {self._in.swa_id} not found")
+            refuse(NOT_FOUND, f"stop-work {self._in.swa_id} not found")
+
+    def _log(self, action: str, actor: Actor, detail: str = "") -> None:
+        self._record.log(action, actor.full_name, actor.role, detail)
+
+    def _set_status(self, status: str) -> None:
+        self._status = status
+        self._index()
+
+    def _index(self) -> None:
+        d = self._in
+        index(d.indexed, "STOP_WORK", asset=d.asset_number, site=d.site_code, status=self._status)

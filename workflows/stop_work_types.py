@@ -4,6 +4,7 @@ they load unsandboxed."""
 from dataclasses import dataclass, field
 
 from domain.actor import Actor
+from workflows.kit import Event
 
 
 @dataclass
@@ -14,6 +15,9 @@ class StopWorkInput:
     asset_number: str
     reason: str
     actor: Actor
+    site_code: str = ""
+    # Upsert search attributes; off only on a server where they cannot be registered.
+    indexed: bool = True
 
 
 @dataclass
@@ -90,3 +94,4 @@ class StopWorkState:
     told: list[str] = field(default_factory=list)
     unreached: list[str] = field(default_factory=list)
     cleared_by: str | None = None
+    events: list[Event] = field(default_factory=list)

@@ -122,6 +122,8 @@ async def main() -> None:
             activities=registry.activities(make_sessionmaker(engine), client=client),
             activity_executor=executor,
             interceptors=interceptors,
+            # A dead worker's cached workflows go back to the shared queue at once.
+            sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
         )
         print("polling", flush=True)
         await worker.run()

@@ -2,6 +2,7 @@
 a second run of each step adding nothing, and replay."""
 
 import os
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +34,8 @@ from workflows.breakdown_types import (
     ReportStepRequest,
     StartWorkOrderRequest,
 )
+from workflows.kit import ASSET as ASSET_KEY
+from workflows.kit import ENTITY, SITE, STATUS
 from workflows.work_order import WorkOrderWorkflow
 
 HISTORIES = Path(__file__).parent.parent / "histories"
@@ -114,7 +117,7 @@ def counts(sessions, data: BreakdownInput) -> dict[str, object]:
 
 
 async def test_a_breakdown_report_does_every_step_once(tclient: Client, sessions, task_queue):
-    data = report_input(sessions)
+    data = replace(report_input(sessions), site_code="JKS", indexed=True)
     handle = await tclient.start_workflow(
         BreakdownWorkflow.run, data, id=f"OPR-{data.report_id}", task_queue=task_queue
     )
@@ -125,6 +128,12 @@ async def test_a_breakdown_report_does_every_step_once(tclient: Client, sessions
         "REPORTED", "WORK_ORDER_OPENED", "DOWNTIME_STARTED", "ROLES_NOTIFIED",
         "WORK_ORDER_SUBMITTED", "ASSET_DOWN",
     ]  # fmt: skip
+    assert [e.action for e in outcome.events] == outcome.steps
+    assert outcome.events[0].by == data.actor.full_name
+    found = (await handle.describe()).typed_search_attributes
+    assert (found.get(ENTITY), found.get(ASSET_KEY), found.get(SITE), found.get(STATUS)) == (
+        "OPERATOR_REPORT", ASSET, "JKS", "ASSET_DOWN",
+    )  # fmt: skip
     number = outcome.work_order
     state = await tclient.get_workflow_handle(number).query(WorkOrderWorkflow.get_state)
     assert state.status == "SUBMITTED"

@@ -25,6 +25,8 @@ from tests.conftest import ending_started_workflows
 from tests.workflows.lifecycle_env import register_search_attributes
 from tests.workflows.test_work_order_workflow import _open, _to_in_progress
 from workers import registry
+from workflows.kit import ASSET as ASSET_KEY
+from workflows.kit import ENTITY, STATUS
 from workflows.stop_work import RETRY_EVERY, StopWorkWorkflow
 from workflows.stop_work_types import ClearRequest, StopWorkInput
 from workflows.work_order import WorkOrderWorkflow as WO
@@ -108,6 +110,15 @@ async def test_stop_work_holds_every_open_order_until_ehs_clears(
     assert not any([await held(working), await held(waiting), await held(late)])
     state = await swa.result()
     assert state.status == "CLEARED" and state.unreached == []
+    assert [e.action for e in state.events] == [
+        "STOP_WORK_RAISED", "ASSET_HELD", "WORK_ORDER_TOLD", "WORK_ORDER_TOLD",
+        "STOP_WORK_CLEARED", "ASSET_RELEASED", "WORK_ORDER_TOLD", "WORK_ORDER_TOLD",
+        "WORK_ORDER_TOLD",
+    ]  # fmt: skip
+    found = (await swa.describe()).typed_search_attributes
+    assert (found.get(ENTITY), found.get(ASSET_KEY), found.get(STATUS)) == (
+        "STOP_WORK", ASSET, "CLEARED",
+    )  # fmt: skip
 
     swa_id = int(swa.id.removeprefix("SWA-"))
     with sessions() as s:
