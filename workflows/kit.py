@@ -133,12 +133,13 @@ class Notice:
     digest_audience: Sequence[Any] = ()
 
 
-def call(activity: Any, arg: Any, **options: Any) -> Awaitable[Any]:
+def call(activity: Any, *args: Any, patch: str = LOCAL_STEPS, **options: Any) -> Awaitable[Any]:
     """A short database activity: local (inside the workflow task, no round trip through
-    the server) in runs recorded with the kit, a plain activity in histories from before."""
-    if workflow.patched(LOCAL_STEPS):
-        return workflow.execute_local_activity_method(activity, arg, **options)
-    return workflow.execute_activity_method(activity, arg, **options)
+    the server) in runs recorded with the kit, a plain activity in histories from before.
+    `patch` names the change that made it local, for activities that became local later."""
+    if workflow.patched(patch):
+        return workflow.execute_local_activity_method(activity, args=list(args), **options)
+    return workflow.execute_activity_method(activity, args=list(args), **options)
 
 
 class Record:

@@ -46,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
 
 W = WoStatus
 PAUSED = {W.WAITING_PARTS, W.ON_HOLD, W.ESCALATED}
+# Typed content (tasks, parts, labour, files...) written as local activities from here on.
+LOCAL_CONTENT = "content-local-steps"
 # Moves still open while a stop-work holds the asset: none of them touches the machine.
 # Starting (IN_PROGRESS) is refused by the start checks themselves, naming the hold.
 UNDER_STOP_WORK = {
@@ -543,14 +545,14 @@ class WorkOrderWorkflow:
         step = self._record.next_step()
         key = ContentKey(self._in.number, self._in.organization_id, step)
         try:
-            result = await workflow.execute_activity_method(activity, args=[key, req], **WRITE)
+            # Local in new runs, like the kit's steps; histories recorded before replay
+            # the plain activity.
+            result = await call(activity, key, req, patch=LOCAL_CONTENT, **WRITE)
         except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError):
-                raise ApplicationError(
-                    cause.message, *cause.details, type=cause.type, non_retryable=True
-                ) from err
-            raise
+            refusal = passed_on(err)
+            if refusal is err:
+                raise
+            raise refusal from err
         self._log(kind, req.actor, str(result.get("summary", "")))
         return result
 

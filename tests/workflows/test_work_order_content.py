@@ -143,7 +143,18 @@ async def test_typed_content_is_written_by_the_workflow_with_audit_rows_and_repl
     by = {a.action: a for a in _audit(sessions, h.id)}
     assert by["LABOR"].user_name == tech.full_name and by["LABOR"].user_role == "MAINT_TECH"
     assert by["PERMIT_ISSUED"].reason.endswith("issued")
-    await _save(h, "work_order_typed_content")
+    # Written beside the workflow's task (local activities), not through the server.
+    history = await h.fetch_history()
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    content = {"add_task", "issue_permit", "complete_task", "log_labor",
+               "request_parts", "issue_part", "attach_file", "remove_permit"}  # fmt: skip
+    assert content.isdisjoint(scheduled), scheduled
+    # The history recorded before (plain activities) stays and replays beside this one.
+    await _save(h, "work_order_typed_content_local")
 
 
 async def test_typed_content_is_refused_by_state_role_and_organisation(
