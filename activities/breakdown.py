@@ -8,6 +8,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
 from activities.asset_gateway import AssetChange, AssetGateway
+from activities.notifier import Subject
 from activities.work_orders import snapshot
 from domain.actor import system_actor
 from domain.db import transaction
@@ -26,6 +27,14 @@ from workflows.breakdown_types import (
 from workflows.kit import passed_on, refuse
 from workflows.work_order import WorkOrderWorkflow
 from workflows.work_order_types import MoveRequest, WorkOrderInput
+
+# The report's notices go through the one notifier: who hears of it, and what it says.
+REPORT_SUBJECT = Subject(
+    entity="OPERATOR_REPORT",
+    load=service.report_notice,
+    audience=service.report_audience,
+    render=service.render_report_notice,
+)
 
 
 class BreakdownActivities:
@@ -77,13 +86,6 @@ class BreakdownActivities:
     def open_report_downtime(self, data: ReportStepRequest) -> int | None:
         with transaction(self.sessions) as session:
             return service.open_downtime(
-                session=session, actor=data.actor, report_id=data.report_id
-            )
-
-    @activity.defn
-    def notify_report(self, data: ReportStepRequest) -> int:
-        with transaction(self.sessions) as session:
-            return service.notify_report(
                 session=session, actor=data.actor, report_id=data.report_id
             )
 

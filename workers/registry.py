@@ -6,7 +6,7 @@ from temporalio.client import Client
 from activities.anomalies import ANOMALY_STEPS, ANOMALY_SUBJECT, AnomalyActivities
 from activities.asset_gateway import AssetGateway
 from activities.assets import AssetActivities
-from activities.breakdown import BreakdownActivities
+from activities.breakdown import REPORT_SUBJECT, BreakdownActivities
 from activities.channels import Channels
 from activities.notifier import Notifier
 from activities.steps import StepActivities
@@ -45,7 +45,7 @@ def activities(
     breakdown = BreakdownActivities(sessions, client, settings.task_queue)
     stop_work = StopWorkActivities(sessions, client, settings.task_queue)
     # The kit's two generic activities: each lifecycle adds its record's description.
-    notifier = Notifier(sessions, settings, channels, [ANOMALY_SUBJECT])
+    notifier = Notifier(sessions, settings, channels, [ANOMALY_SUBJECT, REPORT_SUBJECT])
     steps = StepActivities(sessions, [ANOMALY_STEPS, WORK_ORDER_STEPS], notifier)
     return [
         steps.record_step,
@@ -76,7 +76,6 @@ def activities(
         breakdown.record_report,
         breakdown.open_report_work_order,
         breakdown.open_report_downtime,
-        breakdown.notify_report,
         breakdown.start_report_work_order,
         breakdown.take_asset_down,
         stop_work.open_stop_work,

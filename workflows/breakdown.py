@@ -13,6 +13,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.breakdown import BreakdownActivities
+    from domain.rules.alerts import Audience, Channel
     from workflows.breakdown_types import (
         AssetDownRequest,
         BreakdownInput,
@@ -65,10 +66,14 @@ class BreakdownWorkflow:
                 BreakdownActivities.open_report_downtime, step, **WRITE
             )
             self._done("DOWNTIME_STARTED")
-        s.notified = await workflow.execute_activity_method(
-            BreakdownActivities.notify_report, step, **WRITE
+        # In-app notices through the one notifier, keyed by this record's step: a step
+        # run again queues nothing more.
+        await self._record.notify(
+            "OPERATOR_REPORT",
+            [(Channel.IN_APP, Audience.TEAM_LEAD), (Channel.IN_APP, Audience.MANAGER)],
+            {"work_order": opened.number, "reported_by": data.actor.full_name},
         )
-        self._done("ROLES_NOTIFIED", str(s.notified))
+        self._done("ROLES_NOTIFIED")
         await workflow.execute_activity_method(
             BreakdownActivities.start_report_work_order,
             StartWorkOrderRequest(data.report_id, opened.number, data.actor, data.indexed),

@@ -79,6 +79,5 @@ class BreakdownState:
     downtime_id: int | None = None
     impacted_jobs: list[str] = field(default_factory=list)
     asset_status: str | None = None
-    notified: int = 0
     steps: list[str] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)

@@ -1,6 +1,7 @@
 """A breakdown report's steps (seed 003 E.1, E.4), each keyed by the report: a step run a
 second time finds what its first run wrote and writes nothing more."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, text
@@ -10,7 +11,7 @@ from domain.actor import Actor
 from domain.errors import NotFound
 from domain.models import Asset, OperatorReport, User, WorkOrder
 from domain.rules import work_orders as rules
-from domain.rules.alerts import Channel
+from domain.rules.alerts import Audience, Channel
 from domain.rules.uploads import FileKey
 from domain.services import downtime as downtime_service
 from domain.services import files, outbox
@@ -211,14 +212,47 @@ def notify_roles(session, actor: Actor, asset, wo: WorkOrder, roles: set[str], t
     return len(recipients)
 
 
-def notify_report(*, session: Session, actor: Actor, report_id: int) -> int:
-    report = get_report(session, actor.organization_id, report_id)
-    wo = service.get(session, actor.organization_id, report.work_order_number)
-    return notify_roles(
-        session,
-        actor,
-        session.get(Asset, report.asset_id),
-        wo,
-        NOTIFIED_ROLES,
-        f"{actor.full_name} reports: {report.description}",
+@dataclass
+class ReportNotice:
+    """What a report's notice names: the report, its work order, the asset."""
+
+    report: OperatorReport
+    work_order: WorkOrder
+    asset: Asset
+
+
+def report_notice(session: Session, organization_id: int, reference: str) -> ReportNotice:
+    report = get_report(session, organization_id, int(reference.removeprefix("OPR-")))
+    wo = service.get(session, organization_id, report.work_order_number)
+    return ReportNotice(report, wo, session.get(Asset, report.asset_id))
+
+
+# Who hears of a report (seed 003 E.4): the site's maintenance supervisors and managers.
+AUDIENCE_ROLES = {Audience.TEAM_LEAD: "MAINT_SUPERVISOR", Audience.MANAGER: "MAINT_MANAGER"}
+
+
+def report_audience(
+    session: Session, notice: ReportNotice, audience: Audience, now: datetime
+) -> list[User]:
+    """The active holders of the audience's role at the report's site (or at every site)."""
+    role = AUDIENCE_ROLES.get(audience)
+    if role is None:
+        return []
+    users = session.scalars(
+        select(User)
+        .where(User.organization_id == notice.report.organization_id, User.is_active)
+        .order_by(User.id)
+    ).all()
+    site = notice.asset.site_id
+    return [u for u in users if role in u.roles and u.home_site_id in (None, site)]
+
+
+def render_report_notice(
+    event: str, channel: Channel, notice: ReportNotice, user: User, context: dict
+) -> tuple[str, str]:
+    wo, report = notice.work_order, notice.report
+    title = (
+        f"[{wo.number}] {wo.type.replace('_', ' ').title()} on {notice.asset.asset_number}: "
+        f"{wo.title}"
     )
+    return title, f"{context.get('reported_by', report.reported_by)} reports: {report.description}"

@@ -202,7 +202,7 @@ async def _check_report(report, app_sessions, temporal_client) -> None:
         orders = s.scalars(select(WorkOrder.number).where(WorkOrder.source_reference == reference))
         assert list(orders) == [number]
         assert s.scalar(select(func.count()).select_from(DowntimeRecord)) == 1
-        keys = s.scalars(select(Notification.key).where(Notification.key.like(f"{number}/%")))
+        keys = s.scalars(select(Notification.key).where(Notification.key.like(f"{reference}/%")))
         keys = list(keys)
         asset = s.scalars(select(Asset).where(Asset.asset_number == ASSET)).one()
     assert keys and len(keys) == len(set(keys))  # one notice per recipient
