@@ -15,6 +15,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer, Worker
 
+from activities.stop_work import StopWorkActivities
 from activities.work_orders import snapshot
 from domain.db import transaction
 from domain.models import Asset, AuditLog, StopWork
@@ -28,7 +29,7 @@ from workers import registry
 from workflows.kit import ASSET as ASSET_KEY
 from workflows.kit import ENTITY, STATUS
 from workflows.stop_work import RETRY_EVERY, StopWorkWorkflow
-from workflows.stop_work_types import ClearRequest, StopWorkInput
+from workflows.stop_work_types import ClearRequest, ReleaseRequest, StopWorkInput, StopWorkReleased
 from workflows.work_order import WorkOrderWorkflow as WO
 from workflows.work_order_types import WorkOrderInput
 
@@ -205,3 +206,36 @@ async def test_two_stop_works_on_one_asset_end_consistent(tclient: Client, sessi
 
 def test_stop_work_history_is_recorded():
     assert (HISTORIES / "stop_work.json").exists()
+
+
+async def test_a_stop_work_opened_while_another_releases_keeps_the_asset_held(
+    tclient: Client, sessions, task_queue
+):
+    """The release decides in a short transaction and asks the asset after it: a second
+    stop-work committed in between (its own hold may land first) is seen on the read after
+    the release landed, and the asset is held again."""
+    first = await raise_stop_work(tclient, sessions, task_queue)
+    await first.execute_update(StopWorkWorkflow.raised)
+    with sessions() as s:
+        asset_id = s.scalars(select(Asset.id).where(Asset.asset_number == ASSET)).one()
+    acts = StopWorkActivities(sessions, tclient, task_queue)
+    change, opened = acts.gateway.change_asset_status, []
+
+    async def then_another_opens(request):
+        status = await change(request)
+        if not opened:
+            with transaction(sessions) as s:
+                swa_id = stop_work_service.reserve_id(s)
+                stop_work_service.open_stop_work(session=s, actor=actor(sessions, "tech"),
+                                                 swa_id=swa_id, asset_id=asset_id,
+                                                 reason="second guard missing")  # fmt: skip
+            opened.append(swa_id)
+        return status
+
+    acts.gateway.change_asset_status = then_another_opens
+    swa_id = int(first.id.removeprefix("SWA-"))
+    released = await acts.release_asset(
+        ReleaseRequest(swa_id, asset_id, actor(sessions, "ehs"), "first one fixed")
+    )
+    assert released == StopWorkReleased("SAFETY_HOLD", opened)
+    assert asset_status(sessions) == "SAFETY_HOLD"
