@@ -8,7 +8,7 @@ from sqlalchemy import select
 from api import anomaly_actions as actions
 from api import gateway
 from api import work_order_actions as wo_actions
-from api.answers import json_answer
+from api.answers import json_answer, json_text_answer
 from api.deps import AppSettings, DbSession, TemporalClient, own, read_pool, require
 from api.errors import ApiError
 from api.files import file_response
@@ -114,7 +114,7 @@ async def list_anomalies(
             offset=offset,
         )
     )
-    return json_answer(Page[AnomalyOut], page)
+    return json_text_answer(Page[AnomalyOut], page)
 
 
 @router.get(

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from api.answers import json_answer
+from api.answers import json_text_answer
 from api.asset_status import change_by_hand
 from api.deps import DbSession, read_pool, require
 from api.params import Offset
@@ -54,7 +54,7 @@ async def list_assets(
             conn, actor=actor, assigned_only=assigned, filters=filters, limit=limit, offset=offset
         )
     )
-    return json_answer(Page[AssetOut], page)
+    return json_text_answer(Page[AssetOut], page)
 
 
 @router.get("/{ref}", response_model=AssetOut, summary="Asset details")

@@ -3,10 +3,11 @@ answer's own field names: the same answers as the records' `to_out`, without bui
 ORM objects or reading columns one by one in Python. A record's lines come in the same
 statement as JSON arrays, so a page is the count and one statement, whatever it holds."""
 
+import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, literal_column, or_, select
+from sqlalchemy import Select, Text, bindparam, case, cast, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg as psycopg_dialect
 from sqlalchemy.orm import Session, aliased
@@ -346,12 +347,15 @@ def _page_statement(where: list, record: Any, joins: tuple, order: list, entity:
     rows = rows.where(*where).order_by(*order).limit(_named("limit")).offset(_named("offset"))
     page = rows.subquery()
     items = func.coalesce(func.json_agg(aggregate_order_by(page.c.o, page.c.n)), EMPTY_LIST)
-    return select(count.label("total"), select(items).scalar_subquery().label("items"))
+    # As text: the answer's model reads it straight from JSON, with no Python objects between.
+    items = cast(select(items).scalar_subquery(), Text)
+    return select(count.label("total"), items.label("items"))
 
 
-async def _page_of(conn, key, build, values, limit: int, offset: int) -> dict[str, Any]:
+async def _page_of(conn, key, build, values, limit: int, offset: int) -> str:
+    """The page as JSON text, as `_page` would hold it."""
     total, items = await _one(conn, key, build, {**values, "limit": limit, "offset": offset})
-    return _page(items, total, limit, offset)
+    return f'{{"items":{items},"total":{total},"limit":{limit},"offset":{offset}}}'
 
 
 def _in(column: Any, key: Any, where: Any) -> Any:
@@ -364,14 +368,14 @@ def _statuses(text: str) -> list[str]:
 
 async def anomaly_page_of(
     conn: Any, *, organization_id: int, filters: Any, limit: int, offset: int
-) -> dict[str, Any]:
-    """As anomaly_page over anomalies.filtered(filters) of the organisation."""
+) -> str:
+    """As anomaly_page over anomalies.filtered(filters) of the organisation, as JSON text."""
     f = filters
     values: dict[str, Any] = {"org": organization_id}
     if f.status:
         values["statuses"] = _statuses(f.status)
         if not values["statuses"]:  # as `status IN ()`: nothing
-            return _page([], 0, limit, offset)
+            return f'{{"items":[],"total":0,"limit":{limit},"offset":{offset}}}'
     if f.criticality:
         values["criticality"] = f.criticality.upper()
     if f.asset:
@@ -407,9 +411,9 @@ async def anomaly_page_of(
 
 async def asset_page_of(
     conn: Any, *, actor: Any, assigned_only: bool, filters: Any, limit: int, offset: int
-) -> dict[str, Any]:
-    """As asset_page over assets.filtered(actor, filters): an operator (`assigned_only`)
-    sees the assets of its own work centre."""
+) -> str:
+    """As asset_page over assets.filtered(actor, filters), as JSON text: an operator
+    (`assigned_only`) sees the assets of its own work centre."""
     f = filters
     values: dict[str, Any] = {"org": actor.organization_id}
     if assigned_only:
@@ -499,9 +503,10 @@ async def work_order_page_of(
         order = [WorkOrder.id.desc()]
         return _page_statement(where, _WORK_ORDER, _WORK_ORDER_JOINS, order, WorkOrder)
 
-    page = await _page_of(conn, ("work_orders", *shape), build, values, limit, offset)
-    _with_costs(page["items"])
-    return page
+    total, items = await _one(
+        conn, ("work_orders", *shape), build, {**values, "limit": limit, "offset": offset}
+    )
+    return _page(_with_costs(json.loads(items)), total, limit, offset)
 
 
 async def user_id_of(conn: Any, *, organization_id: int, username: str) -> int | None:
