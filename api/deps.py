@@ -1,25 +1,21 @@
 """Dependencies: the database session, the Temporal client, the caller and its roles."""
 
 from collections.abc import AsyncIterator
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from api import read_pool as read_pool_module
 from api import tokens
 from api.errors import ApiError, unauthorized
-from api.read_pool import ReadPool, keep_for
+from api.read_pool import ReadPool, conninfo, keep_for
 from api.sign_in import client_address
 from domain.actor import Actor
 from domain.rules.roles import Action, Scope, scope_for
 from domain.services import read_views
 from domain.settings import Settings
-
-F = TypeVar("F")
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -29,36 +25,13 @@ def get_settings_dep(request: Request) -> Settings:
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session per request; write endpoints commit explicitly, anything else rolls back.
     Opening one touches no connection, so it costs no trip to a worker thread; closing
-    hands its connection back to the pool. A route marked `reads_only` gets a session
-    whose statements run without a transaction around them: no BEGIN and ROLLBACK round
-    trips, and nothing lost, as each statement already reads its own snapshot (read
-    committed) and such a route writes nothing."""
-    factory = request.app.state.sessions
-    if getattr(request.scope.get("endpoint"), "reads_only", False):
-        session = factory(bind=_autocommit(request.app.state, factory))
-    else:
-        session = factory()
+    hands its connection back to the pool. The hot reads (the bearer check, the lists and
+    details) take none: they run on `read_pool`'s connections."""
+    session = request.app.state.sessions()
     try:
         yield session
     finally:
         session.close()
-
-
-def _autocommit(state, factory: sessionmaker[Session]) -> Engine:
-    base = factory.kw["bind"]
-    known = getattr(state, "autocommit_engine", None)
-    if known is None or known[0] is not base:
-        # The same pool: a connection is switched to autocommit on checkout and back on
-        # return, both on the client side only.
-        known = (base, base.execution_options(isolation_level="AUTOCOMMIT"))
-        state.autocommit_engine = known
-    return known[1]
-
-
-def reads_only(endpoint: F) -> F:
-    """Marks a route that only reads (see get_session)."""
-    endpoint.reads_only = True  # type: ignore[attr-defined]
-    return endpoint
 
 
 def get_temporal(request: Request) -> Client:
@@ -83,7 +56,7 @@ def read_pool(request: Request) -> ReadPool:
     pool = getattr(state, "read_pool", None)
     if pool is None:
         engine = state.sessions.kw["bind"]
-        pool = state.read_pool = ReadPool(read_pool_module.conninfo(engine), keep_for(engine))
+        pool = state.read_pool = ReadPool(conninfo(engine), keep_for(engine))
     return pool
 
 
