@@ -10,7 +10,7 @@ from temporalio.client import Client
 
 from api import tokens
 from api.errors import ApiError, unauthorized
-from api.read_pool import ReadPool, conninfo, keep_for
+from api.read_pool import ReadPool, conninfo, keep_for, limit_for
 from api.sign_in import client_address
 from domain.actor import Actor
 from domain.rules.roles import Action, Scope, scope_for
@@ -56,7 +56,7 @@ def read_pool(request: Request) -> ReadPool:
     pool = getattr(state, "read_pool", None)
     if pool is None:
         engine = state.sessions.kw["bind"]
-        pool = state.read_pool = ReadPool(conninfo(engine), keep_for(engine))
+        pool = state.read_pool = ReadPool(conninfo(engine), keep_for(engine), limit_for(engine))
     return pool
 
 

@@ -6,6 +6,7 @@ No pre-ping: a connection a database restart has broken fails its statement, and
 statement is run once more on a new connection; if the server is still away, the error
 reaches the outage handler (503, Retry-After)."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -29,21 +30,37 @@ def keep_for(engine: Engine) -> int:
     return pool.size() if isinstance(pool, QueuePool) else 0
 
 
+def limit_for(engine: Engine) -> int | None:
+    """At most as many open at once as the engine's own pool allows (None: no limit)."""
+    pool = engine.pool
+    if not isinstance(pool, QueuePool) or pool._max_overflow < 0:
+        return None
+    return pool.size() + pool._max_overflow
+
+
 class ReadPool:
     """Idle connections up to `keep`; more are opened when all are busy, and closed after."""
 
-    def __init__(self, conninfo: str, keep: int) -> None:
+    def __init__(self, conninfo: str, keep: int, limit: int | None = None) -> None:
         self.conninfo = conninfo
         self.keep = keep
         self._idle: list[psycopg.AsyncConnection] = []
+        self._slots = asyncio.Semaphore(limit) if limit else None
+
+    async def run(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
+        """`work` on a connection; once more on a new one if a kept one turns out broken.
+        Past the limit, a read waits for a connection rather than opening one more."""
+        if self._slots is None:
+            return await self._run(work)
+        async with self._slots:
+            return await self._run(work)
 
     async def _connect(self) -> psycopg.AsyncConnection:
         return await psycopg.AsyncConnection.connect(
             self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT
         )
 
-    async def run(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
-        """`work` on a connection; once more on a new one if a kept one turns out broken."""
+    async def _run(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
         if self._idle:
             conn = self._idle.pop()
             try:

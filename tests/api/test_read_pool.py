@@ -4,7 +4,7 @@ first failed statement, which runs once more; a refusal raised by the work keeps
 import psycopg
 import pytest
 
-from api.read_pool import ReadPool, conninfo, keep_for
+from api.read_pool import ReadPool, conninfo, keep_for, limit_for
 from domain.db import make_engine
 
 
@@ -37,6 +37,7 @@ async def test_a_refusal_raised_by_the_work_keeps_the_connection(db_url):
     await pool.close()
 
 
-def test_a_null_pool_keeps_no_connection(engine):
-    assert keep_for(engine) == 0
-    assert keep_for(make_engine("postgresql://u@localhost/db", pool_size=3)) == 3
+def test_the_read_connections_follow_the_engines_pool(engine):
+    assert (keep_for(engine), limit_for(engine)) == (0, None)  # a NullPool: none kept
+    pooled = make_engine("postgresql://u@localhost/db", pool_size=3, max_overflow=2)
+    assert (keep_for(pooled), limit_for(pooled)) == (3, 5)
