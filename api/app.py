@@ -36,6 +36,9 @@ def create_app(
                 settings.temporal_address, namespace=settings.temporal_namespace
             )
         yield
+        read_pool = getattr(app.state, "read_pool", None)
+        if read_pool is not None:
+            await read_pool.close()
         if engine is not None:
             engine.dispose()
 

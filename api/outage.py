@@ -4,6 +4,7 @@ back, so nothing needs restarting."""
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc
@@ -15,7 +16,14 @@ from api.web import templates
 
 RETRY_AFTER_SECONDS = 5
 # What a down, restarting or overloaded server raises; integrity and data errors are not here.
-OUTAGES: tuple[type[Exception], ...] = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
+# psycopg's own: the hot reads run on its connections without SQLAlchemy (api.read_pool).
+OUTAGES: tuple[type[Exception], ...] = (
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.TimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 log = logging.getLogger("plantops.api")
 MESSAGE = "the database cannot be reached right now: retry in a few seconds"
 

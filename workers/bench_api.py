@@ -224,6 +224,7 @@ class Figures:
     latencies: list[float] = field(default_factory=list)  # ms
     seconds: float = 0.0
     errors: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per side, when known
 
     def line(self, name: str, clients: int) -> str:
         from workers.bench import percentile
@@ -233,12 +234,71 @@ class Figures:
             return f"  {name:<22}{clients:>8}  no answers ({self.errors} errors)"
         p50, p95 = percentile(self.latencies, 50), percentile(self.latencies, 95)
         rps = n / self.seconds if self.seconds else 0.0
-        return f"  {name:<22}{clients:>8}{n:>8}{p50:>9.1f}{p95:>9.1f}{rps:>10.0f}{self.errors:>8}"
+        cpu = "".join(
+            f"{self.cpu[side] * 1000 / (n + self.errors):>9.1f}"
+            if side in self.cpu
+            else f"{'-':>9}"
+            for side in ("api", "db")
+        )
+        return (
+            f"  {name:<22}{clients:>8}{n:>8}{p50:>9.1f}{p95:>9.1f}{rps:>10.0f}{self.errors:>8}{cpu}"
+        )
 
 
 HEADER = (
     f"  {'read':<22}{'clients':>8}{'count':>8}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>10}{'errors':>8}"
+    f"{'api cpu':>9}{'db cpu':>9}"
 )
+CPU_NOTE = (
+    "  api cpu / db cpu: CPU ms per request of the API's processes and of PostgreSQL's\n"
+    "  (from /proc, on this machine only): the load of others blurs them less than times"
+)
+
+
+# -- CPU from /proc --
+
+
+def listeners(port: int) -> list[int]:
+    """The processes holding a listening TCP socket on `port` on this machine (readable
+    ones only): the API's processes, or PostgreSQL's postmaster."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                lines = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{cols[9]}]")
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in fds):
+                found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def cpu_seconds(roots: list[int]) -> float:
+    """CPU time of `roots` and of their children (live ones, and those that have ended)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                cols = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ppid, utime, stime, cutime, cstime = (int(cols[i]) for i in (1, 11, 12, 13, 14))
+        if int(pid) in roots:
+            total += utime + stime + cutime + cstime
+        elif ppid in roots:
+            total += utime + stime
+    return total / tick
 
 
 class Connection:
@@ -296,7 +356,14 @@ def _request(host: str, path: str, token: str) -> bytes:
     ).encode()
 
 
-async def measure(pool: list[Connection], path: str, token: str, clients: int, count: int):
+async def measure(
+    pool: list[Connection],
+    path: str,
+    token: str,
+    clients: int,
+    count: int,
+    sides: dict[str, list[int]] | None = None,
+):
     request = _request(pool[0].host, path, token)
     figures = Figures()
     remaining = iter(range(count))
@@ -315,9 +382,12 @@ async def measure(pool: list[Connection], path: str, token: str, clients: int, c
 
     for conn in pool[:clients]:  # warm: connections, caches, the first query plans
         await conn.get(request)
+    sides = {side: roots for side, roots in (sides or {}).items() if roots}
+    before = {side: cpu_seconds(roots) for side, roots in sides.items()}
     start = time.perf_counter()
     await asyncio.gather(*(client(conn) for conn in pool[:clients]))
     figures.seconds = time.perf_counter() - start
+    figures.cpu = {side: cpu_seconds(roots) - before[side] for side, roots in sides.items()}
     return figures
 
 
@@ -334,7 +404,7 @@ async def _first(http: httpx.AsyncClient, token: str, path: str, key: str) -> st
     return items[0][key] if items else None
 
 
-async def run(url: str, requests: int, demo_user: str | None) -> None:
+async def run(url: str, requests: int, demo_user: str | None, db_port: int | None = None) -> None:
     limits = httpx.Limits(max_connections=40, max_keepalive_connections=40)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
         try:
@@ -366,18 +436,20 @@ async def run(url: str, requests: int, demo_user: str | None) -> None:
         if parts.scheme != "http" or not parts.hostname:
             raise StartupError(f"the bench reads over plain http, not {url}")
         pool = [Connection(parts.hostname, parts.port or 80) for _ in range(20)]
+        sides = {"api": listeners(parts.port or 80), "db": listeners(db_port) if db_port else []}
         print(f"load average before: {_load()}")
         print(HEADER)
         try:
             for clients in (1, 20):
                 count = requests if clients == 1 else requests * 4
                 for name, path in reads:
-                    figures = await measure(pool, path, tokens[name], clients, count)
+                    figures = await measure(pool, path, tokens[name], clients, count, sides)
                     print(figures.line(name, clients), flush=True)
         finally:
             for conn in pool:
                 conn.close()
         print(f"load average after: {_load()}")
+        print(CPU_NOTE)
 
 
 def _load() -> str:
@@ -385,11 +457,15 @@ def _load() -> str:
 
 
 def cmd_bench_api(settings, args) -> None:
+    from sqlalchemy.engine import make_url
+
     from domain.db import make_engine, make_sessionmaker, transaction
     from workers.cli import database_url
 
     url = (args.url or settings.web_url).rstrip("/")
     with database_url(settings) as db_url:
+        db = make_url(db_url)
+        db_port = (db.port or 5432) if db.host in (None, "localhost", "127.0.0.1", "::1") else None
         engine = make_engine(db_url)
         try:
             start = time.perf_counter()
@@ -404,7 +480,7 @@ def cmd_bench_api(settings, args) -> None:
     )
     print(f"reads through the API at {url}: {args.requests} at 1 client, "
           f"{args.requests * 4} at 20")  # fmt: skip
-    _event_loop().run(run(url, args.requests, args.demo_user or None))
+    _event_loop().run(run(url, args.requests, args.demo_user or None, db_port))
 
 
 def _event_loop():

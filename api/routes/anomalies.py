@@ -2,14 +2,14 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 from sqlalchemy import select
 
 from api import anomaly_actions as actions
 from api import gateway
 from api import work_order_actions as wo_actions
-from api.answers import json_answer
-from api.deps import AppSettings, DbSession, TemporalClient, reads_only, require
+from api.answers import json_answer, json_text_answer
+from api.deps import AppSettings, DbSession, TemporalClient, own, read_pool, require
 from api.errors import ApiError
 from api.files import file_response
 from api.gateway import ANOMALY
@@ -92,9 +92,8 @@ async def register(
 
 
 @router.get("", response_model=Page[AnomalyOut], summary="List anomalies")
-@reads_only
-def list_anomalies(
-    session: DbSession,
+async def list_anomalies(
+    request: Request,
     actor: Viewer,
     anomaly_status: Annotated[str | None, Query(alias="status", max_length=200)] = None,
     criticality: Annotated[str | None, Query(pattern="^[Gg][1-4]$")] = None,
@@ -106,8 +105,16 @@ def list_anomalies(
     offset: Offset = 0,
 ) -> Response:
     filters = service.AnomalyFilters(anomaly_status, criticality, asset, site, assignee, q)
-    query = service.filtered(actor=actor, filters=filters)
-    return json_answer(Page[AnomalyOut], read_views.anomaly_page(session, query, limit, offset))
+    page = await read_pool(request).run(
+        lambda conn: read_views.anomaly_page_of(
+            conn,
+            organization_id=actor.organization_id,
+            filters=filters,
+            limit=limit,
+            offset=offset,
+        )
+    )
+    return json_text_answer(Page[AnomalyOut], page)
 
 
 @router.get(
@@ -159,15 +166,18 @@ def knowledge(
 
 
 @router.get("/{ref}", response_model=AnomalyOut, summary="An anomaly with its live state")
-@reads_only
 async def get_anomaly(
-    ref: str, session: DbSession, actor: Viewer, client: TemporalClient
+    ref: str, request: Request, actor: Viewer, client: TemporalClient
 ) -> Response:
-    reference = actions.own(session, actor, ref)
+    reference = await own(request, actor, ANOMALY, ref)
     # The workflow writes the record before it changes its state, so reading the record
     # after the query never shows it behind the live state.
     live = await actions.live(client, reference)
-    out = read_views.anomaly_view(session, actor.organization_id, reference)
+    out = await read_pool(request).run(
+        lambda conn: read_views.anomaly_view_of(
+            conn, organization_id=actor.organization_id, reference=reference
+        )
+    )
     if out is None:  # deleted in between
         raise ApiError(404, "NotFound", f"anomaly {ref} not found", "reference")
     out["live"] = live

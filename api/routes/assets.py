@@ -4,14 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from api.answers import json_answer
+from api.answers import json_text_answer
 from api.asset_status import change_by_hand
-from api.deps import DbSession, reads_only, require
+from api.deps import DbSession, read_pool, require
 from api.params import Offset
 from domain.actor import Actor
 from domain.rules.asset_status import AssetStatus
 from domain.rules.assets import Criticality
-from domain.rules.roles import Action
+from domain.rules.roles import Action, Scope, scope_for
 from domain.schemas.assets import (
     AssetCreate,
     AssetOut,
@@ -35,9 +35,8 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 @router.get("", response_model=Page[AssetOut], summary="List assets")
-@reads_only
-def list_assets(
-    session: DbSession,
+async def list_assets(
+    request: Request,
     actor: Viewer,
     site: str | None = None,
     asset_status: Annotated[AssetStatus | None, Query(alias="status")] = None,
@@ -49,8 +48,13 @@ def list_assets(
     offset: Offset = 0,
 ) -> Response:
     filters = service.AssetFilters(site, asset_status, criticality, type, work_center, q)
-    query = service.filtered(actor=actor, filters=filters)
-    return json_answer(Page[AssetOut], read_views.asset_page(session, query, limit, offset))
+    assigned = scope_for(actor.roles, Action.VIEW_ASSETS) is Scope.ASSIGNED
+    page = await read_pool(request).run(
+        lambda conn: read_views.asset_page_of(
+            conn, actor=actor, assigned_only=assigned, filters=filters, limit=limit, offset=offset
+        )
+    )
+    return json_text_answer(Page[AssetOut], page)
 
 
 @router.get("/{ref}", response_model=AssetOut, summary="Asset details")

@@ -11,13 +11,14 @@ from api import gateway
 from api import work_order_actions as wo_actions
 from api import work_order_content as content
 from api.answers import json_answer
-from api.deps import AppSettings, DbSession, TemporalClient, reads_only, require
+from api.deps import AppSettings, DbSession, TemporalClient, own, read_pool, require
 from api.errors import ApiError
 from api.gateway import WORK_ORDER
 from api.jsonable import jsonable
 from api.params import After, Offset, RowId
 from api.state_out import EvidenceAddedOut, LaborLoggedOut, PermitIssuedOut, TaskCompletedOut
 from domain.actor import Actor
+from domain.errors import DomainError
 from domain.models import (
     Asset,
     AuditLog,
@@ -182,9 +183,8 @@ async def _live(client, number: str) -> dict | None:
 
 
 @router.get("/work-orders", response_model=WorkOrderPage, summary="List work orders")
-@reads_only
-def list_work_orders(
-    session: DbSession,
+async def list_work_orders(
+    request: Request,
     actor: Viewer,
     wo_status: Annotated[str | None, Query(alias="status", max_length=200)] = None,
     type: rules.WoType | None = None,
@@ -193,19 +193,26 @@ def list_work_orders(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Response:
-    query = select(WorkOrder).where(WorkOrder.organization_id == actor.organization_id)
-    if wo_status:
-        query = query.where(WorkOrder.status.in_([s.strip().upper() for s in wo_status.split(",")]))
-    if type:
-        query = query.where(WorkOrder.type == type.value)
-    if asset:
-        query = query.join(Asset, Asset.id == WorkOrder.asset_id).where(
-            Asset.asset_number == asset.upper()
+    org = actor.organization_id
+
+    async def page(conn) -> dict[str, Any]:
+        assignee_id = None
+        if assignee:  # as wo_actions.user_for
+            assignee_id = await read_views.user_id_of(conn, organization_id=org, username=assignee)
+            if assignee_id is None:
+                raise DomainError(f"user {assignee} not found", field="assignee")
+        return await read_views.work_order_page_of(
+            conn,
+            organization_id=org,
+            statuses=wo_status,
+            type=type.value if type else None,
+            asset=asset,
+            assignee_id=assignee_id,
+            limit=limit,
+            offset=offset,
         )
-    if assignee:
-        user = wo_actions.user_for(session, actor, assignee)
-        query = query.where(WorkOrder.assigned_to_id == user.id)
-    return json_answer(WorkOrderPage, read_views.work_order_page(session, query, limit, offset))
+
+    return json_answer(WorkOrderPage, await read_pool(request).run(page))
 
 
 @router.post(
@@ -264,14 +271,17 @@ async def create_work_order(
 @router.get(
     "/work-orders/{number}", response_model=WorkOrderOut, summary="A work order with its live state"
 )
-@reads_only
 async def get_work_order(
-    number: str, session: DbSession, actor: Viewer, client: TemporalClient
+    number: str, request: Request, actor: Viewer, client: TemporalClient
 ) -> Response:
-    number = wo_actions.own(session, actor, number)
+    number = await own(request, actor, WORK_ORDER, number)
     # Read after the query: the workflow writes the record before it changes its state.
     live = await _live(client, number)
-    out = read_views.work_order_view(session, actor.organization_id, number)
+    out = await read_pool(request).run(
+        lambda conn: read_views.work_order_view_of(
+            conn, organization_id=actor.organization_id, number=number
+        )
+    )
     if out is None:  # deleted in between
         raise ApiError(404, "NotFound", f"work order {number} not found", "number")
     out["live"] = live
