@@ -7,10 +7,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, Text, bindparam, case, cast, func, literal_column, or_, select
+from sqlalchemy import Text, bindparam, case, cast, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg as psycopg_dialect
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from domain.models import (
     Anomaly,
@@ -51,18 +51,6 @@ def _lines(parent: Any, key: Any, order: Any, **fields: Any) -> Any:
     """A record's lines of one kind as a JSON array of objects, in `order`."""
     agg = func.json_agg(aggregate_order_by(_object(**fields), order))
     return select(func.coalesce(agg, EMPTY_LIST)).where(key == parent).scalar_subquery()
-
-
-def _count(session: Session, query: Select) -> int:
-    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
-
-
-def _objects(session: Session, query: Select, record: Any, joins: tuple = ()) -> list[dict]:
-    """The records `query` (a filtered select of an entity) picks, each as its JSON object."""
-    statement = query.with_only_columns(record, maintain_column_froms=True)
-    for target, on, outer in joins:
-        statement = statement.join(target, on, isouter=outer)
-    return list(session.scalars(statement).all())
 
 
 def _page(items: list[dict], total: int, limit: int, offset: int) -> dict[str, Any]:
@@ -122,15 +110,6 @@ _ANOMALY = _object(
 _ANOMALY_JOINS = ((_Assignee, _Assignee.id == Anomaly.assignee_id, True),)
 
 
-def anomaly_page(session: Session, query: Select, limit: int, offset: int) -> dict[str, Any]:
-    """A page of the anomalies `query` (a filtered select of Anomaly) picks, newest first."""
-    total = _count(session, query)
-    page = (
-        query.order_by(Anomaly.registered_at.desc(), Anomaly.id.desc()).limit(limit).offset(offset)
-    )
-    return _page(_objects(session, page, _ANOMALY, _ANOMALY_JOINS), total, limit, offset)
-
-
 # The work orders opened from an anomaly, oldest first, shown with its detail.
 _OPENED = (
     select(
@@ -150,20 +129,6 @@ _OPENED = (
     )
     .scalar_subquery()
 )
-
-
-def anomaly_view(session: Session, organization_id: int, reference: str) -> dict[str, Any] | None:
-    """An anomaly's answer as stored (without its live state) with the work orders opened
-    from it, in one statement; None if the organisation has no such anomaly."""
-    query = select(Anomaly).where(
-        Anomaly.organization_id == organization_id, Anomaly.reference == reference.upper()
-    )
-    rows = _objects(session, query, func.json_build_array(_ANOMALY, _OPENED), _ANOMALY_JOINS)
-    if not rows:
-        return None
-    out, opened = rows[0]
-    out["work_orders"] = opened
-    return out
 
 
 # -- assets --
@@ -208,13 +173,6 @@ _ASSET_JOINS = (
     (_WorkCenter, _WorkCenter.id == Asset.work_center_id, True),
     (_Parent, _Parent.id == Asset.parent_asset_id, True),
 )
-
-
-def asset_page(session: Session, query: Select, limit: int, offset: int) -> dict[str, Any]:
-    """A page of the assets `query` (a filtered select of Asset) picks, by number."""
-    total = _count(session, query)
-    page = query.order_by(Asset.asset_number).limit(limit).offset(offset)
-    return _page(_objects(session, page, _ASSET, _ASSET_JOINS), total, limit, offset)
 
 
 # -- work orders --
@@ -278,34 +236,6 @@ _WORK_ORDER = _object(
     ),
 )  # fmt: skip
 _WORK_ORDER_JOINS = ((_Asset, _Asset.id == WorkOrder.asset_id, False),)
-
-
-def _work_orders(session: Session, query: Select) -> list[dict[str, Any]]:
-    items = _objects(session, query, _WORK_ORDER, _WORK_ORDER_JOINS)
-    for item in items:
-        # As WorkOrder.labor_cost and parts_cost: summed in Python from the lines in the
-        # same order, so the floats come out the same to the last digit.
-        labor = round(sum(e["cost"] for e in item["labor"]), 2)
-        parts = round(sum((p["used"] or 0) * (p.pop("unit_cost") or 0) for p in item["parts"]), 2)
-        item["labor_cost"], item["parts_cost"] = labor, parts
-        item["total_cost"] = round(labor + parts, 2)
-    return items
-
-
-def work_order_page(session: Session, query: Select, limit: int, offset: int) -> dict[str, Any]:
-    """A page of the work orders `query` (a filtered select of WorkOrder) picks, newest first."""
-    total = _count(session, query)
-    page = query.order_by(WorkOrder.id.desc()).limit(limit).offset(offset)
-    return _page(_work_orders(session, page), total, limit, offset)
-
-
-def work_order_view(session: Session, organization_id: int, number: str) -> dict[str, Any] | None:
-    """A work order's answer as stored (without its live state), or None."""
-    query = select(WorkOrder).where(
-        WorkOrder.organization_id == organization_id, WorkOrder.number == number.upper()
-    )
-    rows = _work_orders(session, query)
-    return rows[0] if rows else None
 
 
 # -- one statement per read, for psycopg's own connections --
