@@ -162,9 +162,12 @@ class Notifier:
         return NotifyOutput(len(keys), counts.get("SENT", 0), counts.get("HELD", 0))
 
     async def _deliver(self, notification_id: int, final_attempt: bool) -> str:
-        """SENT, or the error text; the row lock is held while the provider is called."""
-        with self.sessions() as session, session.begin():
-            row = outbox.claim(session, notification_id)
+        """SENT, or the error text; the row lock is held while the provider is called.
+        The database calls run on a thread (one at a time, so one session serves them):
+        the worker's event loop keeps running workflow tasks meanwhile."""
+        session = self.sessions()
+        try:
+            row = await asyncio.to_thread(self._claim, session, notification_id)
             if row is None:
                 return "SENT"
             row.attempts += 1
@@ -174,11 +177,20 @@ class Notifier:
                 row.last_error = f"{type(err).__name__}: {err}"[:2000]
                 if final_attempt:
                     row.status = "FAILED"
+                await asyncio.to_thread(session.commit)
                 return row.last_error
             row.status = "SENT"
             row.sent_at = datetime.now(UTC)
             row.last_error = None
+            await asyncio.to_thread(session.commit)
             return "SENT"
+        finally:
+            await asyncio.to_thread(session.close)  # rolls back whatever was not committed
+
+    @staticmethod
+    def _claim(session: Session, notification_id: int) -> Notification | None:
+        session.begin()
+        return outbox.claim(session, notification_id)
 
     async def _send(self, row: Notification) -> str:
         channel = Channel(row.channel)
