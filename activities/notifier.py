@@ -92,57 +92,58 @@ class Notifier:
     def queue(self, data: NotifyInput) -> list[str]:
         """Run as a local activity beside the step: the messages queued in the outbox; the
         keys still waiting for a provider, for deliver_queued. In-app notices are their row."""
-        keys = self._enqueue(data)
-        return self._pending_keys(keys)
+        with transaction(self.sessions) as session:
+            return self.queue_in(session, data)
 
     @activity.defn
     async def deliver_queued(self, keys: list[str]) -> NotifyOutput:
         return await self.deliver(keys)
 
-    def _pending_keys(self, keys: list[str]) -> list[str]:
-        if not keys:
-            return []
-        with self.sessions() as session:
-            return list(
-                session.scalars(
-                    select(Notification.key).where(
-                        Notification.key.in_(keys), Notification.status == "PENDING"
-                    )
-                ).all()
-            )
-
     def _enqueue(self, data: NotifyInput) -> list[str]:
-        subject = self.subjects[data.entity]
-        now = datetime.now(UTC)
         with transaction(self.sessions) as session:
-            record = subject.load(session, data.organization_id, data.reference)
-            messages: list[outbox.Message] = []
-            seen: set[tuple[str, int]] = set()
-            plan = [(s.channel, s.audience, None) for s in data.sends] + [
-                (Channel.EMAIL.value, a, data.digest) for a in data.digest_audience
-            ]
-            for channel_name, audience_name, digest in plan:
-                channel = Channel(channel_name)
-                for user in subject.audience(session, record, Audience(audience_name), now):
-                    if (channel_name, user.id) in seen:
-                        continue
-                    seen.add((channel_name, user.id))
-                    title, body = subject.render(data.event, channel, record, user, data.context)
-                    messages.append(
-                        outbox.Message(
-                            key=f"{data.reference}/{data.step}/{data.event}/{channel_name}/{user.id}",
-                            organization_id=data.organization_id,
-                            reference=data.reference,
-                            event=data.event,
-                            channel=channel,
-                            recipient=user,
-                            subject=title,
-                            body=body,
-                            digest=digest,
-                        )
-                    )
+            messages = self._messages(session, data)
             outbox.enqueue(session, messages, self.channels.configured())
             return [m.key for m in messages]
+
+    def queue_in(self, session: Session, data: NotifyInput, record: Any = None) -> list[str]:
+        """Queue in the caller's transaction (a step's, so its notices commit with it); the
+        record already loaded there is reused. The keys still waiting for a provider."""
+        messages = self._messages(session, data, record)
+        return outbox.enqueue(session, messages, self.channels.configured())
+
+    def _messages(
+        self, session: Session, data: NotifyInput, record: Any = None
+    ) -> list[outbox.Message]:
+        subject = self.subjects[data.entity]
+        now = datetime.now(UTC)
+        if record is None:
+            record = subject.load(session, data.organization_id, data.reference)
+        messages: list[outbox.Message] = []
+        seen: set[tuple[str, int]] = set()
+        plan = [(s.channel, s.audience, None) for s in data.sends] + [
+            (Channel.EMAIL.value, a, data.digest) for a in data.digest_audience
+        ]
+        for channel_name, audience_name, digest in plan:
+            channel = Channel(channel_name)
+            for user in subject.audience(session, record, Audience(audience_name), now):
+                if (channel_name, user.id) in seen:
+                    continue
+                seen.add((channel_name, user.id))
+                title, body = subject.render(data.event, channel, record, user, data.context)
+                messages.append(
+                    outbox.Message(
+                        key=f"{data.reference}/{data.step}/{data.event}/{channel_name}/{user.id}",
+                        organization_id=data.organization_id,
+                        reference=data.reference,
+                        event=data.event,
+                        channel=channel,
+                        recipient=user,
+                        subject=title,
+                        body=body,
+                        digest=digest,
+                    )
+                )
+        return messages
 
     async def deliver(self, keys: list[str]) -> NotifyOutput:
         info = activity.info() if activity.in_activity() else None
@@ -161,9 +162,12 @@ class Notifier:
         return NotifyOutput(len(keys), counts.get("SENT", 0), counts.get("HELD", 0))
 
     async def _deliver(self, notification_id: int, final_attempt: bool) -> str:
-        """SENT, or the error text; the row lock is held while the provider is called."""
-        with self.sessions() as session, session.begin():
-            row = outbox.claim(session, notification_id)
+        """SENT, or the error text; the row lock is held while the provider is called.
+        The database calls run on a thread (one at a time, so one session serves them):
+        the worker's event loop keeps running workflow tasks meanwhile."""
+        session = self.sessions()
+        try:
+            row = await asyncio.to_thread(self._claim, session, notification_id)
             if row is None:
                 return "SENT"
             row.attempts += 1
@@ -173,11 +177,20 @@ class Notifier:
                 row.last_error = f"{type(err).__name__}: {err}"[:2000]
                 if final_attempt:
                     row.status = "FAILED"
+                await asyncio.to_thread(session.commit)
                 return row.last_error
             row.status = "SENT"
             row.sent_at = datetime.now(UTC)
             row.last_error = None
+            await asyncio.to_thread(session.commit)
             return "SENT"
+        finally:
+            await asyncio.to_thread(session.close)  # rolls back whatever was not committed
+
+    @staticmethod
+    def _claim(session: Session, notification_id: int) -> Notification | None:
+        session.begin()
+        return outbox.claim(session, notification_id)
 
     async def _send(self, row: Notification) -> str:
         channel = Channel(row.channel)

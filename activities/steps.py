@@ -67,7 +67,19 @@ def refusal(err: DomainError) -> ApplicationError:
 
 def record(sessions: sessionmaker[Session], target: StepTarget, data: StepInput) -> bool:
     """True when written now, False when this step was already written."""
+    return write(sessions, target, data).written
+
+
+def write(
+    sessions: sessionmaker[Session],
+    target: StepTarget,
+    data: StepInput,
+    notifier: Notifier | None = None,
+) -> StepOutput:
+    """The step and its notices in one transaction: one connection, one commit. Notices
+    go in a savepoint, so failing to queue them never undoes the step."""
     changes = parse_datetimes(data.changes, set(target.datetimes))
+    events = [n.event for n in data.notices]
     try:
         with transaction(sessions) as session:
             row = target.load(session, data.organization_id, data.key)
@@ -85,9 +97,28 @@ def record(sessions: sessionmaker[Session], target: StepTarget, data: StepInput)
             )
             if written and target.alongside is not None:
                 target.alongside(session, row, data)
-            return written
+            out = StepOutput(written, [], None, data.action, data.actor, data.reason, events)
+            if data.notices and notifier is not None:
+                out.deliver, out.notice_error = _queue(session, notifier, data, row)
+            return out
     except DomainError as err:
         raise refusal(err) from err
+
+
+def _queue(
+    session: Session, notifier: Notifier, data: StepInput, row: Any
+) -> tuple[list[str], str | None]:
+    """Queue the step's notices (the row already loaded serves their own record); what
+    waits for a provider, or why none could be queued."""
+    deliver: list[str] = []
+    try:
+        with session.begin_nested():
+            for notice in data.notices:
+                same = notice.entity == data.entity and notice.reference == data.key
+                deliver += notifier.queue_in(session, notice, row if same else None)
+    except Exception as err:  # undelivered notices never undo the step
+        return [], f"{type(err).__name__}: {err}"
+    return deliver, None
 
 
 class StepActivities:
@@ -110,13 +141,4 @@ class StepActivities:
             raise ApplicationError(
                 f"no step target for {data.entity}", type="RuleViolation", non_retryable=True
             )
-        written = record(self.sessions, target, data)
-        events = [n.event for n in data.notices]
-        out = StepOutput(written, [], None, data.action, data.actor, data.reason, events)
-        if data.notices and self.notifier is not None:
-            try:
-                for notice in data.notices:
-                    out.deliver += self.notifier.queue(notice)
-            except Exception as err:  # undelivered notices never undo the step
-                out.notice_error = f"{type(err).__name__}: {err}"
-        return out
+        return write(self.sessions, target, data, self.notifier)

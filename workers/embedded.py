@@ -313,6 +313,11 @@ class TemporalDevServer:
             # WAL with normal sync: each history write no longer waits for a full fsync;
             # a crash of the process loses nothing, a power cut at most the last moments.
             args += ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
+        # One partition per task queue: on one machine the default four only add a
+        # forward between partitions before a new workflow's first task or an activity
+        # reaches a waiting poller.
+        for name in ("numTaskqueueReadPartitions", "numTaskqueueWritePartitions"):
+            args += ["--dynamic-config-value", f"matching.{name}=1"]
         if self.ui_port is None:
             args.append("--headless")
         else:

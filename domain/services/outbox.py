@@ -32,8 +32,13 @@ def address(user: User, channel: Channel) -> str | None:
     return None
 
 
-def enqueue(session: Session, messages: list[Message], deliverable: set[Channel]) -> None:
-    """Insert what is not there yet; a key seen before (a retry) inserts nothing."""
+def enqueue(session: Session, messages: list[Message], deliverable: set[Channel]) -> list[str]:
+    """Insert what is not there yet, in one statement; a key seen before (a retry) inserts
+    nothing. The keys still waiting for a provider (PENDING), whether new or from before."""
+    if not messages:
+        return []
+    now = datetime.now(UTC)
+    rows = []
     for m in messages:
         addr = address(m.recipient, m.channel)
         if m.channel is Channel.IN_APP:
@@ -46,28 +51,45 @@ def enqueue(session: Session, messages: list[Message], deliverable: set[Channel]
             status = "HELD"  # no provider configured: kept, shown on the outbox page
         else:
             status = "PENDING"
-        session.execute(
-            insert(Notification)
-            .values(
-                key=m.key,
-                organization_id=m.organization_id,
-                reference=m.reference,
-                event=m.event,
-                channel=m.channel.value,
-                recipient_id=m.recipient.id,
-                recipient_name=m.recipient.full_name,
-                address=addr,
-                subject=m.subject[:300],
-                body=m.body,
-                status=status,
-                digest=m.digest,
-                last_error=f"{m.recipient.username} has no {m.channel.value} address"
+        rows.append(
+            {
+                "key": m.key,
+                "organization_id": m.organization_id,
+                "reference": m.reference,
+                "event": m.event,
+                "channel": m.channel.value,
+                "recipient_id": m.recipient.id,
+                "recipient_name": m.recipient.full_name,
+                "address": addr,
+                "subject": m.subject[:300],
+                "body": m.body,
+                "status": status,
+                "digest": m.digest,
+                "last_error": f"{m.recipient.username} has no {m.channel.value} address"
                 if status == "FAILED"
                 else None,
-                sent_at=datetime.now(UTC) if status == "SENT" else None,
-            )
-            .on_conflict_do_nothing(index_elements=["key"])
+                "sent_at": now if status == "SENT" else None,
+            }
         )
+    inserted = dict(
+        session.execute(
+            insert(Notification)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(Notification.key, Notification.status)
+        ).all()
+    )
+    pending = {k for k, status in inserted.items() if status == "PENDING"}
+    earlier = [m.key for m in messages if m.key not in inserted]
+    if earlier:
+        pending.update(
+            session.scalars(
+                select(Notification.key).where(
+                    Notification.key.in_(earlier), Notification.status == "PENDING"
+                )
+            ).all()
+        )
+    return [m.key for m in messages if m.key in pending]
 
 
 def pending_ids(session: Session, keys: list[str]) -> list[int]:

@@ -3,10 +3,11 @@ refusals from a workflow to the API's answer, the timeline's one Event, and loca
 recorded only in new runs (older histories replay their activities)."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from temporalio.client import WorkflowHistory
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -79,6 +80,65 @@ async def test_record_step_is_idempotent_on_retry(sessions, notify_settings):
     with sessions() as s:
         row = s.scalars(select(Anomaly).where(Anomaly.reference == ref)).one()
         assert row.last_step == 1 and row.alert_acknowledged_at is not None
+
+
+async def test_a_step_and_its_notices_commit_once(sessions, notify_settings):
+    """One transaction: the step's row, its audit row and its outbox rows commit together,
+    and the keys waiting for a provider come back without another read, retry included."""
+    ref = register(sessions)
+    who = actor(sessions, "supervisor")
+    notifier = Notifier(sessions, notify_settings, subjects=[ANOMALY_SUBJECT])
+    acts = StepActivities(sessions, [ANOMALY_STEPS, WORK_ORDER_STEPS], notifier)
+    notice = NotifyInput(
+        ref,
+        who.organization_id,
+        2,
+        "IN_PROGRESS",
+        [Send("IN_APP", "REPORTER"), Send("EMAIL", "ON_DUTY_SUPERVISOR")],
+        {},
+    )
+    commits: list[object] = []
+
+    def committed(conn) -> None:
+        commits.append(conn)
+
+    engine = sessions.kw["bind"]
+    event.listen(engine, "commit", committed)
+    try:
+        out = ActivityEnvironment().run(
+            acts.record_step, _step(ref, who.organization_id, who, 1, [notice])
+        )
+    finally:
+        event.remove(engine, "commit", committed)
+    again = ActivityEnvironment().run(
+        acts.record_step, _step(ref, who.organization_id, who, 1, [notice])
+    )
+
+    assert len(commits) == 1
+    assert out.notice_error is None and len(out.deliver) == 1  # the email; in-app is its row
+    assert out.deliver[0].endswith("/EMAIL/" + out.deliver[0].rsplit("/", 1)[1])
+    assert again.deliver == out.deliver  # still pending: handed out again on a retry
+
+
+async def test_notices_that_cannot_be_queued_leave_the_step_written(sessions, notify_settings):
+    ref = register(sessions)
+    who = actor(sessions, "supervisor")
+
+    def broken(*_args):
+        raise RuntimeError("no audience today")
+
+    subject = replace(ANOMALY_SUBJECT, audience=broken)
+    notifier = Notifier(sessions, notify_settings, subjects=[subject])
+    acts = StepActivities(sessions, [ANOMALY_STEPS], notifier)
+    notice = NotifyInput(ref, who.organization_id, 2, "IN_PROGRESS", [Send("IN_APP", "REPORTER")])
+    before = _counts(sessions, ref)
+
+    out = ActivityEnvironment().run(
+        acts.record_step, _step(ref, who.organization_id, who, 1, [notice])
+    )
+
+    assert out.written and out.deliver == [] and "no audience today" in (out.notice_error or "")
+    assert _counts(sessions, ref) == (before[0] + 1, before[1])  # the audit row, no notice
 
 
 async def test_a_step_refused_by_the_domain_keeps_its_type_and_field(sessions):
