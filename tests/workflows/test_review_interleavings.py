@@ -19,10 +19,12 @@ from tests.workflows import test_work_order_workflow as base
 from tests.workflows.test_stop_work_workflow import raise_stop_work
 from tests.workflows.test_work_order_content import _part, _stored
 from tests.workflows.test_work_order_workflow import (
+    CHECKLIST,
     _audit,
     _move_asset,
     _open,
     _refused,
+    _to_completed,
     _to_in_progress,
     _to_scheduled,
 )
@@ -36,7 +38,9 @@ from workflows.work_order_types import (
     ContentNotice,
     FileKey,
     IssuePartRequest,
+    RemovePermitRequest,
     StopWorkRequest,
+    VerifyRequest,
 )
 
 HISTORIES = Path(__file__).parent.parent / "histories"
@@ -288,3 +292,28 @@ async def test_a_work_order_is_released_only_when_no_stop_work_holds_its_asset(
     with pytest.raises(WorkflowUpdateFailedError):
         await wo.execute_update(WO.stop_work, StopWorkRequest(ehs, "done here", cleared=True))
     assert (await wo.query(WO.get_state)).safety_hold and _stop_work_open(sessions)
+
+
+async def test_a_permit_removed_while_the_stop_work_is_told_still_meets_the_hold(
+    gated, sessions, task_queue
+):
+    """LOTO taken off finished work in the moment a stop-work is being told: the work order
+    is then held, marked after-stop-work, and cannot be verified until EHS clears."""
+    client, gate = gated
+    wo = await _open(client, sessions, task_queue)
+    await _to_in_progress(wo, sessions, loto=True)
+    await _to_completed(wo, sessions)
+    swa = await raise_stop_work(client, sessions, task_queue)
+    await asyncio.wait_for(gate.reached.wait(), 60)
+    tech = actor(sessions, "tech")
+    try:
+        await wo.execute_update(WO.remove_permit, RemovePermitRequest(tech, "LOTO"))
+    finally:
+        gate.open.set()
+    await swa.execute_update(StopWorkWorkflow.raised)
+    state = await wo.query(WO.get_state)
+    assert state.status == "COMPLETED" and state.safety_hold and state.after_stop_work
+    await _refused(
+        wo, WO.verify, VerifyRequest(actor(sessions, "supervisor"), dict(CHECKLIST), True),
+        "Conflict", "stop-work",
+    )  # fmt: skip
