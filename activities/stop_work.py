@@ -58,18 +58,29 @@ class StopWorkActivities:
 
     @activity.defn
     async def hold_asset(self, data: HoldRequest) -> str:
-        """SAFETY_HOLD through the asset's workflow (no move when held already)."""
-        with transaction(self.sessions) as session:
-            # Waited for off the event loop: the holder needs it to finish its own calls.
-            await asyncio.to_thread(service.lock_asset, session, data.asset_id)
-            return await self.gateway.change_asset_status(
-                AssetChange(
-                    data.asset_id,
-                    "SAFETY_HOLD",
-                    f"stop-work by {data.actor.full_name}: {data.reason}",
-                    system_actor(data.actor.organization_id, "stop-work"),
+        """SAFETY_HOLD through the asset's workflow (no move when held already). Refused
+        by the asset, the stop-work's row is voided before the refusal is passed on."""
+        platform = system_actor(data.actor.organization_id, "stop-work")
+        try:
+            with transaction(self.sessions) as session:
+                # Waited for off the event loop: the holder needs it to finish its own calls.
+                await asyncio.to_thread(service.lock_asset, session, data.asset_id)
+                return await self.gateway.change_asset_status(
+                    AssetChange(
+                        data.asset_id,
+                        "SAFETY_HOLD",
+                        f"stop-work by {data.actor.full_name}: {data.reason}",
+                        platform,
+                    )
                 )
-            )
+        except ApplicationError as err:
+            if err.non_retryable:
+                with transaction(self.sessions) as session:
+                    service.void_refused(
+                        session=session, actor=platform, swa_id=data.swa_id,
+                        why=err.message, now=datetime.now(UTC),
+                    )  # fmt: skip
+            raise
 
     @activity.defn
     def open_work_orders(self, asset_id: int) -> list[str]:
@@ -102,7 +113,7 @@ class StopWorkActivities:
             try:
                 await handle.execute_update(
                     WorkOrderWorkflow.stop_work,
-                    StopWorkRequest(data.actor, data.reason, cleared=not held),
+                    StopWorkRequest(data.actor, data.reason, cleared=not held, swa_id=data.swa_id),
                 )
             except (WorkflowUpdateFailedError, RPCError) as err:
                 activity.logger.warning("%s not told of the stop-work: %s", data.number, err)

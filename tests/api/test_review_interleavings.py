@@ -7,7 +7,6 @@ for a role the API refuses. Tests marked xfail name a defect the fix flips."""
 import asyncio
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from domain.models import (
@@ -193,13 +192,6 @@ async def test_content_forms_meet_the_api_doors(client, token_for, sessions):
     assert not any(done)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a stop-work raised on an asset its hold cannot reach (STORED: no move to "
-    "SAFETY_HOLD) fails its lifecycle after its row is committed: the API answers an "
-    "error, yet an open stop-work stays recorded that nobody can clear (its lifecycle is "
-    "closed), blocking the asset's dispatch and every manual status change",
-)
 async def test_a_stop_work_refused_by_the_asset_leaves_nothing_open(client, token_for, sessions):
     manager, operator = token_for("manager"), token_for("operator")
     await _post(
@@ -231,13 +223,6 @@ async def test_a_stop_work_refused_by_the_asset_leaves_nothing_open(client, toke
         assert still_open == [], f"refused ({r.status_code}) but left open {still_open}: {answers}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a breakdown reported on a STORED asset: the report's lifecycle fails at its last "
-    "step (STORED cannot move to OUT_OF_SERVICE) after the report, its work order (submitted), "
-    "its downtime and its notices are written; the API answers an error for a report that "
-    "is half done",
-)
 async def test_a_breakdown_the_asset_refuses_is_whole_or_not_at_all(client, token_for, sessions):
     await _post(
         client, token_for("manager"), f"/assets/{ASSET}/status",
@@ -289,22 +274,11 @@ async def test_the_steps_of_a_breakdown_and_a_stop_work_are_audited(client, toke
     assert out["downtime_id"] and out["asset_status"] == "OUT_OF_SERVICE"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the breakdown's DOWNTIME_STARTED step (and the downtime it opens) writes no audit "
-    "row: domain/services/downtime.start_downtime records no who/role/when/reason",
-)
 async def test_the_downtime_a_breakdown_starts_is_audited(client, token_for, sessions):
     _, seen = await _breakdown_then_stop_work(client, token_for, sessions)
     assert "DOWNTIME" in {e for e, _ in seen}, sorted(seen)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two breakdown reports on one asset share one downtime record (the second reuses "
-    "the clock already running) and each work order keeps its id: cancelling the duplicate "
-    "ends the downtime while the other breakdown's work order is still open and the asset down",
-)
 async def test_cancelling_a_duplicate_breakdown_keeps_the_other_ones_downtime_running(
     client, token_for, sessions
 ):
