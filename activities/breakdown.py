@@ -14,7 +14,7 @@ from domain.actor import system_actor
 from domain.db import transaction
 from domain.errors import DomainError
 from domain.models import Asset
-from domain.rules.asset_status import AssetStatus
+from domain.rules.asset_status import AssetStatus, origins
 from domain.services import breakdowns as service
 from domain.services import work_orders as work_order_service
 from workflows.breakdown_types import (
@@ -130,7 +130,9 @@ class BreakdownActivities:
             current = session.get(Asset, data.asset_id).status.value
         if current in service.STOPPED_ALREADY:
             return current
-        movable = [s.value for s in AssetStatus if s.value not in service.STOPPED_ALREADY]
+        # Only legal origins: from any other status nothing moves and the report stays whole.
+        legal = origins(AssetStatus.OUT_OF_SERVICE)
+        movable = [s.value for s in legal if s.value not in service.STOPPED_ALREADY]
         return await self.gateway.change_asset_status(
             AssetChange(
                 data.asset_id,

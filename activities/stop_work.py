@@ -62,12 +62,21 @@ class StopWorkActivities:
 
     @activity.defn
     async def hold_asset(self, data: HoldRequest) -> str:
-        """SAFETY_HOLD through the asset's workflow (no move when held already)."""
-        status, _ = await self._settle_asset(
-            data.asset_id,
-            f"stop-work by {data.actor.full_name}: {data.reason}",
-            system_actor(data.actor.organization_id, "stop-work"),
-        )
+        """SAFETY_HOLD through the asset's workflow (no move when held already). Refused
+        by the asset, the stop-work's row is voided before the refusal is passed on."""
+        platform = system_actor(data.actor.organization_id, "stop-work")
+        try:
+            status, _ = await self._settle_asset(
+                data.asset_id, f"stop-work by {data.actor.full_name}: {data.reason}", platform
+            )
+        except ApplicationError as err:
+            if err.non_retryable:
+                with transaction(self.sessions) as session:
+                    service.void_refused(
+                        session=session, actor=platform, swa_id=data.swa_id,
+                        why=err.message, now=datetime.now(UTC),
+                    )  # fmt: skip
+            raise
         return status
 
     @activity.defn
@@ -101,7 +110,7 @@ class StopWorkActivities:
             try:
                 await handle.execute_update(
                     WorkOrderWorkflow.stop_work,
-                    StopWorkRequest(data.actor, data.reason, cleared=not held),
+                    StopWorkRequest(data.actor, data.reason, cleared=not held, swa_id=data.swa_id),
                 )
             except (WorkflowUpdateFailedError, RPCError) as err:
                 activity.logger.warning("%s not told of the stop-work: %s", data.number, err)

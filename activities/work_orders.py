@@ -144,6 +144,7 @@ class WorkOrderActivities:
     @activity.defn
     def complete_task(self, key: ContentKey, req: CompleteTaskRequest) -> dict[str, Any]:
         def write(session: Session, wo: WorkOrder) -> tuple[dict[str, Any], str]:
+            was = next((task_detail(t) for t in wo.tasks if t.sequence == req.sequence), None)
             t = service.complete_task(
                 session, wo, req.sequence, req.actor, req.measurement_value, req.notes
             )
@@ -151,7 +152,7 @@ class WorkOrderActivities:
                 t.measurement_passed
             ]
             result = {"task": task_detail(t), "measurement_passed": t.measurement_passed}
-            return result, f"task {t.sequence} done{verdict}"
+            return {**result, "before": {"task": was}}, f"task {t.sequence} done{verdict}"
 
         return self._content(key, req.actor, "TASK_COMPLETED", write)
 
@@ -239,6 +240,8 @@ class WorkOrderActivities:
             # Only this work order's own clock: another order's breakdown keeps running.
             record = session.get(DowntimeRecord, wo.downtime_id) if wo.downtime_id else None
             if record is None:
+                return None
+            if downtime_service.shared_with_open_work(session, record.id, wo.number):
                 return None
             downtime_service.end_downtime(
                 session, record, data.actor, datetime.now(UTC), data.reason_code

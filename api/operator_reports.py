@@ -18,6 +18,7 @@ from api.gateway import Lifecycle
 from domain.actor import Actor, system_actor
 from domain.errors import RuleViolation
 from domain.models import Asset, StopWork
+from domain.rules.asset_status import AssetStatus, unreachable
 from domain.rules.uploads import upload_refusal
 from domain.schemas.work_orders import OperatorReportIn
 from domain.services import assets as asset_service
@@ -43,6 +44,15 @@ async def submit_report(
             raise RuleViolation(why, field="photos")
     with app_state.sessions() as session, session.begin():
         asset = asset_service.asset_for_write(session=session, actor=actor, ref=data.asset)
+        if data.report_type.value == "BREAKDOWN" or data.stopped_equipment:
+            # Refused before anything is written: a breakdown takes its asset down.
+            why = unreachable(
+                AssetStatus(asset.status.value),
+                AssetStatus.OUT_OF_SERVICE,
+                AssetStatus.SAFETY_HOLD,
+            )
+            if why:
+                raise ApiError(422, "RuleViolation", f"asset: {why}", "asset")
         report_id = breakdown_service.reserve_report_id(session)
         keys = [
             breakdown_service.store_file(
@@ -98,6 +108,10 @@ async def raise_stop_work(app_state, actor: Actor, asset_ref: str, reason: str) 
     client, settings = app_state.temporal, app_state.settings
     with app_state.sessions() as session, session.begin():
         asset = asset_service.asset_for_write(session=session, actor=actor, ref=asset_ref)
+        # Refused before its row is written: a stop-work holds its asset in SAFETY_HOLD.
+        why = unreachable(AssetStatus(asset.status.value), AssetStatus.SAFETY_HOLD)
+        if why:
+            raise ApiError(422, "RuleViolation", f"asset: {why}", "asset")
         swa_id = stop_work_service.reserve_id(session)
         start = StopWorkInput(swa_id, actor.organization_id, asset.id, asset.asset_number,
                               reason, actor, asset.site.code)  # fmt: skip

@@ -25,6 +25,10 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
+def _by_platform(request: "ChangeStatusRequest") -> bool:
+    return "SYSTEM" in request.actor.roles
+
+
 def asset_workflow_id(organization_code: str, asset_number: str) -> str:
     return f"ASSET-{organization_code}-{asset_number}"
 
@@ -41,6 +45,8 @@ class AssetInput:
     # Upsert search attributes; off only on a server where they cannot be registered
     # (the time-skipping test server).
     indexed: bool = True
+    # SAFETY_HOLD placed by a stop-work (the platform's own request), carried over.
+    stop_work_hold: bool = False
 
 
 @dataclass
@@ -99,6 +105,7 @@ class AssetWorkflow:
         self._status = AssetStatus(data.status)
         self._history = list(data.history)
         self._lock = asyncio.Lock()
+        self._stop_work_hold = data.stop_work_hold
 
     @workflow.run
     async def run(self, data: AssetInput) -> AssetState:
@@ -121,6 +128,7 @@ class AssetWorkflow:
                     self._status.value,
                     self._history[-50:],
                     data.indexed,
+                    self._stop_work_hold,
                 )
             )
         return self.get_state()
@@ -130,9 +138,13 @@ class AssetWorkflow:
         async with self._lock:
             # Re-check: an earlier update may have moved the asset while this one waited.
             self._refuse_if_illegal(request)
+            if self._leaves_stop_work_hold(request) and workflow.patched("stop-work-hold-kept"):
+                self._refuse_leaving_stop_work_hold(request)
             now = workflow.now()
             if self._not_needed(request):
                 current = self._status.value
+                if current == request.status == "SAFETY_HOLD" and _by_platform(request):
+                    self._stop_work_hold = True
                 who = request.actor
                 return AssetEvent(current, current, request.reason, who.full_name, who.role, now)
             target = AssetStatus(request.status)
@@ -164,6 +176,9 @@ class AssetWorkflow:
                 now,
             )
             self._status = target
+            self._stop_work_hold = target is AssetStatus.SAFETY_HOLD and (
+                _by_platform(request) or self._stop_work_hold
+            )
             self._history.append(entry)
             d = self._data
             index(
@@ -179,6 +194,27 @@ class AssetWorkflow:
     @change_status.validator
     def validate_change_status(self, request: ChangeStatusRequest) -> None:
         self._refuse_if_illegal(request)
+        self._refuse_leaving_stop_work_hold(request)
+
+    def _refuse_leaving_stop_work_hold(self, request: ChangeStatusRequest) -> None:
+        """F.3: a person's own move never lifts a stop-work's hold; the stop-work's clear
+        does, through the lifecycles' calls (made only when no stop-work is left open).
+        The handler checks again only in runs recorded with this rule."""
+        if self._leaves_stop_work_hold(request):
+            refuse(
+                "Conflict",
+                f"status: asset {self._data.asset_number} is held by a stop-work; "
+                "EHS clears the stop-work to release it",
+            )
+
+    def _leaves_stop_work_hold(self, request: ChangeStatusRequest) -> bool:
+        return (
+            self._stop_work_hold
+            and self._status is AssetStatus.SAFETY_HOLD
+            and request.status != AssetStatus.SAFETY_HOLD.value
+            and not request.if_needed
+            and not _by_platform(request)
+        )
 
     def _not_needed(self, request: ChangeStatusRequest) -> bool:
         if not request.if_needed:

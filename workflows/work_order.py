@@ -139,6 +139,8 @@ class WorkOrderWorkflow:
         self._message = ""
         self._approver_actors: dict[str, Actor] = {}
         self._approval_times: dict[str, dict[str, str]] = {}
+        # The stop-work whose tell held this order, when one did (see _check_stop_work).
+        self._held_by_stop_work: int | None = None
 
     @workflow.run
     async def run(self, data: WorkOrderInput) -> WorkOrderState:
@@ -493,6 +495,16 @@ class WorkOrderWorkflow:
             return self.get_state()
 
     @content.validator
+    def _refuse_legacy_content(self, notice: ContentNotice) -> None:
+        # New content goes through the typed updates, whose activities write it; a notice
+        # here would change the facts with nothing written. The handler stays for replay.
+        self._same_organization(notice.actor)
+        _fail(
+            "Conflict",
+            f"content is no longer taken as a notice ({notice.kind}); "
+            "use the update that writes it",
+        )
+
     def _check_content(self, notice: ContentNotice) -> None:
         self._same_organization(notice.actor)
         if notice.kind in CONTENT_DOORS:
@@ -700,9 +712,16 @@ class WorkOrderWorkflow:
             self._check_stop_work(notice)
             f = self._facts
             if notice.cleared:
+                was_held = f.safety_hold
                 f.safety_hold = False
+                self._held_by_stop_work = None
+                if was_held and workflow.patched("stop-work-hold-audited"):
+                    await self._write("STOP_WORK_CLEARED", {}, notice.actor, notice.reason)
                 self._log("STOP_WORK_CLEARED", notice.actor, notice.reason)
                 return self.get_state()
+            if notice.swa_id is not None:
+                self._held_by_stop_work = notice.swa_id
+            was_held, audited = f.safety_hold, False
             if f.status in rules.FINAL:
                 return self.get_state()
             under_way = f.status in (W.IN_PROGRESS, W.WAITING_PARTS, W.ESCALATED, W.ON_HOLD)
@@ -713,6 +732,7 @@ class WorkOrderWorkflow:
                     "STOP_WORK", {"after_stop_work": True}, notice.actor, notice.reason
                 )
                 f.after_stop_work = True
+                audited = True
             if (
                 f.status in (W.COMPLETED, W.VERIFIED)
                 and not f.after_stop_work
@@ -727,11 +747,16 @@ class WorkOrderWorkflow:
                     notice.reason,
                 )
                 f.after_stop_work = True
+                audited = True
                 f.approvals.clear()
                 self._approver_actors.clear()
                 self._approval_times = {}
+            moves = f.status in (W.IN_PROGRESS, W.WAITING_PARTS, W.ESCALATED)
+            if not (was_held or audited or moves) and workflow.patched("stop-work-hold-audited"):
+                # Nothing else records this hold (no status move, no after-stop-work mark).
+                await self._write("STOP_WORK_HELD", {}, notice.actor, notice.reason)
             f.safety_hold = True
-            if f.status in (W.IN_PROGRESS, W.WAITING_PARTS, W.ESCALATED):
+            if moves:
                 return await self._apply(
                     W.ON_HOLD, notice.actor, f"stop-work: {notice.reason}", {}, check=False
                 )
@@ -745,6 +770,15 @@ class WorkOrderWorkflow:
         why = door_refusal(notice.actor.roles, [(action,)])
         if why:
             _fail("NotAllowed", why)
+        held_by = self._held_by_stop_work
+        if notice.cleared and held_by is not None and notice.swa_id is None:
+            # Only the stop-work's own clear releases what it held: it checks that no other
+            # stop-work still holds the asset. Checked here only (validators do not replay).
+            _fail(
+                "Conflict",
+                f"held by stop-work {held_by}: the work order is released when the "
+                "stop-work is cleared",
+            )
 
     # -- queries --
 

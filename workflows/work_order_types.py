@@ -168,6 +168,8 @@ class StopWorkRequest:
     actor: Actor
     reason: str
     cleared: bool = False
+    # Set by a stop-work's own tell; a hold it placed is released only by such a tell.
+    swa_id: int | None = None
 
 
 # The timeline entry every lifecycle shares, under the work order's name.

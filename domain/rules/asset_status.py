@@ -48,6 +48,20 @@ TRANSITIONS: dict[AssetStatus, frozenset[AssetStatus]] = {
 DISPATCHABLE = frozenset({S.IN_SERVICE})
 
 
+def origins(target: AssetStatus) -> frozenset[AssetStatus]:
+    """The statuses from which the table allows a move to `target`."""
+    return frozenset(s for s, reachable in TRANSITIONS.items() if target in reachable)
+
+
+def unreachable(current: AssetStatus, *targets: AssetStatus) -> str | None:
+    """Why an asset in `current` can be in none of `targets` (neither is it there nor
+    may it move there), or None when one of them is reachable."""
+    if any(current is t or t in TRANSITIONS[current] for t in targets):
+        return None
+    names = " or ".join(t.value for t in targets)
+    return f"asset is {current.value}, which cannot go to {names}"
+
+
 def transition_refusal(current: AssetStatus, target: AssetStatus) -> str | None:
     """Why the move is illegal, or None when the table allows it."""
     if current == target:

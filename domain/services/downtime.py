@@ -10,8 +10,13 @@ from domain.errors import RuleViolation
 from domain.models import (
     Asset,
     DowntimeRecord,
+    WorkOrder,
 )
+from domain.rules.work_orders import FINAL
+from domain.services.audit import record_change
 from domain.services.events import emit
+
+ENTITY = "DOWNTIME"
 
 
 def start_downtime(
@@ -46,6 +51,22 @@ def start_downtime(
     )
     session.add(record)
     session.flush()
+    record_change(
+        session=session,
+        actor=actor,
+        entity_type=ENTITY,
+        entity_id=str(record.id),
+        action="DOWNTIME_STARTED",
+        before=None,
+        after={
+            "asset": asset.asset_number,
+            "type": type,
+            "reason_code": reason_code,
+            "start_time": start.isoformat(),
+            "work_order": work_order_number,
+        },
+        reason=details or reason_code,
+    )
     emit(
         session,
         asset.organization_id,
@@ -67,6 +88,7 @@ def end_downtime(
         raise RuleViolation("the downtime cannot end before it started", field="end_time")
     record.end_time = end
     record.duration_minutes = round((end - record.start_time).total_seconds() / 60)
+    before = {"end_time": None, "reason_code": record.reason_code}
     if reason_code:
         record.reason_code = reason_code
     record.ended_by = actor.full_name
@@ -75,6 +97,20 @@ def end_downtime(
         record.production_loss_value = round(
             asset.production_loss_per_hour * record.duration_minutes / 60, 2
         )
+    record_change(
+        session=session,
+        actor=actor,
+        entity_type=ENTITY,
+        entity_id=str(record.id),
+        action="DOWNTIME_ENDED",
+        before=before,
+        after={
+            "end_time": end.isoformat(),
+            "reason_code": record.reason_code,
+            "duration_minutes": record.duration_minutes,
+        },
+        reason=reason_code or "downtime ended",
+    )
     emit(
         session,
         record.organization_id,
@@ -89,3 +125,17 @@ def end_downtime(
         f"downtime/{record.id}/ended",
     )
     return record
+
+
+def shared_with_open_work(session: Session, record_id: int, number: str) -> list[str]:
+    """Other work orders, not final, counting on the same downtime clock (a duplicate
+    breakdown reuses the clock already running): it ends only with the last of them."""
+    return list(
+        session.scalars(
+            select(WorkOrder.number).where(
+                WorkOrder.downtime_id == record_id,
+                WorkOrder.number != number,
+                WorkOrder.status.not_in([s.value for s in FINAL]),
+            )
+        ).all()
+    )

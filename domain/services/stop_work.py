@@ -94,3 +94,23 @@ def mark_cleared(
         )
         session.flush()
     return swa
+
+
+def void_refused(*, session: Session, actor: Actor, swa_id: int, why: str, now: datetime) -> None:
+    """A stop-work whose asset refused the hold is closed at once, audited, so no open
+    stop-work is left that no lifecycle will ever clear."""
+    swa = session.get(StopWork, swa_id)
+    if swa is None or swa.cleared_at is not None:
+        return
+    swa.cleared_by, swa.cleared_at = actor.full_name, now
+    record_change(
+        session=session,
+        actor=actor,
+        entity_type=ENTITY,
+        entity_id=reference(swa_id),
+        action="STOP_WORK_VOIDED",
+        before={"cleared": False},
+        after={"cleared": True},
+        reason=f"the asset refused the hold: {why}",
+    )
+    session.flush()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from domain.actor import Actor
-from domain.errors import NotFound, RuleViolation
+from domain.errors import Conflict, NotFound, RuleViolation
 from domain.models import (
     Asset,
     AuditLog,
@@ -22,12 +22,15 @@ from domain.models import (
 )
 from domain.rules import work_orders as rules
 from domain.rules.uploads import safe_content_type, safe_filename, upload_refusal
-from domain.services import files
+from domain.services import dispatch, files
 from domain.services.audit import record_change
 from domain.services.events import emit
 from domain.services.steps import next_number, write_step
 
 ENTITY = "WORK_ORDER"
+# F.3: no work is done on the asset, nor parts drawn for it, while a stop-work is open,
+# told to the work order yet or not.
+REFUSED_UNDER_STOP_WORK = {"TASK_COMPLETED": "a task completion", "PART_ISSUED": "a part issue"}
 LABOR_RATES = {"REGULAR": 1.0, "OVERTIME": 1.5, "DOUBLE_TIME": 2.0, "CONTRACTOR": 1.0}
 
 
@@ -446,7 +449,8 @@ def write_content(
     write: Callable[[WorkOrder], tuple[dict[str, Any], str]],
 ) -> dict[str, Any]:
     """One content write the workflow decided (a task, labour, a permit, a part, a file)
-    with its audit row; a step already written answers what it wrote, changing nothing."""
+    with its audit row; a step already written answers what it wrote, changing nothing.
+    `write` may answer a "before" (what the record was) for the audit row."""
     wo = get(session, organization_id, number, lock=True)
     if wo.last_step >= step:
         done = session.scalars(
@@ -461,7 +465,13 @@ def write_content(
             .limit(1)
         ).first()
         return dict((done.new_state or {}).get("result", {})) if done else {}
+    if action in REFUSED_UNDER_STOP_WORK and dispatch.stop_work_open(session, wo.asset_id):
+        # The stored stop-work decides, not the workflow's fact: its tell may be in flight.
+        raise Conflict(
+            f"cannot record {REFUSED_UNDER_STOP_WORK[action]}: {rules.SAFETY_HOLD_BLOCK}"
+        )
     written, summary = write(wo)
+    before = written.pop("before", None)
     result = {**written, "summary": summary}
     wo.last_step = step
     record_change(
@@ -470,7 +480,7 @@ def write_content(
         entity_type=ENTITY,
         entity_id=wo.number,
         action=action,
-        before=None,
+        before=before,
         after={"step": step, "result": result},
         reason=summary,
     )

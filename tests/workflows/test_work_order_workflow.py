@@ -3,13 +3,11 @@ row, the C.3 refusals, rework (C.5), stop-work (F.3), the I.3 return-to-service
 approvals and the asset's own workflow, then replay."""
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -22,10 +20,10 @@ from activities.asset_gateway import asset_workflow_start
 from activities.work_orders import snapshot
 from domain.actor import Actor
 from domain.db import transaction
-from domain.models import Asset, AuditLog, DowntimeRecord, MaintenanceEvent, User, WorkOrder
+from domain.models import Asset, AuditLog, DowntimeRecord, MaintenanceEvent, WorkOrder
 from domain.rules import work_orders as rules
 from domain.services import downtime as downtime_service
-from domain.services import permits as permits_service
+from domain.services import files
 from domain.services import work_orders as service
 from tests.anomaly_helpers import PNG, actor
 from tests.conftest import ending_started_workflows
@@ -34,11 +32,20 @@ from workers.embedded import SEARCH_ATTRIBUTES
 from workflows.asset import AssetWorkflow, ChangeStatusRequest
 from workflows.work_order import WorkOrderWorkflow as WO
 from workflows.work_order_types import (
+    AddTaskRequest,
+    AttachFileRequest,
+    CompleteTaskRequest,
     ContentNotice,
+    FileKey,
     FirstArticleRequest,
+    IssuePartRequest,
+    IssuePermitRequest,
+    LogLaborRequest,
     MoveRequest,
+    RemovePermitRequest,
     ScheduleRequest,
     StopWorkRequest,
+    UpdateDetailsRequest,
     VerifyRequest,
     WorkOrderInput,
     WorkOrderState,
@@ -136,16 +143,9 @@ async def _refused(handle: WorkflowHandle, method, request, kind: str, *says: st
     return cause.message
 
 
-async def _content(
-    handle: WorkflowHandle,
-    sessions,
-    who: Actor,
-    write: Callable[[Session, WorkOrder], tuple[str, dict[str, Any]]],
-) -> WorkOrderState:
-    """Rows first, committed; then the notice with what the workflow's checks need."""
-    with transaction(sessions) as s:
-        kind, detail = write(s, service.get(s, who.organization_id, handle.id))
-    return await handle.execute_update(WO.content, ContentNotice(who, kind, detail))
+async def _typed(handle: WorkflowHandle, method, request) -> WorkOrderState:
+    """A content update, written by the workflow's activity; the live state after it."""
+    return (await handle.execute_update(method, request)).work_order
 
 
 def _task_detail(t) -> dict[str, Any]:
@@ -160,60 +160,54 @@ def _task_detail(t) -> dict[str, Any]:
 
 
 async def _add_task(handle, sessions, who: Actor, task: service.NewTask) -> WorkOrderState:
-    def write(s, wo):
-        return "TASK_ADDED", _task_detail(service.add_task(s, wo, task))
-
-    return await _content(handle, sessions, who, write)
+    request = AddTaskRequest(
+        who, task.description, task.required, task.requires_measurement, task.unit,
+        task.spec_min, task.spec_max,
+    )  # fmt: skip
+    return await _typed(handle, WO.add_task, request)
 
 
 async def _task_done(handle, sessions, who: Actor, sequence: int, value=None) -> WorkOrderState:
-    def write(s, wo):
-        return "TASK_COMPLETED", _task_detail(
-            service.complete_task(s, wo, sequence, who, value, "")
-        )
-
-    return await _content(handle, sessions, who, write)
+    return await _typed(handle, WO.complete_task, CompleteTaskRequest(who, sequence, value))
 
 
 async def _labour(handle, sessions, who: Actor, hours: float = 2.5) -> WorkOrderState:
-    def write(s, wo):
-        entry = service.log_labor(s, wo, s.get(User, who.user_id), hours, "REGULAR", 40.0, None)
-        return "LABOR", {"hours": entry.hours, "summary": f"{entry.hours:g} h"}
-
-    return await _content(handle, sessions, who, write)
+    return await _typed(handle, WO.log_labor, LogLaborRequest(who, hours, hourly_rate=40.0))
 
 
 async def _permit(handle, sessions, who: Actor, kind: str = "LOTO") -> WorkOrderState:
-    def write(s, wo):
-        permit = permits_service.issue_permit(
-            s, wo, who, rules.PermitKind(kind), ["480V main"], True, ["L-17"],
-            permits_service.authorised_for_permits(s, who),
-        )  # fmt: skip
-        return "PERMIT_ISSUED", {"kind": permit.kind, "isolation_verified": True}
-
-    return await _content(handle, sessions, who, write)
+    request = IssuePermitRequest(who, kind, ["480V main"], True, ["L-17"])
+    return await _typed(handle, WO.issue_permit, request)
 
 
 async def _unlock(handle, sessions, who: Actor, kind: str = "LOTO") -> WorkOrderState:
-    def write(s, wo):
-        permits_service.remove_permit(wo, who, kind, permits_service.authorised_for_permits(s, who))
-        return "PERMIT_REMOVED", {"kind": kind}
-
-    return await _content(handle, sessions, who, write)
+    return await _typed(handle, WO.remove_permit, RemovePermitRequest(who, kind))
 
 
 async def _evidence(handle, sessions, who: Actor, *kinds: str) -> WorkOrderState:
     state = None
     for kind in kinds:
-
-        def write(s, wo, kind=kind):
-            service.add_attachment(
-                s, wo, who, rules.Evidence(kind), f"{kind.lower()}.png", "image/png", PNG, None
-            )
-            return "FILE", {"kind": kind}
-
-        state = await _content(handle, sessions, who, write)
+        content = PNG + kind.encode()
+        with transaction(sessions) as s:
+            digest = files.store(s, organization_id=who.organization_id, content=content)
+        key = FileKey(digest, f"{kind.lower()}.png", "image/png", len(content))
+        state = await _typed(handle, WO.attach_file, AttachFileRequest(who, kind, key))
     return state
+
+
+def _typed_content(kind: str, who: Actor) -> tuple[Any, Any]:
+    """The typed update and a request of it for each kind of content."""
+    key = FileKey("0" * 64, "x.png", "image/png", 1)
+    return {
+        "TASK_ADDED": (WO.add_task, AddTaskRequest(who, "Check the guard")),
+        "TASK_COMPLETED": (WO.complete_task, CompleteTaskRequest(who, 1)),
+        "LABOR": (WO.log_labor, LogLaborRequest(who, 1)),
+        "PERMIT_ISSUED": (WO.issue_permit, IssuePermitRequest(who, "LOTO")),
+        "PERMIT_REMOVED": (WO.remove_permit, RemovePermitRequest(who, "LOTO")),
+        "PART": (WO.issue_part, IssuePartRequest(who, "BLD-14", 1)),
+        "FILE": (WO.attach_file, AttachFileRequest(who, "PHOTO_AFTER", key)),
+        "DETAILS": (WO.update_details, UpdateDetailsRequest(who, {"title": "Taken over"})),
+    }[kind]
 
 
 async def _to_scheduled(handle, sessions) -> WorkOrderState:
@@ -387,6 +381,9 @@ async def test_every_move_is_written_with_its_audit_row_and_replays(tclient, ses
         "STATUS_ESCALATED",
         "STATUS_ON_HOLD",
         "STATUS_IN_PROGRESS",
+        "TASK_COMPLETED",
+        "LABOR",
+        "FILE_ATTACHED",
         "STATUS_COMPLETED",
         "STATUS_VERIFIED",
         "RTS_APPROVED_MAINTENANCE",
@@ -452,7 +449,7 @@ async def test_cancel_by_a_manager_with_a_reason_stops_the_downtime(tclient, ses
         "remove the active LOTO permit before cancelling",
     )  # fmt: skip
     await _refused(
-        h, WO.content, ContentNotice(tech, "PERMIT_REMOVED", {"kind": "LOTO"}), "Conflict",
+        h, WO.remove_permit, RemovePermitRequest(tech, "LOTO"), "Conflict",
         "permits come off once the work is COMPLETED",
     )  # fmt: skip
     await _to_completed(h, sessions, evidence=(), loto=True)
@@ -506,8 +503,8 @@ async def test_illegal_moves_are_conflicts_naming_what_is_allowed(tclient, sessi
         h, WO.start, MoveRequest(tech), "Conflict",
         "cannot go from APPROVED to IN_PROGRESS; allowed: SCHEDULED",
     )  # fmt: skip
-    edit = ContentNotice(sup, "DETAILS", {"title": "Replace the blade and the guard"})
-    await _refused(h, WO.content, edit, "Conflict", "can no longer be edited")
+    edit = UpdateDetailsRequest(sup, {"title": "Replace the blade and the guard"})
+    await _refused(h, WO.update_details, edit, "Conflict", "can no longer be edited")
     await _refused(
         h, WO.schedule, ScheduleRequest(tech), "NotAllowed",
         "scheduling a work order needs one of the roles",
@@ -525,10 +522,9 @@ async def test_illegal_moves_are_conflicts_naming_what_is_allowed(tclient, sessi
         h, WO.first_article, FirstArticleRequest(quality, True), "Conflict",
         "comes after verification",
     )  # fmt: skip
-    unknown = ContentNotice(tech, "NOTE", {"text": "hi"})
-    await _refused(h, WO.content, unknown, "RuleViolation", "unknown content NOTE")
-    thin = ContentNotice(tech, "LABOR", {"minutes": 5})
-    await _refused(h, WO.content, thin, "RuleViolation", "LABOR lacks hours")
+    # The legacy notice update (kept for replay) takes nothing new: content is written.
+    thin = ContentNotice(tech, "LABOR", {"hours": 5})
+    await _refused(h, WO.content, thin, "Conflict", "no longer taken as a notice")
     assert (await h.query(WO.get_state)).status == s.status == "IN_PROGRESS"
 
 
@@ -539,7 +535,7 @@ async def test_submit_and_approve_checks_meet_the_edited_details(tclient, sessio
         h, WO.submit, MoveRequest(sup), "RuleViolation", "cannot submit: description is required"
     )
     s = await h.execute_update(
-        WO.content, ContentNotice(sup, "DETAILS", {"description": "Guard cracked at the hinge"})
+        WO.update_details, UpdateDetailsRequest(sup, {"description": "Guard cracked at the hinge"})
     )
     assert "submit" not in s.blocks
     await _act(h, WO.submit, sup)
@@ -551,7 +547,7 @@ async def test_submit_and_approve_checks_meet_the_edited_details(tclient, sessio
         h, WO.approve, MoveRequest(actor(sessions, "ehs")), "NotAllowed",
         "cannot approve: EHS approves safety-related work orders only",
     )  # fmt: skip
-    await h.execute_update(WO.content, ContentNotice(mgr, "DETAILS", {"estimated_cost": 8_000}))
+    await h.execute_update(WO.update_details, UpdateDetailsRequest(mgr, {"estimated_cost": 8_000}))
     assert (await _act(h, WO.approve, sup)).status == "APPROVED"
     row = _row(sessions, h.id)
     assert row.description == "Guard cracked at the hinge" and row.estimated_cost == 8_000
@@ -584,7 +580,7 @@ async def test_permits_tasks_labour_and_evidence_gate_start_complete_verify_clos
     await _permit(h, sessions, actor(sessions, "ehs"), "HOT_WORK")
     assert (await _act(h, WO.start, tech)).status == "IN_PROGRESS"
     await _refused(
-        h, WO.content, ContentNotice(tech, "PERMIT_REMOVED", {"kind": "LOTO"}), "Conflict",
+        h, WO.remove_permit, RemovePermitRequest(tech, "LOTO"), "Conflict",
         "permits come off once the work is COMPLETED, for the test run; "
         "this work order is IN_PROGRESS",
     )  # fmt: skip
@@ -620,7 +616,7 @@ async def test_permits_tasks_labour_and_evidence_gate_start_complete_verify_clos
     )  # fmt: skip
     await _unlock(h, sessions, tech)
     await _refused(
-        h, WO.content, ContentNotice(tech, "PERMIT_REMOVED", {"kind": "LOTO"}), "Conflict",
+        h, WO.remove_permit, RemovePermitRequest(tech, "LOTO"), "Conflict",
         "no active LOTO permit to remove",
     )  # fmt: skip
     await _unlock(h, sessions, tech, "HOT_WORK")
@@ -647,7 +643,11 @@ async def test_permits_tasks_labour_and_evidence_gate_start_complete_verify_clos
     assert s.status == "CLOSED" and s.return_to_service == "DONE"
     assert _asset_status(sessions) == "IN_SERVICE"
     audit = _audit(sessions, h.id)
-    assert [a.action for a in audit][-2:] == ["RTS_APPROVED_MAINTENANCE", "STATUS_CLOSED"]
+    assert [a.action for a in audit][-3:] == [
+        "RTS_APPROVED_MAINTENANCE",
+        "FILE_ATTACHED",
+        "STATUS_CLOSED",
+    ]
     assert audit[-1].user_name == sup.full_name
 
 
@@ -686,8 +686,8 @@ async def test_roles_outside_the_permission_table_are_refused(tclient, sessions,
         ("operator", "FILE", "may not add evidence"),
         ("opsmanager", "DETAILS", "may not create wo"),
     ]:
-        notice = ContentNotice(u[who], kind, {"kind": "LOTO", "hours": 1})
-        await _refused(h, WO.content, notice, "NotAllowed", says)
+        method, request = _typed_content(kind, u[who])
+        await _refused(h, method, request, "NotAllowed", says)
     assert [a.action for a in _audit(sessions, h.id)] == ["CREATED"]
 
 
@@ -710,7 +710,8 @@ async def test_another_organisation_finds_no_work_order(tclient, sessions, task_
         (WO.first_article, FirstArticleRequest(stranger, True)),
         (WO.close, MoveRequest(stranger)),
         (WO.cancel, MoveRequest(stranger, "not ours")),
-        (WO.content, ContentNotice(stranger, "DETAILS", {"title": "Taken over"})),
+        _typed_content("DETAILS", stranger),
+        _typed_content("LABOR", stranger),
         (WO.content, ContentNotice(stranger, "LABOR", {"hours": 1})),
         (WO.stop_work, StopWorkRequest(stranger, "stop everything")),
         (WO.stop_work, StopWorkRequest(stranger, "all clear", cleared=True)),
@@ -843,7 +844,8 @@ async def test_stop_work_holds_active_work_and_lets_only_planning_go_on(
     assert s.status == "ON_HOLD" and s.safety_hold and s.after_stop_work
     s = await planned.execute_update(WO.stop_work, raised)
     assert s.status == "DRAFT" and s.safety_hold and not s.after_stop_work
-    assert [a.action for a in _audit(sessions, planned.id)] == ["CREATED"]
+    # The hold is audited even where no status moves.
+    assert [a.action for a in _audit(sessions, planned.id)] == ["CREATED", "STOP_WORK_HELD"]
 
     hold = "the asset is under a stop-work safety hold: EHS must clear it first"
     await _refused(active, WO.start, MoveRequest(tech), "RuleViolation", hold)
