@@ -716,8 +716,10 @@ class WorkOrderWorkflow:
                 f.safety_hold = False
                 self._held_by_stop_work = None
                 if was_held and workflow.patched("stop-work-hold-audited"):
+                    # Written with its audit row, which also enters it in the timeline.
                     await self._write("STOP_WORK_CLEARED", {}, notice.actor, notice.reason)
-                self._log("STOP_WORK_CLEARED", notice.actor, notice.reason)
+                else:
+                    self._log("STOP_WORK_CLEARED", notice.actor, notice.reason)
                 return self.get_state()
             if notice.swa_id is not None:
                 self._held_by_stop_work = notice.swa_id

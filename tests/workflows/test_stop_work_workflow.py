@@ -5,6 +5,7 @@ one asset ending consistent. Then replay."""
 
 import asyncio
 import os
+import sys
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from activities.stop_work import StopWorkActivities
@@ -35,6 +37,16 @@ from workflows.work_order_types import WorkOrderInput
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 ASSET = "SAW-JKS-001"
+
+
+@pytest.fixture(scope="module")
+async def time_env():
+    """A time-skipping server of this module's own: its tests sleep through the retry
+    timer, which an activity another module left in flight would keep from skipping."""
+    path = str(Path(sys.executable).parent / "temporal-test-server")
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path)
+    yield env
+    await env.shutdown()
 
 
 @pytest.fixture
