@@ -4,7 +4,7 @@ second time finds what its first run wrote and writes nothing more."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.actor import Actor
@@ -17,6 +17,7 @@ from domain.services import downtime as downtime_service
 from domain.services import files, outbox
 from domain.services import work_orders as service
 from domain.services.audit import record_change
+from domain.services.steps import reserve_id
 
 ENTITY = "OPERATOR_REPORT"
 PRIORITY = {
@@ -43,10 +44,7 @@ def reference(report_id: int) -> str:
 
 
 def reserve_report_id(session: Session) -> int:
-    """The report's id before its row exists, so its lifecycle can be named after it."""
-    return session.execute(
-        text("SELECT nextval(pg_get_serial_sequence('operator_reports', 'id'))")
-    ).scalar_one()
+    return reserve_id(session, "operator_reports")
 
 
 def is_breakdown(report_type: str, stopped_equipment: bool) -> bool:

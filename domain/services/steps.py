@@ -3,6 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,14 @@ def next_number(session: Session, prefix: str, year: int, width: int) -> str:
         .returning(ReferenceCounter.last)
     ).scalar_one()
     return f"{prefix}-{year}-{number:0{width}d}"
+
+
+def reserve_id(session: Session, table: str) -> int:
+    """A row's id before the row exists, so the lifecycle that writes it can be named
+    after it."""
+    return session.execute(
+        text("SELECT nextval(pg_get_serial_sequence(:table, 'id'))"), {"table": table}
+    ).scalar_one()
 
 
 def plain(value: Any) -> Any:

@@ -2,13 +2,14 @@
 
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.actor import Actor
 from domain.errors import NotFound
 from domain.models import Asset, StopWork
 from domain.services import dispatch as dispatch_service
+from domain.services import steps
 from domain.services.audit import record_change
 
 ENTITY = "STOP_WORK"
@@ -20,10 +21,7 @@ def reference(swa_id: int) -> str:
 
 
 def reserve_id(session: Session) -> int:
-    """The stop-work's id before its row exists, so its lifecycle can be named after it."""
-    return session.execute(
-        text("SELECT nextval(pg_get_serial_sequence('stop_work_orders', 'id'))")
-    ).scalar_one()
+    return steps.reserve_id(session, "stop_work_orders")
 
 
 def get(session: Session, organization_id: int, swa_id: int) -> StopWork:
@@ -81,17 +79,7 @@ def mark_cleared(
     """Cleared once, with its audit row."""
     swa = get(session, actor.organization_id, swa_id)
     if swa.cleared_at is None:
-        swa.cleared_by, swa.cleared_at = actor.full_name, now
-        record_change(
-            session=session,
-            actor=actor,
-            entity_type=ENTITY,
-            entity_id=reference(swa_id),
-            action="STOP_WORK_CLEARED",
-            before={"cleared": False},
-            after={"cleared": True},
-            reason=reason,
-        )
+        _close(session, actor, swa, "STOP_WORK_CLEARED", reason, now)
         session.flush()
     return swa
 
@@ -102,15 +90,21 @@ def void_refused(*, session: Session, actor: Actor, swa_id: int, why: str, now: 
     swa = session.get(StopWork, swa_id)
     if swa is None or swa.cleared_at is not None:
         return
+    _close(session, actor, swa, "STOP_WORK_VOIDED", f"the asset refused the hold: {why}", now)
+    session.flush()
+
+
+def _close(
+    session: Session, actor: Actor, swa: StopWork, action: str, reason: str, now: datetime
+) -> None:
     swa.cleared_by, swa.cleared_at = actor.full_name, now
     record_change(
         session=session,
         actor=actor,
         entity_type=ENTITY,
-        entity_id=reference(swa_id),
-        action="STOP_WORK_VOIDED",
+        entity_id=reference(swa.id),
+        action=action,
         before={"cleared": False},
         after={"cleared": True},
-        reason=f"the asset refused the hold: {why}",
+        reason=reason,
     )
-    session.flush()
