@@ -104,6 +104,14 @@ class TargetInput:
 
 
 @dataclass
+class WatchCheck:
+    reference: str
+    organization_id: int
+    kind: str  # VOICE or ESCALATION
+    deadline: datetime | None = None  # ESCALATION: the response deadline being enforced
+
+
+@dataclass
 class RecordInput:
     reference: str
     organization_id: int
@@ -234,6 +242,27 @@ class AnomalyActivities:
             if EscalationLevel(data.level) is EscalationLevel.SUPERVISOR:
                 return _person(people.on_duty_supervisor(session, anomaly, datetime.now(UTC)))
             return _person(people.manager(session, anomaly))
+
+    @activity.defn
+    def watch_still_due(self, data: WatchCheck) -> bool:
+        """A safety watch's last look before it alerts: an acknowledgement, an acceptance or
+        a new holder committed before now wins over the watch."""
+        with self.sessions() as session:
+            anomaly = anomaly_service.get_anomaly(
+                session=session, organization_id=data.organization_id, reference=data.reference
+            )
+            if anomaly.status == "CLOSED":
+                return False
+            if data.kind == "VOICE":
+                return anomaly.alert_acknowledged_at is None
+            if anomaly.status not in ("ASSIGNED", "ESCALATED"):
+                return False
+            written = anomaly.response_deadline
+            return (
+                written is not None
+                and data.deadline is not None
+                and abs((written - data.deadline).total_seconds()) < 1
+            )
 
     @activity.defn
     def record_decision(self, data: RecordInput) -> bool:

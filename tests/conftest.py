@@ -37,6 +37,7 @@ from domain.settings import Settings
 from tests.servers import SmtpInbox, TwilioRecorder
 from workers import registry
 from workers.embedded import SEARCH_ATTRIBUTES, EmbeddedPostgres, free_port, temporal_cli
+from workers.worker import build_alert_worker
 
 TEMPLATE = "plantops_template"
 SECRET = "test-secret-key-for-the-suite-only-0123456789"
@@ -157,7 +158,9 @@ async def worker(
         activities=registry.activities(sessions, settings, client=temporal_client),
         activity_executor=executor,
     )
-    async with w:
+    # The safety watches' own queue (the voice call, the escalation on silence).
+    alerts = build_alert_worker(dev_env.client, sessions, task_queue, executor, settings)
+    async with w, alerts:
         yield w
 
 
@@ -201,10 +204,30 @@ async def ending_started_workflows(base: Client) -> AsyncIterator[Client]:
         yield client
     finally:
         for workflow_id in recorder.ids:
-            try:
-                await client.get_workflow_handle(workflow_id).terminate("test finished")
-            except Exception:  # already completed
-                pass
+            handle = client.get_workflow_handle(workflow_id)
+            # Its children too (the safety watches): the time-skipping server leaves them
+            # running, and a timer of theirs firing later holds up the next test's clock.
+            for child in await _children(handle):
+                await _terminate(client.get_workflow_handle(child))
+            await _terminate(handle)
+
+
+async def _children(handle: WorkflowHandle) -> list[str]:
+    try:
+        return [
+            e.start_child_workflow_execution_initiated_event_attributes.workflow_id
+            async for e in handle.fetch_history_events()
+            if e.HasField("start_child_workflow_execution_initiated_event_attributes")
+        ]
+    except Exception:  # gone already
+        return []
+
+
+async def _terminate(handle: WorkflowHandle) -> None:
+    try:
+        await handle.terminate("test finished")
+    except Exception:  # already completed
+        pass
 
 
 @pytest.fixture

@@ -17,9 +17,11 @@ def _compose() -> dict:
 
 def test_every_part_of_the_production_shape_is_there():
     services = _compose()["services"]
-    assert {"postgres", "temporal", "temporal-ui", "mailcatcher", "api", "worker"} <= set(services)
+    parts = {"postgres", "temporal", "temporal-ui", "mailcatcher", "api", "worker", "worker-alerts"}
+    assert parts <= set(services)
     assert services["api"]["command"] == ["plantops", "api"]
-    assert services["worker"]["command"] == ["plantops", "worker"]
+    assert services["worker"]["command"] == ["plantops", "worker", "--serves", "lifecycles"]
+    assert services["worker-alerts"]["command"] == ["plantops", "worker", "--serves", "alerts"]
     assert services["migrate"]["command"] == ["plantops", "migrate"]
 
 

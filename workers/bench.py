@@ -293,7 +293,9 @@ def add_parser(sub: Any) -> None:
         "bench", help="time lifecycles or reads against a running plantops (`plantops up`)"
     )
     bench.add_argument(
-        "what", choices=["anomalies", "work-orders", "api"], help="what to benchmark"
+        "what",
+        choices=["anomalies", "work-orders", "api", "timers"],
+        help="what to benchmark; timers starts a scratch plantops of its own",
     )
     bench.add_argument("--count", type=_positive, default=100, help="lifecycles (default 100)")
     bench.add_argument(
@@ -308,6 +310,19 @@ def add_parser(sub: Any) -> None:
     bench.add_argument(
         "--demo-user", default="supervisor", help="api: also read a demo record (with workflow)"
     )
+    bench.add_argument(
+        "--after",
+        type=_positive,
+        default=120,
+        help="timers: voice-call delay in seconds; the G1 response time is this rounded up "
+        "to whole minutes (default 120)",
+    )
+    bench.add_argument(
+        "--rate", type=float, default=20.0, help="timers: anomalies registered per second"
+    )
+    bench.add_argument(
+        "--keep", action="store_true", help="timers: keep the scratch system's data folder"
+    )
     # None, not the URL itself: settings are read only after parsing.
     bench.add_argument("--url", default=None, help="the API (default: the configured web URL)")
     bench.set_defaults(func=cmd_bench)
@@ -317,6 +332,13 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
     import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the figures
+    if args.what == "timers":
+        from workers import bench_timers
+
+        if args.rate <= 0:
+            raise StartupError("--rate must be above 0")
+        bench_timers.run(settings, args.count, args.after, args.rate, args.keep)
+        return
     if args.what == "api":
         from workers.bench_api import cmd_bench_api
 

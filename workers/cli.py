@@ -76,7 +76,7 @@ def cmd_unlock(settings: Settings, args: argparse.Namespace) -> None:
         print(unlock(url, args.username, args.reason))
 
 
-def cmd_worker(settings: Settings, _: argparse.Namespace) -> None:
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     from temporalio.client import Client
 
     from domain.db import make_engine, make_sessionmaker
@@ -98,7 +98,8 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> None:
             settings.database_url, pool_size=20, max_overflow=20, pool_pre_ping=False
         )
         try:
-            await run_worker(client, make_sessionmaker(engine), settings.task_queue)
+            serves = getattr(args, "serves", "all")
+            await run_worker(client, make_sessionmaker(engine), settings.task_queue, serves)
         finally:
             engine.dispose()
 
@@ -208,8 +209,15 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
         if not args.no_demo:
             cmd_demo(resolved, args)
         env["PLANTOPS_SECRET_KEY"] = settings.resolved_secret_key()
-        for part in ("worker", "api"):
-            command = [sys.executable, "-m", "workers.cli", part]
+        # Safety watches get a process (a core's share, a loop) of their own: a burst of
+        # routine lifecycle work cannot hold back a voice call or an escalation.
+        parts = {
+            "worker": ["worker", "--serves", "lifecycles"],
+            "alerts": ["worker", "--serves", "alerts"],
+            "api": ["api"],
+        }
+        for part, argv in parts.items():
+            command = [sys.executable, "-m", "workers.cli", *argv]
             supervisor.start(ChildProcess(part, command, env))
         wait_for_port(settings.api_port, 60, "the API", host="127.0.0.1")
         ui = (
@@ -283,7 +291,14 @@ def main(argv: list[str] | None = None) -> None:
     up = sub.add_parser("up", help="run everything here: database, Temporal, worker, API")
     up.add_argument("--no-demo", action="store_true", help="do not load the demo data")
     up.set_defaults(func=cmd_up)
-    sub.add_parser("worker", help="run the Temporal worker").set_defaults(func=cmd_worker)
+    wk = sub.add_parser("worker", help="run the Temporal worker")
+    wk.add_argument(
+        "--serves",
+        choices=["all", "lifecycles", "alerts"],
+        default="all",
+        help="the lifecycle task queue, the safety alert queue beside it, or both (default)",
+    )
+    wk.set_defaults(func=cmd_worker)
     sub.add_parser("api", help="run the HTTP API and web pages").set_defaults(func=cmd_api)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="load the demo enterprise (idempotent)").set_defaults(func=cmd_demo)

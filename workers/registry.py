@@ -13,6 +13,7 @@ from activities.steps import StepActivities
 from activities.stop_work import StopWorkActivities
 from activities.work_orders import WORK_ORDER_STEPS, WorkOrderActivities
 from domain.settings import Settings, get_settings
+from workflows.alert_watch import AlertWatchWorkflow
 from workflows.anomaly import AnomalyWorkflow
 from workflows.asset import AssetWorkflow
 from workflows.breakdown import BreakdownWorkflow
@@ -27,7 +28,10 @@ WORKFLOWS: list[type] = [
     WorkOrderWorkflow,
     BreakdownWorkflow,
     StopWorkWorkflow,
+    AlertWatchWorkflow,  # listed for replays; it runs on the alert queue's own worker
 ]
+# The alert task queue's: safety watches only.
+ALERT_WORKFLOWS: list[type] = [AlertWatchWorkflow]
 
 
 def activities(
@@ -58,6 +62,7 @@ def activities(
         anomalies.pick_technician,
         anomalies.response_clock,
         anomalies.escalation_target,
+        anomalies.watch_still_due,
         anomalies.record_decision,
         anomalies.update_kpis,
         work_orders.record_work_order,
@@ -83,4 +88,23 @@ def activities(
         stop_work.open_work_orders,
         stop_work.tell_work_order,
         stop_work.release_asset,
+    ]
+
+
+def alert_activities(
+    sessions: sessionmaker[Session],
+    settings: Settings | None = None,
+    channels: Channels | None = None,
+) -> list:
+    """What a safety watch runs: its last look at the record, the escalation target, and
+    the kit's outbox (queued as a local activity, delivered by a plain one)."""
+    settings = settings or get_settings()
+    anomalies = AnomalyActivities(sessions, settings, channels)
+    notifier = Notifier(sessions, settings, channels, [ANOMALY_SUBJECT])
+    return [
+        anomalies.watch_still_due,
+        anomalies.escalation_target,
+        notifier.queue,
+        notifier.notify,
+        notifier.deliver_queued,
     ]

@@ -1,18 +1,33 @@
-"""The worker: registers every workflow and activity and drains on SIGTERM."""
+"""The worker: registers every workflow and activity and drains on SIGTERM.
+
+Two task queues: the lifecycle queue runs every lifecycle; the alert queue beside it
+(`<queue>-alerts`) runs only the safety watches (the H1 voice call, the escalation when nobody
+accepts in time). `plantops up` serves each from its own process, so a burst of routine work
+holds neither the watches' timers nor their CPU; a lone `plantops worker` serves both."""
 
 import asyncio
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.channels import Channels
+from domain.settings import Settings
 from workers import registry
+from workflows.alert_watch import alert_queue
 
 log = logging.getLogger("plantops.worker")
+
+SERVES = ("all", "lifecycles", "alerts")
+ALERT_SLOTS = 16
+# Every open watch stays in memory, so a timer that fires needs no replay first.
+ALERT_CACHE = 20_000
 
 
 def build_worker(
@@ -32,15 +47,53 @@ def build_worker(
     )
 
 
-async def run_worker(client: Client, sessions: sessionmaker[Session], task_queue: str) -> None:
+def build_alert_worker(
+    client: Client,
+    sessions: sessionmaker[Session],
+    task_queue: str,
+    executor: ThreadPoolExecutor,
+    settings: Settings | None = None,
+    channels: Channels | None = None,
+    **options: Any,
+) -> Worker:
+    """The alert queue's worker beside the lifecycle queue `task_queue`."""
+    return Worker(
+        client,
+        task_queue=alert_queue(task_queue),
+        workflows=registry.ALERT_WORKFLOWS,
+        activities=registry.alert_activities(sessions, settings, channels),
+        activity_executor=executor,
+        max_concurrent_activities=ALERT_SLOTS,
+        max_cached_workflows=ALERT_CACHE,
+        graceful_shutdown_timeout=timedelta(seconds=20),
+        **options,
+    )
+
+
+async def run_worker(
+    client: Client, sessions: sessionmaker[Session], task_queue: str, serves: str = "all"
+) -> None:
     """Run until SIGTERM or SIGINT, then let running activities finish before leaving."""
+    if serves not in SERVES:
+        raise ValueError(f"serves must be one of {', '.join(SERVES)}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    with ThreadPoolExecutor(max_workers=32) as executor:
-        worker = build_worker(client, sessions, task_queue, executor)
-        async with worker:
+    async with AsyncExitStack() as stack:
+        queues = []
+        if serves in ("all", "alerts"):
+            alerting = stack.enter_context(
+                ThreadPoolExecutor(max_workers=ALERT_SLOTS, thread_name_prefix="alert")
+            )
+            alerts = build_alert_worker(client, sessions, task_queue, alerting)
+            await stack.enter_async_context(alerts)
+            queues.append(alerts.task_queue)
+        if serves in ("all", "lifecycles"):
+            executor = stack.enter_context(ThreadPoolExecutor(max_workers=32))
+            worker = build_worker(client, sessions, task_queue, executor)
+            await stack.enter_async_context(worker)
+            queues.insert(0, task_queue)
             from domain.settings import get_settings
             from workers.resume import start_missing_lifecycles, start_missing_work_orders
             from workers.schedules import ensure_schedules
@@ -51,6 +104,6 @@ async def run_worker(client: Client, sessions: sessionmaker[Session], task_queue
                 log.info("created schedules %s", ", ".join(created))
             await start_missing_lifecycles(client, sessions, settings)
             await start_missing_work_orders(client, sessions, settings)
-            log.info("worker polling task queue %s", task_queue)
-            await stop.wait()
-            log.info("worker shutting down")
+        log.info("worker polling task queue %s", " and ".join(queues))
+        await stop.wait()
+        log.info("worker shutting down")

@@ -10,6 +10,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.anomalies import (
@@ -30,6 +31,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.rules.anomaly_lifecycle import EscalationLevel, Refusal
     from domain.rules.criticality import Level, is_raise
     from domain.rules.roles import Action, permission_refusal
+    from workflows.alert_watch import AlertWatchWorkflow, alert_queue, escalation_sends
+    from workflows.alert_watch_types import ESCALATION, VOICE, AlertEvent, AlertWatchInput
     from workflows.anomaly_types import (
         AcceptRequest,
         AcknowledgeRequest,
@@ -53,6 +56,10 @@ WRITE = {
 }
 SYSTEM = "plantops"
 RAISE_RESTARTS_CLOCK = "criticality-raise-restarts-clock"
+# The voice call and the escalation on silence are watched by AlertWatchWorkflow children on
+# the alert task queue, from deadlines counted from registration. Histories recorded before
+# replay the timers this workflow kept itself.
+ALERT_WATCHES = "alert-watch-children"
 _fail = fail
 
 
@@ -71,6 +78,7 @@ class AnomalyWorkflow:
         self._acknowledged = False
         self._voice_called = False
         self._watch: asyncio.Task[None] | None = None  # the H1 voice-call timer
+        self._watched = False  # the safety watches run as children (ALERT_WATCHES)
         self._assignee: Person | None = None
         self._declined: list[int] = []
         self._escalation = EscalationLevel.TECHNICIAN
@@ -104,10 +112,19 @@ class AnomalyWorkflow:
         # Deadlines run on workflow time, so replays and skipped test clocks agree.
         self._response = timedelta(seconds=a.response_seconds)
         self._deadline = workflow.now() + self._response
+        self._watched = workflow.patched(ALERT_WATCHES)
+        started = workflow.info().workflow_start_time
+        if self._watched:
+            # From the registration (the workflow's start): a worker that reached this line
+            # late, behind a burst, must not push the deadlines back by as much.
+            self._deadline = started + self._response
         self._log("CRITICALITY_ASSESSED", SYSTEM, "SYSTEM", f"{a.level}, score {a.score}")
         self._index()
 
         plan = plan_for(self._level)
+        if self._watched and plan.voice_after is not None and not self._acknowledged:
+            due = started + timedelta(seconds=data.voice_after_seconds)
+            self._watch = asyncio.create_task(self._voice_watch_child(due))
         await self._write("ALERTED", {"dashboard_flag": plan.flag}, self._system(), plan.alert)
         await self._notify(
             "ALERT",
@@ -116,7 +133,7 @@ class AnomalyWorkflow:
             digest=plan.digest.value if plan.digest.value != "NONE" else None,
             digest_audience=plan.digest_audience,
         )
-        if plan.voice_after is not None:
+        if plan.voice_after is not None and not self._watched:
             self._watch = asyncio.create_task(
                 self._voice_watch(timedelta(seconds=data.voice_after_seconds))
             )
@@ -127,6 +144,9 @@ class AnomalyWorkflow:
         # Acceptance within the response time, else up the escalation chain.
         while self._status in (S.ASSIGNED, S.ESCALATED):
             handover = self._handover
+            if self._watched:
+                await self._watch_deadline(handover)
+                continue
             remaining = max(self._deadline - workflow.now(), timedelta(seconds=1))
             try:
                 await workflow.wait_condition(
@@ -172,6 +192,104 @@ class AnomalyWorkflow:
         except asyncio.CancelledError:
             pass
 
+    async def _voice_watch_child(self, due: datetime) -> None:
+        """H1 in a child on the alert queue: it calls at `due` unless the acknowledgement
+        (in the record, or here first) stops it."""
+        watch = AlertWatchInput(
+            self._in.reference,
+            self._in.organization_id,
+            VOICE,
+            due,
+            self._next_step(),
+            context={"status": self._status.value},
+        )
+        child = asyncio.create_task(self._run_watch(watch))
+        try:
+            await workflow.wait_condition(lambda: child.done() or self._acknowledged)
+        except asyncio.CancelledError:
+            child.cancel()
+            return
+        if not child.done():
+            child.cancel()
+            return
+        after = timedelta(seconds=self._in.voice_after_seconds)
+        try:
+            event = child.result()
+        except (ChildWorkflowError, asyncio.CancelledError):
+            # The watch could not do it: the call goes from here, late but not lost.
+            async with self._lock:
+                if self._acknowledged:
+                    return
+                self._voice_called = True
+                self._log("VOICE_CALL", SYSTEM, "SYSTEM", f"unacknowledged after {after}")
+                await self._notify("VOICE_CALL", [(Channel.VOICE, Audience.ON_DUTY_SUPERVISOR)], {})
+            return
+        if event.fired:
+            self._voice_called = True
+            self._log("VOICE_CALL", SYSTEM, "SYSTEM", f"unacknowledged after {after}")
+            self._log_problems("VOICE_CALL", event)
+
+    async def _watch_deadline(self, handover: int) -> None:
+        """Acceptance within the response time, watched by a child on the alert queue that
+        tells the next level itself when the deadline passes; the escalation then lands here,
+        in the state, the record and the timeline, once."""
+        previous = self._assignee
+        who = previous.full_name if previous else "nobody"
+        reason = f"no acceptance from {who} within the response time"
+        level = rules.NEXT_LEVEL[self._escalation]
+        watch = AlertWatchInput(
+            self._in.reference,
+            self._in.organization_id,
+            ESCALATION,
+            self._deadline,
+            self._next_step(),
+            level.value,
+            self._deadline,
+            {
+                "status": S.ESCALATED.value,
+                "reason": reason,
+                "level": self._level.value if self._level else "",
+                "previous": who if previous else "",
+            },
+        )
+        child = asyncio.create_task(self._run_watch(watch))
+        await workflow.wait_condition(
+            lambda: (
+                child.done()
+                or self._status not in (S.ASSIGNED, S.ESCALATED)
+                or self._handover != handover
+            )
+        )
+        async with self._lock:
+            if self._status not in (S.ASSIGNED, S.ESCALATED) or self._handover != handover:
+                # Someone acted first here; an alert the watch sent meanwhile stays in the
+                # outbox as sent.
+                child.cancel()
+                return
+            try:
+                event: AlertEvent | None = child.result()
+            except (ChildWorkflowError, asyncio.CancelledError):
+                event = None  # the watch failed: this workflow escalates itself
+            if event is not None and not event.fired:
+                event = None  # the record disagrees with this state: escalate from here
+            await self._escalate(self._system(), reason, event)
+
+    def _run_watch(self, watch: AlertWatchInput) -> Any:
+        return workflow.execute_child_workflow(
+            AlertWatchWorkflow.run,
+            watch,
+            # The run in the id: a reset or restarted lifecycle starts watches of its own.
+            id=f"{watch.reference}-{watch.kind.lower()}-{watch.step}-{workflow.info().run_id[:8]}",
+            task_queue=alert_queue(workflow.info().task_queue),
+            cancellation_type=workflow.ChildWorkflowCancellationType.TRY_CANCEL,
+            # Ended with the anomaly, even where no alert worker is left to hear a cancel.
+            parent_close_policy=workflow.ParentClosePolicy.TERMINATE,
+        )
+
+    def _log_problems(self, event: str, watch: AlertEvent) -> None:
+        for problem in watch.problems:
+            self._log("NOTIFY_FAILED", SYSTEM, "SYSTEM", f"{event}: {problem}")
+
     async def _assign_best(self, deadline: datetime) -> None:
         pick = await call(
             AnomalyActivities.pick_technician,
@@ -209,16 +327,21 @@ class AnomalyWorkflow:
             {"deadline": deadline.isoformat(), "assignee": pick.person.full_name},
         )
 
-    async def _escalate(self, actor: Actor, reason: str) -> None:
-        """Technician, then supervisor, then manager; the holder may reassign or take it."""
+    async def _escalate(self, actor: Actor, reason: str, watch: AlertEvent | None = None) -> None:
+        """Technician, then supervisor, then manager; the holder may reassign or take it.
+        `watch`: a safety watch already picked the new holder and told them, at its time."""
         level = rules.NEXT_LEVEL[self._escalation]
-        target = await call(
-            AnomalyActivities.escalation_target,
-            TargetInput(self._in.reference, self._in.organization_id, level.value),
-            **WRITE,
-        )
+        if watch is None:
+            target = await call(
+                AnomalyActivities.escalation_target,
+                TargetInput(self._in.reference, self._in.organization_id, level.value),
+                **WRITE,
+            )
+            at = workflow.now()
+        else:
+            target, at = watch.target, watch.at
         previous = self._assignee
-        deadline = workflow.now() + self._response
+        deadline = at + self._response
         await self._write(
             "ESCALATED",
             {
@@ -245,6 +368,11 @@ class AnomalyWorkflow:
         ]
         if level is EscalationLevel.MANAGER:
             sends.append((Channel.IN_APP, Audience.ON_DUTY_SUPERVISOR))
+        if watch is not None:
+            self._log_problems("ESCALATED", watch)
+            if target is not None:  # the watch told them already
+                told = escalation_sends(level)
+                sends = [s for s in sends if s[1] is not Audience.ASSIGNEE and s not in told]
         await self._notify(
             "ESCALATED",
             sends,
@@ -686,7 +814,10 @@ class AnomalyWorkflow:
         """Starts the H1 voice-call timer unless one is already running."""
         if self._watch is None or self._watch.done():
             after = timedelta(seconds=self._in.voice_after_seconds)
-            self._watch = asyncio.create_task(self._voice_watch(after))
+            if self._watched:
+                self._watch = asyncio.create_task(self._voice_watch_child(workflow.now() + after))
+            else:
+                self._watch = asyncio.create_task(self._voice_watch(after))
 
     @override_criticality.validator
     def _check_override(self, req: OverrideCriticalityRequest) -> None:

@@ -103,21 +103,24 @@ def test_up_restarts_a_killed_worker_and_api_and_ctrl_c_stops_everything(tmp_pat
     try:
         out.wait_for("plantops is up")
         parts = _children(proc.pid)
-        worker = next(pid for pid, cmd in parts.items() if cmd.endswith("workers.cli worker "))
-        api = next(pid for pid, cmd in parts.items() if cmd.endswith("workers.cli api "))
-        assert len(parts) == 4, parts  # PostgreSQL, Temporal, worker, API
+        worker = next((p for p, cmd in parts.items() if "--serves lifecycles" in cmd), None)
+        alerts = next((p for p, cmd in parts.items() if "--serves alerts" in cmd), None)
+        api = next((p for p, cmd in parts.items() if cmd.endswith("workers.cli api ")), None)
+        assert worker and alerts and api, parts
+        assert len(parts) == 5, parts  # PostgreSQL, Temporal, worker, alert worker, API
 
-        os.kill(worker, signal.SIGKILL)
-        os.kill(api, signal.SIGKILL)
-        for part in ("worker", "api"):
+        killed = (worker, alerts, api)
+        for pid in killed:
+            os.kill(pid, signal.SIGKILL)
+        for part in ("worker", "alerts", "api"):
             out.wait_for(f"{part} exited with code -9 (SIGKILL); restarting in 1.0 s")
             out.wait_for(f"{part} restarted")
         out.wait_for("worker polling task queue up-test")
         _api_answers(f"http://127.0.0.1:{api_port}/health")
 
         now = _children(proc.pid)
-        assert {pid for pid in parts if pid not in (worker, api)} <= set(now)  # still the same
-        assert worker not in now and api not in now and len(now) == 4
+        assert {pid for pid in parts if pid not in killed} <= set(now)  # still the same
+        assert not set(killed) & set(now) and len(now) == 5
         parts.update(now)
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends

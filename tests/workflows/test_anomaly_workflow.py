@@ -24,6 +24,7 @@ from tests.anomaly_helpers import (
 )
 from tests.conftest import ending_started_workflows
 from workers import registry
+from workers.worker import build_alert_worker
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import (
     AcceptRequest,
@@ -57,6 +58,7 @@ async def tenv(time_env, sessions, task_queue, executor, notify_settings):
             activities=registry.activities(sessions, notify_settings),
             activity_executor=executor,
         ),
+        build_alert_worker(time_env.client, sessions, task_queue, executor, notify_settings),
     ):
         yield _Env(time_env, client)
 

@@ -1,0 +1,31 @@
+"""The messages of AlertWatchWorkflow: what one safety watch waits for and what it did."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from activities.anomalies import Person
+
+VOICE = "VOICE"  # H1: call the on-duty supervisor unless the alert is acknowledged
+ESCALATION = "ESCALATION"  # tell the next level unless the holder accepted in time
+
+
+@dataclass
+class AlertWatchInput:
+    reference: str
+    organization_id: int
+    kind: str  # VOICE or ESCALATION
+    due: datetime  # absolute: a watch started late still fires on time
+    step: int  # the anomaly's step reserved for this watch's notices (their outbox key)
+    level: str = ""  # ESCALATION: the level it goes up to
+    deadline: datetime | None = None  # ESCALATION: the response deadline it enforces
+    context: dict[str, Any] = field(default_factory=dict)  # the notices' text
+
+
+@dataclass
+class AlertEvent:
+    kind: str
+    fired: bool  # False: acknowledged or accepted before it was due
+    at: datetime  # when it fired
+    target: Person | None = None  # ESCALATION: the new holder, already told
+    problems: list[str] = field(default_factory=list)  # notices that could not be sent
