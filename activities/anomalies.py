@@ -20,11 +20,7 @@ from domain.models import Anomaly, Site, User
 from domain.rules.anomaly_lifecycle import EscalationLevel
 from domain.rules.assignment import rank
 from domain.rules.criticality import (
-    Factors,
     Level,
-    SafetyImpact,
-    Urgency,
-    assess,
     response_deadline,
 )
 from domain.services import anomalies as anomaly_service
@@ -147,19 +143,8 @@ class AnomalyActivities:
             anomaly = anomaly_service.get_anomaly(
                 session=session, organization_id=data.organization_id, reference=data.reference
             )
-            f = anomaly.factors
-            result = assess(
-                Factors(
-                    SafetyImpact(f["safety_impact"]),
-                    float(f["production_loss_per_hour"]),
-                    f["asset_criticality"],
-                    Urgency(f["urgency"]),
-                    bool(f["regulatory_impact"]),
-                )
-            )
-            site = session.get(Site, anomaly.site_id)
-            deadline = response_deadline(
-                result.level, anomaly.registered_at, site.timezone, self.settings.response_times()
+            result, deadline = anomaly_service.criticality(
+                session, anomaly, self.settings.response_times()
             )
             anomaly_service.apply_step(
                 session=session,

@@ -59,6 +59,31 @@ async def start(client: Client, sessions, task_queue: str, **fields) -> Workflow
     )
 
 
+async def start_registered(
+    client: Client, sessions, task_queue: str, settings, now=None, **fields
+) -> WorkflowHandle:
+    """As the API registers: the safety watches on the alert queue, then the lifecycle.
+    `now`: the registration time on a test server's clock (the time-skipping server's runs
+    ahead of the wall clock)."""
+    from api.anomaly_actions import first_watches, start_watches
+
+    ref = register(sessions, **fields)
+    org = actor(sessions, "operator").organization_id
+    with transaction(sessions) as session:
+        anomaly = anomaly_service.get_anomaly(session=session, organization_id=org, reference=ref)
+        if now is not None:
+            anomaly.registered_at = now
+            session.flush()
+        watches = first_watches(session, settings, anomaly)
+    assert await start_watches(client, task_queue, watches)
+    return await client.start_workflow(
+        AnomalyWorkflow.run,
+        AnomalyInput(ref, org, settings.voice_call_after_seconds, indexed=False, watches=True),
+        id=ref,
+        task_queue=task_queue,
+    )
+
+
 async def state(handle: WorkflowHandle):
     return await handle.query(AnomalyWorkflow.get_state)
 

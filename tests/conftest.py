@@ -121,13 +121,18 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest.fixture(scope="session")
-async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server: timers of hours pass in milliseconds."""
     path = str(Path(sys.executable).parent / "temporal-test-server")
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path)
     yield env
     await env.shutdown()
+
+
+# One for the session; a module whose tests sleep through long timers takes one of its own
+# (`time_env = own_time_env`): its clock then neither holds nor runs ahead of the others'.
+time_env = pytest.fixture(scope="session", name="time_env")(time_skipping_server)
+own_time_env = pytest.fixture(scope="module", name="time_env")(time_skipping_server)
 
 
 @pytest.fixture(scope="session")

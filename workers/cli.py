@@ -165,6 +165,8 @@ def _die_with_parent() -> None:
 
 
 MAX_DEFAULT_API_WORKERS = 8
+# The niceness of the routine parts (lifecycle worker, API) under `plantops up`.
+ROUTINE_NICENESS = 10
 
 
 def api_workers(settings: Settings) -> int:
@@ -211,14 +213,15 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
         env["PLANTOPS_SECRET_KEY"] = settings.resolved_secret_key()
         # Safety watches get a process (a core's share, a loop) of their own: a burst of
         # routine lifecycle work cannot hold back a voice call or an escalation.
+        # The routine parts yield the CPU to them when the cores are short.
         parts = {
-            "worker": ["worker", "--serves", "lifecycles"],
-            "alerts": ["worker", "--serves", "alerts"],
-            "api": ["api"],
+            "worker": (["worker", "--serves", "lifecycles"], ROUTINE_NICENESS),
+            "alerts": (["worker", "--serves", "alerts"], 0),
+            "api": (["api"], ROUTINE_NICENESS),
         }
-        for part, argv in parts.items():
+        for part, (argv, niceness) in parts.items():
             command = [sys.executable, "-m", "workers.cli", *argv]
-            supervisor.start(ChildProcess(part, command, env))
+            supervisor.start(ChildProcess(part, command, env, niceness=niceness))
         wait_for_port(settings.api_port, 60, "the API", host="127.0.0.1")
         ui = (
             f"http://127.0.0.1:{settings.temporal_ui_port}"

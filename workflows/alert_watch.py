@@ -9,7 +9,7 @@ committed first wins) and tells people itself. The anomaly's state stays the par
 learns what the watch did from its result and writes that as its own step."""
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -18,9 +18,16 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.anomalies import AnomalyActivities, TargetInput, WatchCheck
     from activities.notifier import Notifier, NotifyInput, Send
-    from domain.rules.alerts import Audience, Channel
-    from domain.rules.anomaly_lifecycle import EscalationLevel
-    from workflows.alert_watch_types import VOICE, AlertEvent, AlertWatchInput
+    from domain.rules.alerts import Audience, Channel, plan_for
+    from domain.rules.anomaly_lifecycle import NEXT_LEVEL, EscalationLevel
+    from domain.rules.criticality import Level
+    from workflows.alert_watch_types import (
+        ESCALATION,
+        VOICE,
+        WATCH_DONE,
+        AlertEvent,
+        AlertWatchInput,
+    )
     from workflows.kit import NOTIFY, WRITE, call
 
 
@@ -36,10 +43,69 @@ def escalation_sends(level: EscalationLevel) -> list[tuple[Channel, Audience]]:
     return [(Channel.EMAIL, who), (Channel.SMS, who), (Channel.IN_APP, who)]
 
 
+def registration_watches(
+    reference: str,
+    organization_id: int,
+    *,
+    level: Level,
+    registered_at: datetime,
+    deadline: datetime,
+    voice_after: timedelta,
+) -> list[AlertWatchInput]:
+    """The first safety watches of a new anomaly, started beside its workflow when it is
+    registered: the voice call (G1 only) and the escalation if nobody accepts by the
+    deadline. Their notices are keyed under step 0 (registration), which no step reuses."""
+    watches = []
+    if plan_for(level).voice_after is not None:
+        watches.append(
+            AlertWatchInput(
+                reference,
+                organization_id,
+                VOICE,
+                registered_at + voice_after,
+                0,
+                context={"status": "ASSIGNED"},
+                parent=reference,
+            )
+        )
+    watches.append(
+        AlertWatchInput(
+            reference,
+            organization_id,
+            ESCALATION,
+            deadline,
+            0,
+            NEXT_LEVEL[EscalationLevel.TECHNICIAN].value,
+            deadline,
+            {
+                "status": "ESCALATED",
+                "reason": "no acceptance within the response time",
+                "level": level.value,
+                "previous": "",
+            },
+            parent=reference,
+        )
+    )
+    return watches
+
+
+def watch_id(watch: AlertWatchInput, run: str = "registration") -> str:
+    return f"{watch.reference}-{watch.kind.lower()}-{watch.step}-{run}"
+
+
 @workflow.defn
 class AlertWatchWorkflow:
     @workflow.run
     async def run(self, data: AlertWatchInput) -> AlertEvent:
+        event = await self._watch(data)
+        if data.parent:
+            try:
+                await workflow.get_external_workflow_handle(data.parent).signal(WATCH_DONE, event)
+            except Exception as err:  # noqa: BLE001 - the alert went out; the report is best effort
+                workflow.logger.warning("%s: report not delivered: %s", data.parent, err)
+        return event
+
+    async def _watch(self, data: AlertWatchInput) -> AlertEvent:
         wait = data.due - workflow.now()
         if wait > timedelta(0):
             await workflow.sleep(wait)

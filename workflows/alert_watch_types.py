@@ -20,6 +20,12 @@ class AlertWatchInput:
     level: str = ""  # ESCALATION: the level it goes up to
     deadline: datetime | None = None  # ESCALATION: the response deadline it enforces
     context: dict[str, Any] = field(default_factory=dict)  # the notices' text
+    # A watch started at registration beside the anomaly's workflow (not its child): the
+    # workflow it reports to by the WATCH_DONE signal.
+    parent: str = ""
+
+
+WATCH_DONE = "watch_done"  # the anomaly workflow's signal taking a registration watch's report
 
 
 @dataclass

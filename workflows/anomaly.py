@@ -32,7 +32,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.rules.criticality import Level, is_raise
     from domain.rules.roles import Action, permission_refusal
     from workflows.alert_watch import AlertWatchWorkflow, alert_queue, escalation_sends
-    from workflows.alert_watch_types import ESCALATION, VOICE, AlertEvent, AlertWatchInput
+    from workflows.alert_watch_types import (
+        ESCALATION,
+        VOICE,
+        WATCH_DONE,
+        AlertEvent,
+        AlertWatchInput,
+    )
     from workflows.anomaly_types import (
         AcceptRequest,
         AcknowledgeRequest,
@@ -79,6 +85,10 @@ class AnomalyWorkflow:
         self._voice_called = False
         self._watch: asyncio.Task[None] | None = None  # the H1 voice-call timer
         self._watched = False  # the safety watches run as children (ALERT_WATCHES)
+        # The first watches were started at registration (data.watches): the deadline they
+        # enforce, and what they reported by signal, by kind.
+        self._registration_deadline: datetime | None = None
+        self._reported: dict[str, AlertEvent] = {}
         self._assignee: Person | None = None
         self._declined: list[int] = []
         self._escalation = EscalationLevel.TECHNICIAN
@@ -118,11 +128,19 @@ class AnomalyWorkflow:
             # From the registration (the workflow's start): a worker that reached this line
             # late, behind a burst, must not push the deadlines back by as much.
             self._deadline = started + self._response
+        if self._watched and data.watches:
+            # The deadline the registration's escalation watch enforces, to the microsecond.
+            self._deadline = self._registration_deadline = a.deadline
         self._log("CRITICALITY_ASSESSED", SYSTEM, "SYSTEM", f"{a.level}, score {a.score}")
         self._index()
 
         plan = plan_for(self._level)
-        if self._watched and plan.voice_after is not None and not self._acknowledged:
+        if (
+            self._watched
+            and plan.voice_after is not None
+            and not self._acknowledged
+            and not data.watches  # else the registration's voice watch reports by signal
+        ):
             due = started + timedelta(seconds=data.voice_after_seconds)
             self._watch = asyncio.create_task(self._voice_watch_child(due))
         await self._write("ALERTED", {"dashboard_flag": plan.flag}, self._system(), plan.alert)
@@ -145,7 +163,10 @@ class AnomalyWorkflow:
         while self._status in (S.ASSIGNED, S.ESCALATED):
             handover = self._handover
             if self._watched:
-                await self._watch_deadline(handover)
+                if self._registration_watching():
+                    await self._registration_deadline_passed(handover)
+                else:
+                    await self._watch_deadline(handover)
                 continue
             remaining = max(self._deadline - workflow.now(), timedelta(seconds=1))
             try:
@@ -273,6 +294,50 @@ class AnomalyWorkflow:
             if event is not None and not event.fired:
                 event = None  # the record disagrees with this state: escalate from here
             await self._escalate(self._system(), reason, event)
+
+    def _registration_watching(self) -> bool:
+        """The first holder's deadline is still the one the registration's watch enforces."""
+        return (
+            self._registration_deadline is not None
+            and self._deadline == self._registration_deadline
+            and self._escalation is EscalationLevel.TECHNICIAN
+        )
+
+    async def _registration_deadline_passed(self, handover: int) -> None:
+        """The registration's escalation watch tells the next level at the deadline and reports
+        here; the escalation lands in the state, the record and the timeline once. A watch
+        that could not escalate (the record was not assigned yet when it looked) leaves it to
+        this workflow."""
+        await workflow.wait_condition(
+            lambda: (
+                ESCALATION in self._reported
+                or self._status not in (S.ASSIGNED, S.ESCALATED)
+                or self._handover != handover
+            )
+        )
+        async with self._lock:
+            if self._status not in (S.ASSIGNED, S.ESCALATED) or self._handover != handover:
+                return
+            event: AlertEvent | None = self._reported.pop(ESCALATION)
+            if event is not None and not event.fired:
+                event = None
+            who = self._assignee.full_name if self._assignee else "nobody"
+            await self._escalate(
+                self._system(), f"no acceptance from {who} within the response time", event
+            )
+
+    @workflow.signal(name=WATCH_DONE)
+    def watch_done(self, event: AlertEvent) -> None:
+        """A registration watch's report: a voice call lands in the timeline at once; an
+        escalation waits for the main line to write it."""
+        if event.kind == VOICE:
+            if event.fired and not self._voice_called:
+                self._voice_called = True
+                after = timedelta(seconds=self._in.voice_after_seconds)
+                self._log("VOICE_CALL", SYSTEM, "SYSTEM", f"unacknowledged after {after}")
+                self._log_problems("VOICE_CALL", event)
+            return
+        self._reported[event.kind] = event
 
     def _run_watch(self, watch: AlertWatchInput) -> Any:
         return workflow.execute_child_workflow(

@@ -16,6 +16,9 @@ class AnomalyInput:
     reference: str
     organization_id: int
     voice_after_seconds: float = 300
+    # The first voice-call and escalation watches were started at registration, beside this
+    # workflow on the alert queue, and report to it by signal.
+    watches: bool = False
     # Upsert search attributes; off only where they cannot be registered (time-skipping server).
     indexed: bool = True
 

@@ -21,6 +21,15 @@ from domain.models import (
     User,
 )
 from domain.rules.anomaly_lifecycle import AttachmentKind
+from domain.rules.criticality import (
+    Assessment,
+    Factors,
+    ResponseTimes,
+    SafetyImpact,
+    Urgency,
+    assess,
+    response_deadline,
+)
 from domain.rules.uploads import (
     MAX_FILE_BYTES,
     safe_content_type,
@@ -39,6 +48,25 @@ from domain.services.steps import next_number, write_step
 ENTITY = "ANOMALY"
 PREFIX = "ANO"
 CLOCK_SKEW = timedelta(minutes=5)  # a device clock this far ahead is still believed
+
+
+def criticality(
+    session: Session, anomaly: Anomaly, times: ResponseTimes
+) -> tuple[Assessment, datetime]:
+    """Its level from the factors recorded at registration, and the moment the holder must
+    have accepted by: what the lifecycle writes as its assessment, known from registration."""
+    f = anomaly.factors
+    result = assess(
+        Factors(
+            SafetyImpact(f["safety_impact"]),
+            float(f["production_loss_per_hour"]),
+            f["asset_criticality"],
+            Urgency(f["urgency"]),
+            bool(f["regulatory_impact"]),
+        )
+    )
+    site = session.get(Site, anomaly.site_id)
+    return result, response_deadline(result.level, anomaly.registered_at, site.timezone, times)
 
 
 def next_reference(session: Session, year: int) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from workers.cli import ROUTINE_NICENESS
 from workers.embedded import free_port
 
 
@@ -108,6 +109,11 @@ def test_up_restarts_a_killed_worker_and_api_and_ctrl_c_stops_everything(tmp_pat
         api = next((p for p, cmd in parts.items() if cmd.endswith("workers.cli api ")), None)
         assert worker and alerts and api, parts
         assert len(parts) == 5, parts  # PostgreSQL, Temporal, worker, alert worker, API
+        # The routine parts yield the CPU to the safety watches when the cores are short.
+        routine = min(os.getpriority(os.PRIO_PROCESS, 0) + ROUTINE_NICENESS, 19)
+        assert os.getpriority(os.PRIO_PROCESS, worker) == routine
+        assert os.getpriority(os.PRIO_PROCESS, api) == routine
+        assert os.getpriority(os.PRIO_PROCESS, alerts) == os.getpriority(os.PRIO_PROCESS, 0)
 
         killed = (worker, alerts, api)
         for pid in killed:
@@ -121,6 +127,8 @@ def test_up_restarts_a_killed_worker_and_api_and_ctrl_c_stops_everything(tmp_pat
         now = _children(proc.pid)
         assert {pid for pid in parts if pid not in killed} <= set(now)  # still the same
         assert not set(killed) & set(now) and len(now) == 5
+        restarted = next(p for p, cmd in now.items() if "--serves lifecycles" in cmd)
+        assert os.getpriority(os.PRIO_PROCESS, restarted) == routine
         parts.update(now)
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends

@@ -13,7 +13,7 @@ from temporalio.worker import Replayer, Worker
 
 from domain.models import AuditLog
 from tests.anomaly_helpers import actor, notifications, start, state, until_status
-from tests.conftest import ending_started_workflows
+from tests.conftest import ending_started_workflows, own_time_env
 from workers import registry
 from workers.worker import build_alert_worker
 from workflows.alert_watch import alert_queue
@@ -21,6 +21,8 @@ from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import AcceptRequest, AcknowledgeRequest
 
 HISTORIES = Path(__file__).parent.parent / "histories"
+# Its tests sleep through hours of timers: a clock of its own.
+time_env = own_time_env
 SUPERVISOR_PHONE = "+16015550104"
 
 

@@ -5,7 +5,6 @@ one asset ending consistent. Then replay."""
 
 import asyncio
 import os
-import sys
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +13,6 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from activities.stop_work import StopWorkActivities
@@ -24,7 +22,7 @@ from domain.models import Asset, AuditLog, StopWork
 from domain.services import stop_work as stop_work_service
 from domain.services import work_orders as service
 from tests.anomaly_helpers import actor
-from tests.conftest import ending_started_workflows
+from tests.conftest import ending_started_workflows, own_time_env
 from tests.workflows.lifecycle_env import register_search_attributes
 from tests.workflows.test_work_order_workflow import _open, _to_in_progress
 from workers import registry
@@ -39,14 +37,9 @@ HISTORIES = Path(__file__).parent.parent / "histories"
 ASSET = "SAW-JKS-001"
 
 
-@pytest.fixture(scope="module")
-async def time_env():
-    """A time-skipping server of this module's own: its tests sleep through the retry
-    timer, which an activity another module left in flight would keep from skipping."""
-    path = str(Path(sys.executable).parent / "temporal-test-server")
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path)
-    yield env
-    await env.shutdown()
+# Its tests sleep through the retry timer, which an activity another module left in flight
+# would keep from skipping.
+time_env = own_time_env
 
 
 @pytest.fixture

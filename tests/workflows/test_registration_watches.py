@@ -1,0 +1,238 @@
+"""The first safety watches start at registration, beside the anomaly's workflow, on the alert
+task queue: the voice call and the escalation fire at their moment even while the lifecycle
+queue is behind (here: no lifecycle worker at all), and what they did lands once in the
+anomaly's state, audit and timeline when its workflow catches up."""
+
+import asyncio
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from temporalio.api.enums.v1 import EventType
+from temporalio.worker import Replayer, Worker
+
+from domain.models import AuditLog
+from tests.anomaly_helpers import (
+    actor,
+    notifications,
+    start_registered,
+    state,
+    until_status,
+)
+from tests.conftest import ending_started_workflows, own_time_env
+from workers import registry
+from workers.worker import build_alert_worker
+from workflows.anomaly import AnomalyWorkflow
+from workflows.anomaly_types import AcceptRequest, AcknowledgeRequest
+
+HISTORIES = Path(__file__).parent.parent / "histories"
+# Its tests sleep through hours of timers: a clock of its own.
+time_env = own_time_env
+SUPERVISOR_PHONE = "+16015550104"
+
+
+@pytest.fixture
+async def client(time_env):
+    async with ending_started_workflows(time_env.client) as client:
+        yield client
+
+
+@pytest.fixture
+async def alerts(time_env, sessions, task_queue, executor, notify_settings):
+    return build_alert_worker(time_env.client, sessions, task_queue, executor, notify_settings)
+
+
+@pytest.fixture
+async def lifecycles(time_env, sessions, task_queue, executor, notify_settings):
+    return Worker(
+        time_env.client,
+        task_queue=task_queue,
+        workflows=registry.WORKFLOWS,
+        activities=registry.activities(sessions, notify_settings),
+        activity_executor=executor,
+    )
+
+
+async def _until(handle, check, env) -> None:
+    for _ in range(200):
+        if check(await state(handle)):
+            return
+        await env.sleep(timedelta(seconds=1))
+    raise AssertionError(f"{handle.id}: {await state(handle)}")
+
+
+async def _children(handle) -> list[str]:
+    return [
+        e.start_child_workflow_execution_initiated_event_attributes.workflow_id
+        async for e in handle.fetch_history_events()
+        if e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+    ]
+
+
+def _escalation_texts(twilio_recorder) -> list[dict]:
+    return [
+        m for m in twilio_recorder.of_kind("message") if m["Body"].startswith("Escalated to you")
+    ]
+
+
+async def _registered_at(sessions, reference: str):
+    from domain.models import Anomaly
+
+    with sessions() as db:
+        return db.scalars(select(Anomaly.registered_at).where(Anomaly.reference == reference)).one()
+
+
+async def test_the_call_fires_while_the_lifecycle_queue_is_stalled(
+    dev_env, sessions, task_queue, executor, notify_settings, twilio_recorder
+):
+    """A burst can hold a lifecycle's first steps back for minutes: the watch started at
+    registration does not wait for them. Real time on the dev server (the time-skipping
+    server does not move its clock while a workflow task waits for a worker)."""
+    settings = notify_settings.model_copy(update={"voice_call_after_seconds": 2})
+    async with ending_started_workflows(dev_env.client) as client:
+        async with build_alert_worker(dev_env.client, sessions, task_queue, executor, settings):
+            handle = await start_registered(
+                client, sessions, task_queue, settings, safety_impact="IMMEDIATE"
+            )
+            # No lifecycle worker yet: the anomaly's workflow has not taken a step.
+            for _ in range(100):
+                if twilio_recorder.of_kind("call"):
+                    break
+                await asyncio.sleep(0.1)
+            calls = twilio_recorder.of_kind("call")
+            assert len(calls) == 1 and calls[0]["To"] == SUPERVISOR_PHONE
+            assert f"Reference {handle.id}" in calls[0]["Twiml"]
+            history = await handle.fetch_history()
+            assert not [
+                e for e in history.events if e.HasField("activity_task_scheduled_event_attributes")
+            ]
+            lifecycles = Worker(
+                dev_env.client,
+                task_queue=task_queue,
+                workflows=registry.WORKFLOWS,
+                activities=registry.activities(sessions, settings),
+                activity_executor=executor,
+            )
+            async with lifecycles:
+                s = await until_status(handle, "ASSIGNED", "ESCALATED")
+                for _ in range(100):
+                    s = await state(handle)
+                    if s.voice_called:
+                        break
+                    await asyncio.sleep(0.1)
+        # The call the watch made lands in the timeline once and is not made again.
+        assert s.voice_called and [e.action for e in s.events].count("VOICE_CALL") == 1
+        assert len(twilio_recorder.of_kind("call")) == 1
+        voice_rows = [n for n in notifications(sessions, handle.id) if n.event == "VOICE_CALL"]
+        assert len(voice_rows) == 1 and voice_rows[0].status == "SENT"
+        # The first watches are not children of the lifecycle.
+        assert not await _children(handle)
+
+
+async def test_acknowledged_in_time_no_call(
+    client, time_env, sessions, task_queue, notify_settings, twilio_recorder, alerts, lifecycles
+):
+    async with alerts, lifecycles:
+        handle = await start_registered(
+            client,
+            sessions,
+            task_queue,
+            notify_settings,
+            now=await time_env.get_current_time(),
+            safety_impact="IMMEDIATE",
+        )
+        await until_status(handle, "ASSIGNED", "ESCALATED")
+        await handle.execute_update(
+            AnomalyWorkflow.acknowledge_alert, AcknowledgeRequest(actor(sessions, "supervisor"))
+        )
+        await time_env.sleep(timedelta(minutes=10))
+        s = await state(handle)
+        assert not s.voice_called and not twilio_recorder.of_kind("call")
+        assert "VOICE_CALL" not in [e.action for e in s.events]
+
+
+async def test_accepted_in_time_no_escalation(
+    client, time_env, sessions, task_queue, notify_settings, twilio_recorder, alerts, lifecycles
+):
+    async with alerts, lifecycles:
+        handle = await start_registered(
+            client,
+            sessions,
+            task_queue,
+            notify_settings,
+            now=await time_env.get_current_time(),
+            safety_impact="IMMEDIATE",
+        )
+        s = await until_status(handle, "ASSIGNED")
+        tech = actor(sessions, s.assignee.username)
+        now = await time_env.get_current_time()
+        await handle.execute_update(
+            AnomalyWorkflow.accept, AcceptRequest(tech, now + timedelta(minutes=20), True)
+        )
+        await time_env.sleep(timedelta(minutes=40))
+        s = await state(handle)
+        assert s.status == "IN_PROGRESS" and not s.escalated
+        assert not _escalation_texts(twilio_recorder)
+        assert "ESCALATED" not in [e.action for e in s.events]
+
+
+async def test_unanswered_escalates_once_at_the_deadline_from_registration(
+    client, time_env, sessions, task_queue, notify_settings, twilio_recorder, alerts, lifecycles
+):
+    async with alerts, lifecycles:
+        handle = await start_registered(
+            client,
+            sessions,
+            task_queue,
+            notify_settings,
+            now=await time_env.get_current_time(),
+            safety_impact="IMMEDIATE",
+        )
+        s = await until_status(handle, "ASSIGNED")
+        tech = s.assignee.full_name
+        registered = await _registered_at(sessions, handle.id)
+        assert s.deadline == registered + timedelta(minutes=15)
+        await time_env.sleep(s.deadline - timedelta(seconds=5) - await time_env.get_current_time())
+        assert not _escalation_texts(twilio_recorder)
+        await time_env.sleep(timedelta(minutes=1))
+        await _until(handle, lambda s: s.status == "ESCALATED", time_env)
+        s = await state(handle)
+        assert s.escalation_level == "SUPERVISOR" and s.assignee.username == "supervisor"
+        # The next level's clock runs from when the watch escalated, on time.
+        assert registered + timedelta(minutes=30) <= s.deadline < registered + timedelta(minutes=31)
+        texts = _escalation_texts(twilio_recorder)
+        assert len(texts) == 1 and texts[0]["To"] == SUPERVISOR_PHONE
+        supervisor = actor(sessions, "supervisor").user_id
+        rows = [n for n in notifications(sessions, handle.id) if n.event == "ESCALATED"]
+        told = sorted(n.channel for n in rows if n.recipient_id == supervisor)
+        assert told == ["EMAIL", "IN_APP", "SMS"]  # once each, by the watch
+        with sessions() as db:
+            audit = db.scalars(
+                select(AuditLog).where(
+                    AuditLog.entity_id == handle.id, AuditLog.action == "ESCALATED"
+                )
+            ).all()
+        assert len(audit) == 1 and audit[0].new_state["assignee_id"] == supervisor
+        assert audit[0].reason == f"no acceptance from {tech} within the response time"
+        assert [e.action for e in s.events].count("ESCALATED") == 1
+        # The next level is watched by a child, as before.
+        await time_env.sleep(s.deadline + timedelta(minutes=1) - await time_env.get_current_time())
+        await _until(handle, lambda s: s.escalation_level == "MANAGER", time_env)
+        assert [c for c in await _children(handle) if "-escalation-" in c]
+
+        history = await handle.fetch_history()
+        await Replayer(workflows=registry.WORKFLOWS).replay_workflow(history)
+        watch = client.get_workflow_handle(f"{handle.id}-escalation-0-registration")
+        watch_history = await watch.fetch_history()
+        signalled = [
+            e
+            for e in watch_history.events
+            if e.HasField("signal_external_workflow_execution_initiated_event_attributes")
+        ]
+        assert len(signalled) == 1
+        await Replayer(workflows=registry.ALERT_WORKFLOWS).replay_workflow(watch_history)
+        if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
+            (HISTORIES / "anomaly_registration_watches.json").write_text(history.to_json())
+            (HISTORIES / "alert_watch_registration.json").write_text(watch_history.to_json())
