@@ -31,6 +31,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import NOTIFY, WRITE, call
 
 
+# A registration watch's report to an anomaly workflow not started yet: tried again, from 1 s
+# doubling to a minute, for up to an hour (the lifecycle escalates itself long before).
+REPORT_RETRY_FIRST = timedelta(seconds=1)
+REPORT_RETRY_MAX = timedelta(minutes=1)
+REPORT_GIVE_UP = timedelta(hours=1)
+
+
 def alert_queue(task_queue: str) -> str:
     """The task queue of safety watches beside a lifecycle queue, served by its own worker."""
     return f"{task_queue}-alerts"
@@ -99,10 +106,7 @@ class AlertWatchWorkflow:
     async def run(self, data: AlertWatchInput) -> AlertEvent:
         event = await self._watch(data)
         if data.parent:
-            try:
-                await workflow.get_external_workflow_handle(data.parent).signal(WATCH_DONE, event)
-            except Exception as err:  # noqa: BLE001 - the alert went out; the report is best effort
-                workflow.logger.warning("%s: report not delivered: %s", data.parent, err)
+            await _report(data.parent, event)
         return event
 
     async def _watch(self, data: AlertWatchInput) -> AlertEvent:
@@ -130,6 +134,24 @@ class AlertWatchWorkflow:
             context = {**data.context, "assignee": target.full_name}
             problems = await _tell(data, "ESCALATED", escalation_sends(level), context)
         return AlertEvent(data.kind, True, at, target, problems)
+
+
+async def _report(parent: str, event: AlertEvent) -> None:
+    """Tells the anomaly's workflow what the watch did. The watch is started a moment before
+    it (and, when the registering process is busy, longer): until it exists, try again."""
+    pause = REPORT_RETRY_FIRST
+    waited = timedelta(0)
+    while True:
+        try:
+            await workflow.get_external_workflow_handle(parent).signal(WATCH_DONE, event)
+            return
+        except Exception as err:  # noqa: BLE001 - the alert went out; only the report waits
+            if waited >= REPORT_GIVE_UP:
+                workflow.logger.warning("%s: report not delivered: %s", parent, err)
+                return
+        await workflow.sleep(pause)
+        waited += pause
+        pause = min(pause * 2, REPORT_RETRY_MAX)
 
 
 async def _tell(

@@ -66,6 +66,9 @@ RAISE_RESTARTS_CLOCK = "criticality-raise-restarts-clock"
 # the alert task queue, from deadlines counted from registration. Histories recorded before
 # replay the timers this workflow kept itself.
 ALERT_WATCHES = "alert-watch-children"
+# How long past the deadline the lifecycle waits for the registration's escalation watch to
+# report before it escalates itself.
+WATCH_REPORT_GRACE = timedelta(minutes=2)
 _fail = fail
 
 
@@ -308,17 +311,23 @@ class AnomalyWorkflow:
         here; the escalation lands in the state, the record and the timeline once. A watch
         that could not escalate (the record was not assigned yet when it looked) leaves it to
         this workflow."""
-        await workflow.wait_condition(
-            lambda: (
-                ESCALATION in self._reported
-                or self._status not in (S.ASSIGNED, S.ESCALATED)
-                or self._handover != handover
+        try:
+            await workflow.wait_condition(
+                lambda: (
+                    ESCALATION in self._reported
+                    or self._status not in (S.ASSIGNED, S.ESCALATED)
+                    or self._handover != handover
+                ),
+                # A watch that never reports (it could not start, or ended early) does not
+                # leave the holder's silence unanswered.
+                timeout=max(self._deadline - workflow.now(), timedelta(0)) + WATCH_REPORT_GRACE,
             )
-        )
+        except TimeoutError:
+            pass
         async with self._lock:
             if self._status not in (S.ASSIGNED, S.ESCALATED) or self._handover != handover:
                 return
-            event: AlertEvent | None = self._reported.pop(ESCALATION)
+            event: AlertEvent | None = self._reported.pop(ESCALATION, None)
             if event is not None and not event.fired:
                 event = None
             who = self._assignee.full_name if self._assignee else "nobody"

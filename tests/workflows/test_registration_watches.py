@@ -236,3 +236,29 @@ async def test_unanswered_escalates_once_at_the_deadline_from_registration(
         if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
             (HISTORIES / "anomaly_registration_watches.json").write_text(history.to_json())
             (HISTORIES / "alert_watch_registration.json").write_text(watch_history.to_json())
+
+
+async def test_a_watch_that_never_reports_leaves_the_escalation_to_the_lifecycle(
+    client, time_env, sessions, task_queue, notify_settings, twilio_recorder, alerts, lifecycles
+):
+    """Started as if the registration's watches ran, but none does: the lifecycle still
+    escalates, a grace period after the deadline."""
+    from tests.anomaly_helpers import register
+    from workflows.anomaly import WATCH_REPORT_GRACE
+    from workflows.anomaly_types import AnomalyInput
+
+    async with alerts, lifecycles:
+        ref = register(sessions, safety_impact="IMMEDIATE")
+        org = actor(sessions, "operator").organization_id
+        handle = await client.start_workflow(
+            AnomalyWorkflow.run,
+            AnomalyInput(ref, org, indexed=False, watches=True),
+            id=ref,
+            task_queue=task_queue,
+        )
+        s = await until_status(handle, "ASSIGNED")
+        await time_env.sleep(s.deadline + timedelta(seconds=30) - await time_env.get_current_time())
+        assert (await state(handle)).status == "ASSIGNED"
+        await time_env.sleep(WATCH_REPORT_GRACE)
+        await _until(handle, lambda s: s.status == "ESCALATED", time_env)
+        assert len(_escalation_texts(twilio_recorder)) == 1
