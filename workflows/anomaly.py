@@ -115,6 +115,9 @@ class AnomalyWorkflow:
 
     @workflow.run
     async def run(self, data: AnomalyInput) -> AnomalyState:
+        # Asked before the first command: a patch marker placed after a local activity whose
+        # result landed in a later task does not replay on a fresh worker.
+        self._watched = workflow.patched(ALERT_WATCHES)
         a = await call(
             AnomalyActivities.assess_anomaly,
             AssessInput(data.reference, data.organization_id, self._next_step()),
@@ -125,7 +128,6 @@ class AnomalyWorkflow:
         # Deadlines run on workflow time, so replays and skipped test clocks agree.
         self._response = timedelta(seconds=a.response_seconds)
         self._deadline = workflow.now() + self._response
-        self._watched = workflow.patched(ALERT_WATCHES)
         started = workflow.info().workflow_start_time
         if self._watched:
             # From the registration (the workflow's start): a worker that reached this line
