@@ -64,16 +64,23 @@ def interval_refusal(
     except ValueError:
         names = ", ".join(t.value for t in ScheduleType)
         return Refusal("RuleViolation", f"schedule_type must be one of {names}", "schedule_type")
-    for name, value in (("interval_days", days), ("interval_hours", hours),
-                        ("interval_cycles", cycles)):  # fmt: skip
+    for name, value in (
+        ("interval_days", days),
+        ("interval_hours", hours),
+        ("interval_cycles", cycles),
+    ):
         if value is not None and value <= 0:
             return Refusal("RuleViolation", f"{name} must be greater than 0", name)
     if kind in USES_CALENDAR and not days:
-        return Refusal("RuleViolation", f"a {kind.value} schedule needs interval_days",
-                       "interval_days")  # fmt: skip
+        return Refusal(
+            "RuleViolation", f"a {kind.value} schedule needs interval_days", "interval_days"
+        )
     if kind in USES_METER and not (hours or cycles):
-        return Refusal("RuleViolation", f"a {kind.value} schedule needs interval_hours or "
-                       "interval_cycles", "interval_hours")  # fmt: skip
+        return Refusal(
+            "RuleViolation",
+            f"a {kind.value} schedule needs interval_hours or interval_cycles",
+            "interval_hours",
+        )
     return None
 
 
@@ -109,8 +116,9 @@ def next_due_meter(interval: Interval, *, reading_at_completion: float | None) -
     return (reading_at_completion or 0.0) + interval.hours
 
 
-def skipped_due(interval: Interval, *, due: datetime | None, due_meter: float | None
-                ) -> tuple[datetime | None, float | None]:  # fmt: skip
+def skipped_due(
+    interval: Interval, *, due: datetime | None, due_meter: float | None
+) -> tuple[datetime | None, float | None]:
     """A skipped PM: the next occurrence counted from the one skipped, not from today."""
     date = due + timedelta(days=interval.days) if due and interval.days else None
     meter = due_meter + interval.hours if due_meter is not None and interval.hours else None

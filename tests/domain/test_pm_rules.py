@@ -46,8 +46,9 @@ def test_hybrid_whichever_first():
     assert pm.is_due(ScheduleType.HYBRID, now=early, due=T0, due_meter=2000, reading=1960, **kw)
     assert pm.which_first(now=early, due=T0, due_meter=2000, reading=2000) == "METER"
     # The calendar wins while the meter is far off.
-    assert pm.is_due(ScheduleType.HYBRID, now=T0 - timedelta(days=7), due=T0, due_meter=2000,
-                     reading=100, **kw)  # fmt: skip
+    assert pm.is_due(
+        ScheduleType.HYBRID, now=T0 - timedelta(days=7), due=T0, due_meter=2000, reading=100, **kw
+    )
     assert pm.which_first(now=T0, due=T0, due_meter=2000, reading=100) == "TIME"
     # Time-based ignores the meter, meter-based the calendar.
     assert not pm.is_due(ScheduleType.TIME_BASED, now=early, due=T0, due_meter=1, reading=9, **kw)
@@ -66,8 +67,13 @@ def test_days_overdue_from_the_first_due():
 
 
 def step(action, days, **told):
-    base = {"threshold_days": 14, "team_told": False, "manager_told": False,
-            "told_today": False, "blocked": False}  # fmt: skip
+    base = {
+        "threshold_days": 14,
+        "team_told": False,
+        "manager_told": False,
+        "told_today": False,
+        "blocked": False,
+    }
     return pm.overdue_step(action, days, **(base | told))
 
 
@@ -77,18 +83,22 @@ def test_alert_tells_the_team_at_once_and_the_manager_at_seven_days():
     assert step(OverdueAction.ALERT, 7, team_told=True) == pm.OverdueStep(tell_manager=True)
     assert not step(OverdueAction.ALERT, 8, team_told=True, manager_told=True).anything
     since = T0
-    assert pm.next_overdue_check(OverdueAction.ALERT, since, 0, threshold_days=14,
-                                 manager_told=False) == T0 + timedelta(days=7)  # fmt: skip
-    assert pm.next_overdue_check(OverdueAction.ALERT, since, 7, threshold_days=14,
-                                 manager_told=True) is None  # fmt: skip
+    assert pm.next_overdue_check(
+        OverdueAction.ALERT, since, 0, threshold_days=14, manager_told=False
+    ) == T0 + timedelta(days=7)
+    assert (
+        pm.next_overdue_check(OverdueAction.ALERT, since, 7, threshold_days=14, manager_told=True)
+        is None
+    )
 
 
 def test_escalate_tells_both_daily():
     assert step(OverdueAction.ESCALATE, 0) == pm.OverdueStep(True, True, False)
     assert not step(OverdueAction.ESCALATE, 0, told_today=True).anything
     assert step(OverdueAction.ESCALATE, 1) == pm.OverdueStep(True, True, False)
-    assert pm.next_overdue_check(OverdueAction.ESCALATE, T0, 3, threshold_days=14,
-                                 manager_told=True) == T0 + timedelta(days=4)  # fmt: skip
+    assert pm.next_overdue_check(
+        OverdueAction.ESCALATE, T0, 3, threshold_days=14, manager_told=True
+    ) == T0 + timedelta(days=4)
 
 
 def test_block_past_the_threshold_only_once():
