@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.rules.assets import MeterType
 from domain.rules.pm import Anchor, OverdueAction, ScheduleType
 from domain.schemas.fields import Code, Key, Line, LongText, Moment, Note, Quantity, ShortText
 
@@ -152,6 +153,6 @@ class MeterReadingPm(BaseModel):
     model_config = _STRICT
 
     asset: Code = Field(min_length=1)
-    meter_type: Key = "HOURS"
+    meter_type: MeterType = MeterType.HOURS
     reading: float = Field(ge=0, le=1e12, allow_inf_nan=False)
     recorded_at: Moment | None = None
