@@ -293,8 +293,12 @@ def add_parser(sub: Any) -> None:
         "bench", help="time lifecycles or reads against a running plantops (`plantops up`)"
     )
     bench.add_argument(
-        "what", choices=["anomalies", "work-orders", "api"], help="what to benchmark"
+        "what", choices=["anomalies", "work-orders", "api", "pm"], help="what to benchmark"
     )
+    bench.add_argument(
+        "--schedules", type=_positive, default=10_000, help="pm: schedules all due at once"
+    )
+    bench.add_argument("--keep", action="store_true", help="pm: leave the schedules running")
     bench.add_argument("--count", type=_positive, default=100, help="lifecycles (default 100)")
     bench.add_argument(
         "--concurrency", type=_positive, default=10, help="lifecycles at once (default 10)"
@@ -317,6 +321,11 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
     import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the figures
+    if args.what == "pm":
+        from workers.bench_pm import cmd_bench_pm
+
+        cmd_bench_pm(settings, args.schedules, args.keep)
+        return
     if args.what == "api":
         from workers.bench_api import cmd_bench_api
 

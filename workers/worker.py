@@ -51,6 +51,9 @@ async def run_worker(client: Client, sessions: sessionmaker[Session], task_queue
                 log.info("created schedules %s", ", ".join(created))
             await start_missing_lifecycles(client, sessions, settings)
             await start_missing_work_orders(client, sessions, settings)
+            from workers.pm_start import start_missing_pm_schedules
+
+            await start_missing_pm_schedules(client, sessions, settings)
             log.info("worker polling task queue %s", task_queue)
             await stop.wait()
             log.info("worker shutting down")

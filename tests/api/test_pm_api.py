@@ -130,8 +130,8 @@ async def test_a_schedule_opens_its_pm_work_order_and_is_listed_due_and_overdue(
         await client.get(f"{BASE}/pm-schedules/overdue", params={"site": "JKS"}, headers=h)
     ).json()
     assert created["id"] in {s["id"] for s in due_list["items"]}
-    assert [s["id"] for s in overdue["items"]] == [created["id"]]
-    assert overdue["items"][0]["days_overdue"] == 1
+    mine = [s for s in overdue["items"] if s["id"] == created["id"]]
+    assert [s["days_overdue"] for s in mine] == [1]
     # Another organisation learns nothing; a technician may not pause.
     for path in (f"pm-schedules/{created['id']}", f"pm-schedules/{created['code']}"):
         assert (
