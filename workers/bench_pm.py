@@ -34,7 +34,7 @@ from domain.settings import Settings
 from workers import registry
 from workers.embedded import StartupError
 from workflows.pm_schedule import PMScheduleWorkflow
-from workflows.pm_schedule_types import PMScheduleInput
+from workflows.pm_schedule_types import TASK_TIMEOUT, PMScheduleInput
 
 TEMPLATES = 5
 STARTS_AT_ONCE = 200
@@ -159,6 +159,7 @@ async def start_all(client: Client, queue: str, org: int, ids: list[int]) -> Non
                 id=f"PMS-{schedule_id}",
                 task_queue=queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                task_timeout=TASK_TIMEOUT,
             )
 
     await asyncio.gather(*(one(i) for i in ids))
@@ -199,7 +200,8 @@ async def run(settings: Settings, schedules: int, keep: bool) -> None:
         client = await Client.connect(address, namespace=settings.temporal_namespace)
     except RuntimeError as err:
         raise StartupError(f"cannot reach Temporal at {address}: {err}") from None
-    queue = f"{settings.task_queue}-bench-pm"
+    # A queue per run: workflows an interrupted run left behind are not this run's work.
+    queue = f"{settings.task_queue}-bench-pm-{uuid.uuid4().hex[:6]}"
     bench_settings = settings.model_copy(update={"task_queue": queue})
     engine = make_engine(settings.database_url, pool_size=20, max_overflow=20)
     sessions = make_sessionmaker(engine)

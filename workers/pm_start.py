@@ -12,7 +12,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from domain.models import PmSchedule
 from domain.settings import Settings
 from workflows.pm_schedule import PMScheduleWorkflow
-from workflows.pm_schedule_types import PMScheduleInput
+from workflows.pm_schedule_types import TASK_TIMEOUT, PMScheduleInput
 
 log = logging.getLogger("plantops.worker")
 
@@ -36,6 +36,7 @@ async def start_missing_pm_schedules(
                 id=workflow_id,
                 task_queue=settings.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                task_timeout=TASK_TIMEOUT,
             )
         except Exception as err:  # one schedule failing to start leaves the others going
             log.warning("PM schedule %s not started: %s", workflow_id, err)

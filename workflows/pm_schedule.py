@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         system_actor,
     )
     from workflows.pm_schedule_types import (
+        TASK_TIMEOUT,
         BlockRequest,
         CancelPmRequest,
         DeferRequest,
@@ -122,7 +123,7 @@ class PMScheduleWorkflow:
                     or workflow.info().is_continue_as_new_suggested()
                 ):
                     await workflow.wait_condition(workflow.all_handlers_finished)
-                    workflow.continue_as_new(data)
+                    workflow.continue_as_new(data, task_timeout=TASK_TIMEOUT)
 
     # -- the one place that decides --
 

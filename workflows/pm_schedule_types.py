@@ -2,11 +2,16 @@
 unsandboxed and their datetimes convert."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.actor import Actor
 from workflows.kit import Event
+
+# A schedule's workflow task may wait on a busy worker: when thousands of schedules fall
+# due in the same minute their local steps queue for the activity threads, and the usual
+# 10 s would time tasks out and have them run again.
+TASK_TIMEOUT = timedelta(seconds=60)
 
 
 @dataclass

@@ -33,6 +33,7 @@ from domain.services import pm_schedules as service
 from domain.services import pm_templates as templates
 from workflows.pm_schedule import PMScheduleWorkflow
 from workflows.pm_schedule_types import (
+    TASK_TIMEOUT,
     DeferRequest,
     EditRequest,
     MeterReadingEvent,
@@ -69,6 +70,7 @@ async def start_schedule(client: Client, task_queue: str, row: PmSchedule) -> No
         workflow_id=service.reference(row.id),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        task_timeout=TASK_TIMEOUT,
         unavailable="the schedule is saved; its lifecycle starts when Temporal answers ({error})",
     )
 
