@@ -22,6 +22,7 @@ from domain.models.people import (
     User,
     UserSkill,
 )
+from domain.models.pm import PmTemplate
 from domain.models.sign_in import RevokedToken, SignInFailure, SignInLock, WebSession
 from domain.models.work_orders import (
     DowntimeRecord,
@@ -49,6 +50,7 @@ __all__ = [
     "PartReservation",
     "Permit",
     "PmSchedule",
+    "PmTemplate",
     "SparePart",
     "StopWork",
     "WorkOrder",

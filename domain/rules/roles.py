@@ -30,6 +30,8 @@ class Action(StrEnum):
     CHANGE_ASSET_STATUS = "Change Asset Status"
     MANAGE_PM_SCHEDULES = "Manage PM Schedules"
     MANAGE_PM_TEMPLATES = "Manage PM Templates"
+    # Beyond the I.2 rows: a due PM skipped or deferred, by supervision (BR-MAINT-002).
+    DEFER_PM = "Skip or Defer PM"
     MANAGE_PARTS = "Manage Parts Inventory"
     VIEW_ASSETS = "View All Assets"
     EDIT_ASSETS = "Edit Asset Details"
@@ -109,6 +111,7 @@ PERMISSIONS: dict[Role, dict[Action, Scope]] = {
         A.EXECUTE_WO: S.FULL,
         A.CLOSE_WO: S.FULL,
         A.RETURN_TO_SERVICE: S.PM_ONLY,
+        A.DEFER_PM: S.FULL,
         A.VIEW_OUTBOX: S.FULL,
         A.CHANGE_ASSET_STATUS: S.FULL,
         A.VIEW_ASSETS: S.FULL,
