@@ -22,6 +22,24 @@ from domain.models.people import (
     User,
     UserSkill,
 )
+from domain.models.production import (
+    DowntimeReason,
+    EnergyBaseline,
+    EnergyRate,
+    EnergyReading,
+    Machine,
+    MachineProductCycle,
+    OeeDailySummary,
+    OeeHourlySummary,
+    OeeSnapshot,
+    PerformanceLog,
+    ProductionCount,
+    ProductionDowntime,
+    ProductionLine,
+    QualityEvent,
+    Shift,
+    ShiftDayOff,
+)
 from domain.models.sign_in import RevokedToken, SignInFailure, SignInLock, WebSession
 from domain.models.work_orders import (
     DowntimeRecord,
@@ -41,6 +59,22 @@ from domain.models.work_orders import (
 )
 
 __all__ = [
+    "DowntimeReason",
+    "EnergyBaseline",
+    "EnergyRate",
+    "EnergyReading",
+    "Machine",
+    "MachineProductCycle",
+    "OeeDailySummary",
+    "OeeHourlySummary",
+    "OeeSnapshot",
+    "PerformanceLog",
+    "ProductionCount",
+    "ProductionDowntime",
+    "ProductionLine",
+    "QualityEvent",
+    "Shift",
+    "ShiftDayOff",
     "StoredFile",
     "DowntimeRecord",
     "InventoryTransaction",
