@@ -9,7 +9,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
 from api import edge, errors, idempotency, outage, web, web_anomalies, web_work_orders
-from api.routes import anomalies, assets, auth, health, work_orders
+from api.routes import anomalies, assets, auth, health, oee, work_orders
 from domain.db import make_engine, make_sessionmaker
 from domain.settings import Settings, get_settings
 
@@ -73,6 +73,7 @@ def create_app(
     app.include_router(assets.router)
     app.include_router(anomalies.router)
     app.include_router(work_orders.router)
+    app.include_router(oee.router)
     app.include_router(web.router)
     app.include_router(web_anomalies.router)
     app.include_router(web_work_orders.router)

@@ -3,7 +3,7 @@ shift calendars, merged stoppages and output, through the pure rules."""
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +19,8 @@ from domain.rules.oee import Count, Interval, Stoppage, Tally
 from domain.rules.shifts import ShiftWindow
 from domain.services.production import site_shift_windows
 from domain.services.production_downtime import stoppages as load_stoppages
+
+MAX_PERIOD = timedelta(days=400)  # a year and its comparison month, not a century of days
 
 
 @dataclass
@@ -84,6 +86,8 @@ def period_of(start: datetime, end: datetime, now: datetime | None = None) -> In
         raise RuleViolation("start: give times with their UTC offset", field="start")
     if end <= start:
         raise RuleViolation("end: must be after start", field="end")
+    if end - start > MAX_PERIOD:
+        raise RuleViolation(f"end: a period spans at most {MAX_PERIOD.days} days", field="end")
     now = now or datetime.now(UTC)
     return Interval(start, max(start, min(end, now)))
 
