@@ -9,6 +9,7 @@ from activities.assets import AssetActivities
 from activities.breakdown import REPORT_SUBJECT, BreakdownActivities
 from activities.channels import Channels
 from activities.notifier import Notifier
+from activities.oee import OeeActivities
 from activities.steps import StepActivities
 from activities.stop_work import StopWorkActivities
 from activities.work_orders import WORK_ORDER_STEPS, WorkOrderActivities
@@ -17,6 +18,7 @@ from workflows.anomaly import AnomalyWorkflow
 from workflows.asset import AssetWorkflow
 from workflows.breakdown import BreakdownWorkflow
 from workflows.digest import DigestWorkflow
+from workflows.oee_snapshot import OeeSnapshotWorkflow
 from workflows.stop_work import StopWorkWorkflow
 from workflows.work_order import WorkOrderWorkflow
 
@@ -27,6 +29,7 @@ WORKFLOWS: list[type] = [
     WorkOrderWorkflow,
     BreakdownWorkflow,
     StopWorkWorkflow,
+    OeeSnapshotWorkflow,
 ]
 
 
@@ -44,6 +47,7 @@ def activities(
     gateway = AssetGateway(sessions, client, settings.task_queue)
     breakdown = BreakdownActivities(sessions, client, settings.task_queue)
     stop_work = StopWorkActivities(sessions, client, settings.task_queue)
+    oee = OeeActivities(sessions)
     # The kit's two generic activities: each lifecycle adds its record's description.
     notifier = Notifier(sessions, settings, channels, [ANOMALY_SUBJECT, REPORT_SUBJECT])
     steps = StepActivities(sessions, [ANOMALY_STEPS, WORK_ORDER_STEPS], notifier)
@@ -83,4 +87,6 @@ def activities(
         stop_work.open_work_orders,
         stop_work.tell_work_order,
         stop_work.release_asset,
+        oee.take_oee_snapshots,
+        oee.roll_up_oee,
     ]
