@@ -21,6 +21,9 @@ from domain.schemas.oee import (
     DowntimeEndIn,
     DowntimeIn,
     DowntimeOut,
+    EnergyCostOut,
+    EnergyReadingIn,
+    EnergyReadingOut,
     OeeOut,
     ParetoOut,
     QualityEventIn,
@@ -30,8 +33,8 @@ from domain.schemas.oee import (
     UtilisationOut,
     When,
 )
+from domain.services import energy, production
 from domain.services import oee as service
-from domain.services import production
 from domain.services import production_downtime as downtime
 
 router = APIRouter(prefix="/api/v1/oee", tags=["oee"])
@@ -231,3 +234,27 @@ def comparisons(
     else:
         previous = service.period_of(previous_start, previous_end)
     return service.comparison(session=session, scope=scope, current=current, previous=previous)
+
+
+# -- energy --
+
+
+@router.post("/energy/readings", response_model=EnergyReadingOut, status_code=201,
+             summary="Record an energy reading")  # fmt: skip
+def record_energy(data: EnergyReadingIn, session: DbSession, actor: Logger) -> dict[str, Any]:
+    machine = production.machine_for(session=session, actor=actor, ref=data.machine, write=True)
+    row = energy.record_reading(
+        session=session, actor=actor, machine=machine, reading_time=data.reading_time,
+        kwh=data.kwh, meter_reading=data.meter_reading, reading_type=data.reading_type,
+        source=data.source,
+    )  # fmt: skip
+    session.commit()
+    return {"id": row.id, "machine": data.machine.upper(), "reading_time": row.reading_time,
+            "kwh": row.kwh}  # fmt: skip
+
+
+@router.get("/energy/cost", response_model=EnergyCostOut,
+            summary="Energy use and cost against the baseline")  # fmt: skip
+def energy_cost(asked: Asked, session: DbSession, actor: Analyst) -> dict[str, Any]:
+    scope, period = asked.resolve(session, actor)
+    return energy.consumption(session=session, scope=scope, period=period)

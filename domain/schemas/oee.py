@@ -258,3 +258,44 @@ class ComparisonOut(BaseModel):
     current: PeriodOut
     previous: PeriodOut
     changes: list[ChangeOut]
+
+
+class EnergyReadingIn(BaseModel):
+    """kWh used in the interval ending at `reading_time`."""
+
+    model_config = ConfigDict(extra="forbid")
+    machine: Code
+    reading_time: When
+    kwh: Annotated[float, Field(allow_inf_nan=False, ge=0, le=1e9)]
+    meter_reading: Annotated[float, Field(allow_inf_nan=False, ge=0, le=1e12)] | None = None
+    reading_type: str = Field("manual", pattern="^(manual|automatic)$")
+    source: Key | None = None
+
+
+class EnergyReadingOut(BaseModel):
+    id: int
+    machine: str
+    reading_time: datetime
+    kwh: float
+
+
+class MachineEnergy(BaseModel):
+    machine: str
+    kwh: float
+    cost: float | None
+    currency: str | None
+    kwh_per_unit: float | None
+    expected_kwh: float | None
+    baseline_ratio: float | None
+    spike: bool
+
+
+class EnergyCostOut(BaseModel):
+    scope: str
+    ref: str
+    start: datetime
+    end: datetime
+    kwh: float
+    cost: float | None
+    currency: str | None
+    machines: list[MachineEnergy]

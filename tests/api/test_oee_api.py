@@ -157,3 +157,33 @@ async def test_another_organisation_gets_404(client, token_for, sessions):
         "machine": "SAW-JKS-001", "period_start": local(6).isoformat(),
         "period_end": local(7).isoformat(), "total": 1, "good": 1})  # fmt: skip
     assert r.status_code == 404, r.text
+
+
+async def test_energy_readings_cost_and_baseline(client, token_for, sessions):
+    from datetime import date, time
+
+    from domain.models import Site
+    from domain.models.production import Machine
+    from domain.services import energy
+
+    ids = saw_line(sessions)
+    with sessions() as s:
+        site = s.scalars(select(Site).where(Site.code == "JKS")).one()
+        energy.set_rate(session=s, site=site, effective=date(2026, 1, 1), rate_per_kwh=0.08,
+                        bands=[(time(7), time(19), 0.15)])  # fmt: skip
+        energy.set_baseline(session=s, machine=s.get(Machine, ids["SAW-JKS-001"]),
+                            effective=date(2026, 1, 1), kwh_per_unit=0.01)  # fmt: skip
+        s.commit()
+    h = token_for("supervisor")
+    await _worked_example(client, h)
+    for at, kwh in ((local(7), 100.0), (local(12), 150.0)):  # 06-07 night, 11-12 day
+        reading = {"machine": "SAW-JKS-001", "reading_time": at.isoformat(), "kwh": kwh}
+        await _post(client, h, "/energy/readings", reading)
+    r = await client.get(f"{BASE}/energy/cost", params={**DAY, "machine": "SAW-JKS-001"},
+                         headers=token_for("manager"))  # fmt: skip
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["kwh"] == 250.0 and out["cost"] == 8.0 + 22.5
+    # 19,271 made at a baseline of 0.01 kWh each: 192.71 expected, 250 used, a spike.
+    [m] = out["machines"]
+    assert m["expected_kwh"] == 192.71 and m["spike"] is True
