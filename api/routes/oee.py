@@ -30,6 +30,7 @@ from domain.schemas.oee import (
     QualityEventOut,
     ReasonList,
     ReliabilityOut,
+    TrendOut,
     UtilisationOut,
     When,
 )
@@ -202,7 +203,26 @@ def calculate(data: CalculateIn, session: DbSession, actor: Viewer) -> dict[str,
     scope = service.resolve(session=session, actor=actor, machine=data.machine, line=data.line,
                             site=data.site)  # fmt: skip
     period = service.period_of(data.start, data.end)
+    if data.source == "summaries":
+        if data.by_shift:
+            from domain.errors import RuleViolation
+
+            raise RuleViolation("by_shift: per shift figures come from the records",
+                                field="by_shift")  # fmt: skip
+        return service.summed(session=session, scope=scope, period=period)
     return service.calculate(session=session, scope=scope, period=period, by_shift=data.by_shift)
+
+
+@router.get("/analytics/trends", response_model=TrendOut,
+            summary="OEE per day or per hour, from the summaries")  # fmt: skip
+def trends(
+    asked: Asked,
+    session: DbSession,
+    actor: Analyst,
+    grain: Annotated[str, Query(pattern="^(day|hour)$")] = "day",
+) -> dict[str, Any]:
+    scope, period = asked.resolve(session, actor)
+    return service.trend(session=session, scope=scope, period=period, grain=grain)
 
 
 @router.get("/analytics/mtbf", response_model=ReliabilityOut, summary="MTBF, MTTR, availability")

@@ -128,9 +128,13 @@ class ScopeIn(BaseModel):
 
 
 class CalculateIn(ScopeIn):
+    """`source` "summaries" reads whole days and hours from the rolled-up summaries (a long
+    period in a few queries); "records" computes everything from the raw records."""
+
     start: When
     end: When
     by_shift: bool = False
+    source: str = Field("records", pattern="^(records|summaries)$")
 
 
 class Losses(BaseModel):
@@ -299,3 +303,16 @@ class EnergyCostOut(BaseModel):
     cost: float | None
     currency: str | None
     machines: list[MachineEnergy]
+
+
+class TrendPoint(Figures):
+    at: str  # the day (site-local) or the hour (UTC) the point sums
+
+
+class TrendOut(Figures):
+    scope: str
+    ref: str
+    start: datetime
+    end: datetime
+    grain: str
+    points: list[TrendPoint]

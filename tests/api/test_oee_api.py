@@ -187,3 +187,26 @@ async def test_energy_readings_cost_and_baseline(client, token_for, sessions):
     # 19,271 made at a baseline of 0.01 kWh each: 192.71 expected, 250 used, a spike.
     [m] = out["machines"]
     assert m["expected_kwh"] == 192.71 and m["spike"] is True
+
+
+async def test_trends_and_figures_from_the_summaries(client, token_for, sessions):
+    from datetime import UTC, datetime
+
+    from domain.services.production_demo import load_production_demo
+
+    now = datetime(2026, 11, 20, 15, 7, tzinfo=UTC)
+    load_production_demo(sessions, days=7, now=now)
+    span = {"start": "2026-11-16T00:00:00-06:00", "end": "2026-11-19T00:00:00-06:00"}
+    h = token_for("manager")
+    records = await client.post(f"{BASE}/calculate", json={**span, "site": "JKS"}, headers=h)
+    summaries = await client.post(f"{BASE}/calculate", headers=h,
+                                  json={**span, "site": "JKS", "source": "summaries"})  # fmt: skip
+    assert summaries.status_code == 200, summaries.text
+    assert summaries.json()["oee_pct"] == records.json()["oee_pct"] is not None
+    r = await client.get(f"{BASE}/analytics/trends", params={**span, "site": "JKS"}, headers=h)
+    assert r.status_code == 200, r.text
+    assert [p["at"] for p in r.json()["points"]] == ["2026-11-16", "2026-11-17", "2026-11-18"]
+    assert r.json()["oee_pct"] == records.json()["oee_pct"]
+    per_shift = {**span, "site": "JKS", "source": "summaries", "by_shift": True}
+    r = await client.post(f"{BASE}/calculate", headers=h, json=per_shift)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "by_shift"
