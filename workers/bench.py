@@ -293,7 +293,7 @@ def add_parser(sub: Any) -> None:
         "bench", help="time lifecycles or reads against a running plantops (`plantops up`)"
     )
     bench.add_argument(
-        "what", choices=["anomalies", "work-orders", "api"], help="what to benchmark"
+        "what", choices=["anomalies", "work-orders", "api", "analytics"], help="what to benchmark"
     )
     bench.add_argument("--count", type=_positive, default=100, help="lifecycles (default 100)")
     bench.add_argument(
@@ -308,6 +308,9 @@ def add_parser(sub: Any) -> None:
     bench.add_argument(
         "--demo-user", default="supervisor", help="api: also read a demo record (with workflow)"
     )
+    from workers.bench_analytics import add_arguments
+
+    add_arguments(bench)
     # None, not the URL itself: settings are read only after parsing.
     bench.add_argument("--url", default=None, help="the API (default: the configured web URL)")
     bench.set_defaults(func=cmd_bench)
@@ -317,6 +320,11 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
     import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the figures
+    if args.what == "analytics":  # on a scratch database of its own
+        from workers.bench_analytics import cmd_bench_analytics
+
+        cmd_bench_analytics(args)
+        return
     if args.what == "api":
         from workers.bench_api import cmd_bench_api
 

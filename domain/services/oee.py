@@ -96,20 +96,29 @@ def _counts(session: Session, machines: list[Machine], period: Interval) -> dict
     out: dict[int, list[Count]] = defaultdict(list)
     if not machines:
         return out
-    for c in session.scalars(
-        select(ProductionCount).where(
-            ProductionCount.machine_id.in_([m.id for m in machines]),
-            ProductionCount.period_start < period.end,
-            ProductionCount.period_end > period.start,
+    c = ProductionCount
+    for r in session.execute(
+        select(
+            c.machine_id,
+            c.period_start,
+            c.period_end,
+            c.total,
+            c.good,
+            c.ideal_cycle_seconds,
+            c.startup_reject,
+        ).where(
+            c.machine_id.in_([m.id for m in machines]),
+            c.period_start < period.end,
+            c.period_end > period.start,
         )
     ):
-        out[c.machine_id].append(
+        out[r.machine_id].append(
             Count(
-                Interval(c.period_start, c.period_end),
-                c.total,
-                c.good,
-                c.ideal_cycle_seconds,
-                c.startup_reject,
+                Interval(r.period_start, r.period_end),
+                r.total,
+                r.good,
+                r.ideal_cycle_seconds,
+                r.startup_reject,
             )  # fmt: skip
         )
     return out
@@ -138,7 +147,9 @@ class Facts:
         )
 
 
-def load(*, session: Session, scope: Scope, period: Interval) -> Facts:
+def load(*, session: Session, scope: Scope, period: Interval, counts: bool = True) -> Facts:
+    """Shift windows, merged stops and (unless `counts` is False: reliability needs no
+    output) the output of the scope's machines over the period."""
     windows = {
         sid: site_shift_windows(session=session, site=site, period=period)
         for sid, site in scope.sites.items()
@@ -146,7 +157,8 @@ def load(*, session: Session, scope: Scope, period: Interval) -> Facts:
     merged: dict[int, list[Stoppage]] = defaultdict(list)
     for s in load_stoppages(session=session, machines=scope.machines, period=period):
         merged[s.machine_id].append(s)
-    return Facts(scope, period, windows, merged, _counts(session, scope.machines, period))
+    output = _counts(session, scope.machines, period) if counts else {}
+    return Facts(scope, period, windows, merged, output)
 
 
 def figures_out(t: Tally) -> dict[str, Any]:
@@ -213,7 +225,7 @@ def _scheduled(facts: Facts, machine: Machine) -> list[Interval]:
 
 
 def reliability(*, session: Session, scope: Scope, period: Interval) -> dict[str, Any]:
-    facts = load(session=session, scope=scope, period=period)
+    facts = load(session=session, scope=scope, period=period, counts=False)
     parts = {
         m.id: rel.reliability(
             period=period, scheduled=_scheduled(facts, m), stoppages=facts.stoppages.get(m.id, [])
@@ -230,7 +242,7 @@ def reliability(*, session: Session, scope: Scope, period: Interval) -> dict[str
 def pareto(*, session: Session, scope: Scope, period: Interval, by: str) -> dict[str, Any]:
     if by not in ("reason", "category"):
         raise RuleViolation("by: one of reason, category", field="by")
-    facts = load(session=session, scope=scope, period=period)
+    facts = load(session=session, scope=scope, period=period, counts=False)
     key = "reason_code" if by == "reason" else "category"
     durations = [
         d for m in scope.machines
@@ -245,7 +257,7 @@ def pareto(*, session: Session, scope: Scope, period: Interval, by: str) -> dict
 
 
 def utilisation(*, session: Session, scope: Scope, period: Interval) -> dict[str, Any]:
-    facts = load(session=session, scope=scope, period=period)
+    facts = load(session=session, scope=scope, period=period, counts=False)
     parts = {
         m.id: rel.utilisation(
             period=period, scheduled=_scheduled(facts, m), stoppages=facts.stoppages.get(m.id, [])
