@@ -210,3 +210,21 @@ async def test_trends_and_figures_from_the_summaries(client, token_for, sessions
     per_shift = {**span, "site": "JKS", "source": "summaries", "by_shift": True}
     r = await client.post(f"{BASE}/calculate", headers=h, json=per_shift)
     assert r.status_code == 422 and r.json()["error"]["field"] == "by_shift"
+
+
+async def test_output_per_work_order_lands_on_its_machine(client, token_for, sessions):
+    from tests.api.test_work_orders_api import _create
+
+    saw_line(sessions)
+    number = await _create(client, token_for)
+    h = token_for("supervisor")
+    run = {"work_order": number.lower(), "period_start": local(6).isoformat(),
+           "period_end": local(7).isoformat(), "total": 3000, "good": 2990,
+           "entry_key": "end-of-run-1"}  # fmt: skip
+    first = await _post(client, h, "/production-counts", run)
+    assert first["machine"] == "SAW-JKS-001" and first["work_order"] == number
+    again = await _post(client, h, "/production-counts", run)
+    assert again["id"] == first["id"] and again["created"] is False
+    elsewhere = {**run, "machine": "SAW-JKS-002", "entry_key": "end-of-run-2"}
+    err = (await _post(client, h, "/production-counts", elsewhere, 422))["error"]
+    assert err["field"] == "work_order"
