@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.rules.oee import Interval, Stoppage, covered_seconds
+from domain.rules.oee import Interval, Stoppage, covered_seconds, overlaps, union
 
 # Stops that are failures for MTBF and MTTR: unplanned breakdowns. A changeover or a
 # material shortage is lost time but not a failure of the machine.
@@ -62,13 +62,13 @@ def reliability(
     starts in; operating time is scheduled time less all stop time inside it; repair time
     is each failure's duration within the period (an open one runs to `until`)."""
     until = until or period.end
-    windows = [c for w in scheduled if (c := w.clip(period)) is not None]
+    windows = union(c for w in scheduled if (c := w.clip(period)) is not None)
     scheduled_s = covered_seconds(windows)
     down: list[Interval] = []
     failures, repair_s = 0, 0.0
     for s in stoppages:
         whole = s.interval(until)
-        down.extend(c for w in windows if (c := whole.clip(w)) is not None)
+        down.extend(overlaps(whole, windows))
         if is_failure(s) and period.start <= s.start < period.end:
             failures += 1
             clipped = whole.clip(period)
@@ -160,10 +160,10 @@ def utilisation(
     until: datetime | None = None,
 ) -> Utilisation:
     until = until or period.end
-    windows = [c for w in scheduled if (c := w.clip(period)) is not None]
+    windows = union(c for w in scheduled if (c := w.clip(period)) is not None)
     scheduled_s = covered_seconds(windows)
     down_all = [c for s in stoppages if (c := s.interval(until).clip(period)) is not None]
-    down_in_schedule = [c for d in down_all for w in windows if (c := d.clip(w)) is not None]
+    down_in_schedule = [c for d in down_all for c in overlaps(d, windows)]
     running_s = max(0.0, scheduled_s - covered_seconds(down_in_schedule))
     down_s = covered_seconds(down_all)
     calendar_s = period.seconds
