@@ -15,8 +15,12 @@ class OeeActivities:
 
     @activity.defn
     def take_oee_snapshots(self, taken_at: datetime) -> int:
+        """The slot's snapshots, and again the earlier slots that records made since the
+        last slot have changed."""
         with transaction(self.sessions) as session:
-            return oee_snapshots.take_snapshots(session=session, taken_at=taken_at)
+            taken = oee_snapshots.take_snapshots(session=session, taken_at=taken_at)
+            oee_snapshots.retake_late(session=session, taken_at=taken_at)
+            return taken
 
     @activity.defn
     def roll_up_oee(self, taken_at: datetime) -> list[int]:

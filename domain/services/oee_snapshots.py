@@ -13,7 +13,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from domain.models import Asset, Site
-from domain.models.production import Machine, OeeDailySummary, OeeHourlySummary, OeeSnapshot
+from domain.models.production import (
+    Machine,
+    OeeDailySummary,
+    OeeHourlySummary,
+    OeeSnapshot,
+    ProductionCount,
+    ProductionDowntime,
+)
 from domain.rules.oee import Interval, Tally
 from domain.rules.shifts import local_date, site_day
 from domain.services import oee
@@ -28,17 +35,22 @@ def bucket_end(at: datetime) -> datetime:
     return at.replace(minute=at.minute - at.minute % 5, second=0, microsecond=0)
 
 
-def take_snapshots(*, session: Session, taken_at: datetime) -> int:
-    """Every producing machine's tally over the five minutes ending at `taken_at`; a
-    machine with nothing planned, made or stopped in them keeps no row."""
+def take_snapshots(
+    *, session: Session, taken_at: datetime, machine_ids: set[int] | None = None
+) -> int:
+    """Every producing machine's tally over the five minutes ending at `taken_at` (or only
+    those named); a machine with nothing planned, made or stopped in them keeps no row."""
     taken_at = bucket_end(taken_at)
     period = Interval(taken_at - BUCKET, taken_at)
-    rows = session.execute(
+    query = (
         select(Machine, Asset.asset_number)
         .join(Asset, Asset.id == Machine.asset_id)
         .where(Machine.producing.is_(True))
         .order_by(Machine.organization_id, Machine.id)
-    ).all()
+    )
+    if machine_ids is not None:
+        query = query.where(Machine.id.in_(machine_ids))
+    rows = session.execute(query).all()
     by_org: dict[int, list] = defaultdict(list)
     for machine, number in rows:
         by_org[machine.organization_id].append((machine, number))
@@ -139,3 +151,46 @@ def summary_tally(rows) -> Tally:
     for r in rows:
         out = out + Tally(*(getattr(r, c) for c in TALLY_COLUMNS))
     return out
+
+
+def retake_late(*, session: Session, taken_at: datetime) -> int:
+    """Output or stops recorded in the five minutes ending at `taken_at` for slots already
+    taken (a count entered at the end of a run, a stop logged afterwards): those slots are
+    taken again and their hours and days rolled up again, so late records reach the
+    summaries once."""
+    taken_at = bucket_end(taken_at)
+    since = taken_at - BUCKET
+    touched: dict[int, set[datetime]] = defaultdict(set)
+
+    def slots(machine_id: int, start: datetime, end: datetime | None) -> None:
+        end = min(end or taken_at, since)  # the slots still to come are taken in turn
+        slot = bucket_end(start) + BUCKET
+        while slot - BUCKET < end:
+            touched[machine_id].add(slot)
+            slot += BUCKET
+
+    for c in session.execute(
+        select(ProductionCount.machine_id, ProductionCount.period_start,
+               ProductionCount.period_end)
+        .where(ProductionCount.recorded_at > since, ProductionCount.recorded_at <= taken_at)
+    ):  # fmt: skip
+        slots(c.machine_id, c.period_start, c.period_end)
+    for d in session.execute(
+        select(ProductionDowntime.machine_id, ProductionDowntime.start_time,
+               ProductionDowntime.end_time)
+        .where(ProductionDowntime.updated_at > since, ProductionDowntime.updated_at <= taken_at)
+    ):  # fmt: skip
+        slots(d.machine_id, d.start_time, d.end_time)
+    by_slot: dict[datetime, set[int]] = defaultdict(set)
+    for machine_id, taken in touched.items():
+        for slot in taken:
+            by_slot[slot].add(machine_id)
+    for slot, machines in sorted(by_slot.items()):
+        take_snapshots(session=session, taken_at=slot, machine_ids=machines)
+    hours = {(slot - timedelta(microseconds=1)).replace(minute=0, second=0, microsecond=0)
+             for slot in by_slot}  # fmt: skip
+    for hour in sorted(hours):
+        roll_up_hour(session=session, hour_start=hour)
+    for at in sorted({h + timedelta(hours=1) for h in hours}):
+        roll_up_days(session=session, at=at)
+    return len(by_slot)

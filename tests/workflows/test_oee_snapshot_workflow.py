@@ -161,3 +161,32 @@ async def test_the_schedule_fires_the_snapshot_round(
         assert state.taken_at.minute % 5 == 0 and state.taken_at.second == 0
     finally:
         await handle.delete()
+
+
+def test_output_entered_after_its_slots_reaches_the_summaries_once(sessions):
+    from domain.actor import system_actor
+    from domain.models.production import Machine
+    from domain.services import production
+
+    ids = saw_line(sessions)
+    machine = ids["SAW-JKS-001"]
+    with sessions() as s:
+        slot = local(8, 5)
+        while slot <= local(9):
+            oee_snapshots.take_snapshots(session=s, taken_at=slot)
+            slot += timedelta(minutes=5)
+        oee_snapshots.roll_up_hour(session=s, hour_start=local(8))
+        m = s.get(Machine, machine)
+        # The operator enters the 08:00-09:00 run at 09:02, after its slots were taken.
+        production.record_count(session=s, actor=system_actor(m.organization_id), machine=m,
+                                period_start=local(8), period_end=local(9), total=3000,
+                                good=2970, now=local(9, 2))  # fmt: skip
+        s.commit()
+        for _ in range(2):  # the round, and the same round replayed
+            oee_snapshots.take_snapshots(session=s, taken_at=local(9, 5))
+            assert oee_snapshots.retake_late(session=s, taken_at=local(9, 5)) == 12
+            s.commit()
+    [hour] = [h for h in _table(sessions, OeeHourlySummary, machine) if h.hour_start == local(8)]
+    assert (hour.total, hour.good, hour.planned_s) == (3000, 2970, 3600)
+    [day] = _table(sessions, OeeDailySummary, machine)
+    assert day.total == 3000
