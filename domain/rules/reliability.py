@@ -64,11 +64,12 @@ def reliability(
     until = until or period.end
     windows = union(c for w in scheduled if (c := w.clip(period)) is not None)
     scheduled_s = covered_seconds(windows)
+    ends = [w.end for w in windows]
     down: list[Interval] = []
     failures, repair_s = 0, 0.0
     for s in stoppages:
         whole = s.interval(until)
-        down.extend(overlaps(whole, windows))
+        down.extend(overlaps(whole, windows, ends))
         if is_failure(s) and period.start <= s.start < period.end:
             failures += 1
             clipped = whole.clip(period)
@@ -163,7 +164,8 @@ def utilisation(
     windows = union(c for w in scheduled if (c := w.clip(period)) is not None)
     scheduled_s = covered_seconds(windows)
     down_all = [c for s in stoppages if (c := s.interval(until).clip(period)) is not None]
-    down_in_schedule = [c for d in down_all for c in overlaps(d, windows)]
+    ends = [w.end for w in windows]
+    down_in_schedule = [c for d in down_all for c in overlaps(d, windows, ends)]
     running_s = max(0.0, scheduled_s - covered_seconds(down_in_schedule))
     down_s = covered_seconds(down_all)
     calendar_s = period.seconds
