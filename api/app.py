@@ -9,7 +9,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
 from api import edge, errors, idempotency, outage, web, web_anomalies, web_work_orders
-from api.routes import anomalies, assets, auth, health, pm, pm_metrics, work_orders
+from api.routes import anomalies, assets, auth, health, oee, pm, pm_metrics, work_orders
 from domain.db import make_engine, make_sessionmaker
 from domain.settings import Settings, get_settings
 
@@ -75,6 +75,7 @@ def create_app(
     app.include_router(work_orders.router)
     app.include_router(pm.router)
     app.include_router(pm_metrics.router)
+    app.include_router(oee.router)
     app.include_router(web.router)
     app.include_router(web_anomalies.router)
     app.include_router(web_work_orders.router)

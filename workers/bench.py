@@ -294,7 +294,7 @@ def add_parser(sub: Any) -> None:
     )
     bench.add_argument(
         "what",
-        choices=["anomalies", "work-orders", "api", "timers", "pm"],
+        choices=["anomalies", "work-orders", "api", "timers", "pm", "analytics"],
         help="what to benchmark; timers and pm start or use scratch systems of their own",
     )
     bench.add_argument(
@@ -328,6 +328,9 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="timers: keep the scratch system's data folder; pm: leave the schedules running",
     )
+    from workers.bench_analytics import add_arguments
+
+    add_arguments(bench)
     # None, not the URL itself: settings are read only after parsing.
     bench.add_argument("--url", default=None, help="the API (default: the configured web URL)")
     bench.set_defaults(func=cmd_bench)
@@ -348,6 +351,11 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
         from workers.bench_pm import cmd_bench_pm
 
         cmd_bench_pm(settings, args.schedules, args.keep)
+        return
+    if args.what == "analytics":  # on a scratch database of its own
+        from workers.bench_analytics import cmd_bench_analytics
+
+        cmd_bench_analytics(args)
         return
     if args.what == "api":
         from workers.bench_api import cmd_bench_api

@@ -9,6 +9,7 @@ from activities.assets import AssetActivities
 from activities.breakdown import REPORT_SUBJECT, BreakdownActivities
 from activities.channels import Channels
 from activities.notifier import Notifier
+from activities.oee import OeeActivities
 from activities.pm import PM_STEPS, PM_SUBJECT, PmActivities
 from activities.steps import StepActivities
 from activities.stop_work import StopWorkActivities
@@ -19,6 +20,7 @@ from workflows.anomaly import AnomalyWorkflow
 from workflows.asset import AssetWorkflow
 from workflows.breakdown import BreakdownWorkflow
 from workflows.digest import DigestWorkflow
+from workflows.oee_snapshot import OeeSnapshotWorkflow
 from workflows.pm_schedule import PMScheduleWorkflow
 from workflows.stop_work import StopWorkWorkflow
 from workflows.work_order import WorkOrderWorkflow
@@ -32,6 +34,7 @@ WORKFLOWS: list[type] = [
     StopWorkWorkflow,
     PMScheduleWorkflow,
     AlertWatchWorkflow,  # listed for replays; it runs on the alert queue's own worker
+    OeeSnapshotWorkflow,
 ]
 # The alert task queue's: safety watches only.
 ALERT_WORKFLOWS: list[type] = [AlertWatchWorkflow]
@@ -52,6 +55,7 @@ def activities(
     breakdown = BreakdownActivities(sessions, client, settings.task_queue)
     stop_work = StopWorkActivities(sessions, client, settings.task_queue)
     pm = PmActivities(sessions, client, settings.task_queue)
+    oee = OeeActivities(sessions)
     # The kit's two generic activities: each lifecycle adds its record's description.
     notifier = Notifier(sessions, settings, channels, [ANOMALY_SUBJECT, REPORT_SUBJECT, PM_SUBJECT])
     steps = StepActivities(sessions, [ANOMALY_STEPS, WORK_ORDER_STEPS, PM_STEPS], notifier)
@@ -97,6 +101,8 @@ def activities(
         pm.open_pm_work_order,
         pm.cancel_pm_work_order,
         pm.block_asset,
+        oee.take_oee_snapshots,
+        oee.roll_up_oee,
     ]
 
 

@@ -23,6 +23,24 @@ from domain.models.people import (
     UserSkill,
 )
 from domain.models.pm import PmTemplate
+from domain.models.production import (
+    DowntimeReason,
+    EnergyBaseline,
+    EnergyRate,
+    EnergyReading,
+    Machine,
+    MachineProductCycle,
+    OeeDailySummary,
+    OeeHourlySummary,
+    OeeSnapshot,
+    PerformanceLog,
+    ProductionCount,
+    ProductionDowntime,
+    ProductionLine,
+    QualityEvent,
+    Shift,
+    ShiftDayOff,
+)
 from domain.models.sign_in import RevokedToken, SignInFailure, SignInLock, WebSession
 from domain.models.work_orders import (
     DowntimeRecord,
@@ -42,6 +60,22 @@ from domain.models.work_orders import (
 )
 
 __all__ = [
+    "DowntimeReason",
+    "EnergyBaseline",
+    "EnergyRate",
+    "EnergyReading",
+    "Machine",
+    "MachineProductCycle",
+    "OeeDailySummary",
+    "OeeHourlySummary",
+    "OeeSnapshot",
+    "PerformanceLog",
+    "ProductionCount",
+    "ProductionDowntime",
+    "ProductionLine",
+    "QualityEvent",
+    "Shift",
+    "ShiftDayOff",
     "StoredFile",
     "DowntimeRecord",
     "InventoryTransaction",
