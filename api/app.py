@@ -1,6 +1,7 @@
 """The FastAPI application: JSON API under /api/v1, web pages under /, health, docs."""
 
 from contextlib import asynccontextmanager
+from urllib.parse import quote
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
@@ -66,7 +67,8 @@ def create_app(
 
     @app.exception_handler(web.LoginRequired)
     async def _login(request, _exc):
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        # The query travels too: a QR label's /report?asset=... keeps its asset.
+        return RedirectResponse(f"/login?next={quote(web.back_to(request), safe='/')}", 303)
 
     app.include_router(health.router)
     app.include_router(auth.router)

@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from api import sign_in
+from api import sign_in, web_words
 from api.asset_status import change_by_hand
 from api.deps import DbSession
 from api.errors import ApiError
@@ -31,6 +31,12 @@ templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
 
 class LoginRequired(Exception):
     pass
+
+
+def back_to(request: Request) -> str:
+    """The page to come back to after sign-in: its path and query."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 def csrf_token(request: Request) -> str:
@@ -78,10 +84,34 @@ StatusChanger = _page(Action.CHANGE_ASSET_STATUS)
 MeterRecorder = _page(Action.RECORD_METER)
 
 
+templates.env.filters["word"] = web_words.word
+templates.env.globals.update(
+    word=web_words.word, role_words=web_words.role_words, site_time=web_words.site_time
+)
+
+
 def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
-    context.setdefault("actor", None)
+    actor: Actor | None = context.setdefault("actor", None)
+
+    def may(action: str) -> bool:
+        """Whether the signed-in person holds the action (the API's own table)."""
+        return actor is not None and scope_for(actor.roles, Action[action]) is not None
+
+    settings = request.app.state.settings
+    context.setdefault("temporal_ui", f"http://{request.url.hostname}:{settings.temporal_ui_port}")
     return templates.TemplateResponse(
-        request, name, {"csrf_token": csrf_token(request), **context}, status_code=status_code
+        request,
+        name,
+        {"csrf_token": csrf_token(request), "may": may, **context},
+        status_code=status_code,
+    )
+
+
+@router.get("/favicon.ico", dependencies=[_public()])
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico before reading the page's icon link."""
+    return Response(
+        (PROJECT_ROOT / "static" / "favicon.svg").read_bytes(), media_type="image/svg+xml"
     )
 
 
