@@ -107,6 +107,28 @@ def render(request: Request, name: str, status_code: int = 200, **context) -> HT
     )
 
 
+ERROR_TITLES = {403: "Not for your role", 404: "Not found", 409: "Changed meanwhile"}
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse | None:
+    """An HTML page with the navigation for a browser's page request; None for the API."""
+    if request.url.path.startswith(("/api/", "/static/", "/health", "/docs", "/openapi")):
+        return None
+    if "text/html" not in request.headers.get("accept", ""):
+        return None
+    actor = None
+    try:
+        with request.app.state.sessions() as session:
+            actor = web_actor(request, session)
+    except Exception:  # signed out, or the database is away: the page still answers
+        actor = None
+    title = ERROR_TITLES.get(status, "Could not do that")
+    return render(
+        request, "web/error.html", status, actor=actor, title=title, message=message,
+        status=status,
+    )  # fmt: skip
+
+
 @router.get("/favicon.ico", dependencies=[_public()])
 def favicon() -> Response:
     """Browsers ask for /favicon.ico before reading the page's icon link."""

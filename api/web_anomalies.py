@@ -21,7 +21,7 @@ from api.permissions import door_of, doors_by, enforce, web_door
 from api.web import WebActor, check_csrf, render
 from domain.actor import Actor
 from domain.errors import DomainError
-from domain.models import Anomaly, Asset, Notification
+from domain.models import Asset, Notification
 from domain.rules import anomaly_lifecycle as rules
 from domain.rules.anomaly_lifecycle import AttachmentKind
 from domain.rules.roles import Action
@@ -40,7 +40,7 @@ from domain.schemas.anomalies import (
 from domain.schemas.fields import Line
 from domain.services import anomalies as service
 from domain.services import kpis as kpi_service
-from domain.services import outbox, people
+from domain.services import people
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import (
     AcceptRequest,
@@ -109,44 +109,6 @@ def board(request: Request, session: DbSession, actor: Viewer) -> HTMLResponse:
         rows=[service.to_out(session, a) for a in rows],
         counts=counts,
         now=datetime.now(UTC),
-    )
-
-
-@router.get("/anomalies/queue", response_class=HTMLResponse)
-def queue(request: Request, session: DbSession, actor: Viewer) -> HTMLResponse:
-    mine = session.scalars(
-        select(Anomaly)
-        .where(
-            Anomaly.organization_id == actor.organization_id,
-            Anomaly.assignee_id == actor.user_id,
-            Anomaly.status.in_(["ASSIGNED", "ESCALATED", "IN_PROGRESS", "REX"]),
-        )
-        .order_by(Anomaly.response_deadline)
-    ).all()
-    to_review: list[Anomaly] = []
-    if rules.has_any(actor.roles, rules.SUPERVISORS):
-        to_review += session.scalars(
-            select(Anomaly).where(
-                Anomaly.organization_id == actor.organization_id,
-                Anomaly.status.in_(["RESOLVED", "ESCALATED"]),
-            )
-        ).all()
-    if rules.has_any(actor.roles, rules.REX_REVIEWERS):
-        to_review += session.scalars(
-            select(Anomaly).where(
-                Anomaly.organization_id == actor.organization_id,
-                Anomaly.status == "REX_REVIEW",
-                Anomaly.assignee_id != actor.user_id,
-            )
-        ).all()
-    notices = outbox.unread(session, actor.user_id) if actor.user_id else []
-    return render(
-        request,
-        "web/anomaly_queue.html",
-        actor=actor,
-        mine=[service.to_out(session, a) for a in mine],
-        to_review=[service.to_out(session, a) for a in to_review],
-        notices=notices,
     )
 
 

@@ -75,12 +75,26 @@ class Phone:
         self.page, self.base, self.folder = page, base, folder
         self.errors: list[str] = []
         self.shots = 0
+        self.documents: set[str] = set()
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+        page.on("response", self._response)
+
+    def _response(self, response) -> None:
+        # A refused form answers its page with a 4xx on purpose; a script, a stylesheet,
+        # an image or a poll that fails is an error of the page.
+        if response.request.resource_type == "document":
+            self.documents.add(response.url)
+        elif response.status >= 400:
+            self.errors.append(f"{response.status} for {response.url}")
 
     def _console(self, message) -> None:
-        if message.type == "error":
-            self.errors.append(f"console: {message.text} ({message.location.get('url')})")
+        if message.type != "error":
+            return
+        url = message.location.get("url")
+        if message.text.startswith("Failed to load resource") and url in self.documents:
+            return  # the page's own status, asserted by the test
+        self.errors.append(f"console: {message.text} ({url})")
 
     async def goto(self, path: str):
         return await self.page.goto(self.base + path)
@@ -121,9 +135,14 @@ async def phone(browser, live_server, request) -> AsyncIterator[Phone]:
     page.set_default_timeout(15_000)
     folder = SHOTS / re.sub(r"[^\w.-]+", "_", request.node.name)
     shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
     p = Phone(page, live_server, folder)
     try:
         yield p
     finally:
+        try:  # the last screen, to see where a failed scenario stopped
+            await page.screenshot(path=str(folder / "last.png"), full_page=True)
+        except Exception:
+            pass
         await context.close()
     assert not p.errors, "\n".join(p.errors)
