@@ -24,6 +24,7 @@ ROLE_WORDS = {
     "AUDITOR": "auditor",
     "OPERATIONS_MANAGER": "operations manager",
     "SYSTEM": "plantops",
+    "NONE": "",
 }
 # Codes the rules use, as a person reads them; anything else is de-capitalised.
 WORDS = {

@@ -123,6 +123,12 @@ class Phone:
         async with self.page.expect_navigation():
             await self.page.click(selector)
 
+    async def press(self, label: str) -> None:
+        """Presses the page's button with this text and waits for the page it leads to."""
+        button = self.page.locator("main button", has_text=label).first
+        async with self.page.expect_navigation():
+            await button.click()
+
     async def no_sideways_scroll(self) -> None:
         width = await self.page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"page is {width}px wide on a {PHONE['width']}px phone"
