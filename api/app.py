@@ -9,7 +9,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
-from api import edge, errors, idempotency, outage, web, web_anomalies, web_queue, web_work_orders
+from api import (
+    edge,
+    errors,
+    idempotency,
+    outage,
+    web,
+    web_anomalies,
+    web_queue,
+    web_records,
+    web_work_orders,
+)
 from api.routes import anomalies, assets, auth, health, work_orders
 from domain.db import make_engine, make_sessionmaker
 from domain.settings import Settings, get_settings
@@ -78,6 +88,7 @@ def create_app(
     app.include_router(work_orders.router)
     app.include_router(web.router)
     app.include_router(web_queue.router)  # /anomalies/queue before /anomalies/{ref}
+    app.include_router(web_records.router)
     app.include_router(web_anomalies.router)
     app.include_router(web_work_orders.router)
     edge.install(app)

@@ -221,11 +221,79 @@ def dashboard(request: Request, session: DbSession, actor: DashboardViewer) -> H
         request,
         "web/dashboard.html",
         actor=actor,
+        **dashboard_cards(session, actor),
         by_status=by_status,
         sites=sites,
         attention=attention,
         total=len(rows),
     )
+
+
+OPEN_ANOMALY = [
+    "REGISTERED",
+    "ASSIGNED",
+    "ESCALATED",
+    "IN_PROGRESS",
+    "RESOLVED",
+    "REX",
+    "REX_REVIEW",
+]
+DOWN = [AssetStatus.OUT_OF_SERVICE, AssetStatus.SAFETY_HOLD, AssetStatus.MAINTENANCE]
+
+
+def dashboard_cards(session, actor: Actor) -> dict:
+    """Seed 003 H.2: open anomalies by level, work orders by state, assets down, and the
+    downtime of today (each site's own day)."""
+    from domain.models import Anomaly, DowntimeRecord, WorkOrder
+
+    org = actor.organization_id
+    levels = dict(
+        session.execute(
+            select(func.coalesce(Anomaly.criticality, "assessing"), func.count())
+            .where(Anomaly.organization_id == org, Anomaly.status.in_(OPEN_ANOMALY))
+            .group_by(Anomaly.criticality)
+        ).all()
+    )
+    states = dict(
+        session.execute(
+            select(WorkOrder.status, func.count())
+            .where(
+                WorkOrder.organization_id == org,
+                WorkOrder.status.notin_(["CLOSED", "CANCELLED", "REJECTED"]),
+            )
+            .group_by(WorkOrder.status)
+        ).all()
+    )
+    down = session.scalar(
+        select(func.count()).where(Asset.organization_id == org, Asset.status.in_(DOWN))
+    )
+    now = datetime.now(UTC)
+    zones = web_words.site_zones(session, org)
+    records = session.execute(
+        select(DowntimeRecord, Asset.site_id)
+        .join(Asset, Asset.id == DowntimeRecord.asset_id)
+        .where(
+            DowntimeRecord.organization_id == org,
+            (DowntimeRecord.end_time.is_(None))
+            | (DowntimeRecord.end_time >= now - timedelta(days=2)),
+        )
+    ).all()
+    minutes = 0.0
+    for record, site_id in records:
+        from zoneinfo import ZoneInfo
+
+        tz = ZoneInfo(zones.get(site_id) or "UTC")
+        midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        start = max(record.start_time, midnight)
+        end = min(record.end_time or now, now)
+        if end > start:
+            minutes += (end - start).total_seconds() / 60
+    return {
+        "anomaly_levels": levels,
+        "wo_states": states,
+        "assets_down": down or 0,
+        "downtime_today": round(minutes),
+    }
 
 
 @router.get("/assets", response_class=HTMLResponse)
@@ -260,6 +328,17 @@ def asset_list(
         status=status,
         q=q,
     )
+
+
+@router.get("/assets/labels", response_class=HTMLResponse)
+def label_sheet(request: Request, session: DbSession, actor: AssetViewer, site: str = ""):
+    """A sheet of QR labels to print and stick on the machines: scanning one opens the
+    report form with that machine chosen."""
+    rows, _ = service.list_assets(
+        session=session, actor=actor, filters=service.AssetFilters(site or None, None),
+        limit=1000, offset=0,
+    )  # fmt: skip
+    return render(request, "web/labels.html", actor=actor, assets=rows, site=site)
 
 
 def _detail(
