@@ -122,3 +122,65 @@ async def test_dashboard_cards_label_sheet_and_printable_work_order(client, toke
     assert "/assets/SAW-JKS-001/qr.svg" in labels and "/assets/PP-ST-001/qr.svg" not in labels
     printed = (await client.get(f"/work-orders/{number}/print")).text
     assert "Lockout/tagout and other permits" in printed and "Replace the hinge" in printed
+
+
+async def test_failed_then_passed_verification_reads_true_and_asks_first(client, token_for):
+    """Findings 1 and 2: an unticked item asks first (naming it, ticks kept, a reason
+    needed); after a failed then a passed verification the screen says VERIFIED only, the
+    approval names who may give it and reaches that person's queue."""
+    from tests.anomaly_helpers import PNG
+    from tests.api.test_work_orders_api import _create, _post, _to_in_progress
+
+    number = await _create(client, token_for, requires_loto=True)
+    await _to_in_progress(client, token_for, number)
+    tech = token_for("tech")
+    await _post(client, tech, f"/work-orders/{number}/tasks/1/complete", {})
+    await _post(
+        client, tech, f"/work-orders/{number}/tasks/2/complete", {"measurement_value": 0.02}
+    )
+    await _post(client, tech, f"/work-orders/{number}/labor", {"hours": 2.5}, 201)
+    r = await client.post(
+        f"/api/v1/maintenance/work-orders/{number}/attachments", data={"kind": "CHECKLIST"},
+        files={"file": ("c.png", PNG, "image/png")}, headers=tech,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+
+    async def finish():
+        await _post(client, tech, f"/work-orders/{number}/complete")
+        await _post(client, tech, f"/work-orders/{number}/permits/LOTO/remove")
+
+    await finish()
+    token = await _login(client, "supervisor")
+    url = f"/work-orders/{number}/do/verify"
+    ticks = {f"check_{i}": "on" for i in range(10) if i != 3}
+    form = {**ticks, "csrf_token": token, "back": "rts"}
+    page = (await client.get(f"/work-orders/{number}/return-to-service")).text
+    assert page.count("Test run passed") == 1  # one box, not two
+    r = await client.post(url, data=form)
+    assert r.status_code == 200 and "Not ticked:</strong> Guards/covers reinstalled" in r.text
+    assert r.text.count("checked>") == 9  # the ticks stay
+    r = await client.post(url, data={**form, "confirm": "failed"})
+    assert r.status_code == 422 and 'id="reason-error"' in r.text
+    r = await client.post(url, data={**form, "confirm": "failed", "reason": "guard loose"})
+    assert r.status_code == 303 and "warning=" in r.headers["location"]
+    page = (await client.get(r.headers["location"])).text
+    assert 'class="warning"' in page and "new LOTO permit" in page
+    assert 'class="notice"' not in page
+    await _post(
+        client, tech, f"/work-orders/{number}/permits",
+        {"kind": "LOTO", "energy_sources": ["480V main"], "isolation_verified": True}, 201,
+    )  # fmt: skip
+    await _post(client, tech, f"/work-orders/{number}/resume")
+    await finish()
+    r = await client.post(url, data={**form, "check_3": "on"})
+    assert r.status_code == 303, r.text
+    page = (await client.get(r.headers["location"])).text
+    assert 'id="wo-status">verified<' in page
+    assert "verification failed" not in page and "issue a new LOTO" not in page
+    assert "waiting for maintenance manager" in page
+    assert "Approve return to service" not in page  # a supervisor may not, after corrective
+    await _login(client, "manager")
+    queue = (await client.get("/queue")).text
+    assert re.search(rf'id="to-return".*{number}', queue, re.S)
+    page = (await client.get(f"/work-orders/{number}/return-to-service")).text
+    assert "Approve return to service (maintenance)" in page
