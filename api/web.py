@@ -358,6 +358,7 @@ def _detail(
         next_statuses=sorted(s.value for s in TRANSITIONS[asset.status]),
         can_change=can_change,
         can_meter=can_meter,
+        zone=web_words.asset_zone(session, asset.id),
         **extra,
     )
 

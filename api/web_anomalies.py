@@ -21,7 +21,7 @@ from api.permissions import door_of, doors_by, enforce, web_door
 from api.web import WebActor, check_csrf, render
 from api.web_errors import field_errors
 from api.web_roles import anomaly_waiting
-from api.web_words import from_local_input, local_input
+from api.web_words import from_local_input, home_zone, local_input
 from domain.actor import Actor
 from domain.errors import DomainError
 from domain.models import Asset, Notification, Rex, Site
@@ -85,6 +85,13 @@ ACTION_DOORS = {
 }  # fmt: skip
 
 
+def _zones_by_code(session, actor: Actor) -> dict[str, str]:
+    rows = session.execute(
+        select(Site.code, Site.timezone).where(Site.organization_id == actor.organization_id)
+    ).all()
+    return dict(rows)
+
+
 @router.get("/anomalies", response_class=HTMLResponse)
 def board(request: Request, session: DbSession, actor: Viewer) -> HTMLResponse:
     rows, _ = service.list_anomalies(
@@ -106,6 +113,7 @@ def board(request: Request, session: DbSession, actor: Viewer) -> HTMLResponse:
         rows=[service.to_out(session, a) for a in rows],
         counts=counts,
         now=datetime.now(UTC),
+        zones=_zones_by_code(session, actor),
     )
 
 
@@ -455,7 +463,10 @@ def outbox_page(
     if status:
         query = query.where(Notification.status == status.upper())
     rows = session.scalars(query.order_by(Notification.id.desc()).limit(300)).all()
-    return render(request, "web/outbox.html", actor=actor, rows=rows, status=status.upper())
+    zone = home_zone(session, actor.user_id)
+    return render(
+        request, "web/outbox.html", actor=actor, rows=rows, status=status.upper(), zone=zone
+    )
 
 
 @router.get("/kpis", response_class=HTMLResponse)

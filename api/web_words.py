@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from jinja2 import Undefined
 from sqlalchemy import select
 
 from domain.models import Asset, Site
@@ -55,7 +56,7 @@ WORDS = {
 
 def word(code) -> str:
     """A code of the rules (an enum or its value) in plain words."""
-    if code is None:
+    if code is None or isinstance(code, Undefined):
         return "—"
     if isinstance(code, bool):
         return "yes" if code else "no"
