@@ -5,6 +5,7 @@ dashboard cards, the label sheet and the printable work order."""
 import csv
 import io
 import re
+from html.parser import HTMLParser
 
 from openpyxl import load_workbook
 
@@ -184,3 +185,55 @@ async def test_failed_then_passed_verification_reads_true_and_asks_first(client,
     assert re.search(rf'id="to-return".*{number}', queue, re.S)
     page = (await client.get(f"/work-orders/{number}/return-to-service")).text
     assert "Approve return to service (maintenance)" in page
+
+
+class _Fields(HTMLParser):
+    """Every visible form field of a page, and whether a label names it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[tuple[str, str | None]] = []
+        self.labelled: set[str] = set()
+        self.depth = 0  # inside a <label>
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "label":
+            self.depth += 1
+            if a.get("for"):
+                self.labelled.add(a["for"])
+        elif tag in ("input", "select", "textarea"):
+            if a.get("type") in ("hidden", "submit"):
+                return
+            if self.depth or a.get("aria-label"):
+                return
+            self.fields.append((a.get("name") or "?", a.get("id")))
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self.depth -= 1
+
+
+async def test_every_field_has_a_label(client, token_for):
+    """Point 6: labels on every field of the pages people fill in."""
+    number = await _work_order(client, token_for)
+    pages = {
+        "supervisor": ["/", "/assets", "/assets/SAW-JKS-001", "/work-orders", "/work-orders/new",
+                       f"/work-orders/{number}", "/anomalies/new", "/report", "/knowledge",
+                       "/outbox", "/queue"],
+        "auditor": ["/audit", "/records"],
+    }  # fmt: skip
+    missing = []
+    for user, paths in pages.items():
+        await _login(client, user)
+        for path in paths:
+            page = await client.get(path)
+            assert page.status_code == 200, (path, page.status_code)
+            found = _Fields()
+            found.feed(page.text)
+            missing += [
+                f"{path}: {name}"
+                for name, id_ in found.fields
+                if not id_ or id_ not in found.labelled
+            ]
+    assert not missing, missing

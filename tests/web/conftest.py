@@ -129,6 +129,18 @@ class Phone:
         async with self.page.expect_navigation():
             await button.click()
 
+    async def touch_targets_fit_a_finger(self) -> None:
+        """Buttons, fields and menus at least 44 px high (checkboxes sit in 44 px labels)."""
+        small = await self.page.evaluate(
+            """() => [...document.querySelectorAll(
+                  'button, a.button, select, textarea, summary, label.check,'
+                  + ' input:not([type=hidden]):not([type=checkbox]):not([type=radio])')]
+                .filter(e => e.offsetParent !== null)
+                .filter(e => e.getBoundingClientRect().height < 43.5)
+                .map(e => e.outerHTML.slice(0, 80))"""
+        )
+        assert not small, small
+
     async def no_sideways_scroll(self) -> None:
         width = await self.page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"page is {width}px wide on a {PHONE['width']}px phone"

@@ -11,6 +11,7 @@ async def test_qr_label_signed_out_keeps_the_asset_through_sign_in(phone):
     assert page.url.endswith("/report?asset=SAW-JKS-001"), page.url
     assert await page.input_value("#asset") == "SAW-JKS-001"
     await phone.no_sideways_scroll()
+    await phone.touch_targets_fit_a_finger()
     await phone.shot("report-form")
     await page.select_option("#report_type", "BREAKDOWN")
     await page.fill("#description", "Blade guard rattles and the saw stopped")
