@@ -237,3 +237,32 @@ async def test_every_field_has_a_label(client, token_for):
                 if not id_ or id_ not in found.labelled
             ]
     assert not missing, missing
+
+
+async def test_new_work_order_from_an_anomaly(client):
+    """Finding 7: a work order opened from an anomaly starts from what was reported."""
+    from tests.api.test_web_anomalies import _csrf, _report
+
+    ref = await _report(client)
+    await _login(client, "supervisor")
+    page = (await client.get(f"/anomalies/{ref}")).text
+    assert f'href="/work-orders/new?anomaly={ref}"' in page
+    form = (await client.get(f"/work-orders/new?anomaly={ref}")).text
+    assert 'value="SAW-JKS-001" selected' in form
+    assert 'value="Hydraulic leak under the saw"' in form
+    r = await client.post(
+        "/work-orders/new",
+        data={"anomaly": ref, "asset": "SAW-JKS-001", "type": "CORRECTIVE", "priority": "HIGH",
+              "title": "", "description": "Replace the clamp seal", "csrf_token": _csrf(form)},
+    )  # fmt: skip
+    assert r.status_code == 422 and 'id="title-error"' in r.text  # at the field, kept
+    assert "Replace the clamp seal" in r.text
+    r = await client.post(
+        "/work-orders/new",
+        data={"anomaly": ref, "asset": "SAW-JKS-001", "type": "CORRECTIVE", "priority": "HIGH",
+              "title": "Clamp seal", "description": "Replace the clamp seal",
+              "csrf_token": _csrf(form)},
+    )  # fmt: skip
+    assert r.status_code == 303, r.text
+    page = (await client.get(r.headers["location"])).text
+    assert f'href="/anomalies/{ref}"' in page and "draft" in page
