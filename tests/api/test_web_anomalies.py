@@ -52,7 +52,7 @@ async def _report(client) -> str:
 async def _until_assigned(client, ref: str) -> str:
     for _ in range(200):
         page = (await client.get(f"/anomalies/{ref}")).text
-        if "ASSIGNED</span>" in page:
+        if 'id="anomaly-status">assigned<' in page:
             return page
         await asyncio.sleep(0.05)
     raise AssertionError(page)
@@ -68,15 +68,15 @@ async def test_report_form_on_a_phone(client):
     r = await client.post(
         "/anomalies/new", data={**FORM, "description": "leak", "csrf_token": token}
     )
-    assert r.status_code == 422
-    assert "description: String should have at least 10 characters" in r.text
+    assert r.status_code == 422  # finding 3: a plain message at its field
+    assert 'id="description-error">write at least 10 characters' in r.text
     assert 'value="Hydraulic leak under the saw"' in r.text  # what was typed stays
 
 
 async def test_report_then_accept_on_the_detail_page(client):
     ref = await _report(client)
     page = await _until_assigned(client, ref)
-    assert "BEFORE_PHOTO · leak.png" in page and "32.29880" in page
+    assert "photo before · leak.png" in page and "32.29880" in page
     await _login(client, "tech")
     page = (await client.get(f"/anomalies/{ref}")).text
     assert "Accept or decline" in page
