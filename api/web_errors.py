@@ -44,6 +44,13 @@ def field_errors(err: Exception) -> tuple[int, dict[str, str], str]:
         errors: dict[str, str] = {}
         for e in err.errors():
             message = plain(e["msg"])
+            if e["type"] in ("too_short", "too_long") and isinstance(e.get("input"), str):
+                # A text's length, whatever the validator calls its parts.
+                size = (e.get("ctx") or {}).get(
+                    "min_length" if e["type"] == "too_short" else "max_length"
+                )
+                verb = "write at least" if e["type"] == "too_short" else "keep it under"
+                message = f"{verb} {size} characters"
             field = _field(e["loc"])
             if ": " in message and field in ("form", "__root__"):  # "spec_min: ..."
                 field, message = message.split(": ", 1)

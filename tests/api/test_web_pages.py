@@ -266,3 +266,21 @@ async def test_new_work_order_from_an_anomaly(client):
     assert r.status_code == 303, r.text
     page = (await client.get(r.headers["location"])).text
     assert f'href="/anomalies/{ref}"' in page and "draft" in page
+
+
+async def test_details_edited_before_approval(client, token_for):
+    """Finding 7: a planner edits the work order before approval; a refusal stays at its
+    field with what was typed."""
+    number = await _work_order(client, token_for)
+    token = await _login(client, "planner")
+    page = (await client.get(f"/work-orders/{number}")).text
+    assert f'action="/work-orders/{number}/content/details"' in page
+    url = f"/work-orders/{number}/content/details"
+    r = await client.post(url, data={"title": "ab", "description": "x", "csrf_token": token})
+    assert r.status_code == 422 and 'id="title-error">write at least 3 characters' in r.text
+    assert 'value="ab"' in r.text
+    r = await client.post(
+        url, data={"title": "New hinge and pin", "description": "Both", "csrf_token": token}
+    )
+    assert r.status_code == 303, r.text
+    assert "New hinge and pin" in (await client.get(f"/work-orders/{number}")).text
