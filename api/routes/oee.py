@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from api.deps import DbSession, require
 from api.params import RowId
 from domain.actor import Actor
+from domain.errors import RuleViolation
 from domain.models import Asset
 from domain.models.production import Machine, ProductionDowntime
 from domain.rules.oee import Interval
@@ -84,8 +85,6 @@ def record_count(data: CountIn, session: DbSession, actor: Logger) -> dict[str, 
     ref = data.machine or (session.get(Asset, work_order.asset_id).asset_number
                            if work_order else None)  # fmt: skip
     if ref is None:
-        from domain.errors import RuleViolation
-
         raise RuleViolation("machine: give the machine or the work order", field="machine")
     machine = production.machine_for(session=session, actor=actor, ref=ref, write=True)
     row, created = production.record_count(
@@ -205,8 +204,6 @@ def calculate(data: CalculateIn, session: DbSession, actor: Viewer) -> dict[str,
     period = service.period_of(data.start, data.end)
     if data.source == "summaries":
         if data.by_shift:
-            from domain.errors import RuleViolation
-
             raise RuleViolation("by_shift: per shift figures come from the records",
                                 field="by_shift")  # fmt: skip
         return service.summed(session=session, scope=scope, period=period)

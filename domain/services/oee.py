@@ -5,6 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,11 +13,17 @@ from sqlalchemy.orm import Session
 from domain.actor import Actor
 from domain.errors import NotFound, RuleViolation
 from domain.models import Asset, Site
-from domain.models.production import Machine, ProductionCount, ProductionLine
+from domain.models.production import (
+    Machine,
+    OeeDailySummary,
+    OeeHourlySummary,
+    ProductionCount,
+    ProductionLine,
+)
 from domain.rules import oee as rules
 from domain.rules import reliability as rel
 from domain.rules.oee import Count, Interval, Stoppage, Tally
-from domain.rules.shifts import ShiftWindow
+from domain.rules.shifts import ShiftWindow, site_day
 from domain.services.production import site_shift_windows
 from domain.services.production_downtime import stoppages as load_stoppages
 
@@ -305,14 +312,15 @@ def comparison(
 # -- from the summaries --
 
 
-def _summary_sums(model, bucket, machine_ids, where):
-    from domain.services.oee_snapshots import TALLY_COLUMNS
+_COLUMNS = tuple(Tally.__dataclass_fields__)  # what summaries store, column for field
 
+
+def _summary_sums(model, bucket, machine_ids, where):
     return (
         select(
             model.machine_id,
             bucket.label("bucket"),
-            *[func.sum(getattr(model, c)).label(c) for c in TALLY_COLUMNS],
+            *[func.sum(getattr(model, c)).label(c) for c in _COLUMNS],
         )  # fmt: skip
         .where(model.machine_id.in_(machine_ids), *where)
         .group_by(model.machine_id, bucket)
@@ -320,9 +328,7 @@ def _summary_sums(model, bucket, machine_ids, where):
 
 
 def _tally_of(row) -> Tally:
-    from domain.services.oee_snapshots import TALLY_COLUMNS
-
-    return Tally(*(float(getattr(row, c) or 0.0) for c in TALLY_COLUMNS))
+    return Tally(*(float(getattr(row, c) or 0.0) for c in _COLUMNS))
 
 
 def summed(*, session: Session, scope: Scope, period: Interval) -> dict[str, Any]:
@@ -330,11 +336,6 @@ def summed(*, session: Session, scope: Scope, period: Interval) -> dict[str, Any
     from the daily ones, whole hours left at either end from the hourly ones, and what is
     left of an hour at each end from the records. Exact wherever the snapshot round ran;
     the answer for a long period in a handful of queries."""
-    from zoneinfo import ZoneInfo
-
-    from domain.models.production import OeeDailySummary, OeeHourlySummary
-    from domain.rules.shifts import site_day
-
     per_machine: dict[int, Tally] = {m.id: Tally() for m in scope.machines}
     raw_edges: set[tuple[int, Interval]] = set()
     for site_id, site in scope.sites.items():
@@ -399,14 +400,10 @@ def _ceil_hour(at: datetime) -> datetime:
 def trend(*, session: Session, scope: Scope, period: Interval, grain: str) -> dict[str, Any]:
     """The scope's figures per day (site-local) or per hour (UTC) from the summaries, each
     point recomputed from the summed times and counts of the scope's machines."""
-    from domain.models.production import OeeDailySummary, OeeHourlySummary
-
     if grain not in ("day", "hour"):
         raise RuleViolation("grain: one of day, hour", field="grain")
     ids = [m.id for m in scope.machines]
     if grain == "day":
-        from zoneinfo import ZoneInfo
-
         zones = [ZoneInfo(s.timezone) for s in scope.sites.values()] or [UTC]
         first = min(period.start.astimezone(z).date() for z in zones)
         # A period ending at midnight holds nothing of the day that midnight begins.

@@ -1,6 +1,7 @@
 """Machines, lines, shift calendars, reason codes and the output recorded against them."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -193,8 +194,6 @@ def site_shift_windows(*, session: Session, site: Site, period: Interval) -> lis
     shifts = session.scalars(select(Shift).where(Shift.site_id == site.id)).all()
     if not shifts:
         return []
-    from zoneinfo import ZoneInfo
-
     zone = ZoneInfo(site.timezone)
     first = period.start.astimezone(zone).date() - timedelta(days=1)
     last = period.end.astimezone(zone).date()
