@@ -116,3 +116,20 @@ async def test_board_queue_knowledge_and_outbox(client):
     await _login(client, "supervisor")
     outbox = (await client.get("/outbox")).text
     assert f"[{ref}]" in outbox and ">HELD<" in outbox  # no provider in the suite settings
+
+
+async def test_the_reports_photo_counts_as_the_before_photo(client):
+    # The photo taken with the report is stored as the before photo: the technician must
+    # not be told to take it again when resolving.
+    ref = await _report(client)
+    await _until_assigned(client, ref)
+    await _login(client, "tech")
+    token = _csrf((await client.get(f"/anomalies/{ref}")).text)
+    r = await client.post(
+        f"/anomalies/{ref}/accept",
+        data={"eta": "2030-01-01T10:00", "safety_acknowledged": "on", "csrf_token": token},
+    )
+    assert r.status_code == 303
+    r = await client.post(f"/anomalies/{ref}/resolve", data={"csrf_token": token})
+    assert r.status_code == 422 and "missing: root cause" in r.text
+    assert "after photo" in r.text and "before photo" not in r.text
