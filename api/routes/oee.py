@@ -153,6 +153,7 @@ def record_downtime(data: DowntimeIn, session: DbSession, actor: Logger) -> dict
     machine = production.machine_for(session=session, actor=actor, ref=data.machine, write=True)
     work_order = (production.work_order_for(session=session, actor=actor, number=data.work_order)
                   if data.work_order else None)  # fmt: skip
+    production.runs_on(work_order, machine)
     row = downtime.record_downtime(
         session=session, actor=actor, machine=machine, reason_code=data.reason_code,
         start=data.start_time or datetime.now(UTC), end=data.end_time, planned=data.planned,

@@ -261,6 +261,12 @@ def work_order_for(*, session: Session, actor: Actor, number: str) -> WorkOrder:
     return wo
 
 
+def runs_on(work_order: WorkOrder | None, machine: Machine) -> None:
+    """Output, scrap and stops booked to a work order land on the machine it runs on."""
+    if work_order is not None and work_order.asset_id != machine.asset_id:
+        raise RuleViolation("work_order: runs on another machine", field="work_order")
+
+
 # -- output --
 
 
@@ -307,8 +313,7 @@ def record_count(
         raise RuleViolation("reject: good + reject + rework must equal total", field="reject")
     if startup_reject > reject:
         raise RuleViolation("startup_reject: cannot be more than reject", field="startup_reject")
-    if work_order is not None and work_order.asset_id != machine.asset_id:
-        raise RuleViolation("work_order: runs on another machine", field="work_order")
+    runs_on(work_order, machine)
     row = ProductionCount(
         organization_id=machine.organization_id, machine_id=machine.id,
         work_order_id=work_order.id if work_order else None,
@@ -348,6 +353,7 @@ def record_quality_event(
     if event_type not in QUALITY_EVENT_TYPES:
         raise RuleViolation(f"event_type: one of {', '.join(QUALITY_EVENT_TYPES)}",
                             field="event_type")  # fmt: skip
+    runs_on(work_order, machine)
     row = QualityEvent(
         organization_id=machine.organization_id, machine_id=machine.id,
         work_order_id=work_order.id if work_order else None, event_type=event_type,

@@ -228,3 +228,26 @@ async def test_output_per_work_order_lands_on_its_machine(client, token_for, ses
     elsewhere = {**run, "machine": "SAW-JKS-002", "entry_key": "end-of-run-2"}
     err = (await _post(client, h, "/production-counts", elsewhere, 422))["error"]
     assert err["field"] == "work_order"
+
+
+async def test_scrap_and_stops_of_a_work_order_are_refused_on_another_machine(
+    client, token_for, sessions
+):
+    # The output door refuses a work order running on another machine; the quality and
+    # downtime doors must refuse it too, and write nothing.
+    from tests.api.test_work_orders_api import _create
+
+    saw_line(sessions)
+    number = await _create(client, token_for)  # on SAW-JKS-001
+    h = token_for("supervisor")
+    scrap = {"machine": "SAW-JKS-002", "event_type": "scrap", "quantity": 3,
+             "occurred_at": local(7).isoformat(), "work_order": number}  # fmt: skip
+    err = (await _post(client, h, "/quality-events", scrap, 422))["error"]
+    assert err["field"] == "work_order"
+    stop = {"machine": "SAW-JKS-002", "reason_code": "BD-MECH", "work_order": number,
+            "start_time": local(8).isoformat(), "end_time": local(8, 30).isoformat()}  # fmt: skip
+    err = (await _post(client, h, "/downtime", stop, 422))["error"]
+    assert err["field"] == "work_order"
+    with sessions() as s:
+        kinds = set(s.scalars(select(AuditLog.entity_type)))
+    assert not kinds & {"QUALITY_EVENT", "PRODUCTION_DOWNTIME"}
