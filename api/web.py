@@ -244,7 +244,11 @@ DOWN = [AssetStatus.OUT_OF_SERVICE, AssetStatus.SAFETY_HOLD, AssetStatus.MAINTEN
 def dashboard_cards(session, actor: Actor) -> dict:
     """Seed 003 H.2: open anomalies by level, work orders by state, assets down, and the
     downtime of today (each site's own day)."""
+    from zoneinfo import ZoneInfo
+
     from domain.models import Anomaly, DowntimeRecord, WorkOrder
+    from domain.models.production import Machine, ProductionDowntime
+    from domain.rules.oee import Interval, covered_seconds
 
     org = actor.organization_id
     levels = dict(
@@ -269,25 +273,35 @@ def dashboard_cards(session, actor: Actor) -> dict:
     )
     now = datetime.now(UTC)
     zones = web_words.site_zones(session, org)
-    records = session.execute(
-        select(DowntimeRecord, Asset.site_id)
+    recent = now - timedelta(days=2)
+    # A stoppage may be logged on the floor and kept by maintenance: united per asset,
+    # it counts once (seed 003 E.2).
+    maintenance = session.execute(
+        select(DowntimeRecord.asset_id, Asset.site_id, DowntimeRecord.start_time,
+               DowntimeRecord.end_time)
         .join(Asset, Asset.id == DowntimeRecord.asset_id)
         .where(
             DowntimeRecord.organization_id == org,
-            (DowntimeRecord.end_time.is_(None))
-            | (DowntimeRecord.end_time >= now - timedelta(days=2)),
+            (DowntimeRecord.end_time.is_(None)) | (DowntimeRecord.end_time >= recent),
         )
-    ).all()
-    minutes = 0.0
-    for record, site_id in records:
-        from zoneinfo import ZoneInfo
-
+    ).all()  # fmt: skip
+    floor = session.execute(
+        select(Machine.asset_id, Machine.site_id, ProductionDowntime.start_time,
+               ProductionDowntime.end_time)
+        .join(Machine, Machine.id == ProductionDowntime.machine_id)
+        .where(
+            ProductionDowntime.organization_id == org,
+            (ProductionDowntime.end_time.is_(None)) | (ProductionDowntime.end_time >= recent),
+        )
+    ).all()  # fmt: skip
+    by_asset: dict[int, list[Interval]] = {}
+    for asset_id, site_id, start, end in [*maintenance, *floor]:
         tz = ZoneInfo(zones.get(site_id) or "UTC")
         midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-        start = max(record.start_time, midnight)
-        end = min(record.end_time or now, now)
-        if end > start:
-            minutes += (end - start).total_seconds() / 60
+        today = Interval(max(start, midnight), min(end or now, now))
+        if today.end > today.start:
+            by_asset.setdefault(asset_id, []).append(today)
+    minutes = sum(covered_seconds(spans) for spans in by_asset.values()) / 60
     return {
         "anomaly_levels": levels,
         "wo_states": states,

@@ -284,3 +284,43 @@ async def test_details_edited_before_approval(client, token_for):
     )
     assert r.status_code == 303, r.text
     assert "New hinge and pin" in (await client.get(f"/work-orders/{number}")).text
+
+
+def _downtime_card(page: str) -> int:
+    hours, minutes = re.search(r'id="downtime-today">(\d+) h (\d+)<', page).groups()
+    return int(hours) * 60 + int(minutes)
+
+
+async def test_a_stop_logged_on_the_floor_counts_in_downtime_today_once(
+    client, token_for, sessions
+):
+    """The dashboard's downtime today holds the stops logged on the floor (OEE) as well as
+    the maintenance downtime; where both cover the same machine and time, once."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from tests.oee_helpers import saw_line
+
+    saw_line(sessions)
+    await _login(client, "manager")
+    before = _downtime_card((await client.get("/")).text)
+    now = datetime.now(UTC)
+    midnight = now.astimezone(ZoneInfo("America/Chicago")).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    start = max(now - timedelta(minutes=40), midnight)
+    stop = {"machine": "SAW-JKS-001", "reason_code": "BD-MECH", "start_time": start.isoformat()}
+    r = await client.post("/api/v1/oee/downtime", json=stop, headers=token_for("supervisor"))
+    assert r.status_code == 201, r.text
+    alone = _downtime_card((await client.get("/")).text)
+    expected = round((datetime.now(UTC) - start).total_seconds() / 60)
+    assert abs((alone - before) - expected) <= 1, (before, alone, expected)
+    # The same stoppage, as maintenance records it, from the same moment.
+    down = {"asset": "SAW-JKS-001", "type": "BREAKDOWN", "reason_code": "BD-MECH",
+            "start_time": start.isoformat()}  # fmt: skip
+    r = await client.post("/api/v1/maintenance/downtime", json=down,
+                          headers=token_for("supervisor"))  # fmt: skip
+    assert r.status_code == 201, r.text
+    after = _downtime_card((await client.get("/")).text)
+    expected = round((datetime.now(UTC) - start).total_seconds() / 60)
+    assert abs((after - before) - expected) <= 1, (before, after, expected)
