@@ -636,3 +636,24 @@ async def test_a_block_due_under_a_stop_work_hold_takes_the_asset_out_once_relea
             break
         await asyncio.sleep(0.05)
     assert status == "OUT_OF_SERVICE", "the overdue PM's block was lost under the hold"
+
+
+@pytest.mark.xfail(strict=True, reason="the dispatch check reads the due date only, not "
+                   "the due meter")  # fmt: skip
+def test_the_dispatch_check_names_a_meter_pm_overdue_past_its_block_threshold(sessions):
+    """The workflow counts overdue from the due date or the due meter, whichever came first
+    (rules.overdue_since); the dispatch check must name the same PM as blocking."""
+    from datetime import UTC
+
+    from domain.services import dispatch
+
+    sid = make_schedule(sessions, asset="SAW-JKS-001", code="PM-SAW-M", hours=500,
+                        schedule_type="METER_BASED", last_reading=12480, action="BLOCK",
+                        threshold=3)  # fmt: skip
+    now = datetime.now(UTC)
+    with transaction(sessions) as s:  # the meter reached its due reading five days ago
+        s.get(PmSchedule, sid).meter_due_at = now - 5 * DAY
+    with sessions() as s:
+        asset = s.scalars(select(Asset).where(Asset.asset_number == "SAW-JKS-001")).one()
+        kinds = {b.type for b in dispatch.dispatch_check(s, asset, now.date())}
+    assert "PM_OVERDUE" in kinds
