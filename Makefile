@@ -16,6 +16,7 @@ up: $(VENV)/.installed
 	$(BIN)/plantops up
 
 test: $(VENV)/.installed
+	$(PYTHON) -m workers.bootstrap --chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

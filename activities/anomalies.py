@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
@@ -16,7 +17,7 @@ from activities.notifier import DigestInput, NotifyInput, NotifyOutput, Send, Su
 from activities.steps import StepInput, StepTarget, record
 from domain.actor import Actor
 from domain.db import transaction
-from domain.models import Anomaly, Site, User
+from domain.models import Anomaly, AnomalyAttachment, Site, User
 from domain.rules.anomaly_lifecycle import EscalationLevel
 from domain.rules.assignment import rank
 from domain.rules.criticality import (
@@ -67,6 +68,9 @@ class AssessOutput:
     title: str
     safety_protocols: list[str]
     reporter: Person | None
+    # Photos stored with the report itself (kinds): they count as the work's evidence.
+    # Histories recorded before it decode to none.
+    attachment_kinds: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -174,6 +178,9 @@ class AnomalyActivities:
                 anomaly.title,
                 list(e.get("safety_protocols", [])),
                 _person(reporter),
+                list(
+                    session.scalars(select(AnomalyAttachment.kind).filter_by(anomaly_id=anomaly.id))
+                ),
             )
 
     @activity.defn

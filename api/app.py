@@ -1,6 +1,7 @@
 """The FastAPI application: JSON API under /api/v1, web pages under /, health, docs."""
 
 from contextlib import asynccontextmanager
+from urllib.parse import quote
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
@@ -8,8 +9,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
-from api import edge, errors, idempotency, outage, web, web_anomalies, web_work_orders
-from api.routes import anomalies, assets, auth, health, work_orders
+from api import (
+    edge,
+    errors,
+    idempotency,
+    outage,
+    web,
+    web_anomalies,
+    web_queue,
+    web_records,
+    web_work_orders,
+)
+from api.routes import anomalies, assets, auth, health, oee, pm, pm_metrics, work_orders
 from domain.db import make_engine, make_sessionmaker
 from domain.settings import Settings, get_settings
 
@@ -62,18 +73,25 @@ def create_app(
         https_only=settings.web_url.startswith("https://"),
     )
     errors.install(app)
+    app.state.error_page = web.error_page
     outage.install(app)
 
     @app.exception_handler(web.LoginRequired)
     async def _login(request, _exc):
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        # The query travels too: a QR label's /report?asset=... keeps its asset.
+        return RedirectResponse(f"/login?next={quote(web.back_to(request), safe='/')}", 303)
 
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(assets.router)
     app.include_router(anomalies.router)
     app.include_router(work_orders.router)
+    app.include_router(pm.router)
+    app.include_router(pm_metrics.router)
+    app.include_router(oee.router)
     app.include_router(web.router)
+    app.include_router(web_queue.router)  # /anomalies/queue before /anomalies/{ref}
+    app.include_router(web_records.router)
     app.include_router(web_anomalies.router)
     app.include_router(web_work_orders.router)
     edge.install(app)

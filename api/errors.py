@@ -57,15 +57,25 @@ def _field_name(loc: tuple) -> str:
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 
+def _page(request: Request, status: int, message: str):
+    """A browser asking for a page gets an HTML error page (set by the web pages)."""
+    make = getattr(request.app.state, "error_page", None)
+    return make(request, status, message) if make else None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        if page := _page(request, exc.status, exc.message):
+            return page
         return JSONResponse(
             error_body(exc.kind, exc.message, exc.field), exc.status, headers=exc.headers
         )
 
     @app.exception_handler(DomainError)
-    async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
+    async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        if page := _page(request, STATUS_BY_KIND.get(exc.kind, 422), exc.message):
+            return page
         return JSONResponse(
             error_body(exc.kind, exc.message, exc.field), STATUS_BY_KIND.get(exc.kind, 422)
         )
@@ -87,7 +97,9 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if page := _page(request, exc.status_code, str(exc.detail)):
+            return page
         kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
         return JSONResponse(
             error_body(kind, str(exc.detail)),

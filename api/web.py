@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from api import sign_in
+from api import sign_in, web_words
 from api.asset_status import change_by_hand
 from api.deps import DbSession
 from api.errors import ApiError
@@ -31,6 +31,12 @@ templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
 
 class LoginRequired(Exception):
     pass
+
+
+def back_to(request: Request) -> str:
+    """The page to come back to after sign-in: its path and query."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 def csrf_token(request: Request) -> str:
@@ -78,10 +84,56 @@ StatusChanger = _page(Action.CHANGE_ASSET_STATUS)
 MeterRecorder = _page(Action.RECORD_METER)
 
 
+templates.env.filters["word"] = web_words.word
+templates.env.globals.update(
+    word=web_words.word, role_words=web_words.role_words, site_time=web_words.site_time
+)
+
+
 def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
-    context.setdefault("actor", None)
+    actor: Actor | None = context.setdefault("actor", None)
+
+    def may(action: str) -> bool:
+        """Whether the signed-in person holds the action (the API's own table)."""
+        return actor is not None and scope_for(actor.roles, Action[action]) is not None
+
+    settings = request.app.state.settings
+    context.setdefault("temporal_ui", f"http://{request.url.hostname}:{settings.temporal_ui_port}")
     return templates.TemplateResponse(
-        request, name, {"csrf_token": csrf_token(request), **context}, status_code=status_code
+        request,
+        name,
+        {"csrf_token": csrf_token(request), "may": may, **context},
+        status_code=status_code,
+    )
+
+
+ERROR_TITLES = {403: "Not for your role", 404: "Not found", 409: "Changed meanwhile"}
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse | None:
+    """An HTML page with the navigation for a browser's page request; None for the API."""
+    if request.url.path.startswith(("/api/", "/static/", "/health", "/docs", "/openapi")):
+        return None
+    if "text/html" not in request.headers.get("accept", ""):
+        return None
+    actor = None
+    try:
+        with request.app.state.sessions() as session:
+            actor = web_actor(request, session)
+    except Exception:  # signed out, or the database is away: the page still answers
+        actor = None
+    title = ERROR_TITLES.get(status, "Could not do that")
+    return render(
+        request, "web/error.html", status, actor=actor, title=title, message=message,
+        status=status,
+    )  # fmt: skip
+
+
+@router.get("/favicon.ico", dependencies=[_public()])
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico before reading the page's icon link."""
+    return Response(
+        (PROJECT_ROOT / "static" / "favicon.svg").read_bytes(), media_type="image/svg+xml"
     )
 
 
@@ -169,11 +221,93 @@ def dashboard(request: Request, session: DbSession, actor: DashboardViewer) -> H
         request,
         "web/dashboard.html",
         actor=actor,
+        **dashboard_cards(session, actor),
         by_status=by_status,
         sites=sites,
         attention=attention,
         total=len(rows),
     )
+
+
+OPEN_ANOMALY = [
+    "REGISTERED",
+    "ASSIGNED",
+    "ESCALATED",
+    "IN_PROGRESS",
+    "RESOLVED",
+    "REX",
+    "REX_REVIEW",
+]
+DOWN = [AssetStatus.OUT_OF_SERVICE, AssetStatus.SAFETY_HOLD, AssetStatus.MAINTENANCE]
+
+
+def dashboard_cards(session, actor: Actor) -> dict:
+    """Seed 003 H.2: open anomalies by level, work orders by state, assets down, and the
+    downtime of today (each site's own day)."""
+    from zoneinfo import ZoneInfo
+
+    from domain.models import Anomaly, DowntimeRecord, WorkOrder
+    from domain.models.production import Machine, ProductionDowntime
+    from domain.rules.oee import Interval, covered_seconds
+
+    org = actor.organization_id
+    levels = dict(
+        session.execute(
+            select(func.coalesce(Anomaly.criticality, "assessing"), func.count())
+            .where(Anomaly.organization_id == org, Anomaly.status.in_(OPEN_ANOMALY))
+            .group_by(Anomaly.criticality)
+        ).all()
+    )
+    states = dict(
+        session.execute(
+            select(WorkOrder.status, func.count())
+            .where(
+                WorkOrder.organization_id == org,
+                WorkOrder.status.notin_(["CLOSED", "CANCELLED", "REJECTED"]),
+            )
+            .group_by(WorkOrder.status)
+        ).all()
+    )
+    down = session.scalar(
+        select(func.count()).where(Asset.organization_id == org, Asset.status.in_(DOWN))
+    )
+    now = datetime.now(UTC)
+    zones = web_words.site_zones(session, org)
+    recent = now - timedelta(days=2)
+    # A stoppage may be logged on the floor and kept by maintenance: united per asset,
+    # it counts once (seed 003 E.2).
+    maintenance = session.execute(
+        select(DowntimeRecord.asset_id, Asset.site_id, DowntimeRecord.start_time,
+               DowntimeRecord.end_time)
+        .join(Asset, Asset.id == DowntimeRecord.asset_id)
+        .where(
+            DowntimeRecord.organization_id == org,
+            (DowntimeRecord.end_time.is_(None)) | (DowntimeRecord.end_time >= recent),
+        )
+    ).all()  # fmt: skip
+    floor = session.execute(
+        select(Machine.asset_id, Machine.site_id, ProductionDowntime.start_time,
+               ProductionDowntime.end_time)
+        .join(Machine, Machine.id == ProductionDowntime.machine_id)
+        .where(
+            ProductionDowntime.organization_id == org,
+            (ProductionDowntime.end_time.is_(None)) | (ProductionDowntime.end_time >= recent),
+        )
+    ).all()  # fmt: skip
+    by_asset: dict[int, list[Interval]] = {}
+    for asset_id, site_id, start, end in [*maintenance, *floor]:
+        tz = ZoneInfo(zones.get(site_id) or "UTC")
+        midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        today = Interval(max(start, midnight), min(end or now, now))
+        if today.end > today.start:
+            by_asset.setdefault(asset_id, []).append(today)
+    minutes = sum(covered_seconds(spans) for spans in by_asset.values()) / 60
+    return {
+        "anomaly_levels": levels,
+        "wo_states": states,
+        "assets_down": down or 0,
+        "downtime_today": round(minutes),
+    }
 
 
 @router.get("/assets", response_class=HTMLResponse)
@@ -210,6 +344,17 @@ def asset_list(
     )
 
 
+@router.get("/assets/labels", response_class=HTMLResponse)
+def label_sheet(request: Request, session: DbSession, actor: AssetViewer, site: str = ""):
+    """A sheet of QR labels to print and stick on the machines: scanning one opens the
+    report form with that machine chosen."""
+    rows, _ = service.list_assets(
+        session=session, actor=actor, filters=service.AssetFilters(site or None, None),
+        limit=1000, offset=0,
+    )  # fmt: skip
+    return render(request, "web/labels.html", actor=actor, assets=rows, site=site)
+
+
 def _detail(
     request: Request, session, actor: Actor, ref: str, status_code: int = 200, **extra
 ) -> HTMLResponse:
@@ -227,6 +372,7 @@ def _detail(
         next_statuses=sorted(s.value for s in TRANSITIONS[asset.status]),
         can_change=can_change,
         can_meter=can_meter,
+        zone=web_words.asset_zone(session, asset.id),
         **extra,
     )
 

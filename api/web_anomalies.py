@@ -19,9 +19,12 @@ from api.gateway import ANOMALY
 from api.params import RowId
 from api.permissions import door_of, doors_by, enforce, web_door
 from api.web import WebActor, check_csrf, render
+from api.web_errors import field_errors
+from api.web_roles import anomaly_waiting
+from api.web_words import from_local_input, home_zone, local_input
 from domain.actor import Actor
 from domain.errors import DomainError
-from domain.models import Anomaly, Asset, Notification
+from domain.models import Asset, Notification, Rex, Site
 from domain.rules import anomaly_lifecycle as rules
 from domain.rules.anomaly_lifecycle import AttachmentKind
 from domain.rules.roles import Action
@@ -40,7 +43,7 @@ from domain.schemas.anomalies import (
 from domain.schemas.fields import Line
 from domain.services import anomalies as service
 from domain.services import kpis as kpi_service
-from domain.services import outbox, people
+from domain.services import people
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import (
     AcceptRequest,
@@ -56,12 +59,6 @@ from workflows.anomaly_types import (
 
 router = APIRouter(include_in_schema=False)
 OPEN = ["REGISTERED", "ASSIGNED", "ESCALATED", "IN_PROGRESS", "RESOLVED", "REX", "REX_REVIEW"]
-
-
-def _first_error(err: ValidationError) -> tuple[str, str]:
-    first = err.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "form"
-    return field, f"{field}: {first['msg'].removeprefix('Value error, ')}"
 
 
 def _assets(session, actor: Actor) -> list[Asset]:
@@ -88,6 +85,13 @@ ACTION_DOORS = {
 }  # fmt: skip
 
 
+def _zones_by_code(session, actor: Actor) -> dict[str, str]:
+    rows = session.execute(
+        select(Site.code, Site.timezone).where(Site.organization_id == actor.organization_id)
+    ).all()
+    return dict(rows)
+
+
 @router.get("/anomalies", response_class=HTMLResponse)
 def board(request: Request, session: DbSession, actor: Viewer) -> HTMLResponse:
     rows, _ = service.list_anomalies(
@@ -109,44 +113,7 @@ def board(request: Request, session: DbSession, actor: Viewer) -> HTMLResponse:
         rows=[service.to_out(session, a) for a in rows],
         counts=counts,
         now=datetime.now(UTC),
-    )
-
-
-@router.get("/anomalies/queue", response_class=HTMLResponse)
-def queue(request: Request, session: DbSession, actor: Viewer) -> HTMLResponse:
-    mine = session.scalars(
-        select(Anomaly)
-        .where(
-            Anomaly.organization_id == actor.organization_id,
-            Anomaly.assignee_id == actor.user_id,
-            Anomaly.status.in_(["ASSIGNED", "ESCALATED", "IN_PROGRESS", "REX"]),
-        )
-        .order_by(Anomaly.response_deadline)
-    ).all()
-    to_review: list[Anomaly] = []
-    if rules.has_any(actor.roles, rules.SUPERVISORS):
-        to_review += session.scalars(
-            select(Anomaly).where(
-                Anomaly.organization_id == actor.organization_id,
-                Anomaly.status.in_(["RESOLVED", "ESCALATED"]),
-            )
-        ).all()
-    if rules.has_any(actor.roles, rules.REX_REVIEWERS):
-        to_review += session.scalars(
-            select(Anomaly).where(
-                Anomaly.organization_id == actor.organization_id,
-                Anomaly.status == "REX_REVIEW",
-                Anomaly.assignee_id != actor.user_id,
-            )
-        ).all()
-    notices = outbox.unread(session, actor.user_id) if actor.user_id else []
-    return render(
-        request,
-        "web/anomaly_queue.html",
-        actor=actor,
-        mine=[service.to_out(session, a) for a in mine],
-        to_review=[service.to_out(session, a) for a in to_review],
-        notices=notices,
+        zones=_zones_by_code(session, actor),
     )
 
 
@@ -160,6 +127,7 @@ def new_form(
         actor=actor,
         assets=_assets(session, actor),
         form={"asset": asset.upper(), "safety_impact": "NONE", "urgency": "SOON"},
+        errors={},
     )
 
 
@@ -212,22 +180,20 @@ async def new_submit(request: Request, session: DbSession, actor: Reporter) -> R
             actor=actor,
             report=report,
         )
-    except ValidationError as err:
-        error = _first_error(err)[1]
-    except (ApiError, DomainError) as err:
+    except (ValidationError, ApiError, DomainError) as err:
         session.rollback()
-        field = err.field
-        error = f"{field}: {err.message}" if field else err.message
+        code, errors, error = field_errors(err)
     else:
         return RedirectResponse(f"/anomalies/{ref}?notice=Reported+as+{ref}", 303)
     return render(
         request,
         "web/anomaly_new.html",
-        422,
+        code,
         actor=actor,
         assets=_assets(session, actor),
         form=values,
         error=error,
+        errors=errors,
     )
 
 
@@ -258,7 +224,14 @@ def _detail(
         and not is_assignee,
         "criticality": supervisor and status != "CLOSED",
     }
-    eta_default = (datetime.now(UTC) + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
+    zone = session.get(Site, anomaly.site_id).timezone
+    # The ETA is typed in the site's own time, the zone named beside the field.
+    eta_default = local_input(datetime.now(UTC) + timedelta(minutes=30), zone)
+    rex = session.scalars(select(Rex).where(Rex.anomaly_id == anomaly.id)).first()
+    extra.setdefault("errors", {})
+    extra.setdefault("form", {})
+    extra.setdefault("failed", None)
+    acting = any(can.values())
     return render(
         request,
         "web/anomaly_detail.html",
@@ -273,9 +246,30 @@ def _detail(
         technicians=technicians,
         kinds=list(AttachmentKind),
         eta_default=eta_default,
+        zone=zone,
+        rex=rex,
+        waiting=None if acting and status not in ("REGISTERED",) else anomaly_waiting(status),
+        version=live_version(live),
         notice=request.query_params.get("notice"),
         **extra,
     )
+
+
+def live_version(live: dict | None) -> str:
+    """What the waiting anomaly page compares to know it moved on."""
+    if not live:
+        return ""
+    who = (live.get("assignee") or {}).get("user_id")
+    return f"{live.get('status')}|{live.get('criticality')}|{who}|{live.get('rex_version')}"
+
+
+@router.get("/anomalies/{ref}/live")
+async def live_state(ref: str, request: Request, session: DbSession, actor: Viewer):
+    """A small answer the anomaly page polls while it waits on the system."""
+    ref = gateway.own(session, actor, ANOMALY, ref)
+    session.rollback()
+    live = await gateway.live(request.app.state.temporal, ref, AnomalyWorkflow.get_state)
+    return {"version": live_version(live)}
 
 
 @router.get("/anomalies/{ref}", response_class=HTMLResponse)
@@ -294,10 +288,19 @@ def file(ref: str, attachment_id: RowId, session: DbSession, actor: Viewer) -> R
     return download(ref, attachment_id, session, actor)
 
 
-def _eta(value: str) -> datetime:
-    """A datetime-local value from the phone, read as UTC unless it carries a zone."""
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def _eta(value: str, zone: str) -> datetime:
+    """A datetime-local value from the phone, read in the anomaly's site time."""
+    try:
+        return from_local_input(value, zone)
+    except ValueError:
+        raise ApiError(422, "RuleViolation", "enter a date and time", "eta") from None
+
+
+def _zone_of(session, actor: Actor, ref: str) -> str:
+    anomaly = service.get_anomaly(
+        session=session, organization_id=actor.organization_id, reference=ref
+    )
+    return session.get(Site, anomaly.site_id).timezone
 
 
 async def _request_for(action: str, form: dict[str, Any], session, actor: Actor, ref: str):
@@ -305,8 +308,9 @@ async def _request_for(action: str, form: dict[str, Any], session, actor: Actor,
     if action == "acknowledge":
         return AnomalyWorkflow.acknowledge_alert, AcknowledgeRequest(actor)
     if action == "accept":
+        zone = _zone_of(session, actor, ref)
         data = AcceptIn(
-            eta=_eta(form.get("eta") or "") if form.get("eta") else None,
+            eta=_eta(form.get("eta") or "", zone) if form.get("eta") else None,
             safety_acknowledged=form.get("safety_acknowledged") == "on",
         )
         return AnomalyWorkflow.accept, AcceptRequest(actor, data.eta, data.safety_acknowledged)
@@ -425,23 +429,22 @@ async def act(ref: str, action: str, request: Request, session: DbSession, actor
     form = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
     check_csrf(request, form.get("csrf_token", ""))
     client = request.app.state.temporal
+    errors: dict[str, str] = {}
     try:
         method, req = await _request_for(action, form, session, actor, ref)
         session.rollback()
         await gateway.update(client, ANOMALY, ref, method, req)
-    except ValidationError as err:
-        error, code = _first_error(err)[1], 422
-    except (ApiError, DomainError) as err:
+    except (ValidationError, ApiError, DomainError) as err:
         session.rollback()
-        error = err.message
-        code = err.status if isinstance(err, ApiError) else 422
-    except ValueError as err:  # a malformed date from the form
-        error, code = f"eta: {err}", 422
+        code, errors, error = field_errors(err)
     else:
         label = action.replace("-", " ")
         return RedirectResponse(f"/anomalies/{ref}?notice={label}+recorded", 303)
     live = await gateway.live(client, ref.upper(), AnomalyWorkflow.get_state)
-    return _detail(request, session, actor, ref, live, code, error=error, failed=action, form=form)
+    return _detail(
+        request, session, actor, ref, live, code, error=error, errors=errors, failed=action,
+        form=form,
+    )  # fmt: skip
 
 
 @router.get("/knowledge", response_class=HTMLResponse)
@@ -460,7 +463,10 @@ def outbox_page(
     if status:
         query = query.where(Notification.status == status.upper())
     rows = session.scalars(query.order_by(Notification.id.desc()).limit(300)).all()
-    return render(request, "web/outbox.html", actor=actor, rows=rows, status=status.upper())
+    zone = home_zone(session, actor.user_id)
+    return render(
+        request, "web/outbox.html", actor=actor, rows=rows, status=status.upper(), zone=zone
+    )
 
 
 @router.get("/kpis", response_class=HTMLResponse)

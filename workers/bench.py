@@ -294,8 +294,11 @@ def add_parser(sub: Any) -> None:
     )
     bench.add_argument(
         "what",
-        choices=["anomalies", "work-orders", "api", "timers"],
-        help="what to benchmark; timers starts a scratch plantops of its own",
+        choices=["anomalies", "work-orders", "api", "timers", "pm", "analytics"],
+        help="what to benchmark; timers and pm start or use scratch systems of their own",
+    )
+    bench.add_argument(
+        "--schedules", type=_positive, default=10_000, help="pm: schedules all due at once"
     )
     bench.add_argument("--count", type=_positive, default=100, help="lifecycles (default 100)")
     bench.add_argument(
@@ -321,8 +324,13 @@ def add_parser(sub: Any) -> None:
         "--rate", type=float, default=20.0, help="timers: anomalies registered per second"
     )
     bench.add_argument(
-        "--keep", action="store_true", help="timers: keep the scratch system's data folder"
+        "--keep",
+        action="store_true",
+        help="timers: keep the scratch system's data folder; pm: leave the schedules running",
     )
+    from workers.bench_analytics import add_arguments
+
+    add_arguments(bench)
     # None, not the URL itself: settings are read only after parsing.
     bench.add_argument("--url", default=None, help="the API (default: the configured web URL)")
     bench.set_defaults(func=cmd_bench)
@@ -338,6 +346,16 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
         if args.rate <= 0:
             raise StartupError("--rate must be above 0")
         bench_timers.run(settings, args.count, args.after, args.rate, args.keep)
+        return
+    if args.what == "pm":
+        from workers.bench_pm import cmd_bench_pm
+
+        cmd_bench_pm(settings, args.schedules, args.keep)
+        return
+    if args.what == "analytics":  # on a scratch database of its own
+        from workers.bench_analytics import cmd_bench_analytics
+
+        cmd_bench_analytics(args)
         return
     if args.what == "api":
         from workers.bench_api import cmd_bench_api

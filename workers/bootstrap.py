@@ -1,7 +1,8 @@
 """Make the virtual environment and install plantops into it: with uv when it can be had,
 with pip otherwise. Both take their packages from where pip is configured to look.
 
-Run by the Makefile (`python3 -m workers.bootstrap .venv -e '.[test]'`) with the interpreter
+Run by the Makefile (`python3 -m workers.bootstrap .venv -e '.[test]'`, and
+`python3 -m workers.bootstrap --chromium` before the tests) with the interpreter
 that makes the environment, before any dependency is installed: standard library only.
 PLANTOPS_INSTALLER=pip skips uv.
 """
@@ -204,8 +205,29 @@ def install_with_pip(python: str, spec: list[str]) -> bool:
     return _run([python, "-m", "pip", "install", "--quiet", *spec])
 
 
+def ensure_chromium() -> int:
+    """The browser tests drive the system's Chromium: install it with apt when it is missing
+    and we may. When it cannot be had, say so and go on: those tests then fail, never skip."""
+    if os.environ.get("PLANTOPS_CHROMIUM") or shutil.which("chromium"):
+        return 0
+    apt = shutil.which("apt-get")
+    if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
+        quiet = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        _run([apt, "update", "-q"], quiet, quiet=True)
+        if _run([apt, "install", "-y", "-q", "chromium"], quiet, quiet=True):
+            return 0
+    print(
+        "chromium is not installed and could not be installed here (apt-get as root): "
+        "install it (or set PLANTOPS_CHROMIUM) or the browser tests fail",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--chromium"]:
+        return ensure_chromium()
     if len(argv) < 2:
         print("usage: python -m workers.bootstrap VENV PIP-INSTALL-ARGS...", file=sys.stderr)
         return 2

@@ -58,15 +58,18 @@ def cmd_demo(settings: Settings, _: argparse.Namespace) -> None:
     from domain.db import make_engine, make_sessionmaker
     from domain.migrate import upgrade
     from domain.services.demo import load_demo
+    from domain.services.production_demo import load_production_demo
 
     with database_url(settings) as url:
         upgrade(url)
         engine = make_engine(url)
         try:
             summary = load_demo(make_sessionmaker(engine))
+            production = load_production_demo(make_sessionmaker(engine))
         finally:
             engine.dispose()
-    print(summary)
+    # One line for what a run added; a run that adds nothing says so once.
+    print(summary if "already" in production else f"{summary}; {production}")
 
 
 def cmd_unlock(settings: Settings, args: argparse.Namespace) -> None:

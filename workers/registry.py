@@ -9,6 +9,8 @@ from activities.assets import AssetActivities
 from activities.breakdown import REPORT_SUBJECT, BreakdownActivities
 from activities.channels import Channels
 from activities.notifier import Notifier
+from activities.oee import OeeActivities
+from activities.pm import PM_STEPS, PM_SUBJECT, PmActivities
 from activities.steps import StepActivities
 from activities.stop_work import StopWorkActivities
 from activities.work_orders import WORK_ORDER_STEPS, WorkOrderActivities
@@ -18,6 +20,8 @@ from workflows.anomaly import AnomalyWorkflow
 from workflows.asset import AssetWorkflow
 from workflows.breakdown import BreakdownWorkflow
 from workflows.digest import DigestWorkflow
+from workflows.oee_snapshot import OeeSnapshotWorkflow
+from workflows.pm_schedule import PMScheduleWorkflow
 from workflows.stop_work import StopWorkWorkflow
 from workflows.work_order import WorkOrderWorkflow
 
@@ -28,7 +32,9 @@ WORKFLOWS: list[type] = [
     WorkOrderWorkflow,
     BreakdownWorkflow,
     StopWorkWorkflow,
+    PMScheduleWorkflow,
     AlertWatchWorkflow,  # listed for replays; it runs on the alert queue's own worker
+    OeeSnapshotWorkflow,
 ]
 # The alert task queue's: safety watches only.
 ALERT_WORKFLOWS: list[type] = [AlertWatchWorkflow]
@@ -48,9 +54,11 @@ def activities(
     gateway = AssetGateway(sessions, client, settings.task_queue)
     breakdown = BreakdownActivities(sessions, client, settings.task_queue)
     stop_work = StopWorkActivities(sessions, client, settings.task_queue)
+    pm = PmActivities(sessions, client, settings.task_queue)
+    oee = OeeActivities(sessions)
     # The kit's two generic activities: each lifecycle adds its record's description.
-    notifier = Notifier(sessions, settings, channels, [ANOMALY_SUBJECT, REPORT_SUBJECT])
-    steps = StepActivities(sessions, [ANOMALY_STEPS, WORK_ORDER_STEPS], notifier)
+    notifier = Notifier(sessions, settings, channels, [ANOMALY_SUBJECT, REPORT_SUBJECT, PM_SUBJECT])
+    steps = StepActivities(sessions, [ANOMALY_STEPS, WORK_ORDER_STEPS, PM_STEPS], notifier)
     return [
         steps.record_step,
         notifier.notify,
@@ -88,6 +96,13 @@ def activities(
         stop_work.open_work_orders,
         stop_work.tell_work_order,
         stop_work.release_asset,
+        pm.load_schedule,
+        pm.work_order_outcome,
+        pm.open_pm_work_order,
+        pm.cancel_pm_work_order,
+        pm.block_asset,
+        oee.take_oee_snapshots,
+        oee.roll_up_oee,
     ]
 
 

@@ -1,4 +1,5 @@
-"""The Temporal Schedules plantops keeps: the H3 summary and the H4 daily digest."""
+"""The Temporal Schedules plantops keeps: the H3 summary, the H4 daily digest and the
+five-minute OEE snapshots."""
 
 from datetime import timedelta
 
@@ -17,9 +18,12 @@ from temporalio.client import (
 
 from domain.settings import Settings
 from workflows.digest import DigestWorkflow
+from workflows.oee_snapshot import OeeSnapshotWorkflow
+from workflows.oee_snapshot_types import OeeSnapshotInput
 
 SUMMARY_ID = "plantops-summary-digest"
 DAILY_ID = "plantops-daily-digest"
+OEE_SNAPSHOT_ID = "plantops-oee-snapshots"
 
 
 def schedules(settings: Settings) -> dict[str, Schedule]:
@@ -52,6 +56,20 @@ def schedules(settings: Settings) -> dict[str, Schedule]:
                 ]
             ),
             policy=policy,
+        ),
+        # Every missed slot is taken when the worker is back (within a day): each run
+        # takes the slot of its scheduled time, and a slot taken twice is written once.
+        OEE_SNAPSHOT_ID: Schedule(
+            action=ScheduleActionStartWorkflow(
+                OeeSnapshotWorkflow.run,
+                OeeSnapshotInput(),
+                id="OEE-SNAPSHOT",
+                task_queue=settings.task_queue,
+            ),  # fmt: skip
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=5))]),
+            policy=SchedulePolicy(
+                overlap=ScheduleOverlapPolicy.BUFFER_ALL, catchup_window=timedelta(days=1)
+            ),
         ),
     }
 

@@ -104,6 +104,9 @@ async def run_worker(
                 log.info("created schedules %s", ", ".join(created))
             await start_missing_lifecycles(client, sessions, settings)
             await start_missing_work_orders(client, sessions, settings)
+            from workers.pm_start import start_missing_pm_schedules
+
+            await start_missing_pm_schedules(client, sessions, settings)
         log.info("worker polling task queue %s", " and ".join(queues))
         await stop.wait()
         log.info("worker shutting down")

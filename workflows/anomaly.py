@@ -125,6 +125,7 @@ class AnomalyWorkflow:
         )
         self._assessment = a
         self._level, self._score, self._reasons = Level(a.level), a.score, a.reasons
+        self._attachments.extend(a.attachment_kinds)  # the report's own photos
         # Deadlines run on workflow time, so replays and skipped test clocks agree.
         self._response = timedelta(seconds=a.response_seconds)
         self._deadline = workflow.now() + self._response

@@ -22,6 +22,25 @@ from domain.models.people import (
     User,
     UserSkill,
 )
+from domain.models.pm import PmTemplate
+from domain.models.production import (
+    DowntimeReason,
+    EnergyBaseline,
+    EnergyRate,
+    EnergyReading,
+    Machine,
+    MachineProductCycle,
+    OeeDailySummary,
+    OeeHourlySummary,
+    OeeSnapshot,
+    PerformanceLog,
+    ProductionCount,
+    ProductionDowntime,
+    ProductionLine,
+    QualityEvent,
+    Shift,
+    ShiftDayOff,
+)
 from domain.models.sign_in import RevokedToken, SignInFailure, SignInLock, WebSession
 from domain.models.work_orders import (
     DowntimeRecord,
@@ -41,6 +60,22 @@ from domain.models.work_orders import (
 )
 
 __all__ = [
+    "DowntimeReason",
+    "EnergyBaseline",
+    "EnergyRate",
+    "EnergyReading",
+    "Machine",
+    "MachineProductCycle",
+    "OeeDailySummary",
+    "OeeHourlySummary",
+    "OeeSnapshot",
+    "PerformanceLog",
+    "ProductionCount",
+    "ProductionDowntime",
+    "ProductionLine",
+    "QualityEvent",
+    "Shift",
+    "ShiftDayOff",
     "StoredFile",
     "DowntimeRecord",
     "InventoryTransaction",
@@ -49,6 +84,7 @@ __all__ = [
     "PartReservation",
     "Permit",
     "PmSchedule",
+    "PmTemplate",
     "SparePart",
     "StopWork",
     "WorkOrder",

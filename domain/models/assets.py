@@ -60,6 +60,7 @@ class Asset(Timestamps, Base):
     install_date: Mapped[date | None]
     requires_certification: Mapped[bool] = mapped_column(default=False)
     certification_expiry: Mapped[date | None]
+    last_maintenance_at: Mapped[datetime | None]  # the last PM closed on it
     production_loss_per_hour: Mapped[float | None]
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]

@@ -61,6 +61,9 @@ class WorkOrder(Timestamps, Base):
     created_by: Mapped[str] = mapped_column(String(200))
     # The workflow's step last written; a retried activity at or below it changes nothing.
     last_step: Mapped[int] = mapped_column(default=0)
+    # A PM work order: its schedule, and the template version it was made from.
+    pm_schedule_id: Mapped[int | None] = mapped_column(ForeignKey("pm_schedules.id"), index=True)
+    pm_template_id: Mapped[int | None] = mapped_column(ForeignKey("pm_templates.id"))
 
     tasks: Mapped[list["WorkOrderTask"]] = relationship(order_by="WorkOrderTask.sequence")
     labor: Mapped[list["WorkOrderLabor"]] = relationship(order_by="WorkOrderLabor.id")
@@ -305,25 +308,50 @@ class MaintenanceEvent(Base):
 
 
 class PmSchedule(Timestamps, Base):
-    """A preventive-maintenance schedule on one asset (seed 003 D.2), as far as dispatch
-    needs it: when it is due and what happens when it is overdue."""
+    """A preventive-maintenance schedule: one template on one asset (seed 003 D.2), driven
+    by its PMScheduleWorkflow (PMS-<id>), the one writer of its fields once started."""
 
     __tablename__ = "pm_schedules"
-    __table_args__ = (UniqueConstraint("asset_id", "template_code"),)
+    __table_args__ = (
+        UniqueConstraint("asset_id", "template_code"),
+        UniqueConstraint("organization_id", "code"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
     template_code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
+    # <template code>@<asset number>; older rows made before templates have none.
+    code: Mapped[str | None] = mapped_column(String(110))
+    # The template version new work orders are made from (the current one when last edited).
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("pm_templates.id"), index=True)
     schedule_type: Mapped[str] = mapped_column(String(20), default="TIME_BASED")
     interval_days: Mapped[int | None]
     interval_hours: Mapped[float | None]
+    interval_cycles: Mapped[int | None]
+    anchor: Mapped[str] = mapped_column(String(10), default="FLOATING")  # FLOATING, FIXED
+    meter_type: Mapped[str | None] = mapped_column(String(20))  # HOURS, CYCLES
     last_executed_at: Mapped[datetime | None]
+    last_executed_wo: Mapped[str | None] = mapped_column(String(20))
+    last_meter_reading: Mapped[float | None]
     next_due_date: Mapped[datetime | None]
     next_due_meter: Mapped[float | None]
+    # When a reading reached the due meter: a meter PM's overdue clock starts there.
+    meter_due_at: Mapped[datetime | None]
     alert_days_before: Mapped[int] = mapped_column(default=7)
+    alert_hours_before: Mapped[float] = mapped_column(default=50.0)
     overdue_threshold_days: Mapped[int] = mapped_column(default=14)
-    overdue_action: Mapped[str] = mapped_column(String(20), default="ALERT")  # ALERT, BLOCK
+    overdue_action: Mapped[str] = mapped_column(String(20), default="ALERT")
     is_active: Mapped[bool] = mapped_column(default=True)
     is_paused: Mapped[bool] = mapped_column(default=False)
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    open_work_order: Mapped[str | None] = mapped_column(String(20))
+    # Overdue notices given for the current due ({"team": day, "manager": day}) and the
+    # block, so a new run of the workflow does not repeat them.
+    overdue_told: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    blocked_at: Mapped[datetime | None]
+    cycles: Mapped[int] = mapped_column(default=0)  # PMs done on this schedule
+    last_step: Mapped[int] = mapped_column(default=0)
+
+    asset: Mapped["Asset"] = relationship(foreign_keys=[asset_id], viewonly=True)

@@ -30,6 +30,8 @@ class Action(StrEnum):
     CHANGE_ASSET_STATUS = "Change Asset Status"
     MANAGE_PM_SCHEDULES = "Manage PM Schedules"
     MANAGE_PM_TEMPLATES = "Manage PM Templates"
+    # Beyond the I.2 rows: a due PM skipped or deferred, by supervision (BR-MAINT-002).
+    DEFER_PM = "Skip or Defer PM"
     MANAGE_PARTS = "Manage Parts Inventory"
     VIEW_ASSETS = "View All Assets"
     EDIT_ASSETS = "Edit Asset Details"
@@ -50,6 +52,9 @@ class Action(StrEnum):
     CLEAR_STOP_WORK = "Clear Stop-Work"
     VIEW_OUTBOX = "View Notification Outbox"  # what was sent to whom, and what failed
     ADD_EVIDENCE = "Add Evidence"
+    # Seed 002's role table: who sees OEE, and who logs downtime and output on the floor.
+    VIEW_OEE = "View OEE"
+    LOG_PRODUCTION = "Log Downtime and Output"
 
 
 class Scope(StrEnum):
@@ -109,6 +114,7 @@ PERMISSIONS: dict[Role, dict[Action, Scope]] = {
         A.EXECUTE_WO: S.FULL,
         A.CLOSE_WO: S.FULL,
         A.RETURN_TO_SERVICE: S.PM_ONLY,
+        A.DEFER_PM: S.FULL,
         A.VIEW_OUTBOX: S.FULL,
         A.CHANGE_ASSET_STATUS: S.FULL,
         A.VIEW_ASSETS: S.FULL,
@@ -161,6 +167,16 @@ PERMISSIONS: dict[Role, dict[Action, Scope]] = {
         A.VIEW_AUDIT: S.FULL,
     },
 }
+
+# Seed 002: everyone who sees the dashboard sees OEE (an operator its own cards); the floor
+# (operators for their work centre, supervisors, technicians, quality) logs stops and output.
+for _role, _grants in PERMISSIONS.items():
+    if A.VIEW_DASHBOARD in _grants:
+        _grants.setdefault(A.VIEW_OEE, _grants[A.VIEW_DASHBOARD])
+for _role in (R.MAINT_SUPERVISOR, R.MAINT_TECH, R.FIELD_TECHNICIAN, R.SENIOR_TECHNICIAN,
+              R.QUALITY, R.OPERATIONS_MANAGER):  # fmt: skip
+    PERMISSIONS[_role].setdefault(A.LOG_PRODUCTION, S.FULL)
+PERMISSIONS[R.OPERATOR].setdefault(A.LOG_PRODUCTION, S.ASSIGNED)
 
 # Stop-work authority goes with reporting: everyone on the floor but the auditor.
 for _grants in PERMISSIONS.values():

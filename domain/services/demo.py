@@ -28,6 +28,7 @@ from domain.models import (
 from domain.passwords import hash_password
 from domain.rules.asset_status import AssetStatus
 from domain.services.audit import record_change
+from domain.services.pm_demo import load_pm_demo
 
 
 def _get_or_add(session: Session, model, keys: dict, values: dict, counter: dict):
@@ -51,6 +52,8 @@ def load_demo(sessions: sessionmaker[Session]) -> str:
         s.execute(text("SELECT pg_advisory_xact_lock(4242)"))
         for enterprise in data.ENTERPRISES:
             _load_enterprise(s, enterprise, added)
+        first = s.scalars(select(Organization).filter_by(code=data.ORGANIZATION["code"])).one()
+        load_pm_demo(s, first.id, added)
     if not added:
         return "demo already loaded: nothing to add"
     return "demo loaded: " + ", ".join(f"{n} {k}" for k, n in sorted(added.items()))

@@ -52,7 +52,7 @@ async def _report(client) -> str:
 async def _until_assigned(client, ref: str) -> str:
     for _ in range(200):
         page = (await client.get(f"/anomalies/{ref}")).text
-        if "ASSIGNED</span>" in page:
+        if 'id="anomaly-status">assigned<' in page:
             return page
         await asyncio.sleep(0.05)
     raise AssertionError(page)
@@ -68,15 +68,15 @@ async def test_report_form_on_a_phone(client):
     r = await client.post(
         "/anomalies/new", data={**FORM, "description": "leak", "csrf_token": token}
     )
-    assert r.status_code == 422
-    assert "description: String should have at least 10 characters" in r.text
+    assert r.status_code == 422  # finding 3: a plain message at its field
+    assert 'id="description-error">write at least 10 characters' in r.text
     assert 'value="Hydraulic leak under the saw"' in r.text  # what was typed stays
 
 
 async def test_report_then_accept_on_the_detail_page(client):
     ref = await _report(client)
     page = await _until_assigned(client, ref)
-    assert "BEFORE_PHOTO · leak.png" in page and "32.29880" in page
+    assert "photo before · leak.png" in page and "32.29880" in page
     await _login(client, "tech")
     page = (await client.get(f"/anomalies/{ref}")).text
     assert "Accept or decline" in page
@@ -116,3 +116,20 @@ async def test_board_queue_knowledge_and_outbox(client):
     await _login(client, "supervisor")
     outbox = (await client.get("/outbox")).text
     assert f"[{ref}]" in outbox and ">HELD<" in outbox  # no provider in the suite settings
+
+
+async def test_the_reports_photo_counts_as_the_before_photo(client):
+    # The photo taken with the report is stored as the before photo: the technician must
+    # not be told to take it again when resolving.
+    ref = await _report(client)
+    await _until_assigned(client, ref)
+    await _login(client, "tech")
+    token = _csrf((await client.get(f"/anomalies/{ref}")).text)
+    r = await client.post(
+        f"/anomalies/{ref}/accept",
+        data={"eta": "2030-01-01T10:00", "safety_acknowledged": "on", "csrf_token": token},
+    )
+    assert r.status_code == 303
+    r = await client.post(f"/anomalies/{ref}/resolve", data={"csrf_token": token})
+    assert r.status_code == 422 and "missing: root cause" in r.text
+    assert "after photo" in r.text and "before photo" not in r.text

@@ -1,0 +1,278 @@
+"""OEE endpoints of seed 002 under /api/v1/oee: output and stops in, figures out."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import DbSession, require
+from api.params import RowId
+from domain.actor import Actor
+from domain.errors import RuleViolation
+from domain.models import Asset
+from domain.models.production import Machine, ProductionDowntime
+from domain.rules.oee import Interval
+from domain.rules.roles import Action, Scope
+from domain.schemas.fields import Code, Key
+from domain.schemas.oee import (
+    CalculateIn,
+    ComparisonOut,
+    CountIn,
+    CountOut,
+    DowntimeEndIn,
+    DowntimeIn,
+    DowntimeOut,
+    EnergyCostOut,
+    EnergyReadingIn,
+    EnergyReadingOut,
+    OeeOut,
+    ParetoOut,
+    QualityEventIn,
+    QualityEventOut,
+    ReasonList,
+    ReliabilityOut,
+    TrendOut,
+    UtilisationOut,
+    When,
+)
+from domain.services import energy, production
+from domain.services import oee as service
+from domain.services import production_downtime as downtime
+
+router = APIRouter(prefix="/api/v1/oee", tags=["oee"])
+Viewer = Annotated[Actor, Depends(require(Action.VIEW_OEE))]
+Analyst = Annotated[Actor, Depends(require(Action.VIEW_OEE, Scope.FULL))]
+Logger = Annotated[Actor, Depends(require(Action.LOG_PRODUCTION))]
+
+
+class ScopePeriod:
+    """The scope and period an analytics read names in its query."""
+
+    def __init__(
+        self,
+        start: Annotated[When, Query()],
+        end: Annotated[When, Query()],
+        machine: Annotated[Code | None, Query()] = None,
+        line: Annotated[Key | None, Query()] = None,
+        site: Annotated[Key | None, Query()] = None,
+    ) -> None:
+        self.start, self.end = start, end
+        self.machine, self.line, self.site = machine, line, site
+
+    def resolve(self, session, actor: Actor) -> tuple[service.Scope, Interval]:
+        scope = service.resolve(session=session, actor=actor, machine=self.machine,
+                                line=self.line, site=self.site)  # fmt: skip
+        return scope, service.period_of(self.start, self.end)
+
+
+Asked = Annotated[ScopePeriod, Depends()]
+
+
+def _number(session, machine_id: int) -> str:
+    machine = session.get(Machine, machine_id)
+    return session.get(Asset, machine.asset_id).asset_number
+
+
+# -- output and quality --
+
+
+@router.post("/production-counts", response_model=CountOut, status_code=201,
+             summary="Record output of a machine over a period, or of a work order")  # fmt: skip
+def record_count(data: CountIn, session: DbSession, actor: Logger) -> dict[str, Any]:
+    work_order = None
+    if data.work_order:
+        work_order = production.work_order_for(session=session, actor=actor, number=data.work_order)
+    ref = data.machine or (session.get(Asset, work_order.asset_id).asset_number
+                           if work_order else None)  # fmt: skip
+    if ref is None:
+        raise RuleViolation("machine: give the machine or the work order", field="machine")
+    machine = production.machine_for(session=session, actor=actor, ref=ref, write=True)
+    row, created = production.record_count(
+        session=session, actor=actor, machine=machine, period_start=data.period_start,
+        period_end=data.period_end, total=data.total, good=data.good, reject=data.reject,
+        rework=data.rework, startup_reject=data.startup_reject, product_code=data.product_code,
+        work_order=work_order, entry_key=data.entry_key,
+    )  # fmt: skip
+    session.commit()
+    return {
+        "id": row.id, "machine": ref.upper(), "work_order": work_order.number if work_order
+        else None, "product_code": row.product_code, "period_start": row.period_start,
+        "period_end": row.period_end, "total": row.total, "good": row.good, "reject": row.reject,
+        "rework": row.rework, "startup_reject": row.startup_reject,
+        "ideal_cycle_seconds": row.ideal_cycle_seconds, "created": created,
+    }  # fmt: skip
+
+
+@router.post("/quality-events", response_model=QualityEventOut, status_code=201,
+             summary="Record scrap, rework or rejects")  # fmt: skip
+def record_quality(data: QualityEventIn, session: DbSession, actor: Logger) -> dict[str, Any]:
+    machine = production.machine_for(session=session, actor=actor, ref=data.machine, write=True)
+    work_order = (production.work_order_for(session=session, actor=actor, number=data.work_order)
+                  if data.work_order else None)  # fmt: skip
+    row = production.record_quality_event(
+        session=session, actor=actor, machine=machine, event_type=data.event_type,
+        quantity=data.quantity, occurred_at=data.occurred_at, defect_type=data.defect_type,
+        notes=data.notes, work_order=work_order,
+    )  # fmt: skip
+    session.commit()
+    return {"id": row.id, "machine": data.machine.upper(), "event_type": row.event_type,
+            "quantity": row.quantity, "occurred_at": row.occurred_at}  # fmt: skip
+
+
+# -- downtime --
+
+
+def _downtime_out(session, d: ProductionDowntime) -> dict[str, Any]:
+    return {
+        "id": d.id, "machine": _number(session, d.machine_id), "reason_code": d.reason_code,
+        "category": d.category, "planned": d.planned, "severity": d.severity,
+        "start_time": d.start_time, "end_time": d.end_time,
+        "duration_minutes": d.duration_minutes,
+        "duration_hours": round(d.duration_minutes / 60, 2)
+        if d.duration_minutes is not None else None,
+        "notes": d.notes,
+    }  # fmt: skip
+
+
+@router.get("/downtime/reasons", response_model=ReasonList, summary="Downtime reason codes")
+def reasons(session: DbSession, actor: Viewer) -> dict[str, Any]:
+    rows = production.list_reasons(session=session, organization_id=actor.organization_id)
+    session.commit()  # the default catalogue, written on first use
+    return {
+        "items": [
+            {"code": r.code, "category": r.category, "description": r.description,
+             "planned": r.is_planned, "color": r.color}
+            for r in rows if r.is_active
+        ]
+    }  # fmt: skip
+
+
+@router.post("/downtime", response_model=DowntimeOut, status_code=201,
+             summary="Record a downtime event (open, or already ended)")  # fmt: skip
+def record_downtime(data: DowntimeIn, session: DbSession, actor: Logger) -> dict[str, Any]:
+    machine = production.machine_for(session=session, actor=actor, ref=data.machine, write=True)
+    work_order = (production.work_order_for(session=session, actor=actor, number=data.work_order)
+                  if data.work_order else None)  # fmt: skip
+    production.runs_on(work_order, machine)
+    row = downtime.record_downtime(
+        session=session, actor=actor, machine=machine, reason_code=data.reason_code,
+        start=data.start_time or datetime.now(UTC), end=data.end_time, planned=data.planned,
+        severity=data.severity, notes=data.notes,
+        work_order_id=work_order.id if work_order else None,
+    )  # fmt: skip
+    session.commit()
+    return _downtime_out(session, row)
+
+
+@router.put("/downtime/{downtime_id}/end", response_model=DowntimeOut,
+            summary="End a downtime event")  # fmt: skip
+def end_downtime(
+    downtime_id: RowId, data: DowntimeEndIn, session: DbSession, actor: Logger
+) -> dict[str, Any]:
+    row = session.get(ProductionDowntime, downtime_id)
+    if row is not None and row.organization_id == actor.organization_id:
+        # An operator ends the stops of its own work centre only, as it logs them.
+        production.machine_for(session=session, actor=actor,
+                               ref=_number(session, row.machine_id), write=True)  # fmt: skip
+    row = downtime.end_downtime(
+        session=session, actor=actor, downtime_id=downtime_id,
+        end=data.end_time or datetime.now(UTC), reason_code=data.reason_code, notes=data.notes,
+    )  # fmt: skip
+    session.commit()
+    return _downtime_out(session, row)
+
+
+@router.get("/downtime/analysis", response_model=ParetoOut,
+            summary="Downtime Pareto by reason or by category")  # fmt: skip
+def downtime_analysis(
+    asked: Asked,
+    session: DbSession,
+    actor: Analyst,
+    by: Annotated[str, Query(pattern="^(reason|category)$")] = "reason",
+) -> dict[str, Any]:
+    scope, period = asked.resolve(session, actor)
+    return service.pareto(session=session, scope=scope, period=period, by=by)
+
+
+# -- figures --
+
+
+@router.post("/calculate", response_model=OeeOut,
+             summary="OEE of a machine, line or site over a period")  # fmt: skip
+def calculate(data: CalculateIn, session: DbSession, actor: Viewer) -> dict[str, Any]:
+    scope = service.resolve(session=session, actor=actor, machine=data.machine, line=data.line,
+                            site=data.site)  # fmt: skip
+    period = service.period_of(data.start, data.end)
+    if data.source == "summaries":
+        if data.by_shift:
+            raise RuleViolation("by_shift: per shift figures come from the records",
+                                field="by_shift")  # fmt: skip
+        return service.summed(session=session, scope=scope, period=period)
+    return service.calculate(session=session, scope=scope, period=period, by_shift=data.by_shift)
+
+
+@router.get("/analytics/trends", response_model=TrendOut,
+            summary="OEE per day or per hour, from the summaries")  # fmt: skip
+def trends(
+    asked: Asked,
+    session: DbSession,
+    actor: Analyst,
+    grain: Annotated[str, Query(pattern="^(day|hour)$")] = "day",
+) -> dict[str, Any]:
+    scope, period = asked.resolve(session, actor)
+    return service.trend(session=session, scope=scope, period=period, grain=grain)
+
+
+@router.get("/analytics/mtbf", response_model=ReliabilityOut, summary="MTBF, MTTR, availability")
+def mtbf(asked: Asked, session: DbSession, actor: Analyst) -> dict[str, Any]:
+    scope, period = asked.resolve(session, actor)
+    return service.reliability(session=session, scope=scope, period=period)
+
+
+@router.get("/analytics/utilization", response_model=UtilisationOut,
+            summary="Scheduled, running, idle and down time")  # fmt: skip
+def utilization(asked: Asked, session: DbSession, actor: Analyst) -> dict[str, Any]:
+    scope, period = asked.resolve(session, actor)
+    return service.utilisation(session=session, scope=scope, period=period)
+
+
+@router.get("/analytics/comparisons", response_model=ComparisonOut,
+            summary="A period against the one before it, or against a period given")  # fmt: skip
+def comparisons(
+    asked: Asked,
+    session: DbSession,
+    actor: Analyst,
+    previous_start: Annotated[When | None, Query()] = None,
+    previous_end: Annotated[When | None, Query()] = None,
+) -> dict[str, Any]:
+    scope, current = asked.resolve(session, actor)
+    if previous_start is None or previous_end is None:
+        # The same length of time just before the current period.
+        previous = Interval(current.start - (current.end - current.start), current.start)
+    else:
+        previous = service.period_of(previous_start, previous_end)
+    return service.comparison(session=session, scope=scope, current=current, previous=previous)
+
+
+# -- energy --
+
+
+@router.post("/energy/readings", response_model=EnergyReadingOut, status_code=201,
+             summary="Record an energy reading")  # fmt: skip
+def record_energy(data: EnergyReadingIn, session: DbSession, actor: Logger) -> dict[str, Any]:
+    machine = production.machine_for(session=session, actor=actor, ref=data.machine, write=True)
+    row = energy.record_reading(
+        session=session, actor=actor, machine=machine, reading_time=data.reading_time,
+        kwh=data.kwh, meter_reading=data.meter_reading, reading_type=data.reading_type,
+        source=data.source,
+    )  # fmt: skip
+    session.commit()
+    return {"id": row.id, "machine": data.machine.upper(), "reading_time": row.reading_time,
+            "kwh": row.kwh}  # fmt: skip
+
+
+@router.get("/energy/cost", response_model=EnergyCostOut,
+            summary="Energy use and cost against the baseline")  # fmt: skip
+def energy_cost(asked: Asked, session: DbSession, actor: Analyst) -> dict[str, Any]:
+    scope, period = asked.resolve(session, actor)
+    return energy.consumption(session=session, scope=scope, period=period)

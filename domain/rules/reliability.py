@@ -1,0 +1,204 @@
+"""Reliability figures of seed 003 appendix A and seed 004: MTBF, MTTR, availability from
+them, the downtime Pareto, utilisation and period comparisons. Times are seconds in,
+hours out."""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.rules.oee import Interval, Stoppage, covered_seconds, overlaps, union
+
+# Stops that are failures for MTBF and MTTR: unplanned breakdowns. A changeover or a
+# material shortage is lost time but not a failure of the machine.
+FAILURE_CATEGORIES = frozenset({"breakdown"})
+
+
+def _hours(seconds: float) -> float:
+    return round(seconds / 3600, 2)
+
+
+def mtbf_hours(operating_s: float, failures: int) -> float | None:
+    """Total operating time / number of failures; None without a failure."""
+    return round(operating_s / 3600 / failures, 2) if failures > 0 else None
+
+
+def mttr_hours(repair_s: float, repairs: int) -> float | None:
+    """Total repair time / number of repairs; None without a repair."""
+    return round(repair_s / 3600 / repairs, 2) if repairs > 0 else None
+
+
+def availability_pct(mtbf: float | None, mttr: float | None) -> float | None:
+    """MTBF / (MTBF + MTTR) x 100, the inherent availability. Without a failure the
+    machine was available the whole time: 100."""
+    if mtbf is None:
+        return 100.0 if mttr is None else None
+    if mttr is None:
+        return 100.0
+    return round(100 * mtbf / (mtbf + mttr), 2) if mtbf + mttr > 0 else None
+
+
+@dataclass(frozen=True)
+class Reliability:
+    failures: int
+    operating_hours: float
+    repair_hours: float
+    mtbf_hours: float | None
+    mttr_hours: float | None
+    availability_pct: float | None
+
+
+def is_failure(s: Stoppage) -> bool:
+    return not s.planned and s.category in FAILURE_CATEGORIES
+
+
+def reliability(
+    *,
+    period: Interval,
+    scheduled: Sequence[Interval],
+    stoppages: Sequence[Stoppage],
+    until: datetime | None = None,
+) -> Reliability:
+    """One machine (or several, summed) over a period. A failure counts in the period it
+    starts in; operating time is scheduled time less all stop time inside it; repair time
+    is each failure's duration within the period (an open one runs to `until`)."""
+    until = until or period.end
+    windows = union(c for w in scheduled if (c := w.clip(period)) is not None)
+    scheduled_s = covered_seconds(windows)
+    ends = [w.end for w in windows]
+    down: list[Interval] = []
+    failures, repair_s = 0, 0.0
+    for s in stoppages:
+        whole = s.interval(until)
+        down.extend(overlaps(whole, windows, ends))
+        if is_failure(s) and period.start <= s.start < period.end:
+            failures += 1
+            clipped = whole.clip(period)
+            repair_s += clipped.seconds if clipped else 0.0
+    operating_s = max(0.0, scheduled_s - covered_seconds(down))
+    mtbf, mttr = mtbf_hours(operating_s, failures), mttr_hours(repair_s, failures)
+    return Reliability(
+        failures, _hours(operating_s), _hours(repair_s), mtbf, mttr, availability_pct(mtbf, mttr)
+    )
+
+
+def combine(parts: Iterable[Reliability]) -> Reliability:
+    """A site's figures from its machines': sums of time and failures, divided once."""
+    parts = list(parts)
+    failures = sum(p.failures for p in parts)
+    operating = sum(p.operating_hours for p in parts) * 3600
+    repair = sum(p.repair_hours for p in parts) * 3600
+    mtbf, mttr = mtbf_hours(operating, failures), mttr_hours(repair, failures)
+    return Reliability(
+        failures, _hours(operating), _hours(repair), mtbf, mttr, availability_pct(mtbf, mttr)
+    )
+
+
+@dataclass(frozen=True)
+class ParetoRow:
+    key: str
+    events: int
+    hours: float
+    share_pct: float
+    cumulative_pct: float
+
+
+def pareto(durations: Iterable[tuple[str, float]]) -> list[ParetoRow]:
+    """(key, seconds) pairs grouped by key, largest first, with each key's share of the
+    whole and the running total. Ties keep the key order so the answer is stable."""
+    seconds: dict[str, float] = {}
+    events: dict[str, int] = {}
+    for key, s in durations:
+        seconds[key] = seconds.get(key, 0.0) + s
+        events[key] = events.get(key, 0) + 1
+    total = sum(seconds.values())
+    rows, running = [], 0.0
+    for key in sorted(seconds, key=lambda k: (-seconds[k], k)):
+        running += seconds[key]
+        rows.append(
+            ParetoRow(
+                key,
+                events[key],
+                _hours(seconds[key]),
+                round(100 * seconds[key] / total, 2) if total else 0.0,
+                round(100 * running / total, 2) if total else 0.0,
+            )
+        )
+    return rows
+
+
+def stop_durations(
+    stoppages: Sequence[Stoppage], period: Interval, by: str, until: datetime | None = None
+) -> list[tuple[str, float]]:
+    """Each stoppage's time inside the period, keyed by `reason_code` or `category`."""
+    until = until or period.end
+    out = []
+    for s in stoppages:
+        clipped = s.interval(until).clip(period)
+        if clipped is not None:
+            out.append((getattr(s, by), clipped.seconds))
+    return out
+
+
+@dataclass(frozen=True)
+class Utilisation:
+    """Calendar time split four ways: scheduled = running + down inside the schedule;
+    idle is calendar time neither running nor down (unscheduled, waiting)."""
+
+    calendar_hours: float
+    scheduled_hours: float
+    running_hours: float
+    idle_hours: float
+    down_hours: float
+    utilisation_pct: float | None  # running / calendar
+    schedule_use_pct: float | None  # running / scheduled
+
+
+def utilisation(
+    *,
+    period: Interval,
+    scheduled: Sequence[Interval],
+    stoppages: Sequence[Stoppage],
+    until: datetime | None = None,
+) -> Utilisation:
+    until = until or period.end
+    windows = union(c for w in scheduled if (c := w.clip(period)) is not None)
+    scheduled_s = covered_seconds(windows)
+    down_all = [c for s in stoppages if (c := s.interval(until).clip(period)) is not None]
+    ends = [w.end for w in windows]
+    down_in_schedule = [c for d in down_all for c in overlaps(d, windows, ends)]
+    running_s = max(0.0, scheduled_s - covered_seconds(down_in_schedule))
+    down_s = covered_seconds(down_all)
+    calendar_s = period.seconds
+    idle_s = max(0.0, calendar_s - running_s - down_s)
+    return Utilisation(
+        _hours(calendar_s),
+        _hours(scheduled_s),
+        _hours(running_s),
+        _hours(idle_s),
+        _hours(down_s),
+        round(100 * running_s / calendar_s, 2) if calendar_s else None,
+        round(100 * running_s / scheduled_s, 2) if scheduled_s else None,
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    name: str
+    current: float | None
+    previous: float | None
+    delta: float | None
+    delta_pct: float | None  # relative to the previous value
+
+
+def compare(current: Mapping[str, float | None], previous: Mapping[str, float | None]):
+    """Each figure of two periods side by side, with the change and the relative change."""
+    out: list[Change] = []
+    for name in current:
+        now, before = current[name], previous.get(name)
+        if now is None or before is None:
+            out.append(Change(name, now, before, None, None))
+            continue
+        delta = round(now - before, 2)
+        rel = round(100 * (now - before) / abs(before), 2) if before else None
+        out.append(Change(name, now, before, delta, rel))
+    return out

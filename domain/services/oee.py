@@ -1,0 +1,427 @@
+"""OEE and reliability of a machine, a line or a site over a period, from the raw records:
+shift calendars, merged stoppages and output, through the pure rules."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain.actor import Actor
+from domain.errors import NotFound, RuleViolation
+from domain.models import Asset, Site
+from domain.models.production import (
+    Machine,
+    OeeDailySummary,
+    OeeHourlySummary,
+    ProductionCount,
+    ProductionLine,
+)
+from domain.rules import oee as rules
+from domain.rules import reliability as rel
+from domain.rules.oee import Count, Interval, Stoppage, Tally
+from domain.rules.shifts import ShiftWindow, site_day
+from domain.services.production import site_shift_windows
+from domain.services.production_downtime import stoppages as load_stoppages
+
+MAX_PERIOD = timedelta(days=400)  # a year and its comparison month, not a century of days
+
+
+@dataclass
+class Scope:
+    kind: str  # machine, line or site
+    ref: str
+    machines: list[Machine]
+    sites: dict[int, Site]
+    names: dict[int, str]  # machine id -> asset number
+
+
+def resolve(
+    *,
+    session: Session,
+    actor: Actor,
+    machine: str | None = None,
+    line: str | None = None,
+    site: str | None = None,
+) -> Scope:
+    """Exactly one of machine (asset number), line (code) or site (code), within the
+    caller's organisation; another organisation's is not found."""
+    given = [(k, v) for k, v in (("machine", machine), ("line", line), ("site", site)) if v]
+    if len(given) != 1:
+        raise RuleViolation("scope: give exactly one of machine, line or site", field="scope")
+    kind, ref = given[0]
+    org = actor.organization_id
+    query = (
+        select(Machine, Asset.asset_number)
+        .join(Asset, Asset.id == Machine.asset_id)
+        .where(Machine.organization_id == org, Machine.producing.is_(True))
+    )
+    if kind == "machine":
+        query = query.where(Asset.asset_number == ref.upper())
+    elif kind == "line":
+        line_id = session.scalar(
+            select(ProductionLine.id).where(
+                ProductionLine.organization_id == org, ProductionLine.code == ref.upper()
+            )
+        )
+        if line_id is None:
+            raise NotFound(f"line {ref} not found", field="line")
+        query = query.where(Machine.line_id == line_id)
+    else:
+        site_id = session.scalar(
+            select(Site.id).where(Site.organization_id == org, Site.code == ref.upper())
+        )
+        if site_id is None:
+            raise NotFound(f"site {ref} not found", field="site")
+        query = query.where(Machine.site_id == site_id)
+    rows = session.execute(query.order_by(Asset.asset_number)).all()
+    if kind == "machine" and not rows:
+        raise NotFound(f"machine {ref} not found", field="machine")
+    machines = [m for m, _ in rows]
+    site_ids = {m.site_id for m in machines}
+    sites = {s.id: s for s in session.scalars(select(Site).where(Site.id.in_(site_ids)))}
+    return Scope(kind, ref.upper(), machines, sites, {m.id: n for m, n in rows})
+
+
+def period_of(start: datetime, end: datetime, now: datetime | None = None) -> Interval:
+    """The period asked for, ending no later than now: time not yet lived is not planned
+    production time lost."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise RuleViolation("start: give times with their UTC offset", field="start")
+    if end <= start:
+        raise RuleViolation("end: must be after start", field="end")
+    if end - start > MAX_PERIOD:
+        raise RuleViolation(f"end: a period spans at most {MAX_PERIOD.days} days", field="end")
+    now = now or datetime.now(UTC)
+    return Interval(start, max(start, min(end, now)))
+
+
+def _counts(session: Session, machines: list[Machine], period: Interval) -> dict[int, list[Count]]:
+    out: dict[int, list[Count]] = defaultdict(list)
+    if not machines:
+        return out
+    c = ProductionCount
+    for r in session.execute(
+        select(
+            c.machine_id,
+            c.period_start,
+            c.period_end,
+            c.total,
+            c.good,
+            c.ideal_cycle_seconds,
+            c.startup_reject,
+        ).where(
+            c.machine_id.in_([m.id for m in machines]),
+            c.period_start < period.end,
+            c.period_end > period.start,
+        )
+    ):
+        out[r.machine_id].append(
+            Count(
+                Interval(r.period_start, r.period_end),
+                r.total,
+                r.good,
+                r.ideal_cycle_seconds,
+                r.startup_reject,
+            )  # fmt: skip
+        )
+    return out
+
+
+@dataclass
+class Facts:
+    """What one scope's figures are computed from, loaded once."""
+
+    scope: Scope
+    period: Interval
+    windows: dict[int, list[ShiftWindow]]  # site id -> shifts
+    stoppages: dict[int, list[Stoppage]]  # machine id -> merged stops
+    counts: dict[int, list[Count]]
+
+    def planned(self, machine: Machine) -> list[Interval]:
+        return [i for w in self.windows.get(machine.site_id, []) for i in w.planned]
+
+    def tally(self, machine: Machine, period: Interval | None = None) -> Tally:
+        return rules.tally(
+            period=period or self.period,
+            planned=self.planned(machine),
+            stoppages=self.stoppages.get(machine.id, []),
+            counts=self.counts.get(machine.id, []),
+            until=self.period.end,
+        )
+
+
+def load(*, session: Session, scope: Scope, period: Interval, counts: bool = True) -> Facts:
+    """Shift windows, merged stops and (unless `counts` is False: reliability needs no
+    output) the output of the scope's machines over the period."""
+    windows = {
+        sid: site_shift_windows(session=session, site=site, period=period)
+        for sid, site in scope.sites.items()
+    }
+    merged: dict[int, list[Stoppage]] = defaultdict(list)
+    for s in load_stoppages(session=session, machines=scope.machines, period=period):
+        merged[s.machine_id].append(s)
+    output = _counts(session, scope.machines, period) if counts else {}
+    return Facts(scope, period, windows, merged, output)
+
+
+def figures_out(t: Tally) -> dict[str, Any]:
+    f = rules.figures(t)
+    lo = f.losses
+    return {
+        "availability_pct": rules.percent(f.availability),
+        "performance_pct": rules.percent(f.performance),
+        "quality_pct": rules.percent(f.quality),
+        "oee_pct": rules.percent(f.oee),
+        "flags": list(f.flags),
+        "planned_minutes": round(t.planned_s / 60, 2),
+        "run_minutes": round(t.run_s / 60, 2),
+        "down_minutes": round(t.down_s / 60, 2),
+        "ideal_minutes": round(t.ideal_s / 60, 2),
+        "total_count": round(t.total, 2),
+        "good_count": round(t.good, 2),
+        "losses_minutes": {k.removesuffix("_s"): round(v / 60, 2) for k, v in vars(lo).items()},
+    }
+
+
+def calculate(
+    *, session: Session, scope: Scope, period: Interval, by_shift: bool = False
+) -> dict[str, Any]:
+    """The scope's figures over the period, each machine's, and per shift if asked; every
+    aggregate is a sum of tallies divided once."""
+    facts = load(session=session, scope=scope, period=period)
+    per_machine = {m.id: facts.tally(m) for m in scope.machines}
+    out: dict[str, Any] = {
+        "scope": scope.kind,
+        "ref": scope.ref,
+        "start": period.start,
+        "end": period.end,
+        **figures_out(rules.add_up(per_machine.values())),
+        "machines": [
+            {"machine": scope.names[m.id], **figures_out(per_machine[m.id])} for m in scope.machines
+        ],
+    }
+    if by_shift:
+        shifts: dict[tuple[str, str, Any], Tally] = {}
+        starts: dict[tuple[str, str, Any], Interval] = {}
+        for m in scope.machines:
+            site = scope.sites[m.site_id]
+            for w in facts.windows.get(m.site_id, []):
+                clipped = w.interval.clip(period)
+                if clipped is None:
+                    continue
+                key = (site.code, w.code, w.day)
+                shifts[key] = shifts.get(key, Tally()) + facts.tally(m, clipped)
+                starts[key] = w.interval
+        out["shifts"] = [
+            {"site": k[0], "shift": k[1], "day": k[2], "start": starts[k].start,
+             "end": starts[k].end, **figures_out(t)}
+            for k, t in sorted(shifts.items(), key=lambda kv: starts[kv[0]].start)
+        ]  # fmt: skip
+    return out
+
+
+# -- reliability --
+
+
+def _scheduled(facts: Facts, machine: Machine) -> list[Interval]:
+    return facts.planned(machine)
+
+
+def reliability(*, session: Session, scope: Scope, period: Interval) -> dict[str, Any]:
+    facts = load(session=session, scope=scope, period=period, counts=False)
+    parts = {
+        m.id: rel.reliability(
+            period=period, scheduled=_scheduled(facts, m), stoppages=facts.stoppages.get(m.id, [])
+        )  # fmt: skip
+        for m in scope.machines
+    }
+    return {
+        "scope": scope.kind, "ref": scope.ref, "start": period.start, "end": period.end,
+        **vars(rel.combine(parts.values())),
+        "machines": [{"machine": scope.names[m.id], **vars(parts[m.id])} for m in scope.machines],
+    }  # fmt: skip
+
+
+def pareto(*, session: Session, scope: Scope, period: Interval, by: str) -> dict[str, Any]:
+    if by not in ("reason", "category"):
+        raise RuleViolation("by: one of reason, category", field="by")
+    facts = load(session=session, scope=scope, period=period, counts=False)
+    key = "reason_code" if by == "reason" else "category"
+    durations = [
+        d for m in scope.machines
+        for d in rel.stop_durations(facts.stoppages.get(m.id, []), period, key)
+    ]  # fmt: skip
+    rows = rel.pareto(durations)
+    return {
+        "scope": scope.kind, "ref": scope.ref, "start": period.start, "end": period.end,
+        "by": by, "total_hours": round(sum(s for _, s in durations) / 3600, 2),
+        "rows": [vars(r) for r in rows],
+    }  # fmt: skip
+
+
+def utilisation(*, session: Session, scope: Scope, period: Interval) -> dict[str, Any]:
+    facts = load(session=session, scope=scope, period=period, counts=False)
+    parts = {
+        m.id: rel.utilisation(
+            period=period, scheduled=_scheduled(facts, m), stoppages=facts.stoppages.get(m.id, [])
+        )  # fmt: skip
+        for m in scope.machines
+    }
+    sums = {
+        k: round(sum(getattr(p, k) for p in parts.values()), 2)
+        for k in ("calendar_hours", "scheduled_hours", "running_hours", "idle_hours", "down_hours")
+    }
+    cal, sched, run = sums["calendar_hours"], sums["scheduled_hours"], sums["running_hours"]
+    return {
+        "scope": scope.kind, "ref": scope.ref, "start": period.start, "end": period.end, **sums,
+        "utilisation_pct": round(100 * run / cal, 2) if cal else None,
+        "schedule_use_pct": round(100 * run / sched, 2) if sched else None,
+        "machines": [{"machine": scope.names[m.id], **vars(parts[m.id])} for m in scope.machines],
+    }  # fmt: skip
+
+
+def comparison(
+    *, session: Session, scope: Scope, current: Interval, previous: Interval
+) -> dict[str, Any]:
+    """Two periods of one scope side by side: OEE figures, downtime and reliability."""
+
+    def figures(period: Interval) -> dict[str, float | None]:
+        calc = calculate(session=session, scope=scope, period=period)
+        r = reliability(session=session, scope=scope, period=period)
+        return {
+            "oee_pct": calc["oee_pct"], "availability_pct": calc["availability_pct"],
+            "performance_pct": calc["performance_pct"], "quality_pct": calc["quality_pct"],
+            "down_minutes": calc["down_minutes"], "good_count": calc["good_count"],
+            "failures": r["failures"], "mtbf_hours": r["mtbf_hours"],
+            "mttr_hours": r["mttr_hours"],
+        }  # fmt: skip
+
+    now, before = figures(current), figures(previous)
+    return {
+        "scope": scope.kind, "ref": scope.ref,
+        "current": {"start": current.start, "end": current.end},
+        "previous": {"start": previous.start, "end": previous.end},
+        "changes": [vars(c) for c in rel.compare(now, before)],
+    }  # fmt: skip
+
+
+# -- from the summaries --
+
+
+_COLUMNS = tuple(Tally.__dataclass_fields__)  # what summaries store, column for field
+
+
+def _summary_sums(model, bucket, machine_ids, where):
+    return (
+        select(
+            model.machine_id,
+            bucket.label("bucket"),
+            *[func.sum(getattr(model, c)).label(c) for c in _COLUMNS],
+        )  # fmt: skip
+        .where(model.machine_id.in_(machine_ids), *where)
+        .group_by(model.machine_id, bucket)
+    )
+
+
+def _tally_of(row) -> Tally:
+    return Tally(*(float(getattr(row, c) or 0.0) for c in _COLUMNS))
+
+
+def summed(*, session: Session, scope: Scope, period: Interval) -> dict[str, Any]:
+    """The scope's figures over the period read from the summaries: whole site-local days
+    from the daily ones, whole hours left at either end from the hourly ones, and what is
+    left of an hour at each end from the records. Exact wherever the snapshot round ran;
+    the answer for a long period in a handful of queries."""
+    per_machine: dict[int, Tally] = {m.id: Tally() for m in scope.machines}
+    raw_edges: set[tuple[int, Interval]] = set()
+    for site_id, site in scope.sites.items():
+        ids = [m.id for m in scope.machines if m.site_id == site_id]
+        zone = ZoneInfo(site.timezone)
+        first = period.start.astimezone(zone).date()
+        if site_day(first, site.timezone).start < period.start:
+            first += timedelta(days=1)
+        last = period.end.astimezone(zone).date()
+        if site_day(last, site.timezone).end > period.end:
+            last -= timedelta(days=1)
+        if first <= last:
+            days = Interval(site_day(first, site.timezone).start, site_day(last, site.timezone).end)
+            rows = session.execute(_summary_sums(
+                OeeDailySummary, OeeDailySummary.organization_id, ids,
+                [OeeDailySummary.day.between(first, last)],
+            ))  # fmt: skip
+            for r in rows:
+                per_machine[r.machine_id] = per_machine[r.machine_id] + _tally_of(r)
+            edges = [Interval(period.start, days.start), Interval(days.end, period.end)]
+        else:
+            edges = [period]
+        for edge in edges:
+            if edge.seconds <= 0:
+                continue
+            h0 = _ceil_hour(edge.start)
+            h1 = edge.end.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+            if h0 < h1:
+                rows = session.execute(_summary_sums(
+                    OeeHourlySummary, OeeHourlySummary.organization_id, ids,
+                    [OeeHourlySummary.hour_start >= h0, OeeHourlySummary.hour_start < h1],
+                ))  # fmt: skip
+                for r in rows:
+                    per_machine[r.machine_id] = per_machine[r.machine_id] + _tally_of(r)
+                raw_edges |= {
+                    (site_id, Interval(edge.start, h0)),
+                    (site_id, Interval(h1, edge.end)),
+                }
+            else:
+                raw_edges.add((site_id, edge))
+    for site_id, edge in sorted(raw_edges, key=lambda e: (e[0], e[1].start)):
+        if edge.seconds <= 0:
+            continue
+        machines = [m for m in scope.machines if m.site_id == site_id]
+        part = Scope(scope.kind, scope.ref, machines, {site_id: scope.sites[site_id]}, scope.names)
+        facts = load(session=session, scope=part, period=edge)
+        for m in machines:
+            per_machine[m.id] = per_machine[m.id] + facts.tally(m)
+    return {
+        "scope": scope.kind, "ref": scope.ref, "start": period.start, "end": period.end,
+        **figures_out(rules.add_up(per_machine.values())),
+        "machines": [{"machine": scope.names[m.id], **figures_out(per_machine[m.id])}
+                     for m in scope.machines],
+    }  # fmt: skip
+
+
+def _ceil_hour(at: datetime) -> datetime:
+    floor = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return floor if floor == at else floor + timedelta(hours=1)
+
+
+def trend(*, session: Session, scope: Scope, period: Interval, grain: str) -> dict[str, Any]:
+    """The scope's figures per day (site-local) or per hour (UTC) from the summaries, each
+    point recomputed from the summed times and counts of the scope's machines."""
+    if grain not in ("day", "hour"):
+        raise RuleViolation("grain: one of day, hour", field="grain")
+    ids = [m.id for m in scope.machines]
+    if grain == "day":
+        zones = [ZoneInfo(s.timezone) for s in scope.sites.values()] or [UTC]
+        first = min(period.start.astimezone(z).date() for z in zones)
+        # A period ending at midnight holds nothing of the day that midnight begins.
+        last = max((period.end - timedelta(microseconds=1)).astimezone(z).date() for z in zones)
+        query = _summary_sums(OeeDailySummary, OeeDailySummary.day, ids,
+                              [OeeDailySummary.day.between(first, last)])  # fmt: skip
+    else:
+        query = _summary_sums(
+            OeeHourlySummary, OeeHourlySummary.hour_start, ids,
+            [OeeHourlySummary.hour_start >= period.start.replace(minute=0, second=0,
+                                                                 microsecond=0),
+             OeeHourlySummary.hour_start < period.end],
+        )  # fmt: skip
+    points: dict[Any, Tally] = {}
+    for r in session.execute(query):
+        points[r.bucket] = points.get(r.bucket, Tally()) + _tally_of(r)
+    return {
+        "scope": scope.kind, "ref": scope.ref, "start": period.start, "end": period.end,
+        "grain": grain, **figures_out(rules.add_up(points.values())),
+        "points": [{"at": str(k), **figures_out(t)} for k, t in sorted(points.items())],
+    }  # fmt: skip
