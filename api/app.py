@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
-from api import edge, errors, idempotency, outage, web, web_anomalies, web_work_orders
+from api import edge, errors, idempotency, outage, web, web_anomalies, web_pm, web_work_orders
 from api.routes import anomalies, assets, auth, health, pm, pm_metrics, work_orders
 from domain.db import make_engine, make_sessionmaker
 from domain.settings import Settings, get_settings
@@ -78,5 +78,6 @@ def create_app(
     app.include_router(web.router)
     app.include_router(web_anomalies.router)
     app.include_router(web_work_orders.router)
+    app.include_router(web_pm.router)
     edge.install(app)
     return app
