@@ -13,6 +13,9 @@ from temporalio.worker import Worker
 from workers import registry
 
 log = logging.getLogger("plantops.worker")
+# Every PM schedule's workflow stays cached while it sleeps: at a due minute shared by
+# thousands, each wakes without fetching and replaying its history (the default keeps 1,000).
+CACHED_WORKFLOWS = 20_000
 
 
 def build_worker(
@@ -28,6 +31,7 @@ def build_worker(
         activities=registry.activities(sessions, client=client),
         activity_executor=executor,
         max_concurrent_activities=32,
+        max_cached_workflows=CACHED_WORKFLOWS,
         graceful_shutdown_timeout=timedelta(seconds=20),
     )
 

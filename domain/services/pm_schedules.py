@@ -3,6 +3,7 @@ code, listed as due or overdue, and the reads and writes their workflow makes: t
 work order opened in APPROVED from the template version in force, the outcome of that
 work order, the readings of the asset's meter."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -348,7 +349,12 @@ def _assignee(session: Session, asset: Asset, skills: list[str]) -> int | None:
 
 
 def open_work_order(
-    *, session: Session, schedule_id: int, trigger: str, now: datetime | None = None
+    *,
+    session: Session,
+    schedule_id: int,
+    trigger: str,
+    now: datetime | None = None,
+    seen: Callable[[WorkOrder], None] | None = None,
 ) -> Opened:
     """BR-MAINT-001: the schedule's PM work order, in APPROVED (planned work needs no second
     approval), from the template version in force: tasks, permits, skills, parts reserved
@@ -463,6 +469,8 @@ def open_work_order(
         f"{wo.number}/pm-generated",
     )
     session.flush()
+    if seen is not None:  # what the caller reads of the row, before the counter is taken
+        seen(wo)
     return Opened(take_number(session, wo, now.year), True)
 
 
