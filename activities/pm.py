@@ -3,6 +3,7 @@ APPROVED, then its own lifecycle started) or cancelled through that lifecycle, i
 read, the asset blocked through its own workflow. Each is keyed so a retry adds nothing."""
 
 import asyncio
+from dataclasses import replace
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
@@ -32,7 +33,7 @@ from workflows.pm_schedule_types import (
     WorkOrderQuery,
 )
 from workflows.work_order import WorkOrderWorkflow
-from workflows.work_order_types import MoveRequest, WorkOrderInput
+from workflows.work_order_types import MoveRequest, WorkOrderInput, WorkOrderSnapshot
 
 PM_STEPS = StepTarget(
     entity=service.ENTITY,
@@ -118,15 +119,21 @@ class PmActivities:
             return WorkOrderOutcome(found.status, found.completed_at, found.reading)
 
     def _open_row(self, data: OpenPmRequest) -> tuple[OpenedPm, WorkOrderInput]:
+        """One transaction: the row, what its lifecycle starts from (read before the number
+        is taken: the counter stays locked only for the number and the commit)."""
+        read: list[WorkOrderSnapshot] = []
         with transaction(self.sessions) as session:
             opened = service.open_work_order(
-                session=session, schedule_id=data.schedule_id, trigger=data.trigger
+                session=session,
+                schedule_id=data.schedule_id,
+                trigger=data.trigger,
+                seen=lambda wo: read.append(snapshot(session, wo)),
             )
-        with self.sessions() as session:
-            wo = work_order_service.get(session, data.organization_id, opened.number)
-            start = WorkOrderInput(
-                wo.number, wo.organization_id, snapshot(session, wo), data.indexed
-            )
+            if not read:  # the one already open, found again on a retry
+                wo = work_order_service.get(session, data.organization_id, opened.number)
+                read.append(snapshot(session, wo))
+        snap = replace(read[0], number=opened.number)
+        start = WorkOrderInput(opened.number, data.organization_id, snap, data.indexed)
         return OpenedPm(opened.number, opened.created), start
 
     @activity.defn

@@ -342,4 +342,5 @@ def snapshot(session: Session, wo: WorkOrder) -> WorkOrderSnapshot:
         evidence=sorted(f.evidence),
         downtime_id=wo.downtime_id,
         last_step=wo.last_step,
+        pm_schedule_id=wo.pm_schedule_id,
     )

@@ -16,6 +16,7 @@ from api import (
     outage,
     web,
     web_anomalies,
+    web_pm,
     web_queue,
     web_records,
     web_work_orders,
@@ -94,5 +95,6 @@ def create_app(
     app.include_router(web_records.router)
     app.include_router(web_anomalies.router)
     app.include_router(web_work_orders.router)
+    app.include_router(web_pm.router)
     edge.install(app)
     return app

@@ -33,6 +33,7 @@ from domain.models import (
 from domain.settings import Settings
 from workers import registry
 from workers.embedded import StartupError
+from workers.worker import CACHED_WORKFLOWS
 from workflows.pm_schedule import PMScheduleWorkflow
 from workflows.pm_schedule_types import TASK_TIMEOUT, PMScheduleInput
 
@@ -224,6 +225,7 @@ async def run(settings: Settings, schedules: int, keep: bool) -> None:
             activities=registry.activities(sessions, bench_settings, client=client),
             activity_executor=executor,
             max_concurrent_activities=32,
+            max_cached_workflows=CACHED_WORKFLOWS,
         )
         async with worker:
             t1 = time.monotonic()

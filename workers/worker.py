@@ -23,6 +23,9 @@ from workers import registry
 from workflows.alert_watch import alert_queue
 
 log = logging.getLogger("plantops.worker")
+# Every PM schedule's workflow stays cached while it sleeps: at a due minute shared by
+# thousands, each wakes without fetching and replaying its history (the default keeps 1,000).
+CACHED_WORKFLOWS = 20_000
 
 SERVES = ("all", "lifecycles", "alerts")
 ALERT_SLOTS = 16
@@ -43,6 +46,7 @@ def build_worker(
         activities=registry.activities(sessions, client=client),
         activity_executor=executor,
         max_concurrent_activities=32,
+        max_cached_workflows=CACHED_WORKFLOWS,
         graceful_shutdown_timeout=timedelta(seconds=20),
     )
 

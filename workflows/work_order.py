@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.asset_gateway import AssetChange, AssetGateway
@@ -67,6 +67,8 @@ CONTENT_KEYS: dict[str, set[str]] = {
     "DETAILS": set(),
 }  # fmt: skip
 # J.2 events per status reached.
+# The ends a PM schedule waits for before counting its next due or opening another.
+PM_ENDS = {W.CLOSED, W.CANCELLED, W.REJECTED}
 EVENTS = {
     W.APPROVED: "wo.approved",
     W.IN_PROGRESS: "wo.started",
@@ -917,7 +919,21 @@ class WorkOrderWorkflow:
         )
         self._facts.status = target
         self._index()
+        if target in PM_ENDS and self._snap.pm_schedule_id is not None:
+            await self._tell_pm_schedule()
         return self.get_state()
+
+    async def _tell_pm_schedule(self) -> None:
+        """The PM schedule learns at once that its work order ended, rather than at its
+        next hourly look (which stays, should this signal be lost). Patched: work orders
+        recorded before replay without it."""
+        if not workflow.patched("pm-told-when-ended"):
+            return
+        schedule = workflow.get_external_workflow_handle(f"PMS-{self._snap.pm_schedule_id}")
+        try:
+            await schedule.signal("work_order_changed", self._in.number)
+        except FailureError:
+            pass  # the schedule's poll finds the end anyway
 
     async def _write(
         self,

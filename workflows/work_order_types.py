@@ -36,6 +36,7 @@ class WorkOrderSnapshot:
     evidence: list[str] = field(default_factory=list)
     downtime_id: int | None = None
     last_step: int = 0
+    pm_schedule_id: int | None = None  # a PM's schedule, told when the order ends
 
 
 @dataclass

@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from api.answers import json_text_answer
 from api.asset_status import change_by_hand
-from api.deps import DbSession, read_pool, require
+from api.deps import DbSession, TemporalClient, read_pool, require
 from api.params import Offset
+from api.routes.pm import tell_schedules
 from domain.actor import Actor
 from domain.rules.asset_status import AssetStatus
 from domain.rules.assets import Criticality
@@ -23,7 +24,8 @@ from domain.schemas.assets import (
     StatusChange,
 )
 from domain.services import assets as service
-from domain.services import read_views
+from domain.services import pm_schedules, read_views
+from workflows.pm_schedule_types import MeterReadingEvent
 
 router = APIRouter(prefix="/api/v1/maintenance/assets", tags=["assets"])
 
@@ -120,9 +122,18 @@ def meter_readings(
     status_code=201,
     summary="Record a meter reading",
 )
-def record_meter(
-    ref: str, data: MeterReadingIn, session: DbSession, actor: MeterRecorder
+async def record_meter(
+    ref: str, data: MeterReadingIn, session: DbSession, actor: MeterRecorder, client: TemporalClient
 ) -> MeterReadingOut:
     reading = service.record_meter_reading(session=session, actor=actor, ref=ref, data=data)
+    kind = data.meter_type.value
+    schedules = pm_schedules.of_asset(
+        session=session, organization_id=actor.organization_id, asset_id=reading.asset_id,
+        meter_type=kind,
+    )  # fmt: skip
+    event = MeterReadingEvent(data.reading, reading.recorded_at, kind)
+    out = MeterReadingOut.model_validate(reading)
     session.commit()
-    return MeterReadingOut.model_validate(reading)
+    # The asset's meter-based PM schedules hear of it (seed 003 D.1 method 2).
+    await tell_schedules(client, schedules, event)
+    return out

@@ -253,6 +253,12 @@ async def record_meter_reading(
     }
     session.commit()
     event = MeterReadingEvent(data.reading, reading.recorded_at, data.meter_type.value)
+    told = await tell_schedules(client, ids, event)
+    return jsonable(out | {"schedules": told})
+
+
+async def tell_schedules(client: Client, ids: list[int], event: MeterReadingEvent) -> list[str]:
+    """A committed reading signalled to the schedules it concerns; those it reached."""
     told = []
     for schedule_id in ids:
         try:
@@ -262,7 +268,7 @@ async def record_meter_reading(
             told.append(service.reference(schedule_id))
         except Exception:  # a schedule without a running lifecycle reads the meter at start
             continue
-    return jsonable(out | {"schedules": told})
+    return told
 
 
 # -- templates --

@@ -3,12 +3,14 @@ code, listed as due or overdue, and the reads and writes their workflow makes: t
 work order opened in APPROVED from the template version in force, the outcome of that
 work order, the readings of the asset's meter."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from domain.actor import Actor, system_actor
 from domain.errors import Conflict, NotFound, RuleViolation
@@ -347,7 +349,12 @@ def _assignee(session: Session, asset: Asset, skills: list[str]) -> int | None:
 
 
 def open_work_order(
-    *, session: Session, schedule_id: int, trigger: str, now: datetime | None = None
+    *,
+    session: Session,
+    schedule_id: int,
+    trigger: str,
+    now: datetime | None = None,
+    seen: Callable[[WorkOrder], None] | None = None,
 ) -> Opened:
     """BR-MAINT-001: the schedule's PM work order, in APPROVED (planned work needs no second
     approval), from the template version in force: tasks, permits, skills, parts reserved
@@ -410,6 +417,7 @@ def open_work_order(
         requires_confined_space="CONFINED_SPACE" in permits,
         tasks=tasks,
         now=now,
+        number=provisional(schedule.id),
     )
     wo.pm_schedule_id = schedule.id
     wo.pm_template_id = template.id if template else None
@@ -461,7 +469,58 @@ def open_work_order(
         f"{wo.number}/pm-generated",
     )
     session.flush()
-    return Opened(wo.number, True)
+    if seen is not None:  # what the caller reads of the row, before the counter is taken
+        seen(wo)
+    return Opened(take_number(session, wo, now.year), True)
+
+
+def provisional(schedule_id: int) -> str:
+    """The number a PM work order is written under until its real one is taken; only
+    its own transaction ever sees it (one open per schedule, under the schedule's lock)."""
+    return f"PM-{schedule_id}"
+
+
+# The gapless counter stays locked from the moment a number is taken until commit, and
+# every open at a due minute queues on it: so the number is taken last, in one statement
+# that also renames what was written under the provisional one, and commit follows.
+TAKE_NUMBER = text(
+    """
+    WITH n AS (
+        INSERT INTO reference_counters (prefix, year, last) VALUES ('WO', :year, 1)
+        ON CONFLICT (prefix, year) DO UPDATE SET last = reference_counters.last + 1
+        RETURNING 'WO-' || year || '-' || lpad(last::text, greatest(5, length(last::text)), '0')
+            AS number
+    ), w AS (
+        UPDATE work_orders SET number = n.number FROM n
+        WHERE work_orders.id = :id RETURNING work_orders.number
+    ), a AS (
+        UPDATE audit_log SET entity_id = n.number FROM n
+        WHERE audit_log.entity_type = :entity AND audit_log.entity_id = :temp
+    ), e AS (
+        UPDATE maintenance_events SET
+            entity_id = CASE WHEN entity_id = :temp THEN n.number ELSE entity_id END,
+            key = n.number || substr(key, length(:temp) + 1),
+            payload = CASE WHEN payload ? 'work_order'
+                THEN jsonb_set(payload, '{work_order}', to_jsonb(n.number)) ELSE payload END
+        FROM n WHERE maintenance_events.key IN (:temp || '/created', :temp || '/pm-generated')
+    ), i AS (
+        UPDATE inventory_transactions SET reference_id = n.number FROM n
+        WHERE reference_type = 'WORK_ORDER' AND reference_id = :temp
+    )
+    SELECT number FROM w
+    """
+)
+
+
+def take_number(session: Session, wo: WorkOrder, year: int) -> str:
+    """WO-YYYY-NNNNN (as `next_number` makes it) for a row written under its provisional
+    number; the caller commits at once."""
+    temp = wo.number
+    number = session.execute(
+        TAKE_NUMBER, {"year": year, "id": wo.id, "entity": wo_service.ENTITY, "temp": temp}
+    ).scalar_one()
+    set_committed_value(wo, "number", number)
+    return number
 
 
 @dataclass

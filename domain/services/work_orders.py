@@ -78,13 +78,15 @@ def create(
     requires_first_article: bool = False,
     tasks: list[NewTask] | None = None,
     now: datetime | None = None,
+    number: str | None = None,
 ) -> WorkOrder:
+    """`number` given: the caller takes the real one itself (see `pm_schedules`)."""
     now = now or datetime.now(UTC)
     if requires_loto is None:  # C.1: breakdowns and safety work always lock out
         requires_loto = type in (rules.WoType.BREAKDOWN, rules.WoType.SAFETY_RELATED)
     wo = WorkOrder(
         organization_id=actor.organization_id,
-        number=next_number(session, "WO", now.year, 5),
+        number=number or next_number(session, "WO", now.year, 5),
         type=type.value,
         priority=priority.value,
         source=source.value,

@@ -212,11 +212,22 @@ async def test_meter_readings_wake_a_meter_schedule(client, token_for, sessions)
     await _live(client, h, str(sid), lambda b: b["live"]["status"] == "WAITING")
     r = await client.post(
         f"{BASE}/pm-meter-readings",
-        json={"asset": "SAW-JKS-001", "reading": 12940},
+        json={"asset": "SAW-JKS-001", "reading": 12900},
         headers=token_for("tech"),
     )
     assert r.status_code == 201, r.text
     assert r.json()["schedules"] == [f"PMS-{sid}"]
+    await _live(client, h, str(sid), lambda b: b["live"]["facts"]["current_reading"] == 12900)
+    assert (await client.get(f"{BASE}/pm-schedules/{sid}", headers=h)).json()[
+        "open_work_order"
+    ] is None  # 80 hours to go, the alert at 50
+    # A reading on the asset's own meter endpoint wakes the schedule too.
+    r = await client.post(
+        f"{BASE}/assets/SAW-JKS-001/meters",
+        json={"meter_type": "HOURS", "reading": 12940},
+        headers=token_for("tech"),
+    )
+    assert r.status_code == 201, r.text
     live = await _live(client, h, str(sid), lambda b: b["open_work_order"])
     assert live["current_meter_reading"] == 12940
     r = await client.post(

@@ -587,6 +587,89 @@ async def test_continue_as_new_keeps_the_history_short(tclient, time_env, sessio
     assert opened >= 3
 
 
+async def _close_through_its_lifecycle(client: Client, sessions, number: str) -> None:
+    """The PM work order (APPROVED) scheduled, done, verified and closed, as people do it."""
+    from activities.anomalies import Person
+    from domain.rules import work_orders as wo_rules
+    from domain.services import files
+    from tests.anomaly_helpers import PNG
+    from workflows.work_order import WorkOrderWorkflow as WO
+    from workflows.work_order_types import (
+        AttachFileRequest,
+        CompleteTaskRequest,
+        FileKey,
+        LogLaborRequest,
+        MoveRequest,
+        ScheduleRequest,
+        VerifyRequest,
+    )
+
+    wo = client.get_workflow_handle(number)
+    tech, manager = actor(sessions, "tech"), actor(sessions, "manager")
+    person = Person(tech.user_id, tech.username, tech.full_name)
+    await wo.execute_update(WO.schedule, ScheduleRequest(actor(sessions, "planner"), person))
+    await wo.execute_update(WO.start, MoveRequest(tech))
+    await wo.execute_update(WO.complete_task, CompleteTaskRequest(tech, 1))
+    await wo.execute_update(WO.log_labor, LogLaborRequest(tech, 1.0, hourly_rate=40.0))
+    with transaction(sessions) as s:
+        digest = files.store(s, organization_id=tech.organization_id, content=PNG + b"pm")
+    key = FileKey(digest, "checklist.png", "image/png", len(PNG) + 2)
+    await wo.execute_update(WO.attach_file, AttachFileRequest(tech, "CHECKLIST", key))
+    await wo.execute_update(WO.complete, MoveRequest(tech))
+    checklist = {item: True for item in wo_rules.VERIFICATION_CHECKLIST}
+    await wo.execute_update(
+        WO.verify, VerifyRequest(actor(sessions, "supervisor"), checklist, True)
+    )
+    state = await wo.execute_update(WO.approve_return, MoveRequest(manager))
+    assert state.status == "CLOSED", state
+
+
+async def test_the_close_tells_the_schedule_at_once(tclient, time_env, sessions, task_queue):
+    """The work order's close signals PMS-<id>: the next due is counted then, not at the
+    next look at the record (six hours away here), and the clock has not moved."""
+    planner = actor(sessions, "planner")
+    now = await time_env.get_current_time()
+    with transaction(sessions) as s:
+        asset = s.scalars(select(Asset).where(Asset.asset_number == "SAW-JKS-001")).one()
+        template = pm_templates.create_template(
+            session=s, actor=planner,
+            data=TemplateIn(code="PM-SAW-TOLD", name="Told on close", asset_type=asset.type.code,
+                            schedule_type="TIME_BASED", interval_days=30,
+                            tasks=[{"sequence": 1, "description": "Check guards"}]),
+        )  # fmt: skip
+        sid = pm_schedules.create_schedule(
+            session=s, actor=planner,
+            data=ScheduleIn(template=template.code, asset="SAW-JKS-001", alert_days_before=0,
+                            next_due_date=now + timedelta(hours=1)),
+        ).id  # fmt: skip
+    handle = await start(tclient, sessions, task_queue, sid, poll_seconds=6 * 3600)
+    await settle(handle, lambda s: s.status == "WAITING", "asleep until due")
+    await time_env.sleep(timedelta(hours=2))
+    state = await settle(handle, lambda s: s.facts.open_work_order, "opened when due")
+    number = state.facts.open_work_order
+    await _close_through_its_lifecycle(tclient, sessions, number)
+    closed = row_wo(sessions, number)
+    state = await settle(handle, lambda s: s.facts.cycles == 1, "told by the close")
+    assert state.facts.open_work_order is None and state.facts.last_executed_wo == number
+    assert state.facts.next_due_date == closed.completed_at + timedelta(days=30)
+    assert await time_env.get_current_time() < closed.closed_at + timedelta(hours=1)
+    wo_history = await tclient.get_workflow_handle(number).fetch_history()
+    pm_history = await handle.fetch_history()
+    replayer = Replayer(workflows=registry.WORKFLOWS)
+    await replayer.replay_workflow(wo_history)
+    await replayer.replay_workflow(pm_history)
+    if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
+        (HISTORIES / "work_order_pm_told_on_close.json").write_text(wo_history.to_json())
+        (HISTORIES / "pm_schedule_told_on_close.json").write_text(pm_history.to_json())
+
+
+def row_wo(sessions, number: str) -> WorkOrder:
+    with sessions() as s:
+        wo = s.scalars(select(WorkOrder).where(WorkOrder.number == number)).one()
+        s.expunge(wo)
+        return wo
+
+
 @pytest.mark.parametrize("path", sorted(HISTORIES.glob("pm_schedule*.json")), ids=lambda p: p.name)
 async def test_recorded_pm_histories_replay(path):
     history = WorkflowHistory.from_json("recorded", json.loads(path.read_text()))
