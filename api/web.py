@@ -10,9 +10,9 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from api import sign_in, web_words
+from api import meter_readings, sign_in, web_words
 from api.asset_status import change_by_hand
-from api.deps import DbSession
+from api.deps import DbSession, TemporalClient
 from api.errors import ApiError
 from domain.actor import Actor
 from domain.errors import DomainError
@@ -428,10 +428,11 @@ async def asset_status_form(
 
 
 @router.post("/assets/{ref}/meters", response_class=HTMLResponse)
-def asset_meter_form(
+async def asset_meter_form(
     ref: str,
     request: Request,
     session: DbSession,
+    client: TemporalClient,
     actor: MeterRecorder,
     meter_type: Annotated[str, Form()] = "",
     reading: Annotated[str, Form()] = "",
@@ -440,8 +441,10 @@ def asset_meter_form(
     check_csrf(request, csrf)
     try:
         data = MeterReadingIn(meter_type=meter_type, reading=reading)
-        service.record_meter_reading(session=session, actor=actor, ref=ref, data=data)
-        session.commit()
+        # The same door as the API's: the asset's meter-based PM schedules hear of it.
+        await meter_readings.record_and_tell(
+            session=session, client=client, actor=actor, ref=ref, data=data
+        )
     except ValidationError as err:
         session.rollback()
         return _detail(request, session, actor, ref, 422, meter_error=_first_error(err))

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from api.answers import json_text_answer
 from api.asset_status import change_by_hand
 from api.deps import DbSession, TemporalClient, read_pool, require
+from api.meter_readings import record_and_tell
 from api.params import Offset
-from api.routes.pm import tell_schedules
 from domain.actor import Actor
 from domain.rules.asset_status import AssetStatus
 from domain.rules.assets import Criticality
@@ -24,8 +24,7 @@ from domain.schemas.assets import (
     StatusChange,
 )
 from domain.services import assets as service
-from domain.services import pm_schedules, read_views
-from workflows.pm_schedule_types import MeterReadingEvent
+from domain.services import read_views
 
 router = APIRouter(prefix="/api/v1/maintenance/assets", tags=["assets"])
 
@@ -125,15 +124,8 @@ def meter_readings(
 async def record_meter(
     ref: str, data: MeterReadingIn, session: DbSession, actor: MeterRecorder, client: TemporalClient
 ) -> MeterReadingOut:
-    reading = service.record_meter_reading(session=session, actor=actor, ref=ref, data=data)
-    kind = data.meter_type.value
-    schedules = pm_schedules.of_asset(
-        session=session, organization_id=actor.organization_id, asset_id=reading.asset_id,
-        meter_type=kind,
-    )  # fmt: skip
-    event = MeterReadingEvent(data.reading, reading.recorded_at, kind)
-    out = MeterReadingOut.model_validate(reading)
-    session.commit()
     # The asset's meter-based PM schedules hear of it (seed 003 D.1 method 2).
-    await tell_schedules(client, schedules, event)
-    return out
+    reading, _ = await record_and_tell(
+        session=session, client=client, actor=actor, ref=ref, data=data
+    )
+    return MeterReadingOut.model_validate(reading)

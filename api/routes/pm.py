@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
-from api import gateway
+from api import gateway, meter_readings
 from api.deps import DbSession, TemporalClient, require
 from api.errors import ApiError
 from api.jsonable import jsonable
@@ -28,7 +28,6 @@ from domain.schemas.pm import (
     TemplateIn,
     TemplateOut,
 )
-from domain.services import assets as asset_service
 from domain.services import pm_schedules as service
 from domain.services import pm_templates as templates
 from workflows.pm_schedule import PMScheduleWorkflow
@@ -36,7 +35,6 @@ from workflows.pm_schedule_types import (
     TASK_TIMEOUT,
     DeferRequest,
     EditRequest,
-    MeterReadingEvent,
     PauseRequest,
     PMScheduleInput,
     SkipRequest,
@@ -231,19 +229,14 @@ async def defer_schedule(
 async def record_meter_reading(
     data: MeterReadingPm, session: DbSession, actor: MeterRecorder, client: TemporalClient
 ) -> dict:
-    reading = asset_service.record_meter_reading(
+    reading, told = await meter_readings.record_and_tell(
         session=session,
+        client=client,
         actor=actor,
         ref=data.asset,
         data=MeterReadingIn(
             meter_type=data.meter_type, reading=data.reading, recorded_at=data.recorded_at
         ),
-    )
-    ids = service.of_asset(
-        session=session,
-        organization_id=actor.organization_id,
-        asset_id=reading.asset_id,
-        meter_type=data.meter_type.value,
     )
     out = {
         "asset": data.asset.upper(),
@@ -251,24 +244,7 @@ async def record_meter_reading(
         "reading": data.reading,
         "recorded_at": reading.recorded_at,
     }
-    session.commit()
-    event = MeterReadingEvent(data.reading, reading.recorded_at, data.meter_type.value)
-    told = await tell_schedules(client, ids, event)
     return jsonable(out | {"schedules": told})
-
-
-async def tell_schedules(client: Client, ids: list[int], event: MeterReadingEvent) -> list[str]:
-    """A committed reading signalled to the schedules it concerns; those it reached."""
-    told = []
-    for schedule_id in ids:
-        try:
-            await client.get_workflow_handle(service.reference(schedule_id)).signal(
-                PMScheduleWorkflow.meter_reading, event
-            )
-            told.append(service.reference(schedule_id))
-        except Exception:  # a schedule without a running lifecycle reads the meter at start
-            continue
-    return told
 
 
 # -- templates --

@@ -265,8 +265,6 @@ async def test_metrics_for_a_site_and_period(client, token_for):
     assert (await client.get(f"{BASE}/metrics", headers=token_for("operator"))).status_code == 403
 
 
-@pytest.mark.xfail(strict=True, reason="a reading outside the PM door does not wake the "
-                   "meter schedule")  # fmt: skip
 async def test_a_reading_from_the_asset_page_or_api_wakes_a_meter_schedule(
     client, token_for, sessions
 ):
