@@ -1,5 +1,7 @@
 """Sending a status change to the asset's workflow, shared by the API and the web pages."""
 
+from datetime import UTC, datetime
+
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
@@ -49,6 +51,7 @@ def check_manual_change(session: Session, actor: Actor, ref: str, change: Status
         change.status,
         dispatch_service.stop_work_open(session, asset.id),
         dispatch_service.started_on_asset(session, asset.id),
+        dispatch_service.pm_blocks_on_asset(session, asset, datetime.now(UTC).date()),
     )
     if why:
         raise ApiError(409, "Conflict", why, "status")

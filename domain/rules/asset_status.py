@@ -1,5 +1,6 @@
 """The asset status state machine of seed 003 B.4, as a table and one pure check."""
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 from domain.rules.roles import Action, Scope, scope_for
@@ -137,7 +138,11 @@ def status_change_refusal(
 
 
 def manual_change_refusal(
-    current: AssetStatus, target: AssetStatus, open_stop_work: bool, work_under_way: list[str]
+    current: AssetStatus,
+    target: AssetStatus,
+    open_stop_work: bool,
+    work_under_way: list[str],
+    pm_blocks: Sequence[str] = (),
 ) -> str | None:
     """A person moving the status by hand (the status form or endpoint) must not get round
     a stop-work (F.3) or a work order's return-to-service approvals (I.3): those moves
@@ -149,5 +154,12 @@ def manual_change_refusal(
         return (
             "the asset returns to service through the return-to-service approval of "
             + ", ".join(work_under_way)
+        )
+    if target in (S.PENDING_RETURN, S.IN_SERVICE) and pm_blocks:
+        # L.1 scenario 2: BLOCK keeps the asset out until the overdue PM is done.
+        return (
+            "the asset is blocked by overdue preventive maintenance ("
+            + ", ".join(pm_blocks)
+            + "): it returns to service when that PM's work order closes"
         )
     return None

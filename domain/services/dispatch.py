@@ -112,6 +112,19 @@ def started_on_asset(session: Session, asset_id: int) -> list[str]:
     )
 
 
+def pm_blocks_on_asset(session: Session, asset: Asset, today: date) -> list[str]:
+    """The PM schedules whose overdue BLOCK holds the asset out of service: past their
+    threshold by the dispatch rule, or blocked by their workflow already."""
+    overdue = {b.detail["schedule"] for b in dispatch_check(session, asset, today)
+               if b.type == "PM_OVERDUE"}  # fmt: skip
+    blocked = session.scalars(
+        select(PmSchedule.template_code).where(
+            PmSchedule.asset_id == asset.id, PmSchedule.blocked_at.is_not(None)
+        )
+    )
+    return sorted(overdue | set(blocked))
+
+
 def stop_work_open(session: Session, asset_id: int) -> bool:
     from domain.models import StopWork
 

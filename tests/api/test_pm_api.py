@@ -4,7 +4,6 @@ metrics) against real PostgreSQL and a Temporal dev server with the worker."""
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from domain.models import AuditLog, WorkOrder
@@ -295,8 +294,6 @@ async def test_a_reading_from_the_asset_page_or_api_wakes_a_meter_schedule(
     assert live["current_meter_reading"] == 12940
 
 
-@pytest.mark.xfail(strict=True, reason="an asset blocked by an overdue PM is returned to "
-                   "service by hand while the PM stays undone")  # fmt: skip
 async def test_an_asset_blocked_by_an_overdue_pm_stays_out_until_the_pm_is_done(
     client, token_for, sessions
 ):
