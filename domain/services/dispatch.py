@@ -12,6 +12,7 @@ from domain.models import (
     PmSchedule,
     WorkOrder,
 )
+from domain.rules import pm as pm_rules
 from domain.services.events import emit
 
 # Work orders that hold an asset while they run.
@@ -60,10 +61,14 @@ def dispatch_check(session: Session, asset: Asset, today: date) -> list[Block]:
             PmSchedule.is_active.is_(True),
             PmSchedule.is_paused.is_(False),
             PmSchedule.overdue_action == "BLOCK",
-            PmSchedule.next_due_date.is_not(None),
         )
     ):
-        overdue = (today - pm.next_due_date.date()).days
+        # Overdue from the due date or the due meter, whichever came first, as the
+        # schedule's own workflow counts it.
+        since = pm_rules.overdue_since(due=pm.next_due_date, meter_due_at=pm.meter_due_at)
+        if since is None:
+            continue
+        overdue = (today - since.date()).days
         # L.1 scenario 2: the block starts once the PM is past its threshold.
         if overdue > pm.overdue_threshold_days:
             blocks.append(

@@ -721,8 +721,6 @@ async def test_a_block_due_under_a_stop_work_hold_takes_the_asset_out_once_relea
     assert status == "OUT_OF_SERVICE", "the overdue PM's block was lost under the hold"
 
 
-@pytest.mark.xfail(strict=True, reason="the dispatch check reads the due date only, not "
-                   "the due meter")  # fmt: skip
 def test_the_dispatch_check_names_a_meter_pm_overdue_past_its_block_threshold(sessions):
     """The workflow counts overdue from the due date or the due meter, whichever came first
     (rules.overdue_since); the dispatch check must name the same PM as blocking."""
