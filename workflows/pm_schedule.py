@@ -85,6 +85,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+# A block the asset refused (held by a stop-work) is not recorded as done; runs before
+# recorded it whatever the asset answered.
+BLOCK_CHECKED = "pm-block-checked"
+
+
 @workflow.defn
 class PMScheduleWorkflow:
     @workflow.init
@@ -285,11 +290,15 @@ class PMScheduleWorkflow:
             )
             f.overdue_told = after
         if step.block:
-            await workflow.execute_activity_method(
+            status = await workflow.execute_activity_method(
                 PmActivities.block_asset,
                 BlockRequest(f.schedule_id, f.asset_id, self._in.organization_id),
                 **CALL,
             )
+            if workflow.patched(BLOCK_CHECKED) and status != "OUT_OF_SERVICE":
+                # The asset could not be moved (a stop-work holds it): not blocked, so the
+                # next overdue wake tries again once the hold is lifted.
+                return
             context = {"work_order": f.open_work_order, "days_overdue": days}
             await self._write(
                 "ASSET_BLOCKED",

@@ -680,8 +680,6 @@ def test_pm_histories_are_recorded():
     assert list(HISTORIES.glob("pm_schedule*.json")), "record with PLANTOPS_RECORD_HISTORIES=1"
 
 
-@pytest.mark.xfail(strict=True, reason="an overdue BLOCK over a stop-work hold is recorded "
-                   "as done and never tried again once the hold clears")  # fmt: skip
 async def test_a_block_due_under_a_stop_work_hold_takes_the_asset_out_once_released(
     tclient, time_env, sessions, task_queue
 ):
