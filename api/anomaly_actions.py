@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -68,7 +69,7 @@ def first_watches(session: Session, settings: Settings, anomaly: Anomaly) -> lis
 
 
 async def start_watches(client: Client, task_queue: str, watches: list[AlertWatchInput]) -> bool:
-    """True once every watch runs (a watch already running counts); False if Temporal
+    """True once every watch runs (a watch already started counts); False if Temporal
     refused one: the lifecycle then starts its own watches as it goes."""
     for watch in watches:
         try:
@@ -77,6 +78,9 @@ async def start_watches(client: Client, task_queue: str, watches: list[AlertWatc
                 watch,
                 id=watch_id(watch),
                 task_queue=alert_queue(task_queue),
+                # A watch that ran to its end (it called, or found no call due) never runs
+                # twice; one that failed or was terminated may be started again.
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             )
         except WorkflowAlreadyStartedError:
             continue

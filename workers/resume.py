@@ -27,12 +27,22 @@ async def start_missing_lifecycles(
                 Anomaly.status == "REGISTERED", Anomaly.last_step == 0
             )
         ).all()
+    from api.anomaly_actions import first_watches, start_watches
+
     started = []
     for reference, organization_id in waiting:
+        # Its safety watches first, as at registration: those that started then are kept,
+        # never started twice.
+        with sessions() as session:
+            anomaly = session.scalars(select(Anomaly).where(Anomaly.reference == reference)).one()
+            watches = first_watches(session, settings, anomaly)
+        watched = await start_watches(client, settings.task_queue, watches)
         try:
             await client.start_workflow(
                 AnomalyWorkflow.run,
-                AnomalyInput(reference, organization_id, settings.voice_call_after_seconds),
+                AnomalyInput(
+                    reference, organization_id, settings.voice_call_after_seconds, watches=watched
+                ),
                 id=reference,
                 task_queue=settings.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,

@@ -96,8 +96,10 @@ def registration_watches(
     return watches
 
 
-def watch_id(watch: AlertWatchInput, run: str = "registration") -> str:
-    return f"{watch.reference}-{watch.kind.lower()}-{watch.step}-{run}"
+def watch_id(watch: AlertWatchInput) -> str:
+    """A registration watch's workflow id: its anomaly, kind and moment, so the same watch
+    asked for twice (at registration, then by a resumed lifecycle) is one workflow."""
+    return f"{watch.reference}-{watch.kind.lower()}-{watch.due:%Y%m%dT%H%M%S%f}"
 
 
 @workflow.defn

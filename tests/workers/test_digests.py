@@ -125,3 +125,34 @@ async def test_work_orders_without_a_lifecycle_get_one(dev_env, sessions, settin
         state = await client.get_workflow_handle(number).query(WorkOrderWorkflow.get_state)
         assert state.status == "DRAFT"
         assert await start_missing_work_orders(client, sessions, settings) == []
+
+
+async def test_a_resumed_lifecycle_keeps_the_safety_watches_of_its_registration(
+    dev_env, sessions, settings: Settings, worker
+):
+    """Temporal took the watches at registration, then refused the lifecycle: the worker
+    starts the lifecycle later, told the watches run, and never starts a second set."""
+    import json
+
+    from sqlalchemy import select
+
+    from api.anomaly_actions import first_watches, start_watches
+    from domain.models import Anomaly
+    from tests.conftest import ending_started_workflows
+    from workers.resume import start_missing_lifecycles
+    from workflows.alert_watch import watch_id
+
+    ref = register(sessions, safety_impact="IMMEDIATE")
+    async with ending_started_workflows(dev_env.client) as client:
+        with sessions() as session:
+            anomaly = session.scalars(select(Anomaly).where(Anomaly.reference == ref)).one()
+            watches = first_watches(session, settings, anomaly)
+        assert [w.kind for w in watches] == ["VOICE", "ESCALATION"]
+        assert await start_watches(client, settings.task_queue, watches)
+        voice = client.get_workflow_handle(watch_id(watches[0]))
+        first = (await voice.describe()).run_id
+        assert await start_missing_lifecycles(client, sessions, settings) == [ref]
+        assert (await voice.describe()).run_id == first  # the same watch, not a second one
+        started = (await client.get_workflow_handle(ref).fetch_history()).events[0]
+        payload = started.workflow_execution_started_event_attributes.input.payloads[0]
+        assert json.loads(payload.data)["watches"] is True

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Replayer, Worker
 
-from domain.models import AuditLog
+from api.anomaly_actions import first_watches
+from domain.models import Anomaly, AuditLog
 from tests.anomaly_helpers import (
     actor,
     notifications,
@@ -24,6 +25,7 @@ from tests.anomaly_helpers import (
 from tests.conftest import ending_started_workflows, own_time_env
 from workers import registry
 from workers.worker import build_alert_worker
+from workflows.alert_watch import watch_id
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import AcceptRequest, AcknowledgeRequest
 
@@ -224,7 +226,10 @@ async def test_unanswered_escalates_once_at_the_deadline_from_registration(
 
         history = await handle.fetch_history()
         await Replayer(workflows=registry.WORKFLOWS).replay_workflow(history)
-        watch = client.get_workflow_handle(f"{handle.id}-escalation-0-registration")
+        with sessions() as db:
+            anomaly = db.scalars(select(Anomaly).where(Anomaly.reference == handle.id)).one()
+            escalation = first_watches(db, notify_settings, anomaly)[-1]
+        watch = client.get_workflow_handle(watch_id(escalation))
         watch_history = await watch.fetch_history()
         signalled = [
             e
