@@ -280,3 +280,26 @@ class OeeDailySummary(_TallyColumns, Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     machine_id: Mapped[int] = mapped_column(ForeignKey("machines.id"))
     day: Mapped[date]
+
+
+class OeeStoppage(Base):
+    """A merged stoppage (floor and maintenance stops of one machine that overlap, counted
+    once), kept up to date as downtime is recorded and by the snapshot round, so
+    reliability and Pareto over a quarter sum these rows instead of merging raw stops."""
+
+    __tablename__ = "oee_stoppages"
+    __table_args__ = (
+        UniqueConstraint("machine_id", "key"),
+        Index("ix_oee_stoppages_machine_start", "machine_id", "start_time"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    machine_id: Mapped[int] = mapped_column(ForeignKey("machines.id"))
+    key: Mapped[str] = mapped_column(String(40))  # the earliest stop's, e.g. "oee:12"
+    start_time: Mapped[datetime]
+    end_time: Mapped[datetime | None]
+    reason_code: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(20))
+    planned: Mapped[bool] = mapped_column(default=False)
+    linked: Mapped[str] = mapped_column(Text, default="")  # the other stops' keys, comma-joined

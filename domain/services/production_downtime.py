@@ -13,6 +13,7 @@ from domain.models import DowntimeRecord
 from domain.models.production import Machine, ProductionDowntime
 from domain.rules.downtime_reasons import SEVERITIES, category_for
 from domain.rules.oee import Interval, Stop, Stoppage, merge_stops
+from domain.services import oee_stoppages
 from domain.services.audit import record_change
 from domain.services.production import reason, reason_categories
 
@@ -66,6 +67,7 @@ def record_downtime(
     )  # fmt: skip
     session.add(row)
     session.flush()
+    _keep_stoppages(session, machine, row, now)
     record_change(
         session=session, actor=actor, entity_type=ENTITY, entity_id=str(row.id),
         action="DOWNTIME_LOGGED", before=None, after=_state(row), reason=notes or code.code,
@@ -106,11 +108,19 @@ def end_downtime(
     row.ended_by = actor.full_name
     if notes:
         row.notes = f"{row.notes}\n{notes}" if row.notes else notes
+    session.flush()
+    _keep_stoppages(session, session.get(Machine, row.machine_id), row, end)
     record_change(
         session=session, actor=actor, entity_type=ENTITY, entity_id=str(row.id),
         action="DOWNTIME_ENDED", before=before, after=_state(row), reason=notes or "ended",
     )  # fmt: skip
     return row
+
+
+def _keep_stoppages(session: Session, machine: Machine, row: ProductionDowntime, now) -> None:
+    """The stored merged stoppages around this stop follow it at once."""
+    span = Interval(row.start_time, max(row.end_time or now, row.start_time))
+    oee_stoppages.refresh(session=session, machines=[machine], span=span)
 
 
 def _minutes(start: datetime, end: datetime | None) -> float | None:
