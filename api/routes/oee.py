@@ -190,8 +190,11 @@ def downtime_analysis(
     session: DbSession,
     actor: Analyst,
     by: Annotated[str, Query(pattern="^(reason|category)$")] = "reason",
+    source: Annotated[str, Query(pattern="^(records|summaries)$")] = "records",
 ) -> dict[str, Any]:
     scope, period = asked.resolve(session, actor)
+    if source == "summaries":  # the merged stoppages kept, summed by the database
+        return service.pareto_stored(session=session, scope=scope, period=period, by=by)
     return service.pareto(session=session, scope=scope, period=period, by=by)
 
 
@@ -225,8 +228,15 @@ def trends(
 
 
 @router.get("/analytics/mtbf", response_model=ReliabilityOut, summary="MTBF, MTTR, availability")
-def mtbf(asked: Asked, session: DbSession, actor: Analyst) -> dict[str, Any]:
+def mtbf(
+    asked: Asked,
+    session: DbSession,
+    actor: Analyst,
+    source: Annotated[str, Query(pattern="^(records|summaries)$")] = "records",
+) -> dict[str, Any]:
     scope, period = asked.resolve(session, actor)
+    if source == "summaries":  # the stoppages kept and the OEE summaries: a quarter at once
+        return service.reliability_stored(session=session, scope=scope, period=period)
     return service.reliability(session=session, scope=scope, period=period)
 
 

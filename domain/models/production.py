@@ -107,7 +107,11 @@ class ProductionDowntime(Timestamps, Base):
     the same machine the two are one stoppage when figures are computed."""
 
     __tablename__ = "production_downtime"
-    __table_args__ = (Index("ix_production_downtime_machine_start", "machine_id", "start_time"),)
+    __table_args__ = (
+        Index("ix_production_downtime_machine_start", "machine_id", "start_time"),
+        # A period near now is found by its end, not by scanning every earlier start.
+        Index("ix_production_downtime_machine_end", "machine_id", "end_time"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -133,6 +137,7 @@ class ProductionCount(Base):
     __tablename__ = "production_counts"
     __table_args__ = (
         Index("ix_production_counts_machine_period", "machine_id", "period_start"),
+        Index("ix_production_counts_machine_end", "machine_id", "period_end"),
         UniqueConstraint("organization_id", "entry_key"),
     )
 

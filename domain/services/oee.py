@@ -215,7 +215,9 @@ def calculate(
                 if clipped is None:
                     continue
                 key = (site.code, w.code, w.day)
-                shifts[key] = shifts.get(key, Tally()) + facts.tally(m, clipped)
+                # A shift report asks for the shift itself: its tally is the machine's.
+                t = per_machine[m.id] if clipped == period else facts.tally(m, clipped)
+                shifts[key] = shifts.get(key, Tally()) + t
                 starts[key] = w.interval
         out["shifts"] = [
             {"site": k[0], "shift": k[1], "day": k[2], "start": starts[k].start,

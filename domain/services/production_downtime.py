@@ -179,4 +179,20 @@ def stops(*, session: Session, machines: Sequence[Machine], period: Interval) ->
 
 
 def stoppages(*, session: Session, machines: Sequence[Machine], period: Interval) -> list[Stoppage]:
-    return merge_stops(stops(session=session, machines=machines, period=period))
+    """The merged stoppages touching the period. The stops are read over a span widened
+    until none crosses its edges, so a stoppage begun before the period by an earlier stop
+    that ends before it still carries the earliest reason."""
+    span = period
+    while True:
+        found = stops(session=session, machines=machines, period=span)
+        wider = Interval(
+            min([span.start, *(s.start for s in found)]),
+            max([span.end, *(s.end or span.end for s in found)]),
+        )
+        if wider == span:
+            break
+        span = wider
+    return [
+        s for s in merge_stops(found)
+        if s.start < period.end and (s.end is None or s.end > period.start)
+    ]  # fmt: skip

@@ -1,4 +1,4 @@
-"""merged stoppages kept for reliability and Pareto reads (seed 004)
+"""merged stoppages kept for reliability and Pareto reads (seed 004); end indexes
 
 Revision ID: 0013_stoppages
 Revises: 0011_production
@@ -41,9 +41,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("machine_id", "key", name=op.f("uq_oee_stoppages_machine_id")),
     )
     op.create_index("ix_oee_stoppages_machine_start", "oee_stoppages", ["machine_id", "start_time"])
-    # Existing stops are merged once by the first snapshot round's catch-up refresh.
+    # Existing stops are merged by the snapshot round's hourly catch-up (the last week)
+    # and by the demo loader; a period near now is found by its end, not by scanning
+    # every earlier start.
+    op.create_index(
+        "ix_production_counts_machine_end", "production_counts", ["machine_id", "period_end"]
+    )
+    op.create_index(
+        "ix_production_downtime_machine_end", "production_downtime", ["machine_id", "end_time"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_production_downtime_machine_end", table_name="production_downtime")
+    op.drop_index("ix_production_counts_machine_end", table_name="production_counts")
     op.drop_index("ix_oee_stoppages_machine_start", table_name="oee_stoppages")
     op.drop_table("oee_stoppages")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from domain.actor import system_actor
 from domain.models import Asset, Site
 from domain.services import oee_snapshots, production
-from tests.oee_helpers import local, saw_line
+from tests.oee_helpers import local, saw_line, snapshot_round
 
 BASE = "/api/v1/oee"
 CHICAGO = ZoneInfo("America/Chicago")
@@ -145,3 +145,28 @@ async def test_permissions_and_another_organisation(client, token_for, sessions)
     assert r.status_code == 404 and r.json()["error"]["field"] == "machine"
     r = await client.get(f"{BASE}/realtime/SAW-JKS-001", headers=other)
     assert r.status_code == 404 and r.json()["error"]["field"] == "machine"
+
+
+async def test_mtbf_and_pareto_from_the_stored_sums(client, token_for, sessions):
+    saw_line(sessions)
+    h = token_for("supervisor")
+    for code, start, end in (("BD-MECH", local(8), local(8, 47)), ("MT-WAIT", local(8, 10),
+                             local(8, 40)), ("SU-CHNG", local(15), local(15, 30))):  # fmt: skip
+        r = await client.post(f"{BASE}/downtime", headers=h, json={
+            "machine": "SAW-JKS-001", "reason_code": code, "start_time": start.isoformat(),
+            "end_time": end.isoformat()})  # fmt: skip
+        assert r.status_code == 201, r.text
+    with sessions() as s:
+        snapshot_round(s, local(0), local(23))
+        s.commit()
+    m = token_for("manager")
+    params = {"site": "JKS", "start": local(0).isoformat(), "end": local(22, 59).isoformat()}
+    for path in ("/analytics/mtbf", "/downtime/analysis"):
+        records = await client.get(f"{BASE}{path}", params=params, headers=m)
+        kept = await client.get(f"{BASE}{path}", params={**params, "source": "summaries"},
+                                headers=m)  # fmt: skip
+        assert records.status_code == kept.status_code == 200, kept.text
+        assert kept.json() == records.json()
+    assert kept.json()["rows"][0]["key"] == "BD-MECH"
+    r = await client.get(f"{BASE}/analytics/mtbf", params={**params, "source": "raw"}, headers=m)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "source"

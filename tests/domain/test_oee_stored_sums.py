@@ -5,7 +5,7 @@ entered late, a stop still open; and the stored rows follow records as they chan
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from domain.actor import system_actor
 from domain.models import Asset, DowntimeRecord
@@ -13,7 +13,7 @@ from domain.models.production import Machine, OeeStoppage, ProductionDowntime
 from domain.rules.oee import Interval
 from domain.services import oee, oee_snapshots, oee_stoppages, production
 from domain.services import production_downtime as downtime
-from tests.oee_helpers import DAY, local, saw_line
+from tests.oee_helpers import DAY, local, saw_line, snapshot_round
 
 NEXT = DAY + timedelta(days=1)
 
@@ -21,19 +21,6 @@ NEXT = DAY + timedelta(days=1)
 def _actor(s):
     org = s.scalar(select(Asset.organization_id).where(Asset.asset_number == "SAW-JKS-001"))
     return system_actor(org, "test")
-
-
-def _round(s, start: datetime, end: datetime) -> None:
-    """The snapshot round over [start, end): every slot, every hour, every day."""
-    slot = start + oee_snapshots.BUCKET
-    while slot <= end:
-        oee_snapshots.take_snapshots(session=s, taken_at=slot)
-        slot += oee_snapshots.BUCKET
-    hour = start.astimezone(UTC)
-    while hour < end:
-        oee_snapshots.roll_up_hour(session=s, hour_start=hour)
-        oee_snapshots.roll_up_days(session=s, at=hour + timedelta(hours=1))
-        hour += timedelta(hours=1)
 
 
 def _records(s, ids) -> None:
@@ -106,6 +93,9 @@ PERIODS = [
     Interval(local(0), local(0, 0, NEXT + timedelta(days=1))),  # whole days
     Interval(local(7, 10), local(12, 5, NEXT)),  # ragged ends, inside stops
     Interval(local(22, 40), local(8, 0, NEXT)),  # inside the stop across midnight
+    # Starting after the maintenance downtime (08:00-08:30) that began the stoppage the
+    # floor stop (08:20-08:47) joined: the stoppage keeps the earlier reason.
+    Interval(local(8, 35), local(12)),
 ]
 
 
@@ -123,7 +113,7 @@ def test_stored_sums_equal_the_records(sessions):
     ids = saw_line(sessions)
     with sessions() as s:
         _records(s, ids)
-        _round(s, local(0), local(0, 0, NEXT + timedelta(days=1)))
+        snapshot_round(s, local(0), local(0, 0, NEXT + timedelta(days=1)))
         s.commit()
     with sessions() as s:
         actor = _actor(s)
@@ -149,7 +139,10 @@ def test_a_late_entry_reaches_the_stored_sums_once(sessions):
     ids = saw_line(sessions)
     with sessions() as s:
         _records(s, ids)
-        _round(s, local(0), local(0, 0, NEXT + timedelta(days=1)))
+        snapshot_round(s, local(0), local(0, 0, NEXT + timedelta(days=1)))
+        # Those records were logged an hour ago, not in the round's last five minutes.
+        s.execute(update(ProductionDowntime).values(
+            updated_at=ProductionDowntime.updated_at - timedelta(hours=1)))  # fmt: skip
         s.commit()
     # Entered afterwards, straight into the records: a floor stop of the first day and a
     # maintenance downtime overlapping it.
