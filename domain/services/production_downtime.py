@@ -4,13 +4,13 @@ the maintenance downtime (seed 003 E.2), so one stoppage is never counted twice.
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.actor import Actor
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.models import DowntimeRecord
-from domain.models.production import Machine, ProductionDowntime
+from domain.models.production import Machine, OeeStoppage, ProductionDowntime
 from domain.rules.downtime_reasons import SEVERITIES, category_for
 from domain.rules.oee import Interval, Stop, Stoppage, merge_stops
 from domain.services import oee_stoppages
@@ -179,20 +179,21 @@ def stops(*, session: Session, machines: Sequence[Machine], period: Interval) ->
 
 
 def stoppages(*, session: Session, machines: Sequence[Machine], period: Interval) -> list[Stoppage]:
-    """The merged stoppages touching the period. The stops are read over a span widened
-    until none crosses its edges, so a stoppage begun before the period by an earlier stop
+    """The merged stoppages touching the period. The stops are read over the span of the
+    kept stoppages touching it, so a stoppage begun before the period by an earlier stop
     that ends before it still carries the earliest reason."""
     span = period
-    while True:
-        found = stops(session=session, machines=machines, period=span)
-        wider = Interval(
-            min([span.start, *(s.start for s in found)]),
-            max([span.end, *(s.end or span.end for s in found)]),
-        )
-        if wider == span:
-            break
-        span = wider
+    if machines:
+        first, last = session.execute(
+            select(func.min(OeeStoppage.start_time),
+                   func.max(func.coalesce(OeeStoppage.end_time, period.end)))
+            .where(OeeStoppage.machine_id.in_([m.id for m in machines]),
+                   OeeStoppage.start_time < period.end,
+                   or_(OeeStoppage.end_time.is_(None), OeeStoppage.end_time > period.start))
+        ).one()  # fmt: skip
+        if first is not None:
+            span = Interval(min(first, period.start), max(last, period.end))
     return [
-        s for s in merge_stops(found)
+        s for s in merge_stops(stops(session=session, machines=machines, period=span))
         if s.start < period.end and (s.end is None or s.end > period.start)
     ]  # fmt: skip
