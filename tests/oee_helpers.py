@@ -1,13 +1,13 @@
 """A producing saw line at the demo's JKS site (America/Chicago) for the OEE tests."""
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from domain.actor import system_actor
 from domain.models import Asset, Site
-from domain.services import production
+from domain.services import oee_snapshots, production
 
 CHICAGO = ZoneInfo("America/Chicago")
 DAY = datetime(2026, 6, 2, tzinfo=CHICAGO).date()  # a Tuesday
@@ -37,3 +37,16 @@ def saw_line(sessions) -> dict[str, int]:
                              planned_stops=[(time(18), time(18, 30))])  # fmt: skip
         s.commit()
     return ids
+
+
+def snapshot_round(s, start: datetime, end: datetime) -> None:
+    """The snapshot round over [start, end): every slot, every hour, every day."""
+    slot = start + oee_snapshots.BUCKET
+    while slot <= end:
+        oee_snapshots.take_snapshots(session=s, taken_at=slot)
+        slot += oee_snapshots.BUCKET
+    hour = start.astimezone(UTC)
+    while hour < end:
+        oee_snapshots.roll_up_hour(session=s, hour_start=hour)
+        oee_snapshots.roll_up_days(session=s, at=hour + timedelta(hours=1))
+        hour += timedelta(hours=1)

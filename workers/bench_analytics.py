@@ -29,7 +29,7 @@ from domain.models.production import Machine, OeeDailySummary, OeeHourlySummary
 from domain.rules import oee as rules
 from domain.rules.oee import Interval, Stop
 from domain.rules.shifts import site_day
-from domain.services import oee, production
+from domain.services import oee, oee_stoppages, production
 
 SITE = "JKS"
 REASONS = (("BD-MECH", "breakdown"), ("BD-ELEC", "breakdown"), ("SU-CHNG", "changeover"),
@@ -114,8 +114,12 @@ def _load(s: Session, args: argparse.Namespace, now: datetime) -> tuple[int, int
     zone = ZoneInfo(site.timezone)
     first = (now - timedelta(days=args.days)).astimezone(zone).date()
     period = Interval(site_day(first, site.timezone).start, now)
-    windows = [w for w in production.site_shift_windows(session=s, site=site, period=period)
-               if w.interval.end <= now]  # fmt: skip
+    every = production.site_shift_windows(session=s, site=site, period=period)
+    windows = [w for w in every if w.interval.end <= now]  # with output and stops
+    # The shift running now has no output yet but its whole hours are summarised, as the
+    # snapshot round would have (planned time, nothing made).
+    summarised = [w for w in every if w.interval.start < now]
+    last_hour = now.replace(minute=0)
     raw = s.connection().connection.dbapi_connection
     n_counts = n_stops = 0
     hourly, daily = [], []
@@ -189,9 +193,9 @@ def _load(s: Session, args: argparse.Namespace, now: datetime) -> tuple[int, int
         merged = rules.merge_stops(stops)
         planned = [p for w in windows for p in w.planned]
         by_day: dict = defaultdict(rules.Tally)
-        for w in windows:
+        for w in summarised:
             hour = w.interval.start
-            while hour < w.interval.end:
+            while hour < w.interval.end and hour + timedelta(hours=1) <= last_hour:
                 h = Interval(hour, hour + timedelta(hours=1))
                 near = [x for x in merged if x.start < h.end and (x.end or now) > h.start]
                 t = rules.tally(period=h, planned=[p for p in w.planned if p.clip(h)],
@@ -208,6 +212,8 @@ def _load(s: Session, args: argparse.Namespace, now: datetime) -> tuple[int, int
     for table, rows in ((OeeHourlySummary, hourly), (OeeDailySummary, daily)):
         for i in range(0, len(rows), 5000):
             s.execute(insert(table), rows[i : i + 5000])
+    # The merged stoppages the record hooks and the snapshot round keep, in one pass.
+    oee_stoppages.rebuild(session=s, machines=machines, period=Interval(period.start, now))
     return n_counts, n_stops
 
 
@@ -224,10 +230,10 @@ def _time_reads(s: Session, args: argparse.Namespace, now: datetime) -> None:
          lambda: oee.summed(session=s, scope=scope, period=period)),
         (f"a machine's {args.days}-day OEE trend (daily)", 0.5,
          lambda: oee.trend(session=s, scope=machine, period=period, grain="day")),
-        (f"MTBF/MTTR of the site over {args.days} days", 0.3,
-         lambda: oee.reliability(session=s, scope=scope, period=period)),
-        (f"Pareto of the site over {args.days} days", 0.3,
-         lambda: oee.pareto(session=s, scope=scope, period=period, by="reason")),
+        (f"MTBF/MTTR of the site over {args.days} days (stored sums)", 0.3,
+         lambda: oee.reliability_stored(session=s, scope=scope, period=period)),
+        (f"Pareto of the site over {args.days} days (stored stoppages)", 0.3,
+         lambda: oee.pareto_stored(session=s, scope=scope, period=period, by="reason")),
         (f"a shift report ({day.code} {day.day}, every machine, records)", 1.0,
          lambda: oee.calculate(session=s, scope=scope, period=day.interval, by_shift=True)),
     ]  # fmt: skip

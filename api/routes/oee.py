@@ -29,13 +29,15 @@ from domain.schemas.oee import (
     ParetoOut,
     QualityEventIn,
     QualityEventOut,
+    RealtimeOut,
     ReasonList,
     ReliabilityOut,
+    SnapshotsOut,
     TrendOut,
     UtilisationOut,
     When,
 )
-from domain.services import energy, production
+from domain.services import energy, oee_live, production
 from domain.services import oee as service
 from domain.services import production_downtime as downtime
 
@@ -189,8 +191,11 @@ def downtime_analysis(
     session: DbSession,
     actor: Analyst,
     by: Annotated[str, Query(pattern="^(reason|category)$")] = "reason",
+    source: Annotated[str, Query(pattern="^(records|summaries)$")] = "records",
 ) -> dict[str, Any]:
     scope, period = asked.resolve(session, actor)
+    if source == "summaries":  # the merged stoppages kept, summed by the database
+        return service.pareto_stored(session=session, scope=scope, period=period, by=by)
     return service.pareto(session=session, scope=scope, period=period, by=by)
 
 
@@ -224,8 +229,15 @@ def trends(
 
 
 @router.get("/analytics/mtbf", response_model=ReliabilityOut, summary="MTBF, MTTR, availability")
-def mtbf(asked: Asked, session: DbSession, actor: Analyst) -> dict[str, Any]:
+def mtbf(
+    asked: Asked,
+    session: DbSession,
+    actor: Analyst,
+    source: Annotated[str, Query(pattern="^(records|summaries)$")] = "records",
+) -> dict[str, Any]:
     scope, period = asked.resolve(session, actor)
+    if source == "summaries":  # the stoppages kept and the OEE summaries: a quarter at once
+        return service.reliability_stored(session=session, scope=scope, period=period)
     return service.reliability(session=session, scope=scope, period=period)
 
 
@@ -252,6 +264,28 @@ def comparisons(
     else:
         previous = service.period_of(previous_start, previous_end)
     return service.comparison(session=session, scope=scope, current=current, previous=previous)
+
+
+@router.get("/snapshots", response_model=SnapshotsOut,
+            summary="A machine's five-minute OEE snapshots over a period")  # fmt: skip
+def snapshots(
+    machine: Annotated[Code, Query()],
+    start: Annotated[When, Query()],
+    end: Annotated[When, Query()],
+    session: DbSession,
+    actor: Analyst,
+) -> dict[str, Any]:
+    scope = service.resolve(session=session, actor=actor, machine=machine)
+    return oee_live.snapshots(session=session, scope=scope, period=service.period_of(start, end))
+
+
+@router.get("/realtime/{machine}", response_model=RealtimeOut,
+            summary="A machine's status now and the OEE of the running shift so far")  # fmt: skip
+def realtime(machine: Code, session: DbSession, actor: Viewer) -> dict[str, Any]:
+    scope = service.resolve(session=session, actor=actor, machine=machine)
+    # An operator sees the cards of its own work centre only.
+    production.machine_for(session=session, actor=actor, ref=machine, write=True)
+    return oee_live.realtime(session=session, scope=scope, now=datetime.now(UTC))
 
 
 # -- energy --

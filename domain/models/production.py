@@ -107,7 +107,11 @@ class ProductionDowntime(Timestamps, Base):
     the same machine the two are one stoppage when figures are computed."""
 
     __tablename__ = "production_downtime"
-    __table_args__ = (Index("ix_production_downtime_machine_start", "machine_id", "start_time"),)
+    __table_args__ = (
+        Index("ix_production_downtime_machine_start", "machine_id", "start_time"),
+        # A period near now is found by its end, not by scanning every earlier start.
+        Index("ix_production_downtime_machine_end", "machine_id", "end_time"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -133,6 +137,7 @@ class ProductionCount(Base):
     __tablename__ = "production_counts"
     __table_args__ = (
         Index("ix_production_counts_machine_period", "machine_id", "period_start"),
+        Index("ix_production_counts_machine_end", "machine_id", "period_end"),
         UniqueConstraint("organization_id", "entry_key"),
     )
 
@@ -280,3 +285,26 @@ class OeeDailySummary(_TallyColumns, Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     machine_id: Mapped[int] = mapped_column(ForeignKey("machines.id"))
     day: Mapped[date]
+
+
+class OeeStoppage(Base):
+    """A merged stoppage (floor and maintenance stops of one machine that overlap, counted
+    once), kept up to date as downtime is recorded and by the snapshot round, so
+    reliability and Pareto over a quarter sum these rows instead of merging raw stops."""
+
+    __tablename__ = "oee_stoppages"
+    __table_args__ = (
+        UniqueConstraint("machine_id", "key"),
+        Index("ix_oee_stoppages_machine_start", "machine_id", "start_time"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    machine_id: Mapped[int] = mapped_column(ForeignKey("machines.id"))
+    key: Mapped[str] = mapped_column(String(40))  # the earliest stop's, e.g. "oee:12"
+    start_time: Mapped[datetime]
+    end_time: Mapped[datetime | None]
+    reason_code: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(20))
+    planned: Mapped[bool] = mapped_column(default=False)
+    linked: Mapped[str] = mapped_column(Text, default="")  # the other stops' keys, comma-joined

@@ -75,6 +75,11 @@ def reliability(
             clipped = whole.clip(period)
             repair_s += clipped.seconds if clipped else 0.0
     operating_s = max(0.0, scheduled_s - covered_seconds(down))
+    return from_sums(operating_s=operating_s, failures=failures, repair_s=repair_s)
+
+
+def from_sums(*, operating_s: float, failures: int, repair_s: float) -> Reliability:
+    """The figures from the three sums they rest on (stored or computed)."""
     mtbf, mttr = mtbf_hours(operating_s, failures), mttr_hours(repair_s, failures)
     return Reliability(
         failures, _hours(operating_s), _hours(repair_s), mtbf, mttr, availability_pct(mtbf, mttr)
@@ -105,21 +110,26 @@ class ParetoRow:
 def pareto(durations: Iterable[tuple[str, float]]) -> list[ParetoRow]:
     """(key, seconds) pairs grouped by key, largest first, with each key's share of the
     whole and the running total. Ties keep the key order so the answer is stable."""
-    seconds: dict[str, float] = {}
-    events: dict[str, int] = {}
+    sums: dict[str, tuple[int, float]] = {}
     for key, s in durations:
-        seconds[key] = seconds.get(key, 0.0) + s
-        events[key] = events.get(key, 0) + 1
-    total = sum(seconds.values())
+        events, seconds = sums.get(key, (0, 0.0))
+        sums[key] = (events + 1, seconds + s)
+    return pareto_of_sums(sums)
+
+
+def pareto_of_sums(sums: Mapping[str, tuple[int, float]]) -> list[ParetoRow]:
+    """The Pareto from each key's (events, seconds) already summed (by the database)."""
+    total = sum(s for _, s in sums.values())
     rows, running = [], 0.0
-    for key in sorted(seconds, key=lambda k: (-seconds[k], k)):
-        running += seconds[key]
+    for key in sorted(sums, key=lambda k: (-sums[k][1], k)):
+        events, seconds = sums[key]
+        running += seconds
         rows.append(
             ParetoRow(
                 key,
-                events[key],
-                _hours(seconds[key]),
-                round(100 * seconds[key] / total, 2) if total else 0.0,
+                events,
+                _hours(seconds),
+                round(100 * seconds / total, 2) if total else 0.0,
                 round(100 * running / total, 2) if total else 0.0,
             )
         )

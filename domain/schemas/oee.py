@@ -316,3 +316,43 @@ class TrendOut(Figures):
     end: datetime
     grain: str
     points: list[TrendPoint]
+
+
+class SnapshotOut(Figures):
+    taken_at: datetime  # the end of the five minutes it covers
+
+
+class SnapshotsOut(Figures):
+    machine: str
+    start: datetime
+    end: datetime
+    count: int
+    items: list[SnapshotOut]
+
+
+class LiveShift(BaseModel):
+    code: str
+    day: date
+    start: datetime
+    end: datetime
+    target_pct: float | None
+
+
+class LiveStoppage(BaseModel):
+    reason_code: str
+    category: str
+    planned: bool
+    since: datetime
+    minutes: float
+
+
+class RealtimeOut(Figures):
+    """The running shift so far; figures None (flag NO_PLANNED_TIME) between shifts."""
+
+    machine: str
+    at: datetime
+    status: str  # running, down or idle
+    shift: LiveShift | None
+    stoppage: LiveStoppage | None
+    target_pct: float
+    on_target: bool | None

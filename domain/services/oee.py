@@ -24,6 +24,7 @@ from domain.rules import oee as rules
 from domain.rules import reliability as rel
 from domain.rules.oee import Count, Interval, Stoppage, Tally
 from domain.rules.shifts import ShiftWindow, site_day
+from domain.services import oee_stoppages
 from domain.services.production import site_shift_windows
 from domain.services.production_downtime import stoppages as load_stoppages
 
@@ -214,7 +215,9 @@ def calculate(
                 if clipped is None:
                     continue
                 key = (site.code, w.code, w.day)
-                shifts[key] = shifts.get(key, Tally()) + facts.tally(m, clipped)
+                # A shift report asks for the shift itself: its tally is the machine's.
+                t = per_machine[m.id] if clipped == period else facts.tally(m, clipped)
+                shifts[key] = shifts.get(key, Tally()) + t
                 starts[key] = w.interval
         out["shifts"] = [
             {"site": k[0], "shift": k[1], "day": k[2], "start": starts[k].start,
@@ -309,6 +312,44 @@ def comparison(
     }  # fmt: skip
 
 
+# -- reliability and Pareto from the stored stoppages and the summaries --
+
+
+def reliability_stored(*, session: Session, scope: Scope, period: Interval) -> dict[str, Any]:
+    """`reliability` from stored sums: failures and repair time summed by the database
+    over the merged stoppages kept, operating time (planned less every stop inside it)
+    from the OEE summaries."""
+    tallies = summed_tallies(session=session, scope=scope, period=period)
+    failures = oee_stoppages.failure_sums(
+        session=session, machine_ids=[m.id for m in scope.machines], period=period
+    )
+    parts = {}
+    for m in scope.machines:
+        t = tallies[m.id]
+        count, repair_s = failures.get(m.id, (0, 0.0))
+        parts[m.id] = rel.from_sums(
+            operating_s=max(0.0, t.planned_s - t.down_s - t.small_stop_s),
+            failures=count,
+            repair_s=repair_s,
+        )
+    return {
+        "scope": scope.kind, "ref": scope.ref, "start": period.start, "end": period.end,
+        **vars(rel.combine(parts.values())),
+        "machines": [{"machine": scope.names[m.id], **vars(parts[m.id])} for m in scope.machines],
+    }  # fmt: skip
+
+
+def pareto_stored(*, session: Session, scope: Scope, period: Interval, by: str) -> dict[str, Any]:
+    """`pareto` summed by the database over the merged stoppages kept."""
+    rows, total_s = oee_stoppages.pareto_rows(
+        session=session, machine_ids=[m.id for m in scope.machines], period=period, by=by
+    )
+    return {
+        "scope": scope.kind, "ref": scope.ref, "start": period.start, "end": period.end,
+        "by": by, "total_hours": round(total_s / 3600, 2), "rows": [vars(r) for r in rows],
+    }  # fmt: skip
+
+
 # -- from the summaries --
 
 
@@ -336,6 +377,17 @@ def summed(*, session: Session, scope: Scope, period: Interval) -> dict[str, Any
     from the daily ones, whole hours left at either end from the hourly ones, and what is
     left of an hour at each end from the records. Exact wherever the snapshot round ran;
     the answer for a long period in a handful of queries."""
+    per_machine = summed_tallies(session=session, scope=scope, period=period)
+    return {
+        "scope": scope.kind, "ref": scope.ref, "start": period.start, "end": period.end,
+        **figures_out(rules.add_up(per_machine.values())),
+        "machines": [{"machine": scope.names[m.id], **figures_out(per_machine[m.id])}
+                     for m in scope.machines],
+    }  # fmt: skip
+
+
+def summed_tallies(*, session: Session, scope: Scope, period: Interval) -> dict[int, Tally]:
+    """Each machine's tally over the period from the summaries (see `summed`)."""
     per_machine: dict[int, Tally] = {m.id: Tally() for m in scope.machines}
     raw_edges: set[tuple[int, Interval]] = set()
     for site_id, site in scope.sites.items():
@@ -384,12 +436,7 @@ def summed(*, session: Session, scope: Scope, period: Interval) -> dict[str, Any
         facts = load(session=session, scope=part, period=edge)
         for m in machines:
             per_machine[m.id] = per_machine[m.id] + facts.tally(m)
-    return {
-        "scope": scope.kind, "ref": scope.ref, "start": period.start, "end": period.end,
-        **figures_out(rules.add_up(per_machine.values())),
-        "machines": [{"machine": scope.names[m.id], **figures_out(per_machine[m.id])}
-                     for m in scope.machines],
-    }  # fmt: skip
+    return per_machine
 
 
 def _ceil_hour(at: datetime) -> datetime:

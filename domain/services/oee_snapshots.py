@@ -23,7 +23,7 @@ from domain.models.production import (
 )
 from domain.rules.oee import Interval, Tally
 from domain.rules.shifts import local_date, site_day
-from domain.services import oee
+from domain.services import oee, oee_stoppages
 
 BUCKET = timedelta(minutes=5)
 TALLY_COLUMNS = tuple(Tally.__dataclass_fields__)
@@ -181,6 +181,17 @@ def retake_late(*, session: Session, taken_at: datetime) -> int:
         .where(ProductionDowntime.updated_at > since, ProductionDowntime.updated_at <= taken_at)
     ):  # fmt: skip
         slots(d.machine_id, d.start_time, d.end_time)
+    # Stored stoppages that a change of the records merged differently (a floor stop
+    # joining a maintenance one, a maintenance downtime entered late: caught hourly).
+    changed = oee_stoppages.refresh_changed(session=session, since=since, until=taken_at)
+    if taken_at.minute == 0:
+        for machine_id, spans in oee_stoppages.refresh_recent(
+            session=session, until=taken_at
+        ).items():
+            changed[machine_id] += spans
+    for machine_id, spans in changed.items():
+        for span in spans:
+            slots(machine_id, span.start, span.end)
     by_slot: dict[datetime, set[int]] = defaultdict(set)
     for machine_id, taken in touched.items():
         for slot in taken:

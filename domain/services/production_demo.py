@@ -28,7 +28,7 @@ from domain.models.production import (
 from domain.rules import oee as rules
 from domain.rules.oee import Interval, Stop
 from domain.rules.shifts import site_day
-from domain.services import energy, production
+from domain.services import energy, oee_stoppages, production
 from domain.services.oee_snapshots import TALLY_COLUMNS
 from domain.services.production import site_shift_windows
 
@@ -117,6 +117,7 @@ def load_production_demo(
         for spec, machine in machines:
             _produce(s, rng, site, spec, machine, windows, period, totals)
         _summarise(s, site, [m for _, m in machines], period)
+        oee_stoppages.rebuild(session=s, machines=[m for _, m in machines], period=period)
     return (
         f"production demo loaded: {len(machines)} machines, {totals['counts']} hourly counts, "
         f"{totals['stops']} stops over {days} days"

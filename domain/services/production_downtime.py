@@ -4,15 +4,16 @@ the maintenance downtime (seed 003 E.2), so one stoppage is never counted twice.
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.actor import Actor
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.models import DowntimeRecord
-from domain.models.production import Machine, ProductionDowntime
+from domain.models.production import Machine, OeeStoppage, ProductionDowntime
 from domain.rules.downtime_reasons import SEVERITIES, category_for
 from domain.rules.oee import Interval, Stop, Stoppage, merge_stops
+from domain.services import oee_stoppages
 from domain.services.audit import record_change
 from domain.services.production import reason, reason_categories
 
@@ -66,6 +67,7 @@ def record_downtime(
     )  # fmt: skip
     session.add(row)
     session.flush()
+    _keep_stoppages(session, machine, row, now)
     record_change(
         session=session, actor=actor, entity_type=ENTITY, entity_id=str(row.id),
         action="DOWNTIME_LOGGED", before=None, after=_state(row), reason=notes or code.code,
@@ -106,11 +108,19 @@ def end_downtime(
     row.ended_by = actor.full_name
     if notes:
         row.notes = f"{row.notes}\n{notes}" if row.notes else notes
+    session.flush()
+    _keep_stoppages(session, session.get(Machine, row.machine_id), row, end)
     record_change(
         session=session, actor=actor, entity_type=ENTITY, entity_id=str(row.id),
         action="DOWNTIME_ENDED", before=before, after=_state(row), reason=notes or "ended",
     )  # fmt: skip
     return row
+
+
+def _keep_stoppages(session: Session, machine: Machine, row: ProductionDowntime, now) -> None:
+    """The stored merged stoppages around this stop follow it at once."""
+    span = Interval(row.start_time, max(row.end_time or now, row.start_time))
+    oee_stoppages.refresh(session=session, machines=[machine], span=span)
 
 
 def _minutes(start: datetime, end: datetime | None) -> float | None:
@@ -169,4 +179,21 @@ def stops(*, session: Session, machines: Sequence[Machine], period: Interval) ->
 
 
 def stoppages(*, session: Session, machines: Sequence[Machine], period: Interval) -> list[Stoppage]:
-    return merge_stops(stops(session=session, machines=machines, period=period))
+    """The merged stoppages touching the period. The stops are read over the span of the
+    kept stoppages touching it, so a stoppage begun before the period by an earlier stop
+    that ends before it still carries the earliest reason."""
+    span = period
+    if machines:
+        first, last = session.execute(
+            select(func.min(OeeStoppage.start_time),
+                   func.max(func.coalesce(OeeStoppage.end_time, period.end)))
+            .where(OeeStoppage.machine_id.in_([m.id for m in machines]),
+                   OeeStoppage.start_time < period.end,
+                   or_(OeeStoppage.end_time.is_(None), OeeStoppage.end_time > period.start))
+        ).one()  # fmt: skip
+        if first is not None:
+            span = Interval(min(first, period.start), max(last, period.end))
+    return [
+        s for s in merge_stops(stops(session=session, machines=machines, period=span))
+        if s.start < period.end and (s.end is None or s.end > period.start)
+    ]  # fmt: skip
