@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_stoppages"
+revision: str = "0012_stoppages"
 down_revision: str | None = "0011_production"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
