@@ -1,6 +1,6 @@
 """merged stoppages kept for reliability and Pareto reads (seed 004); end indexes
 
-Revision ID: 0013_stoppages
+Revision ID: 0012_stoppages
 Revises: 0011_production
 Create Date: 2026-12-01 16:00:00.000000
 """
