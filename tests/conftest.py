@@ -38,6 +38,7 @@ from tests.servers import SmtpInbox, TwilioRecorder
 from workers import registry
 from workers.embedded import SEARCH_ATTRIBUTES, EmbeddedPostgres, free_port, temporal_cli
 from workers.worker import build_alert_worker
+from workflows.alert_watch import alert_queue
 
 TEMPLATE = "plantops_template"
 SECRET = "test-secret-key-for-the-suite-only-0123456789"
@@ -167,6 +168,16 @@ async def worker(
     alerts = build_alert_worker(dev_env.client, sessions, task_queue, executor, settings)
     async with w, alerts:
         yield w
+        # Workflows started by workflows (a PM's work order, a breakdown's) are no client's
+        # own: end every one left on these queues, so no later test meets its id.
+        await end_queue_workflows(dev_env.client, task_queue, alert_queue(task_queue))
+
+
+async def end_queue_workflows(client: Client, *queues: str) -> None:
+    for queue in queues:
+        query = f'TaskQueue = "{queue}" AND ExecutionStatus = "Running"'
+        async for execution in client.list_workflows(query):
+            await _terminate(client.get_workflow_handle(execution.id))
 
 
 @pytest.fixture
