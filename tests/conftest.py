@@ -219,7 +219,7 @@ async def ending_started_workflows(base: Client) -> AsyncIterator[Client]:
     try:
         yield client
     finally:
-        for workflow_id in recorder.ids:
+        for workflow_id in list(recorder.ids):  # a teardown may start one more
             handle = client.get_workflow_handle(workflow_id)
             # Its children too (the safety watches): the time-skipping server leaves them
             # running, and a timer of theirs firing later holds up the next test's clock.

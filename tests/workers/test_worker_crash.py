@@ -137,9 +137,16 @@ def app_settings(task_queue: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def ending_queue_workflows(dev_env, task_queue: str) -> AsyncIterator[None]:
     """The worker process starts workflows too (each asset's): end all of this queue's, so
-    no later test meets a running workflow under a reused id."""
-    yield
+    no later test meets a running workflow under a reused id. Before it, whatever earlier
+    tests left running on the shared dev server is ended too: this test's work orders and
+    anomalies are numbered from 1 again."""
     client = dev_env.client
+    async for execution in client.list_workflows('ExecutionStatus = "Running"'):
+        try:
+            await client.get_workflow_handle(execution.id).terminate("earlier test's")
+        except Exception:  # completed meanwhile
+            pass
+    yield
     query = f'TaskQueue = "{task_queue}" AND ExecutionStatus = "Running"'
     async for execution in client.list_workflows(query):
         try:
