@@ -1,29 +1,24 @@
 """Talking to AnomalyWorkflow, shared by the API and the web pages: registration then
 start, human actions as updates, and refusals turned into the project's errors."""
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 
 from activities.anomalies import Person
 from api import gateway
 from api.errors import refusal
 from domain.actor import Actor
 from domain.errors import NotFound
-from domain.models import Anomaly, User
+from domain.models import User
 from domain.rules.anomaly_lifecycle import REPORTERS, needs_role
 from domain.schemas.anomalies import AnomalyReport
 from domain.services import anomalies as service
 from domain.settings import Settings
-from workflows.alert_watch import AlertWatchWorkflow, alert_queue, registration_watches, watch_id
-from workflows.alert_watch_types import AlertWatchInput
 from workflows.anomaly import AnomalyWorkflow
+from workflows.anomaly_start import first_watches, start_watches
 from workflows.anomaly_types import AnomalyInput, AnomalyState
 
 
@@ -54,39 +49,6 @@ async def register_and_start(
         "({error}); it starts as soon as Temporal and the worker are back",
     )
     return reference
-
-
-def first_watches(session: Session, settings: Settings, anomaly: Anomaly) -> list[AlertWatchInput]:
-    assessment, deadline = service.criticality(session, anomaly, settings.response_times())
-    return registration_watches(
-        anomaly.reference,
-        anomaly.organization_id,
-        level=assessment.level,
-        registered_at=anomaly.registered_at,
-        deadline=deadline,
-        voice_after=timedelta(seconds=settings.voice_call_after_seconds),
-    )
-
-
-async def start_watches(client: Client, task_queue: str, watches: list[AlertWatchInput]) -> bool:
-    """True once every watch runs (a watch already started counts); False if Temporal
-    refused one: the lifecycle then starts its own watches as it goes."""
-    for watch in watches:
-        try:
-            await client.start_workflow(
-                AlertWatchWorkflow.run,
-                watch,
-                id=watch_id(watch),
-                task_queue=alert_queue(task_queue),
-                # A watch that ran to its end (it called, or found no call due) never runs
-                # twice; one that failed or was terminated may be started again.
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            )
-        except WorkflowAlreadyStartedError:
-            continue
-        except RPCError:
-            return False
-    return True
 
 
 def person(session: Session, actor: Actor, username: str) -> Person:

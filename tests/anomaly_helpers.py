@@ -65,7 +65,7 @@ async def start_registered(
     """As the API registers: the safety watches on the alert queue, then the lifecycle.
     `now`: the registration time on a test server's clock (the time-skipping server's runs
     ahead of the wall clock)."""
-    from api.anomaly_actions import first_watches, start_watches
+    from workflows.anomaly_start import first_watches, start_watches
 
     ref = register(sessions, **fields)
     org = actor(sessions, "operator").organization_id

@@ -27,7 +27,7 @@ async def start_missing_lifecycles(
                 Anomaly.status == "REGISTERED", Anomaly.last_step == 0
             )
         ).all()
-    from api.anomaly_actions import first_watches, start_watches
+    from workflows.anomaly_start import first_watches, start_watches
 
     started = []
     for reference, organization_id in waiting:

@@ -151,11 +151,11 @@ async def test_a_resumed_lifecycle_keeps_the_safety_watches_of_its_registration(
 
     from sqlalchemy import select
 
-    from api.anomaly_actions import first_watches, start_watches
     from domain.models import Anomaly
     from tests.conftest import ending_started_workflows
     from workers.resume import start_missing_lifecycles
     from workflows.alert_watch import watch_id
+    from workflows.anomaly_start import first_watches, start_watches
 
     _numbering_of_its_own(sessions)
     ref = register(sessions, safety_impact="IMMEDIATE")

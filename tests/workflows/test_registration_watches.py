@@ -13,7 +13,6 @@ from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Replayer, Worker
 
-from api.anomaly_actions import first_watches
 from domain.models import Anomaly, AuditLog
 from tests.anomaly_helpers import (
     actor,
@@ -27,6 +26,7 @@ from workers import registry
 from workers.worker import build_alert_worker
 from workflows.alert_watch import watch_id
 from workflows.anomaly import AnomalyWorkflow
+from workflows.anomaly_start import first_watches
 from workflows.anomaly_types import AcceptRequest, AcknowledgeRequest
 
 HISTORIES = Path(__file__).parent.parent / "histories"

@@ -1,0 +1,49 @@
+"""Starting an anomaly's safety watches from outside Temporal, shared by the API's
+registration and the worker's resume of lifecycles Temporal refused at registration."""
+
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from domain.models import Anomaly
+from domain.services import anomalies as service
+from domain.settings import Settings
+from workflows.alert_watch import AlertWatchWorkflow, alert_queue, registration_watches, watch_id
+from workflows.alert_watch_types import AlertWatchInput
+
+
+def first_watches(session: Session, settings: Settings, anomaly: Anomaly) -> list[AlertWatchInput]:
+    assessment, deadline = service.criticality(session, anomaly, settings.response_times())
+    return registration_watches(
+        anomaly.reference,
+        anomaly.organization_id,
+        level=assessment.level,
+        registered_at=anomaly.registered_at,
+        deadline=deadline,
+        voice_after=timedelta(seconds=settings.voice_call_after_seconds),
+    )
+
+
+async def start_watches(client: Client, task_queue: str, watches: list[AlertWatchInput]) -> bool:
+    """True once every watch runs (a watch already started counts); False if Temporal
+    refused one: the lifecycle then starts its own watches as it goes."""
+    for watch in watches:
+        try:
+            await client.start_workflow(
+                AlertWatchWorkflow.run,
+                watch,
+                id=watch_id(watch),
+                task_queue=alert_queue(task_queue),
+                # A watch that ran to its end (it called, or found no call due) never runs
+                # twice; one that failed or was terminated may be started again.
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            )
+        except WorkflowAlreadyStartedError:
+            continue
+        except RPCError:
+            return False
+    return True
