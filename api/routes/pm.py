@@ -88,6 +88,20 @@ async def _act(session, client, actor, ref: str, method: Any, request: Any) -> d
 # -- schedules --
 
 
+def _listed(
+    session: Session, actor: Actor, which: str, limit: int, offset: int, **filters: Any
+) -> dict:
+    rows, total = service.list_schedules(
+        session=session,
+        organization_id=actor.organization_id,
+        which=which,
+        limit=limit,
+        offset=offset,
+        **filters,
+    )
+    return _page(session, rows, total, limit, offset)
+
+
 @router.get("/pm-schedules", summary="List PM schedules")
 def list_schedules(
     session: DbSession,
@@ -97,15 +111,7 @@ def list_schedules(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict:
-    rows, total = service.list_schedules(
-        session=session,
-        organization_id=actor.organization_id,
-        site=site,
-        asset=asset,
-        limit=limit,
-        offset=offset,
-    )
-    return _page(session, rows, total, limit, offset)
+    return _listed(session, actor, "all", limit, offset, site=site, asset=asset)
 
 
 @router.get("/pm-schedules/due", summary="PMs due: work order open or inside the lead time")
@@ -116,15 +122,7 @@ def due_schedules(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict:
-    rows, total = service.list_schedules(
-        session=session,
-        organization_id=actor.organization_id,
-        which="due",
-        site=site,
-        limit=limit,
-        offset=offset,
-    )
-    return _page(session, rows, total, limit, offset)
+    return _listed(session, actor, "due", limit, offset, site=site)
 
 
 @router.get("/pm-schedules/overdue", summary="PMs past their due date or due meter")
@@ -135,15 +133,7 @@ def overdue_schedules(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict:
-    rows, total = service.list_schedules(
-        session=session,
-        organization_id=actor.organization_id,
-        which="overdue",
-        site=site,
-        limit=limit,
-        offset=offset,
-    )
-    return _page(session, rows, total, limit, offset)
+    return _listed(session, actor, "overdue", limit, offset, site=site)
 
 
 @router.post("/pm-schedules", status_code=status.HTTP_201_CREATED, summary="Create a schedule")
