@@ -57,6 +57,19 @@ async def lifecycles(time_env, sessions, task_queue, executor, notify_settings):
     )
 
 
+@pytest.fixture
+def register_g1(client, time_env, sessions, task_queue, notify_settings):
+    """Registers an IMMEDIATE-impact anomaly at the test clock's now and starts it."""
+
+    async def register():
+        now = await time_env.get_current_time()
+        return await start_registered(
+            client, sessions, task_queue, notify_settings, now=now, safety_impact="IMMEDIATE"
+        )
+
+    return register
+
+
 async def _until(handle, check, env) -> None:
     for _ in range(200):
         if check(await state(handle)):
@@ -134,17 +147,10 @@ async def test_the_call_fires_while_the_lifecycle_queue_is_stalled(
 
 
 async def test_acknowledged_in_time_no_call(
-    client, time_env, sessions, task_queue, notify_settings, twilio_recorder, alerts, lifecycles
+    register_g1, time_env, sessions, twilio_recorder, alerts, lifecycles
 ):
     async with alerts, lifecycles:
-        handle = await start_registered(
-            client,
-            sessions,
-            task_queue,
-            notify_settings,
-            now=await time_env.get_current_time(),
-            safety_impact="IMMEDIATE",
-        )
+        handle = await register_g1()
         await until_status(handle, "ASSIGNED", "ESCALATED")
         await handle.execute_update(
             AnomalyWorkflow.acknowledge_alert, AcknowledgeRequest(actor(sessions, "supervisor"))
@@ -156,17 +162,10 @@ async def test_acknowledged_in_time_no_call(
 
 
 async def test_accepted_in_time_no_escalation(
-    client, time_env, sessions, task_queue, notify_settings, twilio_recorder, alerts, lifecycles
+    register_g1, time_env, sessions, twilio_recorder, alerts, lifecycles
 ):
     async with alerts, lifecycles:
-        handle = await start_registered(
-            client,
-            sessions,
-            task_queue,
-            notify_settings,
-            now=await time_env.get_current_time(),
-            safety_impact="IMMEDIATE",
-        )
+        handle = await register_g1()
         s = await until_status(handle, "ASSIGNED")
         tech = actor(sessions, s.assignee.username)
         now = await time_env.get_current_time()
@@ -181,17 +180,10 @@ async def test_accepted_in_time_no_escalation(
 
 
 async def test_unanswered_escalates_once_at_the_deadline_from_registration(
-    client, time_env, sessions, task_queue, notify_settings, twilio_recorder, alerts, lifecycles
+    register_g1, time_env, sessions, notify_settings, twilio_recorder, alerts, lifecycles, client
 ):
     async with alerts, lifecycles:
-        handle = await start_registered(
-            client,
-            sessions,
-            task_queue,
-            notify_settings,
-            now=await time_env.get_current_time(),
-            safety_impact="IMMEDIATE",
-        )
+        handle = await register_g1()
         s = await until_status(handle, "ASSIGNED")
         tech = s.assignee.full_name
         registered = await _registered_at(sessions, handle.id)
