@@ -1,6 +1,7 @@
 """Talking to AnomalyWorkflow, shared by the API and the web pages: registration then
 start, human actions as updates, and refusals turned into the project's errors."""
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from domain.rules.anomaly_lifecycle import REPORTERS, needs_role
 from domain.schemas.anomalies import AnomalyReport
 from domain.services import anomalies as service
 from domain.settings import Settings
+from workflows.alert_watch_types import AlertWatchInput
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_start import first_watches, start_watches
 from workflows.anomaly_types import AnomalyInput, AnomalyState
@@ -28,14 +30,17 @@ async def register_and_start(
     denied = needs_role(actor.roles, REPORTERS, "reporting an anomaly")
     if denied:
         raise refusal(denied.kind, denied.message)
-    anomaly = service.register(session=session, actor=actor, report=report)
-    reference = anomaly.reference
-    session.commit()  # the record stands even if Temporal is briefly away
+
+    def record() -> tuple[str, list[AlertWatchInput]]:
+        anomaly = service.register(session=session, actor=actor, report=report)
+        session.commit()  # the record stands even if Temporal is briefly away
+        return anomaly.reference, first_watches(session, settings, anomaly)
+
+    # In a thread: a burst of reports is not held up behind one report's database work.
+    reference, first = await asyncio.to_thread(record)
     # The safety watches first, each on the alert queue asleep until its moment: under a
     # burst of registrations the lifecycle's own first steps may wait behind the others'.
-    watches = await start_watches(
-        client, settings.task_queue, first_watches(session, settings, anomaly)
-    )
+    watches = await start_watches(client, settings.task_queue, first)
     # The worker starts it when it next comes up (workers/resume.py).
     await gateway.start(
         client,
