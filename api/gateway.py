@@ -19,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import ApiError, refusal
 from api.jsonable import jsonable
 from domain.actor import Actor
-from domain.models import Anomaly, WorkOrder
+from domain.models import Anomaly, PmSchedule, WorkOrder
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,9 @@ WORK_ORDER = Lifecycle(
     gone="the work order has no running lifecycle",
 )
 ASSET = Lifecycle("asset", failed="status change failed", refusal_field="status")
+PM_SCHEDULE = Lifecycle(
+    "PM schedule", PmSchedule, None, "id", gone="the PM schedule has no running lifecycle"
+)
 
 
 def own(session: Session, actor: Actor, lifecycle: Lifecycle, ref: str) -> str:

@@ -42,6 +42,8 @@ with workflow.unsafe.imports_passed_through():
         TASK_TIMEOUT,
         BlockRequest,
         CancelPmRequest,
+        CertificateRequest,
+        ConditionRequest,
         DeferRequest,
         EditRequest,
         MeterReadingEvent,
@@ -172,10 +174,9 @@ class PMScheduleWorkflow:
             f.current_reading, f.next_due_meter, 0.0
         )
 
-    async def _open(self, now: datetime) -> None:
+    async def _open(self, now: datetime, trigger: str = "METER") -> None:
         f = self._f
-        trigger = "METER"
-        if ScheduleType(f.schedule_type) in rules.USES_CALENDAR:
+        if trigger != "CONDITION" and ScheduleType(f.schedule_type) in rules.USES_CALENDAR:
             at = rules.opens_at(f.next_due_date, f.alert_days_before)
             if at is not None and now >= at:
                 trigger = "TIME"
@@ -373,6 +374,58 @@ class PMScheduleWorkflow:
         if self._f is not None and self._f.open_work_order == number:
             self._poll_at = None
             self._wake = True
+
+    @workflow.update
+    async def condition(self, req: ConditionRequest) -> PMScheduleState:
+        """A CONDITION_BASED schedule's work: a draft work order for review, unless one is
+        open already (BR-MAINT-001), when the condition is noted on the schedule instead."""
+        async with self._lock:
+            self._check_condition(req)
+            f = self._f
+            what = f"{req.source} condition: {req.detail}"
+            if f.open_work_order is None:
+                self._record.log("CONDITION", req.actor.full_name, req.actor.role, what)
+                await self._open(workflow.now(), "CONDITION")
+            else:
+                detail = f"{what}; {f.open_work_order} already open"
+                self._record.log("CONDITION_NOTED", req.actor.full_name, req.actor.role, detail)
+            return self.get_state()
+
+    @condition.validator
+    def _check_condition(self, req: ConditionRequest) -> None:
+        if req.actor.organization_id != self._in.organization_id or self._f is None:
+            refuse(NOT_FOUND, f"PM schedule PMS-{self._in.schedule_id} not found", "pm_schedule")
+        f = self._f
+        if ScheduleType(f.schedule_type) is not ScheduleType.CONDITION_BASED:
+            refuse(
+                "RuleViolation",
+                f"PM schedule {f.code} is {f.schedule_type}, not CONDITION_BASED",
+                "pm_schedule",
+            )
+        if not f.is_active or f.is_paused:
+            refuse("Conflict", f"PM schedule {f.code} is {'paused' if f.is_paused else 'inactive'}")
+
+    @workflow.update
+    async def certificate_changed(self, req: CertificateRequest) -> PMScheduleState:
+        async with self._lock:
+            self._check_certificate(req)
+            f = self._f
+            due = _iso(req.next_due)
+            await self._write(
+                "EDITED",
+                {"next_due_date": due, "overdue_told": {}},
+                f"certificate now expires {req.next_due:%Y-%m-%d}",
+                actor=req.actor,
+            )
+            f.next_due_date, f.overdue_told = req.next_due, {}
+            self._wake = True
+            return self.get_state()
+
+    @certificate_changed.validator
+    def _check_certificate(self, req: CertificateRequest) -> None:
+        self._guard(req.actor, Action.EDIT_ASSETS)
+        if self._f.code.split("@")[0] != rules.CERTIFICATION:
+            refuse("RuleViolation", f"{self._f.code} is not a certification schedule")
 
     @workflow.update
     async def edit(self, req: EditRequest) -> PMScheduleState:

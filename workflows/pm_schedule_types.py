@@ -101,10 +101,29 @@ class DeferRequest:
 
 
 @dataclass
+class ConditionRequest:
+    """A condition on the asset (an SPC violation, a sensor rule) naming a CONDITION_BASED
+    schedule; the door that received it checked its sender's permission."""
+
+    actor: Actor
+    source: str  # SPC or SENSOR
+    detail: str
+
+
+@dataclass
+class CertificateRequest:
+    """The asset's certificate expiry changed by hand: the certification schedule's due
+    follows it (seed 003 C.1)."""
+
+    actor: Actor
+    next_due: datetime
+
+
+@dataclass
 class OpenPmRequest:
     schedule_id: int
     organization_id: int
-    trigger: str  # TIME or METER
+    trigger: str  # TIME, METER or CONDITION (the last opens a draft for review)
     indexed: bool = True
 
 

@@ -9,6 +9,7 @@ from api.asset_status import change_by_hand
 from api.deps import DbSession, TemporalClient, read_pool, require
 from api.meter_readings import record_and_tell
 from api.params import Offset
+from api.pm_lifecycles import follow_certificate
 from domain.actor import Actor
 from domain.rules.asset_status import AssetStatus
 from domain.rules.assets import Criticality
@@ -66,17 +67,43 @@ def get_asset(ref: str, session: DbSession, actor: Viewer) -> AssetOut:
 @router.post(
     "", response_model=AssetOut, status_code=status.HTTP_201_CREATED, summary="Register an asset"
 )
-def create_asset(data: AssetCreate, session: DbSession, actor: Editor) -> AssetOut:
+async def create_asset(
+    data: AssetCreate, request: Request, session: DbSession, actor: Editor, client: TemporalClient
+) -> AssetOut:
     asset = service.create_asset(session=session, actor=actor, data=data)
     session.commit()
-    return service.to_out(session, asset)
+    await _certificate(request, session, client, actor, asset.asset_number)
+    return service.to_out(
+        session, service.get_asset(session=session, actor=actor, ref=asset.asset_number)
+    )
 
 
 @router.put("/{ref}", response_model=AssetOut, summary="Update asset details")
-def update_asset(ref: str, data: AssetUpdate, session: DbSession, actor: Editor) -> AssetOut:
+async def update_asset(
+    ref: str,
+    data: AssetUpdate,
+    request: Request,
+    session: DbSession,
+    actor: Editor,
+    client: TemporalClient,
+) -> AssetOut:
     asset = service.update_asset(session=session, actor=actor, ref=ref, data=data)
     session.commit()
-    return service.to_out(session, asset)
+    if {"requires_certification", "certification_expiry"} & data.model_fields_set:
+        await _certificate(request, session, client, actor, asset.asset_number)
+    return service.to_out(session, service.get_asset(session=session, actor=actor, ref=ref))
+
+
+async def _certificate(request: Request, session, client, actor: Actor, number: str) -> None:
+    """Seed 003 C.1: a certificate on record is watched by its certification schedule."""
+    asset = service.get_asset(session=session, actor=actor, ref=number)
+    await follow_certificate(
+        session=session,
+        client=client,
+        task_queue=request.app.state.settings.task_queue,
+        actor=actor,
+        asset=asset,
+    )
 
 
 @router.post(

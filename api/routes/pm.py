@@ -7,10 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy.orm import Session
-from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy
 
-from api import gateway, meter_readings
+from api import gateway, meter_readings, pm_lifecycles
 from api.deps import DbSession, TemporalClient, require
 from api.errors import ApiError
 from api.jsonable import jsonable
@@ -32,19 +30,14 @@ from domain.services import pm_schedules as service
 from domain.services import pm_templates as templates
 from workflows.pm_schedule import PMScheduleWorkflow
 from workflows.pm_schedule_types import (
-    TASK_TIMEOUT,
     DeferRequest,
     EditRequest,
     PauseRequest,
-    PMScheduleInput,
     SkipRequest,
 )
 
 router = APIRouter(prefix="/api/v1/maintenance", tags=["preventive maintenance"])
 
-PM_SCHEDULE = gateway.Lifecycle(
-    "PM schedule", PmSchedule, None, "id", gone="the PM schedule has no running lifecycle"
-)
 Viewer = Annotated[Actor, Depends(require(Action.VIEW_ASSETS, Scope.FULL))]
 Planner = Annotated[Actor, Depends(require(Action.MANAGE_PM_SCHEDULES))]
 TemplateEditor = Annotated[Actor, Depends(require(Action.MANAGE_PM_TEMPLATES))]
@@ -59,20 +52,6 @@ def _page(session: Session, rows: list[PmSchedule], total: int, limit: int, offs
     return jsonable({"items": items, "total": total, "limit": limit, "offset": offset})
 
 
-async def start_schedule(client: Client, task_queue: str, row: PmSchedule) -> None:
-    """The schedule's lifecycle, started once (a running one is left as it is)."""
-    await gateway.start(
-        client,
-        PMScheduleWorkflow.run,
-        PMScheduleInput(row.id, row.organization_id),
-        workflow_id=service.reference(row.id),
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        task_timeout=TASK_TIMEOUT,
-        unavailable="the schedule is saved; its lifecycle starts when Temporal answers ({error})",
-    )
-
-
 def _own(session: Session, actor: Actor, ref: str) -> str:
     """The schedule's workflow id if it is the caller's organisation's (else 404)."""
     row = service.get_schedule(session=session, organization_id=actor.organization_id, ref=ref)
@@ -81,7 +60,8 @@ def _own(session: Session, actor: Actor, ref: str) -> str:
 
 
 async def _act(session, client, actor, ref: str, method: Any, request: Any) -> dict[str, Any]:
-    state = await gateway.update(client, PM_SCHEDULE, _own(session, actor, ref), method, request)
+    ref = _own(session, actor, ref)
+    state = await gateway.update(client, gateway.PM_SCHEDULE, ref, method, request)
     return jsonable(state)
 
 
@@ -144,7 +124,7 @@ async def create_schedule(
     session.commit()
     out = jsonable(service.to_out(session, row))
     session.rollback()
-    await start_schedule(client, request.app.state.settings.task_queue, row)
+    await pm_lifecycles.start_schedule(client, request.app.state.settings.task_queue, row)
     return out
 
 

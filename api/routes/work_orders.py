@@ -742,6 +742,15 @@ async def spc_violation(
     from domain.services.breakdowns import notify_roles
 
     asset = asset_service.asset_for_write(session=session, actor=actor, ref=data.asset)
+    what = f"SPC rule {data.rule} on {data.characteristic}"
+    if data.pm_schedule:
+        from api.pm_lifecycles import tell_condition
+
+        number = await tell_condition(
+            session=session, client=client, actor=actor, schedule=data.pm_schedule,
+            asset=asset, source="SPC", detail=f"{what} ({data.violation_id})",
+        )  # fmt: skip
+        return _out(session, service.get(session, actor.organization_id, number))
     wo = service.create(
         session=session,
         actor=actor,

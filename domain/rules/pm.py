@@ -3,8 +3,9 @@ schedule is next due, when its work order opens (the lead time), and what an ove
 sets off. Plain functions over plain data; no clock is read here, the caller passes `now`."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from domain.rules.roles import Role
 
@@ -30,6 +31,12 @@ class Anchor(StrEnum):
 USES_CALENDAR = {ScheduleType.TIME_BASED, ScheduleType.HYBRID}
 USES_METER = {ScheduleType.METER_BASED, ScheduleType.HYBRID}
 BLOCK_REASON = "PM overdue - blocked per policy"
+# Seed 003 C.1: an asset that needs certification has one schedule, under this template
+# code, due when its certificate expires; it opens INSPECTION work orders, and its
+# completion renews the certificate for a year.
+CERTIFICATION = "CERTIFICATION"
+CERTIFICATION_LEAD_DAYS = 30
+CERTIFICATION_INTERVAL_DAYS = 365
 # L.1 scenario 2: under ALERT the manager hears of it once the PM is a week overdue.
 MANAGER_AFTER_DAYS = 7
 # Who may skip or defer a due PM (BR-MAINT-002 leaves it to supervision).
@@ -257,3 +264,14 @@ def measurement_spec(spec: str | None) -> tuple[float | None, float | None]:
         return (float(low), float(high)) if sep else (None, None)
     except ValueError:
         return None, None
+
+
+def certification_due(expiry: date, timezone: str) -> datetime:
+    """The inspection is due before the certificate lapses: the start of its expiry day,
+    in the site's time."""
+    return datetime.combine(expiry, time(), ZoneInfo(timezone)).astimezone(UTC)
+
+
+def renewed_expiry(next_due: datetime, timezone: str) -> date:
+    """The certificate a completed inspection renews runs to the next due, site time."""
+    return next_due.astimezone(ZoneInfo(timezone)).date()

@@ -271,6 +271,11 @@ class SpcViolationIn(BaseModel):
     rule: int = Field(ge=1, le=8, description="Western Electric / Nelson rule number")
     characteristic: Label = Field(min_length=1)
     detail: Note = ""
+    pm_schedule: Code | None = Field(
+        default=None,
+        description="a condition-based PM schedule of the asset that this violation triggers: "
+        "its work order is drafted instead of a quality work order",
+    )
 
 
 class WorkOrderUpdate(BaseModel):

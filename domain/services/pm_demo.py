@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from domain.actor import system_actor
 from domain.models import Asset, AssetType, Meter, PmSchedule, PmTemplate
 from domain.rules import pm as rules
+from domain.services import pm_schedules
 
 INSPECT = [
     {"sequence": 1, "description": "Walk-around: leaks, damage, tyres", "requires_photo": True},
@@ -199,3 +200,15 @@ def load_pm_demo(
         )
         added["pm_schedules"] = added.get("pm_schedules", 0) + 1
     s.flush()
+    # Seed 003 C.1: every certificate on record is watched by its inspection schedule.
+    certified = select(Asset).filter_by(
+        organization_id=organization_id, requires_certification=True
+    )
+    for asset in s.scalars(certified).all():
+        watched = select(PmSchedule.id).filter_by(
+            asset_id=asset.id, template_code=rules.CERTIFICATION
+        )
+        if asset.certification_expiry is None or s.scalar(watched):
+            continue
+        pm_schedules.certification_schedule(session=s, actor=loader, asset=asset)
+        added["pm_schedules"] = added.get("pm_schedules", 0) + 1

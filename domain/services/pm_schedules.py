@@ -206,6 +206,55 @@ def create_schedule(
     return row
 
 
+def certification_schedule(
+    *, session: Session, actor: Actor, asset: Asset
+) -> tuple[PmSchedule | None, datetime | None]:
+    """Seed 003 C.1: the asset's certification schedule, created when it first needs one;
+    with the due its certificate's expiry now gives it, if that moved (its workflow is
+    told). None for an asset that needs no certification or has no expiry yet."""
+    if not asset.requires_certification or asset.certification_expiry is None:
+        return None, None
+    site = session.get(Site, asset.site_id)
+    due = rules.certification_due(asset.certification_expiry, site.timezone)
+    row = session.scalars(
+        select(PmSchedule).where(
+            PmSchedule.asset_id == asset.id, PmSchedule.template_code == rules.CERTIFICATION
+        )
+    ).one_or_none()
+    if row is not None:
+        return row, (due if row.next_due_date != due else None)
+    row = PmSchedule(
+        organization_id=asset.organization_id,
+        asset_id=asset.id,
+        template_code=rules.CERTIFICATION,
+        name=f"Certification inspection of {asset.asset_number}",
+        code=f"{rules.CERTIFICATION}@{asset.asset_number}",
+        schedule_type=rules.ScheduleType.TIME_BASED.value,
+        interval_days=rules.CERTIFICATION_INTERVAL_DAYS,
+        anchor=rules.Anchor.FLOATING.value,
+        next_due_date=due,
+        alert_days_before=rules.CERTIFICATION_LEAD_DAYS,
+        overdue_action=rules.OverdueAction.ESCALATE.value,
+        overdue_told={},
+        cycles=0,
+        last_step=0,
+    )
+    session.add(row)
+    session.flush()
+    record_change(
+        session=session,
+        actor=actor,
+        entity_type=ENTITY,
+        entity_id=reference(row.id),
+        action="CREATED",
+        before=None,
+        after={"code": row.code, "next_due_date": due.isoformat()},
+        reason=f"{asset.asset_number} needs certification; its certificate expires "
+        f"{asset.certification_expiry:%Y-%m-%d}",
+    )
+    return row, None
+
+
 def _overdue(now: datetime):
     return and_(
         PmSchedule.is_active.is_(True),
@@ -357,8 +406,9 @@ def open_work_order(
     seen: Callable[[WorkOrder], None] | None = None,
 ) -> Opened:
     """BR-MAINT-001: the schedule's PM work order, in APPROVED (planned work needs no second
-    approval), from the template version in force: tasks, permits, skills, parts reserved
-    where stock allows. At most one open per schedule: an open one is returned as it is."""
+    approval; a condition's is a DRAFT for review), from the template version in force:
+    tasks, permits, skills, parts reserved where stock allows. At most one open per
+    schedule: an open one is returned as it is."""
     now = now or datetime.now(UTC)
     schedule = session.scalars(
         select(PmSchedule).where(PmSchedule.id == schedule_id).with_for_update()
@@ -401,15 +451,23 @@ def open_work_order(
         lines.append("Safety: " + template.safety_instructions)
     if template and template.procedure_url:
         lines.append("Procedure: " + template.procedure_url)
+    certification = schedule.template_code == rules.CERTIFICATION
+    if certification:
+        lines = [
+            f"Certification inspection of {asset.asset_number}, opened by {trigger.lower()}.",
+            f"Certificate expires {asset.certification_expiry:%Y-%m-%d}."
+            if asset.certification_expiry
+            else "No certificate on record.",
+        ]
     wo = wo_service.create(
         session=session,
         actor=platform,
         asset=asset,
-        type=wo_rules.WoType.PM,
+        type=wo_rules.WoType.INSPECTION if certification else wo_rules.WoType.PM,
         priority=wo_rules.WoPriority.NORMAL,
         source=wo_rules.WoSource.PM_SCHEDULE,
         source_reference=reference(schedule.id),
-        title=f"PM: {schedule.name}"[:200],
+        title=(schedule.name if certification else f"PM: {schedule.name}")[:200],
         description="\n".join(lines),
         estimated_hours=template.estimated_hours if template else None,
         requires_loto="LOTO" in permits,
@@ -425,8 +483,11 @@ def open_work_order(
     wo.assigned_to_id = (
         _assignee(session, asset, list(template.required_skills)) if template else None
     )
-    wo.status = wo_rules.WoStatus.APPROVED.value
-    wo.status_changed_at = now
+    # A condition's work (SPC, sensor rule) is a draft for review; a due PM is approved.
+    approved = trigger != "CONDITION"
+    if approved:
+        wo.status = wo_rules.WoStatus.APPROVED.value
+        wo.status_changed_at = now
     for part in template.parts if template else []:
         if part.get("is_optional"):
             continue
@@ -445,6 +506,30 @@ def open_work_order(
         parts_service.request(
             session, platform, wo, spare, quantity, reserve=spare.quantity_available >= quantity
         )
+    if approved:
+        _approved(session, platform, wo, schedule, template)
+    emit(
+        session,
+        schedule.organization_id,
+        "pm.work_order_generated",
+        "PM_SCHEDULE",
+        reference(schedule.id),
+        {"work_order": wo.number, "asset": asset.asset_number, "trigger": trigger},
+        f"{wo.number}/pm-generated",
+    )
+    session.flush()
+    if seen is not None:  # what the caller reads of the row, before the counter is taken
+        seen(wo)
+    return Opened(take_number(session, wo, now.year), True)
+
+
+def _approved(
+    session: Session,
+    platform: Actor,
+    wo: WorkOrder,
+    schedule: PmSchedule,
+    template: PmTemplate | None,
+) -> None:
     record_change(
         session=session,
         actor=platform,
@@ -459,19 +544,6 @@ def open_work_order(
         },
         reason="planned preventive work, approved by its schedule",
     )
-    emit(
-        session,
-        schedule.organization_id,
-        "pm.work_order_generated",
-        "PM_SCHEDULE",
-        reference(schedule.id),
-        {"work_order": wo.number, "asset": asset.asset_number, "trigger": trigger},
-        f"{wo.number}/pm-generated",
-    )
-    session.flush()
-    if seen is not None:  # what the caller reads of the row, before the counter is taken
-        seen(wo)
-    return Opened(take_number(session, wo, now.year), True)
 
 
 def provisional(schedule_id: int) -> str:
@@ -576,6 +648,24 @@ def of_asset(
     )
 
 
+def _renew_certificate(session: Session, row: PmSchedule, asset: Asset, data: Any) -> None:
+    """A certification inspection done renews the certificate to the next due (C.1)."""
+    site = session.get(Site, asset.site_id)
+    due = datetime.fromisoformat(data.changes["next_due_date"])
+    before = asset.certification_expiry
+    asset.certification_expiry = rules.renewed_expiry(due, site.timezone)
+    record_change(
+        session=session,
+        actor=data.actor,
+        entity_type="ASSET",
+        entity_id=asset.asset_number,
+        action="CERTIFIED",
+        before={"certification_expiry": before.isoformat() if before else None},
+        after={"certification_expiry": asset.certification_expiry.isoformat()},
+        reason=f"certification inspection {data.changes.get('last_executed_wo')} closed",
+    )
+
+
 def alongside(session: Session, row: PmSchedule, data: Any) -> None:
     """What goes with a step: the asset's last maintenance date with a completed PM; the
     J.2 event dispatch listens to with a block."""
@@ -583,6 +673,8 @@ def alongside(session: Session, row: PmSchedule, data: Any) -> None:
     if "asset_last_maintenance" in extra:
         asset = session.get(Asset, row.asset_id)
         asset.last_maintenance_at = datetime.fromisoformat(extra["asset_last_maintenance"])
+        if row.template_code == rules.CERTIFICATION and data.changes.get("next_due_date"):
+            _renew_certificate(session, row, asset, data)
     if data.action in ("PM_OVERDUE", "ASSET_BLOCKED", "PM_COMPLETED"):
         asset = session.get(Asset, row.asset_id)
         kind = {

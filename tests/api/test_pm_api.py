@@ -321,3 +321,126 @@ async def test_an_asset_blocked_by_an_overdue_pm_stays_out_until_the_pm_is_done(
         headers=token_for("manager"),
     )
     assert r.status_code == 409 and r.json()["error"]["field"] == "status", r.text
+
+
+async def test_an_spc_violation_naming_a_condition_schedule_drafts_its_pm_work_order(
+    client, token_for, sessions
+):
+    """Seed 003 D.1 condition-based: no clock; a condition on the asset that names the
+    schedule opens its work order as a draft for review, one at a time (BR-MAINT-001)."""
+    h = token_for("planner")
+    await _template(
+        client, token_for, code="PM-SAW-COND", asset_type="SAW",
+        schedule_type="CONDITION_BASED", interval_days=None,
+    )  # fmt: skip
+    r = await client.post(
+        f"{BASE}/pm-schedules", json={"template": "PM-SAW-COND", "asset": "SAW-JKS-001"}, headers=h
+    )
+    assert r.status_code == 201, r.text
+    schedule = r.json()
+    assert schedule["schedule_type"] == "CONDITION_BASED" and schedule["next_due_date"] is None
+    live = await _live(client, h, schedule["code"], lambda b: b["live"]["status"] == "WAITING")
+    assert live["open_work_order"] is None
+    spc = {"asset": "SAW-JKS-001", "rule": 4, "characteristic": "cut length"}
+    quality = token_for("quality")
+    r = await client.post(
+        f"{BASE}/quality/spc-violations",
+        json=spc | {"violation_id": "SPC-1", "pm_schedule": schedule["code"]},
+        headers=quality,
+    )
+    assert r.status_code == 201, r.text
+    wo = r.json()
+    assert (wo["status"], wo["type"]) == ("DRAFT", "PM")
+    with sessions() as s:
+        row = s.scalars(select(WorkOrder).where(WorkOrder.number == wo["number"])).one()
+        assert row.pm_schedule_id == schedule["id"]
+    # A second violation while it is open drafts nothing more: the same work order.
+    r = await client.post(
+        f"{BASE}/quality/spc-violations",
+        json=spc | {"violation_id": "SPC-2", "pm_schedule": str(schedule["id"])},
+        headers=quality,
+    )
+    assert r.status_code == 201 and r.json()["number"] == wo["number"]
+    with sessions() as s:
+        drafted = s.scalars(
+            select(WorkOrder.number).where(WorkOrder.pm_schedule_id == schedule["id"])
+        ).all()
+    assert drafted == [wo["number"]]
+    timeline = (await client.get(f"{BASE}/pm-schedules/{schedule['id']}", headers=h)).json()
+    actions = [e["action"] for e in timeline["live"]["events"]]
+    assert "CONDITION" in actions and "CONDITION_NOTED" in actions
+    # Refusals name the field: a clock schedule, another asset's, another organisation's.
+    await _template(client, token_for, code="PM-SAW-TIME", asset_type="SAW")
+    r = await client.post(
+        f"{BASE}/pm-schedules",
+        json={"template": "PM-SAW-TIME", "asset": "SAW-JKS-001",
+              "next_due_date": (datetime.now(UTC) + timedelta(days=30)).isoformat()},
+        headers=h,
+    )  # fmt: skip
+    timed = r.json()
+    await _live(client, h, timed["code"], lambda b: True)
+    r = await client.post(
+        f"{BASE}/quality/spc-violations",
+        json=spc | {"violation_id": "SPC-3", "pm_schedule": timed["code"]},
+        headers=quality,
+    )
+    assert r.status_code == 422 and r.json()["error"]["field"] == "pm_schedule", r.text
+    assert "not CONDITION_BASED" in r.json()["error"]["message"]
+    r = await client.post(
+        f"{BASE}/quality/spc-violations",
+        json=spc | {"asset": "SAW-JKS-002", "violation_id": "SPC-4",
+                    "pm_schedule": schedule["code"]},
+        headers=quality,
+    )  # fmt: skip
+    assert r.status_code in (404, 422) and r.json()["error"]["field"] in ("pm_schedule", "asset")
+    r = await client.post(
+        f"{BASE}/quality/spc-violations",
+        json=spc | {"violation_id": "SPC-5", "pm_schedule": "PMS-999999"},
+        headers=quality,
+    )
+    assert r.status_code == 404 and r.json()["error"]["field"] == "pm_schedule"
+
+
+async def test_a_certificate_on_record_is_watched_by_its_inspection_schedule(
+    client, token_for, sessions
+):
+    """Seed 003 C.1: an asset needing certification gets an INSPECTION work order when its
+    certificate falls due (30 days ahead); a changed expiry moves the schedule."""
+    from domain.models import Asset, PmSchedule
+
+    h = admin = token_for("planner")
+    soon = (datetime.now(UTC) + timedelta(days=20)).date()
+    body = {
+        "asset_number": "CRANE-JKS-CERT", "name": "Jib crane", "type_code": "SAW",
+        "criticality": "B", "site_code": "JKS",
+        "requires_certification": True, "certification_expiry": soon.isoformat(),
+    }  # fmt: skip
+    r = await client.post(f"{BASE}/assets", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    code = "CERTIFICATION@CRANE-JKS-CERT"
+    live = await _live(client, h, code, lambda b: b["open_work_order"])
+    with sessions() as s:
+        wo = s.scalars(select(WorkOrder).where(WorkOrder.number == live["open_work_order"])).one()
+        assert (wo.type, wo.status) == ("INSPECTION", "APPROVED")
+        assert f"Certificate expires {soon:%Y-%m-%d}" in wo.description
+    # The expiry moved by hand a year out: the schedule follows it.
+    later = (datetime.now(UTC) + timedelta(days=400)).date()
+    r = await client.put(
+        f"{BASE}/assets/CRANE-JKS-CERT",
+        json={"certification_expiry": later.isoformat(), "reason": "renewed by the insurer"},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.text
+    moved = await _live(
+        client, h, code, lambda b: b["next_due_date"].startswith(later.isoformat()[:7])
+    )
+    assert moved["live"]["status"] == "OPEN"  # the work order already open stays
+    # An asset without certification has no such schedule; renaming does not create one.
+    r = await client.put(f"{BASE}/assets/SAW-JKS-002", json={"name": "Saw 2"}, headers=admin)
+    assert r.status_code == 200
+    with sessions() as s:
+        saw = s.scalars(select(Asset).where(Asset.asset_number == "SAW-JKS-002")).one()
+        certification = select(PmSchedule).where(
+            PmSchedule.asset_id == saw.id, PmSchedule.template_code == "CERTIFICATION"
+        )
+        assert not s.scalars(certification).all()

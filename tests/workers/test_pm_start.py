@@ -16,6 +16,13 @@ async def test_the_demo_pm_programme_runs(dev_env, sessions, settings, worker):
         schedules = s.scalars(select(PmSchedule)).all()
     assert {"FL-DAILY-INSP", "SAW-BLADE-500H", "CRANE-ANNUAL-2000H", "COMP-LUBE-M"} <= codes
     assert {r.schedule_type for r in schedules} == {"TIME_BASED", "METER_BASED", "HYBRID"}
+    with sessions() as s:
+        certified = s.scalars(select(Asset).where(Asset.requires_certification.is_(True))).all()
+        expired = [a.asset_number for a in certified if str(a.certification_expiry) < "2026-11"]
+    # Seed 003 C.1: every certificate on record has its inspection schedule.
+    assert {r.code for r in schedules if r.template_code == "CERTIFICATION"} == {
+        f"CERTIFICATION@{a.asset_number}" for a in certified
+    }
     async with ending_started_workflows(dev_env.client) as client:
         started = await start_missing_pm_schedules(client, sessions, settings)
         assert len(started) == len(schedules)
@@ -24,7 +31,12 @@ async def test_the_demo_pm_programme_runs(dev_env, sessions, settings, worker):
             with sessions() as s:
                 hvac = s.scalars(select(Asset).where(Asset.asset_number == "HVAC-JKS-001")).one()
                 opened = dict(s.execute(select(PmSchedule.code, PmSchedule.open_work_order)).all())
-            if hvac.status.value == "OUT_OF_SERVICE" and opened["SAW-BLADE-500H@SAW-JKS-002"]:
+            certs_open = all(opened[f"CERTIFICATION@{n}"] for n in expired)
+            if (
+                hvac.status.value == "OUT_OF_SERVICE"
+                and opened["SAW-BLADE-500H@SAW-JKS-002"]
+                and certs_open
+            ):
                 break
             await asyncio.sleep(0.1)
         assert (hvac.status.value, hvac.status_reason) == (
@@ -36,6 +48,8 @@ async def test_the_demo_pm_programme_runs(dev_env, sessions, settings, worker):
         # Later: the crane's meter 200 hours off, the compressor in 10 days.
         assert opened["CRANE-ANNUAL-2000H@CRANE-JKS-001"] is None
         assert opened["COMP-LUBE-M@COMP-JKS-001"] is None
+        for number in expired:  # a lapsed certificate: its inspection is open at once
+            assert opened[f"CERTIFICATION@{number}"]
         with sessions() as s:
             count = len(s.scalars(select(WorkOrder.id).where(WorkOrder.type == "PM")).all())
         await start_missing_pm_schedules(client, sessions, settings)

@@ -13,6 +13,7 @@ import os
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -41,6 +42,8 @@ from tests.workflows.lifecycle_env import register_search_attributes
 from workers import registry
 from workflows.pm_schedule import PMScheduleWorkflow
 from workflows.pm_schedule_types import (
+    CertificateRequest,
+    ConditionRequest,
     DeferRequest,
     EditRequest,
     MeterReadingEvent,
@@ -661,6 +664,99 @@ async def test_the_close_tells_the_schedule_at_once(tclient, time_env, sessions,
     if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
         (HISTORIES / "work_order_pm_told_on_close.json").write_text(wo_history.to_json())
         (HISTORIES / "pm_schedule_told_on_close.json").write_text(pm_history.to_json())
+
+
+async def test_a_condition_drafts_one_work_order_at_a_time(tclient, time_env, sessions, task_queue):
+    """CONDITION_BASED: no clock wakes it; a condition drafts a work order for review; a
+    second while it is open is noted; after it closes the next condition drafts anew."""
+    sid = make_schedule(
+        sessions, asset="SAW-JKS-001", code="PM-SAW-SPC", schedule_type="CONDITION_BASED"
+    )
+    handle = await start(tclient, sessions, task_queue, sid)
+    await settle(handle, lambda s: s.status == "WAITING", "no clock")
+    await time_env.sleep(timedelta(days=400))
+    assert not work_orders(sessions, sid)
+    quality = actor(sessions, "quality")
+    told = ConditionRequest(quality, "SPC", "rule 4 on cut length")
+    state = await handle.execute_update(PMScheduleWorkflow.condition, told)
+    first = state.facts.open_work_order
+    [wo] = work_orders(sessions, sid)
+    assert (wo.number, wo.status, wo.type) == (first, "DRAFT", "PM")
+    state = await handle.execute_update(PMScheduleWorkflow.condition, told)
+    assert state.facts.open_work_order == first and len(work_orders(sessions, sid)) == 1
+    assert [e.action for e in state.events][-2:] == ["WORK_ORDER_OPENED", "CONDITION_NOTED"]
+    await finish(tclient, handle, sessions, first, await time_env.get_current_time())
+    state = await settle(handle, lambda s: s.facts.cycles == 1, "closed")
+    assert state.facts.next_due_date is None and state.status == "WAITING"
+    state = await handle.execute_update(PMScheduleWorkflow.condition, told)
+    assert state.facts.open_work_order not in (None, first)
+    # Another organisation's condition is not found; a paused schedule takes none.
+    await refused(
+        handle.execute_update(
+            PMScheduleWorkflow.condition, ConditionRequest(actor(sessions, "b-quality"), "SPC", "x")
+        ),
+        "not found",
+    )
+    planner = actor(sessions, "planner")
+    await handle.execute_update(PMScheduleWorkflow.pause, PauseRequest(planner, "line rebuilt"))
+    await refused(handle.execute_update(PMScheduleWorkflow.condition, told), "is paused")
+    history = await handle.fetch_history()
+    await Replayer(workflows=registry.WORKFLOWS).replay_workflow(history)
+    if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
+        (HISTORIES / "pm_schedule_condition.json").write_text(history.to_json())
+
+
+async def test_a_certification_inspection_renews_the_certificate(
+    tclient, time_env, sessions, task_queue
+):
+    """Seed 003 C.1: the certificate's schedule opens an INSPECTION work order 30 days
+    before expiry; its close renews the certificate a year on, audited on the asset; a
+    hand-changed expiry moves the due."""
+    now = await time_env.get_current_time()
+    planner = actor(sessions, "planner")
+    with transaction(sessions) as s:
+        asset = s.scalars(select(Asset).where(Asset.asset_number == "SAW-JKS-002")).one()
+        asset.requires_certification = True
+        asset.certification_expiry = (now + timedelta(days=45)).date()
+        sid = pm_schedules.certification_schedule(session=s, actor=planner, asset=asset)[0].id
+    handle = await start(tclient, sessions, task_queue, sid)
+    await settle(handle, lambda s: s.status == "WAITING", "asleep until 30 days ahead")
+    moved = now + timedelta(days=60)
+    state = await handle.execute_update(
+        PMScheduleWorkflow.certificate_changed, CertificateRequest(planner, moved)
+    )
+    assert state.facts.next_due_date == moved
+    await refused(
+        handle.execute_update(
+            PMScheduleWorkflow.certificate_changed,
+            CertificateRequest(actor(sessions, "operator"), moved),
+        ),
+        "not among your permissions",
+    )
+    await time_env.sleep(timedelta(days=31))
+    state = await settle(handle, lambda s: s.facts.open_work_order, "opened 30 days ahead")
+    [wo] = work_orders(sessions, sid)
+    assert (wo.type, wo.status) == ("INSPECTION", "APPROVED")
+    done = await time_env.get_current_time()
+    await finish(tclient, handle, sessions, wo.number, done)
+    state = await settle(handle, lambda s: s.facts.cycles == 1, "closed")
+    assert state.facts.next_due_date == done + timedelta(days=365)
+    with sessions() as s:
+        asset = s.scalars(select(Asset).where(Asset.asset_number == "SAW-JKS-002")).one()
+        assert (
+            asset.certification_expiry
+            == (done + timedelta(days=365)).astimezone(ZoneInfo("America/Chicago")).date()
+        )
+        audit = s.scalars(
+            select(AuditLog).where(
+                AuditLog.entity_id == "SAW-JKS-002", AuditLog.action == "CERTIFIED"
+            )
+        ).one()
+        assert audit.reason == f"certification inspection {wo.number} closed"
+    history = await handle.fetch_history()
+    await Replayer(workflows=registry.WORKFLOWS).replay_workflow(history)
+    if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
+        (HISTORIES / "pm_schedule_certification.json").write_text(history.to_json())
 
 
 def row_wo(sessions, number: str) -> WorkOrder:

@@ -1,0 +1,85 @@
+"""Talking to PM schedules' lifecycles from outside: starting one; a condition on an asset
+(an SPC violation, a sensor rule) naming a CONDITION_BASED schedule, which drafts its work
+order for review (or notes the condition on the one open); an asset's certificate, whose
+schedule (seed 003 C.1) is created or follows the expiry when the asset is saved."""
+
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+
+from api import gateway
+from domain.actor import Actor
+from domain.errors import NotFound, RuleViolation
+from domain.models import Asset, PmSchedule
+from domain.services import pm_schedules as service
+from workflows.pm_schedule import PMScheduleWorkflow
+from workflows.pm_schedule_types import (
+    TASK_TIMEOUT,
+    CertificateRequest,
+    ConditionRequest,
+    PMScheduleInput,
+)
+
+
+async def tell_condition(
+    *,
+    session: Session,
+    client: Client,
+    actor: Actor,
+    schedule: str,
+    asset: Asset,
+    source: str,
+    detail: str,
+) -> str:
+    """The number of the schedule's work order the condition opened or found open."""
+    try:
+        org = actor.organization_id
+        row = service.get_schedule(session=session, organization_id=org, ref=schedule)
+    except NotFound as err:
+        raise NotFound(str(err), field="pm_schedule") from err
+    if row.asset_id != asset.id:
+        raise RuleViolation(
+            f"PM schedule {schedule} is not on asset {asset.asset_number}", field="pm_schedule"
+        )
+    workflow_id = service.reference(row.id)
+    session.rollback()  # no transaction stays open across the Temporal call
+    state = await gateway.update(
+        client, gateway.PM_SCHEDULE, workflow_id, PMScheduleWorkflow.condition,
+        ConditionRequest(actor, source, detail),
+    )  # fmt: skip
+    return state.facts.open_work_order
+
+
+async def start_schedule(client: Client, task_queue: str, row: PmSchedule) -> None:
+    """The schedule's lifecycle, started once (a running one is left as it is)."""
+    await gateway.start(
+        client,
+        PMScheduleWorkflow.run,
+        PMScheduleInput(row.id, row.organization_id),
+        workflow_id=service.reference(row.id),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        task_timeout=TASK_TIMEOUT,
+        unavailable="the schedule is saved; its lifecycle starts when Temporal answers ({error})",
+    )
+
+
+async def follow_certificate(
+    *, session: Session, client: Client, task_queue: str, actor: Actor, asset: Asset
+) -> None:
+    """After the asset is saved: its certification schedule created and started, or told
+    its new due. The asset stands even if Temporal cannot be told now (the worker starts a
+    schedule without a step when it comes up)."""
+    row, moved = service.certification_schedule(session=session, actor=actor, asset=asset)
+    if row is None:
+        return
+    session.commit()
+    if moved is None:
+        await start_schedule(client, task_queue, row)
+        return
+    workflow_id = service.reference(row.id)
+    session.rollback()  # no transaction stays open across the Temporal call
+    await gateway.update(
+        client, gateway.PM_SCHEDULE, workflow_id, PMScheduleWorkflow.certificate_changed,
+        CertificateRequest(actor, moved),
+    )  # fmt: skip
