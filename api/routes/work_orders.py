@@ -144,6 +144,7 @@ def _out(session, wo: WorkOrder, live: dict | None = None) -> dict[str, Any]:
                 "unit": t.measurement_unit,
                 "spec_min": t.spec_min,
                 "spec_max": t.spec_max,
+                "requires_photo": t.requires_photo,
                 "measurement_value": t.measurement_value,
                 "measurement_passed": t.measurement_passed,
                 "completed": t.completed,

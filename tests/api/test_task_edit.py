@@ -41,6 +41,8 @@ async def test_tasks_edited_and_removed_before_approval_refused_after(client, to
         (1, "Replace the blade", None, None, False),
         (5, "Check blade run-out at the flange", 0.04, "mm", True),
     ]
+    shown = (await client.get(f"{BASE}/work-orders/{number}", headers=sup)).json()["tasks"]
+    assert [(t["sequence"], t["requires_photo"]) for t in shown] == [(1, False), (5, True)]
     (row,) = _audit(sessions, number, "TASK_EDITED")
     assert row.previous_state["spec_max"] == 0.05 and row.previous_state["sequence"] == 2
     assert row.new_state["result"]["after"]["requires_photo"] is True
