@@ -57,6 +57,7 @@ class NewTask:
     unit: str | None = None
     spec_min: float | None = None
     spec_max: float | None = None
+    requires_photo: bool = False
 
 
 def create(
@@ -118,6 +119,7 @@ def create(
                 measurement_unit=t.unit,
                 spec_min=t.spec_min,
                 spec_max=t.spec_max,
+                requires_photo=t.requires_photo,
             )
         )
     record_change(
