@@ -186,7 +186,7 @@ SCHEDULE_FIELDS = (
     "anchor", "next_due_date", "alert_days_before", "overdue_threshold_days", "overdue_action",
     "reason",
 )  # fmt: skip
-PHOTO = " [photo]"  # a task line ending so asks for a photo
+PHOTO = "[photo]"  # a task line ending so asks for a photo
 
 
 def _text(raw, names) -> dict[str, str]:
@@ -212,7 +212,9 @@ def _waiting(action: Action) -> str:
 
 def task_lines(tasks: list[dict]) -> str:
     """A template's tasks as the form's lines, one per task."""
-    return "\n".join(t["description"] + (PHOTO if t.get("requires_photo") else "") for t in tasks)
+    return "\n".join(
+        t["description"] + (f" {PHOTO}" if t.get("requires_photo") else "") for t in tasks
+    )
 
 
 def tasks_from_lines(text: str, before: list[dict]) -> list[dict]:
@@ -221,8 +223,8 @@ def tasks_from_lines(text: str, before: list[dict]) -> list[dict]:
     known = {t["description"]: t for t in before}
     tasks = []
     for i, line in enumerate(x.strip() for x in text.splitlines() if x.strip()):
-        photo = line.endswith(PHOTO.strip()) or line.endswith(PHOTO)
-        name = line.removesuffix(PHOTO.strip()).strip() if photo else line
+        photo = line.endswith(PHOTO)
+        name = line.removesuffix(PHOTO).strip()
         tasks.append(known.get(name, {}) | {
             "sequence": i + 1, "description": name, "requires_photo": photo,
         })  # fmt: skip

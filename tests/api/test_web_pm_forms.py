@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
+from api.web_pm import task_lines, tasks_from_lines
 from domain.models import PmSchedule, PmTemplate
 from tests.api.test_web_anomalies import _login
 from tests.api.test_work_orders_api import _post
@@ -18,6 +19,17 @@ TEMPLATE = {
     "schedule_type": "TIME_BASED", "interval_days": "", "required_skills": "mech",
     "tasks": "Check the blade guard\nPhotograph the guard [photo]",
 }  # fmt: skip
+
+
+def test_task_lines_keep_the_details_of_a_task_named_again():
+    before = [{"sequence": 1, "description": "Measure runout", "requires_measurement": True,
+               "measurement_unit": "MM", "requires_photo": False}]  # fmt: skip
+    tasks = tasks_from_lines("Check the guard [photo]\n\n  Measure runout \n", before)
+    assert tasks == [
+        {"sequence": 1, "description": "Check the guard", "requires_photo": True},
+        before[0] | {"sequence": 2},
+    ]
+    assert task_lines(tasks) == "Check the guard [photo]\nMeasure runout"
 
 
 def _schedule(sessions, **where) -> PmSchedule:
