@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from api.web_pm import task_lines, tasks_from_lines
 from domain.models import PmSchedule, PmTemplate
+from domain.rules.pm_board import week_end
 from tests.api.test_web_anomalies import _login
 from tests.api.test_work_orders_api import _post
 
@@ -153,12 +154,12 @@ async def test_queue_and_dashboard_show_the_pms_due(client, token_for, sessions)
     before = _card((await client.get("/")).text, "JKS")
     listed = (await client.get("/pm", params={"which": "overdue", "site": "JKS"})).text
     assert before[1] == int(re.search(r"(\d+) schedule\(s\)", listed).group(1))
-    with sessions.begin() as s:  # due within the hour, and the overdue air handler blocks
+    with sessions.begin() as s:  # due later this week, and the overdue air handler blocks
         now = datetime.now(UTC)
         s.execute(
             update(PmSchedule)
             .where(PmSchedule.code == "COMP-LUBE-M@COMP-JKS-001")
-            .values(next_due_date=now + timedelta(minutes=5))
+            .values(next_due_date=now + (week_end(now, "America/Chicago") - now) / 2)
         )
         s.execute(
             update(PmSchedule)
