@@ -29,10 +29,12 @@ from workflows.work_order_types import (
     AddTaskRequest,
     AttachFileRequest,
     CompleteTaskRequest,
+    EditTaskRequest,
     IssuePartRequest,
     IssuePermitRequest,
     LogLaborRequest,
     RemovePermitRequest,
+    RemoveTaskRequest,
     RequestPartsRequest,
     WorkOrderSnapshot,
 )
@@ -140,6 +142,37 @@ class WorkOrderActivities:
             return {"task": task_detail(task)}, f"task {task.sequence}: {task.description}"
 
         return self._content(key, req.actor, "TASK_ADDED", write)
+
+    @activity.defn
+    def edit_task(self, key: ContentKey, req: EditTaskRequest) -> dict[str, Any]:
+        def write(session: Session, wo: WorkOrder) -> tuple[dict[str, Any], str]:
+            before = service.task_fields(service.task_of(wo, req.sequence))
+            edit = service.TaskEdit(
+                req.description, req.required, req.requires_measurement, req.unit,
+                req.spec_min, req.spec_max, req.requires_photo, req.new_sequence,
+            )  # fmt: skip
+            t = service.edit_task(session, wo, req.sequence, edit)
+            after = service.task_fields(t)
+            summary = f"task {req.sequence} edited" + (
+                f", now {t.sequence}" if t.sequence != req.sequence else ""
+            )
+            if req.reason:
+                summary += f": {req.reason}"
+            return {"task": task_detail(t), "was": req.sequence, "after": after,
+                    "before": before}, summary  # fmt: skip
+
+        return self._content(key, req.actor, "TASK_EDITED", write)
+
+    @activity.defn
+    def remove_task(self, key: ContentKey, req: RemoveTaskRequest) -> dict[str, Any]:
+        def write(session: Session, wo: WorkOrder) -> tuple[dict[str, Any], str]:
+            was = service.remove_task(session, wo, req.sequence)
+            summary = f"task {req.sequence} removed: {was['description']}"
+            if req.reason:
+                summary += f" ({req.reason})"
+            return {"removed": req.sequence, "before": was}, summary
+
+        return self._content(key, req.actor, "TASK_REMOVED", write)
 
     @activity.defn
     def complete_task(self, key: ContentKey, req: CompleteTaskRequest) -> dict[str, Any]:

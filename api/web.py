@@ -217,11 +217,14 @@ def dashboard(request: Request, session: DbSession, actor: DashboardViewer) -> H
         .order_by(Site.code)
     ).all()
     attention = [a for a in rows if a.status is not AssetStatus.IN_SERVICE]
+    from api.web_pm import dashboard_card as pm_card
+
     return render(
         request,
         "web/dashboard.html",
         actor=actor,
         **dashboard_cards(session, actor),
+        pm_sites=pm_card(session, actor.organization_id),
         by_status=by_status,
         sites=sites,
         attention=attention,

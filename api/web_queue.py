@@ -1,7 +1,9 @@
 """Each person's queue: what waits on them, from the same rules as the buttons they see
 (anomalies, work orders to do, approve, schedule, verify, return to service, permits to
-remove, REX peer reviews) and their unread notices."""
+remove, REX peer reviews, the PM work orders assigned to them and, for a technician, the PMs
+due that their skills fit) and their unread notices."""
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -15,10 +17,11 @@ from api.web import render
 from api.web_roles import Steps, approvers
 from api.web_words import site_zones
 from domain.actor import Actor
-from domain.models import Anomaly, Asset, Permit, WorkOrder
+from domain.models import Anomaly, Asset, Permit, PmSchedule, PmTemplate, User, WorkOrder
 from domain.rules import anomaly_lifecycle as anomaly_rules
 from domain.rules.roles import Action
 from domain.services import outbox
+from domain.services import pm_schedules as pm_service
 from workflows.work_order import WorkOrderWorkflow
 
 router = APIRouter(include_in_schema=False)
@@ -49,6 +52,41 @@ def _anomalies(session, actor: Actor, *conditions) -> list[Anomaly]:
     )
 
 
+def _pms_due(session, actor: Actor) -> list[PmSchedule]:
+    """For a technician: the PMs due or overdue at their site whose template's skills they
+    all hold and that no one else has been given yet."""
+    if not set(actor.roles) & {r.value for r in pm_service.TECHNICIANS} or not actor.user_id:
+        return []
+    user = session.get(User, actor.user_id)
+    mine = {s.skill.code for s in user.skills}
+    now = datetime.now(UTC)
+    due, _ = pm_service.list_schedules(
+        session=session, organization_id=actor.organization_id, which="due", limit=LIMIT, now=now
+    )
+    overdue, _ = pm_service.list_schedules(
+        session=session, organization_id=actor.organization_id, which="overdue", limit=LIMIT,
+        now=now,
+    )  # fmt: skip
+    found: dict[int, PmSchedule] = {}
+    for row in [*overdue, *due]:
+        template = session.get(PmTemplate, row.template_id) if row.template_id else None
+        needs = set(template.required_skills if template else [])
+        asset = session.get(Asset, row.asset_id)
+        if not needs <= mine or user.home_site_id not in (None, asset.site_id):
+            continue
+        if row.open_work_order:
+            taken = session.scalar(
+                select(WorkOrder.assigned_to_id).where(
+                    WorkOrder.organization_id == actor.organization_id,
+                    WorkOrder.number == row.open_work_order,
+                )
+            )
+            if taken is not None and taken != actor.user_id:
+                continue
+        found.setdefault(row.id, row)
+    return sorted(found.values(), key=lambda r: (r.next_due_date is None, r.next_due_date, r.id))
+
+
 async def waiting_on(request: Request, session, actor: Actor) -> dict[str, list]:
     steps = Steps(actor)
     me = actor.user_id
@@ -61,8 +99,14 @@ async def waiting_on(request: Request, session, actor: Actor) -> dict[str, list]
         "anomaly_reviews": [],
         "peer_reviews": [],
         "my_work": _wos(
-            session, actor, WorkOrder.assigned_to_id == me, WorkOrder.status.in_(MY_WORK)
+            session, actor, WorkOrder.assigned_to_id == me, WorkOrder.status.in_(MY_WORK),
+            WorkOrder.type != "PM",
         ),
+        "pm_work": _wos(
+            session, actor, WorkOrder.assigned_to_id == me, WorkOrder.status.in_(MY_WORK),
+            WorkOrder.type == "PM",
+        ),
+        "pm_due": _pms_due(session, actor),
         "to_approve": [],
         "to_schedule": [],
         "to_verify": [],

@@ -40,6 +40,7 @@ from domain.schemas.work_orders import (
     Severity,
     Symptom,
     TaskCompleteIn,
+    TaskEditIn,
     TaskIn,
     WorkOrderUpdate,
 )
@@ -61,6 +62,8 @@ CONTENT_FORM_DOORS = {
     "permit-remove": door_of(Action.ISSUE_PERMITS),
     "file": door_of(Action.ADD_EVIDENCE),
     "task-add": door_of(Action.CREATE_WO, Scope.FULL),
+    "task-edit": door_of(Action.CREATE_WO, Scope.FULL),
+    "task-remove": door_of(Action.CREATE_WO, Scope.FULL),
     "details": door_of(Action.CREATE_WO, Scope.FULL),
 }
 MAX_PHOTOS = 5
@@ -454,6 +457,22 @@ async def content(number: str, kind: str, request: Request, session: DbSession, 
                 spec_max=text.get("spec_max") or None,
             )
             await wo_content.add_task(client, session, actor, number, task)
+        elif kind == "task-edit":
+            seq = int(text.get("task", "0"))
+            edit = TaskEditIn(
+                description=text.get("description", ""),
+                required=text.get("required") == "on",
+                requires_measurement=text.get("requires_measurement") == "on",
+                unit=text.get("unit") or None,
+                spec_min=text.get("spec_min") or None,
+                spec_max=text.get("spec_max") or None,
+                requires_photo=text.get("requires_photo") == "on",
+                sequence=text.get("sequence") or None,
+            )
+            await wo_content.edit_task(client, session, actor, number, seq, edit)
+        elif kind == "task-remove":
+            seq = int(text.get("task", "0"))
+            await wo_content.remove_task(client, session, actor, number, seq)
         elif kind == "details":
             changes = WorkOrderUpdate(
                 title=text.get("title") or None,
@@ -486,15 +505,19 @@ async def content(number: str, kind: str, request: Request, session: DbSession, 
             request, session, actor, number, 422, error=f"enter a number ({err})",
             form=text, failed=kind,
         )  # fmt: skip
-    saved = {"task-add": "Task added", "details": "Changes saved"}.get(
-        kind, f"{kind.replace('-', ' ').capitalize()} saved"
-    )
+    saved = {
+        "task-add": "Task added",
+        "task-edit": "Task saved",
+        "task-remove": "Task removed",
+        "details": "Changes saved",
+    }.get(kind, f"{kind.replace('-', ' ').capitalize()} saved")
     anchor = ANCHORS.get(kind, "")
     return RedirectResponse(f"/work-orders/{number}?{urlencode({'notice': saved})}#{anchor}", 303)
 
 
 ANCHORS = {
-    "task-add": "tasks", "task-complete": "tasks", "details": "edit", "labor": "evidence",
+    "task-add": "tasks", "task-complete": "tasks", "task-edit": "tasks", "task-remove": "tasks",
+    "details": "edit", "labor": "evidence",
     "file": "evidence", "permit": "permits", "permit-remove": "permits",
 }  # fmt: skip
 

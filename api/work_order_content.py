@@ -11,7 +11,14 @@ from temporalio.client import Client
 from api import work_order_actions as wo_actions
 from domain.actor import Actor
 from domain.rules import work_orders as rules
-from domain.schemas.work_orders import LaborIn, PartIssueIn, PartRequestIn, PermitIn, TaskIn
+from domain.schemas.work_orders import (
+    LaborIn,
+    PartIssueIn,
+    PartRequestIn,
+    PermitIn,
+    TaskEditIn,
+    TaskIn,
+)
 from domain.services import files
 from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow as WO
@@ -20,11 +27,13 @@ from workflows.work_order_types import (
     AttachFileRequest,
     CompleteTaskRequest,
     ContentState,
+    EditTaskRequest,
     FileKey,
     IssuePartRequest,
     IssuePermitRequest,
     LogLaborRequest,
     RemovePermitRequest,
+    RemoveTaskRequest,
     RequestPartsRequest,
     UpdateDetailsRequest,
     WorkOrderState,
@@ -43,6 +52,24 @@ async def add_task(
 ) -> ContentState:
     req = AddTaskRequest(actor, **data.model_dump())
     return await _send(client, session, actor, number, WO.add_task, req)
+
+
+async def edit_task(
+    client: Client, session: Session, actor: Actor, number: str, sequence: int, data: TaskEditIn
+) -> ContentState:
+    """The task as it is to be; refused once the work order is approved."""
+    values = data.model_dump(exclude={"sequence", "reason"})
+    req = EditTaskRequest(
+        actor, sequence, **values, new_sequence=data.sequence, reason=data.reason or ""
+    )
+    return await _send(client, session, actor, number, WO.edit_task, req)
+
+
+async def remove_task(
+    client: Client, session: Session, actor: Actor, number: str, sequence: int, reason: str = ""
+) -> ContentState:
+    req = RemoveTaskRequest(actor, sequence, reason)
+    return await _send(client, session, actor, number, WO.remove_task, req)
 
 
 async def complete_task(

@@ -76,6 +76,8 @@ def activities(
         work_orders.record_work_order,
         work_orders.end_work_order_downtime,
         work_orders.add_task,
+        work_orders.edit_task,
+        work_orders.remove_task,
         work_orders.complete_task,
         work_orders.log_labor,
         work_orders.issue_permit,

@@ -29,12 +29,14 @@ with workflow.unsafe.imports_passed_through():
         CompleteTaskRequest,
         ContentNotice,
         ContentState,
+        EditTaskRequest,
         FirstArticleRequest,
         IssuePartRequest,
         IssuePermitRequest,
         LogLaborRequest,
         MoveRequest,
         RemovePermitRequest,
+        RemoveTaskRequest,
         RequestPartsRequest,
         ScheduleRequest,
         StopWorkRequest,
@@ -79,6 +81,10 @@ EVENTS = {
 }
 # What a work order's details may still change (in DRAFT or SUBMITTED).
 DETAILS = {"title", "description", "priority", "estimated_hours", "estimated_cost"}
+# Tasks are edited or removed only before approval: the approver approved these tasks.
+TASKS_OPEN = {W.DRAFT, W.SUBMITTED}
+# Runs that took a task edit or removal carry this marker (the updates came with it).
+TASK_EDITS = "task-edits"
 
 
 _fail = refuse
@@ -539,6 +545,13 @@ class WorkOrderWorkflow:
                 f"a {self._facts.status.value} work order can no longer be edited; "
                 "details change only in DRAFT or SUBMITTED",
             )
+        if kind in ("TASK_EDITED", "TASK_REMOVED") and self._facts.status not in TASKS_OPEN:
+            _fail(
+                "Conflict",
+                f"tasks change only before approval (DRAFT or SUBMITTED); this work order "
+                f"is {self._facts.status.value}",
+                "task",
+            )
         if kind == "PERMIT_REMOVED" and not any(
             p.active and p.kind.value == permit for p in self._facts.permits
         ):
@@ -585,6 +598,57 @@ class WorkOrderWorkflow:
     @add_task.validator
     def _check_add_task(self, req: AddTaskRequest) -> None:
         self._check_typed(req.actor, "TASK_ADDED")
+
+    @workflow.update
+    async def edit_task(self, req: EditTaskRequest) -> ContentState:
+        async with self._lock:
+            workflow.patched(TASK_EDITS)
+            done = await self._store(
+                "TASK_EDITED", WorkOrderActivities.edit_task, req, self._check_edit_task
+            )
+            t = _task(done["task"])
+            f = self._facts
+            f.tasks = sorted(
+                [t if x.sequence == done["was"] else x for x in f.tasks], key=lambda x: x.sequence
+            )
+            return self._answer(done)
+
+    @edit_task.validator
+    def _check_edit_task(self, req: EditTaskRequest) -> None:
+        self._check_typed(req.actor, "TASK_EDITED")
+        self._known_task(req.sequence)
+        if len(req.description.strip()) < 3:
+            _fail("RuleViolation", "description: at least 3 characters", "description")
+        if req.requires_measurement and req.spec_min is None and req.spec_max is None:
+            _fail("RuleViolation", "spec_min: a measured task needs spec_min and/or spec_max",
+                  "spec_min")  # fmt: skip
+        if req.spec_min is not None and req.spec_max is not None and req.spec_min > req.spec_max:
+            _fail("RuleViolation", "spec_min cannot exceed spec_max", "spec_min")
+        moved = req.new_sequence
+        if moved is not None and moved != req.sequence:
+            if moved < 1:
+                _fail("RuleViolation", "sequence: 1 or more", "sequence")
+            if any(t.sequence == moved for t in self._facts.tasks):
+                _fail("Conflict", f"sequence {moved} is taken by another task", "sequence")
+
+    @workflow.update
+    async def remove_task(self, req: RemoveTaskRequest) -> ContentState:
+        async with self._lock:
+            workflow.patched(TASK_EDITS)
+            done = await self._store(
+                "TASK_REMOVED", WorkOrderActivities.remove_task, req, self._check_remove_task
+            )
+            self._facts.tasks = [t for t in self._facts.tasks if t.sequence != done["removed"]]
+            return self._answer(done)
+
+    @remove_task.validator
+    def _check_remove_task(self, req: RemoveTaskRequest) -> None:
+        self._check_typed(req.actor, "TASK_REMOVED")
+        self._known_task(req.sequence)
+
+    def _known_task(self, sequence: int) -> None:
+        if not any(t.sequence == sequence for t in self._facts.tasks):
+            _fail("NotFound", f"task {sequence} not found", "task")
 
     @workflow.update
     async def complete_task(self, req: CompleteTaskRequest) -> ContentState:

@@ -101,6 +101,31 @@ class AddTaskRequest:
 
 
 @dataclass
+class EditTaskRequest:
+    """A task as it is to be, before approval: every field given (a PUT); `new_sequence`
+    moves it to a free place in the order."""
+
+    actor: Actor
+    sequence: int
+    description: str
+    required: bool = True
+    requires_measurement: bool = False
+    unit: str | None = None
+    spec_min: float | None = None
+    spec_max: float | None = None
+    requires_photo: bool = False
+    new_sequence: int | None = None
+    reason: str = ""
+
+
+@dataclass
+class RemoveTaskRequest:
+    actor: Actor
+    sequence: int
+    reason: str = ""
+
+
+@dataclass
 class CompleteTaskRequest:
     actor: Actor
     sequence: int

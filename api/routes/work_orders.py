@@ -63,6 +63,7 @@ from domain.schemas.work_orders import (
     StopWorkClearIn,
     StopWorkIn,
     TaskCompleteIn,
+    TaskEditIn,
     TaskIn,
     VerifyIn,
     WorkOrderCreate,
@@ -143,6 +144,7 @@ def _out(session, wo: WorkOrder, live: dict | None = None) -> dict[str, Any]:
                 "unit": t.measurement_unit,
                 "spec_min": t.spec_min,
                 "spec_max": t.spec_max,
+                "requires_photo": t.requires_photo,
                 "measurement_value": t.measurement_value,
                 "measurement_passed": t.measurement_passed,
                 "completed": t.completed,
@@ -411,6 +413,40 @@ async def add_task(
     number: str, data: TaskIn, session: DbSession, actor: Planner, client: TemporalClient
 ) -> dict[str, Any]:
     done = await content.add_task(client, session, actor, number, data)
+    return jsonable(done.work_order)
+
+
+@router.put(
+    "/work-orders/{number}/tasks/{sequence}",
+    response_model=WorkOrderState,
+    summary="Edit a task before approval (the task as it is to be)",
+)
+async def edit_task(
+    number: str,
+    sequence: RowId,
+    data: TaskEditIn,
+    session: DbSession,
+    actor: Planner,
+    client: TemporalClient,
+) -> dict[str, Any]:
+    done = await content.edit_task(client, session, actor, number, sequence, data)
+    return jsonable(done.work_order)
+
+
+@router.delete(
+    "/work-orders/{number}/tasks/{sequence}",
+    response_model=WorkOrderState,
+    summary="Remove a task before approval",
+)
+async def remove_task(
+    number: str,
+    sequence: RowId,
+    session: DbSession,
+    actor: Planner,
+    client: TemporalClient,
+    reason: Annotated[str, Query(max_length=500)] = "",
+) -> dict[str, Any]:
+    done = await content.remove_task(client, session, actor, number, sequence, reason)
     return jsonable(done.work_order)
 
 

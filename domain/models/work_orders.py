@@ -4,7 +4,16 @@ operator reports (E.4), stop-work orders and the event stream of J.2."""
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -99,6 +108,7 @@ class WorkOrderTask(Base):
     measurement_unit: Mapped[str | None] = mapped_column(String(20))
     spec_min: Mapped[float | None]
     spec_max: Mapped[float | None]
+    requires_photo: Mapped[bool] = mapped_column(default=False, server_default=false())
     measurement_value: Mapped[float | None]
     measurement_passed: Mapped[bool | None]
     completed: Mapped[bool] = mapped_column(default=False)

@@ -31,6 +31,8 @@ WO_DOORS: dict[str, Spec] = {
 # Content the work order is told about -> the actions that may write it (any one).
 CONTENT_DOORS: dict[str, list[Spec]] = {
     "TASK_ADDED": [(A.CREATE_WO, S.FULL)],
+    "TASK_EDITED": [(A.CREATE_WO, S.FULL)],
+    "TASK_REMOVED": [(A.CREATE_WO, S.FULL)],
     "TASK_COMPLETED": [(A.EXECUTE_WO,)],
     "LABOR": [(A.EXECUTE_WO,)],
     "PERMIT_ISSUED": [(A.ISSUE_PERMITS,)],

@@ -15,6 +15,7 @@ class TaskOut(BaseModel):
     unit: str | None
     spec_min: float | None
     spec_max: float | None
+    requires_photo: bool = False
     measurement_value: float | None
     measurement_passed: bool | None
     completed: bool

@@ -64,6 +64,14 @@ class TaskIn(BaseModel):
         return self
 
 
+class TaskEditIn(TaskIn):
+    """A task as it is to be (every field); `sequence` moves it to a free place."""
+
+    requires_photo: bool = False
+    sequence: int | None = Field(default=None, ge=1, le=10_000)
+    reason: Line | None = None
+
+
 class WorkOrderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     asset: Code = Field(min_length=1)

@@ -432,6 +432,7 @@ def open_work_order(
             unit=t.get("measurement_unit"),
             spec_min=rules.measurement_spec(t.get("measurement_spec"))[0],
             spec_max=rules.measurement_spec(t.get("measurement_spec"))[1],
+            requires_photo=t.get("requires_photo", False),
         )
         for t in (template.tasks if template else [])
     ]

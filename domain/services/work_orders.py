@@ -57,6 +57,7 @@ class NewTask:
     unit: str | None = None
     spec_min: float | None = None
     spec_max: float | None = None
+    requires_photo: bool = False
 
 
 def create(
@@ -118,6 +119,7 @@ def create(
                 measurement_unit=t.unit,
                 spec_min=t.spec_min,
                 spec_max=t.spec_max,
+                requires_photo=t.requires_photo,
             )
         )
     record_change(
@@ -299,6 +301,72 @@ def add_task(session: Session, wo: WorkOrder, task: NewTask) -> WorkOrderTask:
     session.add(row)
     session.flush()
     return row
+
+
+@dataclass
+class TaskEdit:
+    """A task as it is to be (every field), and where it moves in the order if anywhere."""
+
+    description: str
+    required: bool = True
+    requires_measurement: bool = False
+    unit: str | None = None
+    spec_min: float | None = None
+    spec_max: float | None = None
+    requires_photo: bool = False
+    new_sequence: int | None = None
+
+
+def task_of(wo: WorkOrder, sequence: int) -> WorkOrderTask:
+    task = next((t for t in wo.tasks if t.sequence == sequence), None)
+    if task is None:
+        raise NotFound(f"task {sequence} not found on {wo.number}", field="task")
+    return task
+
+
+def task_fields(task: WorkOrderTask) -> dict[str, Any]:
+    """What a task edit may change, as the audit row shows it before and after."""
+    return {
+        "sequence": task.sequence,
+        "description": task.description,
+        "required": task.is_required,
+        "requires_measurement": task.requires_measurement,
+        "unit": task.measurement_unit,
+        "spec_min": task.spec_min,
+        "spec_max": task.spec_max,
+        "requires_photo": task.requires_photo,
+    }
+
+
+def edit_task(session: Session, wo: WorkOrder, sequence: int, edit: TaskEdit) -> WorkOrderTask:
+    task = task_of(wo, sequence)
+    target = edit.new_sequence
+    if target is not None and target != sequence:
+        if any(t.sequence == target for t in wo.tasks):
+            raise Conflict(
+                f"sequence {target} is taken by another task on {wo.number}",
+                field="sequence",
+            )
+        task.sequence = target
+    task.description = edit.description
+    task.is_required = edit.required
+    task.requires_measurement = edit.requires_measurement
+    task.measurement_unit = edit.unit
+    task.spec_min = edit.spec_min
+    task.spec_max = edit.spec_max
+    task.requires_photo = edit.requires_photo
+    session.flush()
+    return task
+
+
+def remove_task(session: Session, wo: WorkOrder, sequence: int) -> dict[str, Any]:
+    """The task's fields as they were; the others keep their numbers."""
+    task = task_of(wo, sequence)
+    was = task_fields(task)
+    session.delete(task)
+    session.flush()
+    session.expire(wo, ["tasks"])
+    return was
 
 
 def measurement_passes(task: WorkOrderTask, value: float | None) -> bool | None:

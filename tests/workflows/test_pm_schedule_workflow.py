@@ -97,7 +97,7 @@ def make_schedule(
                 schedule_type=schedule_type, interval_days=days, interval_hours=hours,
                 estimated_hours=1.5, required_skills=["MECH"], required_permits=["LOTO"],
                 tasks=[
-                    {"sequence": 1, "description": "Check guards"},
+                    {"sequence": 1, "description": "Check guards", "requires_photo": True},
                     {"sequence": 2, "description": "Measure blade runout",
                      "requires_measurement": True, "measurement_unit": "mm",
                      "measurement_spec": "0.0-0.2 mm"},
@@ -227,9 +227,9 @@ async def test_thirty_day_schedule_over_three_cycles_completed_late_and_early(
     with sessions() as s:
         tasks = s.scalars(select(WorkOrderTask).where(WorkOrderTask.work_order_id == wo.id)
                           .order_by(WorkOrderTask.sequence)).all()  # fmt: skip
-        assert [(t.description, t.spec_min, t.spec_max) for t in tasks] == [
-            ("Check guards", None, None),
-            ("Measure blade runout", 0.0, 0.2),
+        assert [(t.description, t.spec_min, t.spec_max, t.requires_photo) for t in tasks] == [
+            ("Check guards", None, None, True),
+            ("Measure blade runout", 0.0, 0.2, False),
         ]
         tech = s.scalars(select(AuditLog).where(AuditLog.entity_id == wo.number,
                                                 AuditLog.action == "APPROVED")).one()  # fmt: skip

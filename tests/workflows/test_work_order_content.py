@@ -3,6 +3,7 @@ workflow's activities with its audit row, refused by its validator (state, role,
 organisation), written once when its activity runs again, files by content hash, replay."""
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -18,6 +19,7 @@ from domain.models import (
     WorkOrderAttachment,
     WorkOrderLabor,
     WorkOrderPart,
+    WorkOrderTask,
 )
 from domain.rules import work_orders as rules
 from domain.services import files
@@ -40,11 +42,13 @@ from workflows.work_order_types import (
     AttachFileRequest,
     CompleteTaskRequest,
     ContentState,
+    EditTaskRequest,
     FileKey,
     IssuePartRequest,
     IssuePermitRequest,
     LogLaborRequest,
     RemovePermitRequest,
+    RemoveTaskRequest,
     RequestPartsRequest,
     UpdateDetailsRequest,
     VerifyRequest,
@@ -255,3 +259,56 @@ async def test_the_same_file_is_stored_once(tclient, sessions, task_queue):
     )  # fmt: skip
     state = await h.query(WO.get_state)
     assert [e.action for e in state.events] == ["FILE", "FILE"]
+
+
+async def test_tasks_are_edited_and_removed_before_approval_only(tclient, sessions, task_queue):
+    """Task edits and removals are typed updates written by their activities (one audit row
+    each, before and after), refused once approved; the run carries the change's marker."""
+    h = await _open(tclient, sessions, task_queue, tasks=("Replace the blade", "Check guard"))
+    sup, mgr = actor(sessions, "supervisor"), actor(sessions, "manager")
+    edit = EditTaskRequest(
+        sup, 1, "Replace the blade and its bolts", requires_measurement=True, unit="Nm",
+        spec_min=40, spec_max=45, requires_photo=True, new_sequence=3, reason="torque spec",
+    )  # fmt: skip
+    await _refused(
+        h, WO.edit_task, replace(edit, actor=actor(sessions, "operator")), "NotAllowed",
+        "may not create wo",
+    )  # fmt: skip
+    await _refused(h, WO.edit_task, replace(edit, new_sequence=2), "Conflict", "sequence 2")
+    await _refused(h, WO.edit_task, replace(edit, spec_min=50), "RuleViolation", "spec_min")
+    await _refused(h, WO.remove_task, RemoveTaskRequest(sup, 7), "NotFound", "task 7")
+    stranger = actor(sessions, "b-manager")
+    await _refused(h, WO.remove_task, RemoveTaskRequest(stranger, 2), "NotFound", h.id)
+    edited = await h.execute_update(WO.edit_task, edit)
+    assert edited.result["task"]["sequence"] == 3 and edited.result["after"]["unit"] == "Nm"
+    await _act(h, WO.submit, sup)
+    removed = await h.execute_update(WO.remove_task, RemoveTaskRequest(sup, 2, "duplicate"))
+    assert removed.result["removed"] == 2
+    with sessions() as s:
+        wo_id = _row(sessions, h.id).id
+        rows = s.scalars(select(WorkOrderTask).filter_by(work_order_id=wo_id)).all()
+        assert [(t.sequence, t.spec_max, t.requires_photo) for t in rows] == [(3, 45, True)]
+    await _act(h, WO.approve, mgr)
+    for method, request in [
+        (WO.edit_task, replace(edit, sequence=3, new_sequence=None)),
+        (WO.remove_task, RemoveTaskRequest(sup, 3)),
+    ]:
+        await _refused(h, method, request, "Conflict", "only before approval", "APPROVED")
+    audit = {a.action: a for a in _audit(sessions, h.id)}
+    assert audit["TASK_EDITED"].previous_state["description"] == "Replace the blade"
+    assert audit["TASK_EDITED"].reason == "task 1 edited, now 3: torque spec"
+    assert audit["TASK_REMOVED"].previous_state["description"] == "Check guard"
+    assert audit["TASK_REMOVED"].user_name == sup.full_name
+    # The timeline names each change where it happened.
+    state = await h.query(WO.get_state)
+    assert [e.action for e in state.events][-4:] == [
+        "TASK_EDITED", "STATUS_SUBMITTED", "TASK_REMOVED", "STATUS_APPROVED",
+    ]  # fmt: skip
+    history = await h.fetch_history()
+    markers = [
+        e.marker_recorded_event_attributes.SerializeToString()
+        for e in history.events
+        if e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+    assert any(b"task-edits" in m for m in markers), markers
+    await _save(h, "work_order_task_edits")
