@@ -12,6 +12,7 @@ from activities.notifier import Notifier
 from activities.oee import OeeActivities
 from activities.oee_alerts import OeeAlertActivities
 from activities.pm import PM_STEPS, PM_SUBJECT, PmActivities
+from activities.retention import RetentionActivities
 from activities.steps import StepActivities
 from activities.stop_work import StopWorkActivities
 from activities.work_orders import WORK_ORDER_STEPS, WorkOrderActivities
@@ -24,6 +25,7 @@ from workflows.digest import DigestWorkflow
 from workflows.oee_alert import OeeDowntimeWatchWorkflow
 from workflows.oee_snapshot import OeeSnapshotWorkflow
 from workflows.pm_schedule import PMScheduleWorkflow
+from workflows.retention import RetentionWorkflow
 from workflows.stop_work import StopWorkWorkflow
 from workflows.work_order import WorkOrderWorkflow
 
@@ -38,6 +40,7 @@ WORKFLOWS: list[type] = [
     AlertWatchWorkflow,  # listed for replays; it runs on the alert queue's own worker
     OeeSnapshotWorkflow,
     OeeDowntimeWatchWorkflow,
+    RetentionWorkflow,
 ]
 # The alert task queue's: safety watches only.
 ALERT_WORKFLOWS: list[type] = [AlertWatchWorkflow]
@@ -109,6 +112,7 @@ def activities(
         oee.roll_up_oee,
         oee_alerts.evaluate_oee_alerts,
         oee_alerts.raise_extended_downtime,
+        RetentionActivities(sessions).apply_retention,
     ]
 
 

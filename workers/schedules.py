@@ -1,5 +1,5 @@
-"""The Temporal Schedules plantops keeps: the H3 summary, the H4 daily digest and the
-five-minute OEE snapshots."""
+"""The Temporal Schedules plantops keeps: the H3 summary, the H4 daily digest, the
+five-minute OEE snapshots and the daily retention round."""
 
 from datetime import timedelta
 
@@ -20,10 +20,14 @@ from domain.settings import Settings
 from workflows.digest import DigestWorkflow
 from workflows.oee_snapshot import OeeSnapshotWorkflow
 from workflows.oee_snapshot_types import OeeSnapshotInput
+from workflows.retention import RetentionWorkflow
+from workflows.retention_types import RetentionInput
 
 SUMMARY_ID = "plantops-summary-digest"
 DAILY_ID = "plantops-daily-digest"
 OEE_SNAPSHOT_ID = "plantops-oee-snapshots"
+RETENTION_ID = "plantops-retention"
+RETENTION_HOUR_UTC = 3  # a quiet hour for most sites
 
 
 def schedules(settings: Settings) -> dict[str, Schedule]:
@@ -70,6 +74,25 @@ def schedules(settings: Settings) -> dict[str, Schedule]:
             policy=SchedulePolicy(
                 overlap=ScheduleOverlapPolicy.BUFFER_ALL, catchup_window=timedelta(days=1)
             ),
+        ),
+        # Once a day; a missed day is made up by the next run (it deletes by age).
+        RETENTION_ID: Schedule(
+            action=ScheduleActionStartWorkflow(
+                RetentionWorkflow.run,
+                RetentionInput(),
+                id="OEE-RETENTION",
+                task_queue=settings.task_queue,
+            ),
+            spec=ScheduleSpec(
+                calendars=[
+                    ScheduleCalendarSpec(
+                        hour=[ScheduleRange(RETENTION_HOUR_UTC)],
+                        minute=[ScheduleRange(30)],
+                        second=[ScheduleRange(0)],
+                    )
+                ]
+            ),
+            policy=policy,
         ),
     }
 
