@@ -11,6 +11,7 @@ from activities.channels import Channels
 from activities.notifier import Notifier
 from activities.oee import OeeActivities
 from activities.oee_alerts import OeeAlertActivities
+from activities.oee_simulator import SimulatorActivities
 from activities.pm import PM_STEPS, PM_SUBJECT, PmActivities
 from activities.retention import RetentionActivities
 from activities.steps import StepActivities
@@ -23,6 +24,7 @@ from workflows.asset import AssetWorkflow
 from workflows.breakdown import BreakdownWorkflow
 from workflows.digest import DigestWorkflow
 from workflows.oee_alert import OeeDowntimeWatchWorkflow
+from workflows.oee_simulator import OeeSimulatorWorkflow
 from workflows.oee_snapshot import OeeSnapshotWorkflow
 from workflows.pm_schedule import PMScheduleWorkflow
 from workflows.retention import RetentionWorkflow
@@ -41,6 +43,7 @@ WORKFLOWS: list[type] = [
     OeeSnapshotWorkflow,
     OeeDowntimeWatchWorkflow,
     RetentionWorkflow,
+    OeeSimulatorWorkflow,
 ]
 # The alert task queue's: safety watches only.
 ALERT_WORKFLOWS: list[type] = [AlertWatchWorkflow]
@@ -113,6 +116,7 @@ def activities(
         oee_alerts.evaluate_oee_alerts,
         oee_alerts.raise_extended_downtime,
         RetentionActivities(sessions).apply_retention,
+        SimulatorActivities(sessions, client, settings.task_queue, settings).simulate_minute,
     ]
 
 
