@@ -162,7 +162,7 @@ def _machines(session, actor: Actor) -> list[tuple[Machine, str]]:
     )
     if allowed is not None:
         query = query.where(Machine.id.in_(allowed))
-    return list(session.execute(query).tuples())
+    return [(m, n) for m, n in session.execute(query)]
 
 
 def _scope(session, machines: list[tuple[Machine, str]], ref: str) -> oee.Scope:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
 with workflow.unsafe.imports_passed_through():
@@ -65,6 +65,8 @@ async def start_watch(
             data,
             id=watch_id(data.downtime_id, data.start_time),
             task_queue=task_queue,
+            # A watch that already ran never runs again (its alert may have been resolved).
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     except WorkflowAlreadyStartedError:
         return None
@@ -79,3 +81,23 @@ async def end_watch(client: Client, downtime_id: int, start) -> None:
         await client.get_workflow_handle(watch_id(downtime_id, start)).cancel()
     except RPCError:  # already done (it fired) or never started
         pass
+
+
+async def resume_watches(client: Client, sessions, task_queue: str) -> int:
+    """At worker start: a watch for every open floor downtime that has none (one recorded
+    while Temporal was away). How many were started."""
+    from sqlalchemy import select
+
+    from domain.models.production import ProductionDowntime
+
+    with sessions() as session:
+        rows = session.execute(
+            select(ProductionDowntime.id, ProductionDowntime.organization_id,
+                   ProductionDowntime.start_time)
+            .where(ProductionDowntime.end_time.is_(None))
+        ).all()  # fmt: skip
+    started = 0
+    for row in rows:
+        handle = await start_watch(client, task_queue, DowntimeWatchInput(*row))
+        started += handle is not None
+    return started

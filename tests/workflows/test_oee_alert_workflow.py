@@ -23,7 +23,13 @@ from domain.services import production_downtime as downtime
 from tests.conftest import own_time_env
 from tests.oee_helpers import local, saw_line, snapshot_round
 from workers import registry
-from workflows.oee_alert import OeeDowntimeWatchWorkflow, end_watch, start_watch, watch_id
+from workflows.oee_alert import (
+    OeeDowntimeWatchWorkflow,
+    end_watch,
+    resume_watches,
+    start_watch,
+    watch_id,
+)
 from workflows.oee_alert_types import DowntimeWatchInput
 from workflows.oee_snapshot import OeeSnapshotWorkflow
 from workflows.oee_snapshot_types import OeeSnapshotInput
@@ -81,7 +87,8 @@ def _end(sessions, downtime_id: int, end):
 async def test_an_open_downtime_raises_once_and_one_ended_in_time_raises_nothing(
     tworker, time_env, sessions, task_queue
 ):
-    machine = saw_line(sessions)["SAW-JKS-001"]
+    ids = saw_line(sessions)
+    machine = ids["SAW-JKS-001"]
     start = await time_env.get_current_time()
     first = _open(sessions, machine, start)
     handle = await start_watch(tworker, task_queue, first)
@@ -131,6 +138,14 @@ async def test_an_open_downtime_raises_once_and_one_ended_in_time_raises_nothing
     assert isinstance(ended.value.cause, CancelledError)
     await time_env.sleep(timedelta(minutes=5))
     assert _alerts(sessions, reference_id=second.downtime_id) == []
+
+    # A stop recorded while Temporal was away gets its watch when the worker starts; a
+    # watch that ran (or runs) is not started again.
+    third = _open(sessions, ids["SAW-JKS-002"], await time_env.get_current_time())
+    assert await resume_watches(tworker, sessions, task_queue) == 1
+    assert await resume_watches(tworker, sessions, task_queue) == 0
+    assert await start_watch(tworker, task_queue, first) is None
+    await tworker.get_workflow_handle(watch_id(third.downtime_id, third.start_time)).terminate()
 
 
 def _worked_example(sessions) -> dict[str, int]:
