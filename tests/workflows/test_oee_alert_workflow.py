@@ -149,18 +149,19 @@ async def test_an_open_downtime_raises_once_and_one_ended_in_time_raises_nothing
 
 
 def _worked_example(sessions) -> dict[str, int]:
-    """Seed 002's worked shift on SAW-JKS-001: a 47-minute stop from 08:00, 19,271 made."""
+    """Seed 002's worked shift on SAW-JKS-001: a 47-minute stop from 08:00, 19,271 made,
+    entered at 14:00 with the slots taken already (no round below retakes them)."""
     ids = saw_line(sessions)
     with sessions() as s:
         m = s.get(Machine, ids["SAW-JKS-001"])
         actor = system_actor(m.organization_id, "test")
         downtime.record_downtime(session=s, actor=actor, machine=m, reason_code="BD-MECH",
-                                 start=local(8), end=local(8, 47), now=local(13))  # fmt: skip
+                                 start=local(8), end=local(8, 47), now=local(14))  # fmt: skip
         production.record_count(session=s, actor=actor, machine=m, period_start=local(6),
                                 period_end=local(13), total=19_271, good=18_848,
-                                now=local(13))  # fmt: skip
-        for hour in (8, 12):  # the hours the alerts are judged on
-            snapshot_round(s, local(hour), local(hour + 1))
+                                now=local(14))  # fmt: skip
+        snapshot_round(s, local(8), local(9, 5))  # the hours the alerts are judged on
+        snapshot_round(s, local(12), local(13))
         s.commit()
     return ids
 
@@ -178,19 +179,23 @@ async def test_the_snapshot_round_raises_and_settles_threshold_alerts(
     tworker, sessions, task_queue
 ):
     machine = _worked_example(sessions)["SAW-JKS-001"]
-    await _round(tworker, task_queue, local(9))
+    await _round(tworker, task_queue, local(9, 5))
     mine = {a.alert_type: a for a in _alerts(sessions, machine_id=machine)}
-    # 47 of the hour's 60 minutes stopped.
-    assert mine["availability_low"].actual_value == pytest.approx(21.67, abs=0.01)
+    # 42 of the hour's 60 minutes stopped (08:05 to 08:47).
+    assert mine["availability_low"].actual_value == 30.0
     assert mine["oee_below_target"].threshold_value == 85.0
     assert "quality_issue" not in mine  # 97.8 % good
-    await _round(tworker, task_queue, local(9))  # the same slot again: nothing twice
+    with sessions() as s:  # the same slot judged again: nothing twice
+        oee_alerts.evaluate_round(session=s, taken_at=local(9, 5))
+        s.commit()
     assert len(_alerts(sessions, machine_id=machine)) == len(mine)
 
     # 13:00: the hour ran without a stop (availability cleared) and the DAY shift ended
     # at the seed's 74.79 %, under the shift target of 75 %; run twice, raised once.
     handle = await _round(tworker, task_queue, local(13))
-    await _round(tworker, task_queue, local(13))
+    with sessions() as s:
+        oee_alerts.evaluate_round(session=s, taken_at=local(13))
+        s.commit()
     after = {a.alert_type: a for a in _alerts(sessions, machine_id=machine)}
     assert after["availability_low"].resolved_by == "plantops"
     assert after["shift_oee_miss"].actual_value == 74.79
