@@ -16,12 +16,23 @@ from api import (
     outage,
     web,
     web_anomalies,
+    web_oee,
     web_pm,
     web_queue,
     web_records,
     web_work_orders,
 )
-from api.routes import anomalies, assets, auth, health, oee, pm, pm_metrics, work_orders
+from api.routes import (
+    anomalies,
+    assets,
+    auth,
+    health,
+    oee,
+    oee_alerts,
+    pm,
+    pm_metrics,
+    work_orders,
+)
 from domain.db import make_engine, make_sessionmaker
 from domain.settings import Settings, get_settings
 
@@ -90,11 +101,13 @@ def create_app(
     app.include_router(pm.router)
     app.include_router(pm_metrics.router)
     app.include_router(oee.router)
+    app.include_router(oee_alerts.router)
     app.include_router(web.router)
     app.include_router(web_queue.router)  # /anomalies/queue before /anomalies/{ref}
     app.include_router(web_records.router)
     app.include_router(web_anomalies.router)
     app.include_router(web_work_orders.router)
     app.include_router(web_pm.router)
+    app.include_router(web_oee.router)
     edge.install(app)
     return app

@@ -217,14 +217,18 @@ def dashboard(request: Request, session: DbSession, actor: DashboardViewer) -> H
         .order_by(Site.code)
     ).all()
     attention = [a for a in rows if a.status is not AssetStatus.IN_SERVICE]
+    from api.web_oee import dashboard_card  # it renders through this module
     from api.web_pm import dashboard_card as pm_card
 
+    oee_card = (dashboard_card(session, actor)
+                if scope_for(actor.roles, Action.VIEW_OEE) else {})  # fmt: skip
     return render(
         request,
         "web/dashboard.html",
         actor=actor,
         **dashboard_cards(session, actor),
         pm_sites=pm_card(session, actor.organization_id),
+        **oee_card,
         by_status=by_status,
         sites=sites,
         attention=attention,

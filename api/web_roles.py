@@ -6,7 +6,7 @@ from api.web_words import either, role_words
 from domain.actor import Actor
 from domain.rules import anomaly_lifecycle as anomaly_rules
 from domain.rules import work_orders as wo_rules
-from domain.rules.roles import Action, Role, Scope, roles_with
+from domain.rules.roles import Action, Role, Scope, roles_with, scope_for
 from domain.rules.work_order_doors import WO_DOORS
 
 R = Role
@@ -119,3 +119,17 @@ def anomaly_waiting(status: str) -> str | None:
         "REX": "waiting for the assigned technician's REX",
         "REX_REVIEW": waiting_for(peers) + " (a peer) to review the REX",
     }.get(status)
+
+
+# -- OEE pages --
+
+
+def oee_doors(actor: Actor) -> dict[str, bool]:
+    """What the OEE page offers a person: logging stops and handling alerts (the floor, an
+    operator on its own machines), and the link to the targets (administration)."""
+    roles = actor.roles
+    return {
+        "log": scope_for(roles, Action.LOG_PRODUCTION) is not None,
+        "alerts": scope_for(roles, Action.LOG_PRODUCTION) is not None,
+        "targets": scope_for(roles, Action.SET_OEE_TARGETS) is not None,
+    }

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     )
     summary_every_hours: int = Field(default=4, ge=1, description="H3 summary email period.")
     daily_digest_hour_utc: int = Field(default=6, ge=0, le=23, description="H4 digest hour.")
+    demo: bool = Field(
+        default=False, description="Demo mode: the demo machines keep producing (set by up)."
+    )
     rex_due_days: int = Field(
         default=7, ge=1, le=365, description="An approved REX is due this long after approval."
     )

@@ -213,6 +213,8 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
         cmd_migrate(resolved, args)
         if not args.no_demo:
             cmd_demo(resolved, args)
+        # Demo mode: the worker keeps the demo machines producing (the simulator's schedule).
+        env["PLANTOPS_DEMO"] = "0" if args.no_demo else "1"
         env["PLANTOPS_SECRET_KEY"] = settings.resolved_secret_key()
         # Safety watches get a process (a core's share, a loop) of their own: a burst of
         # routine lifecycle work cannot hold back a voice call or an escalation.

@@ -10,7 +10,10 @@ from activities.breakdown import REPORT_SUBJECT, BreakdownActivities
 from activities.channels import Channels
 from activities.notifier import Notifier
 from activities.oee import OeeActivities
+from activities.oee_alerts import OeeAlertActivities
+from activities.oee_simulator import SimulatorActivities
 from activities.pm import PM_STEPS, PM_SUBJECT, PmActivities
+from activities.retention import RetentionActivities
 from activities.steps import StepActivities
 from activities.stop_work import StopWorkActivities
 from activities.work_orders import WORK_ORDER_STEPS, WorkOrderActivities
@@ -20,8 +23,11 @@ from workflows.anomaly import AnomalyWorkflow
 from workflows.asset import AssetWorkflow
 from workflows.breakdown import BreakdownWorkflow
 from workflows.digest import DigestWorkflow
+from workflows.oee_alert import OeeDowntimeWatchWorkflow
+from workflows.oee_simulator import OeeSimulatorWorkflow
 from workflows.oee_snapshot import OeeSnapshotWorkflow
 from workflows.pm_schedule import PMScheduleWorkflow
+from workflows.retention import RetentionWorkflow
 from workflows.stop_work import StopWorkWorkflow
 from workflows.work_order import WorkOrderWorkflow
 
@@ -35,6 +41,9 @@ WORKFLOWS: list[type] = [
     PMScheduleWorkflow,
     AlertWatchWorkflow,  # listed for replays; it runs on the alert queue's own worker
     OeeSnapshotWorkflow,
+    OeeDowntimeWatchWorkflow,
+    RetentionWorkflow,
+    OeeSimulatorWorkflow,
 ]
 # The alert task queue's: safety watches only.
 ALERT_WORKFLOWS: list[type] = [AlertWatchWorkflow]
@@ -56,6 +65,7 @@ def activities(
     stop_work = StopWorkActivities(sessions, client, settings.task_queue)
     pm = PmActivities(sessions, client, settings.task_queue)
     oee = OeeActivities(sessions)
+    oee_alerts = OeeAlertActivities(sessions, settings, channels)
     # The kit's two generic activities: each lifecycle adds its record's description.
     notifier = Notifier(sessions, settings, channels, [ANOMALY_SUBJECT, REPORT_SUBJECT, PM_SUBJECT])
     steps = StepActivities(sessions, [ANOMALY_STEPS, WORK_ORDER_STEPS, PM_STEPS], notifier)
@@ -105,6 +115,10 @@ def activities(
         pm.block_asset,
         oee.take_oee_snapshots,
         oee.roll_up_oee,
+        oee_alerts.evaluate_oee_alerts,
+        oee_alerts.raise_extended_downtime,
+        RetentionActivities(sessions).apply_retention,
+        SimulatorActivities(sessions, client, settings.task_queue, settings).simulate_minute,
     ]
 
 

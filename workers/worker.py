@@ -111,6 +111,9 @@ async def run_worker(
             from workers.pm_start import start_missing_pm_schedules
 
             await start_missing_pm_schedules(client, sessions, settings)
+            from workflows.oee_alert import resume_watches
+
+            await resume_watches(client, sessions, settings.task_queue)
         log.info("worker polling task queue %s", " and ".join(queues))
         await stop.wait()
         log.info("worker shutting down")

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import DbSession, require
+from api.deps import AppSettings, DbSession, TemporalClient, require
 from api.params import RowId
 from domain.actor import Actor
 from domain.errors import RuleViolation
@@ -37,9 +37,11 @@ from domain.schemas.oee import (
     UtilisationOut,
     When,
 )
-from domain.services import energy, oee_live, production
+from domain.services import energy, oee_alerts, oee_live, production
 from domain.services import oee as service
 from domain.services import production_downtime as downtime
+from workflows.oee_alert import end_watch, start_watch
+from workflows.oee_alert_types import DowntimeWatchInput
 
 router = APIRouter(prefix="/api/v1/oee", tags=["oee"])
 Viewer = Annotated[Actor, Depends(require(Action.VIEW_OEE))]
@@ -151,7 +153,13 @@ def reasons(session: DbSession, actor: Viewer) -> dict[str, Any]:
 
 @router.post("/downtime", response_model=DowntimeOut, status_code=201,
              summary="Record a downtime event (open, or already ended)")  # fmt: skip
-def record_downtime(data: DowntimeIn, session: DbSession, actor: Logger) -> dict[str, Any]:
+async def record_downtime(
+    data: DowntimeIn,
+    session: DbSession,
+    actor: Logger,
+    client: TemporalClient,
+    settings: AppSettings,
+) -> dict[str, Any]:
     machine = production.machine_for(session=session, actor=actor, ref=data.machine, write=True)
     work_order = (production.work_order_for(session=session, actor=actor, number=data.work_order)
                   if data.work_order else None)  # fmt: skip
@@ -163,13 +171,20 @@ def record_downtime(data: DowntimeIn, session: DbSession, actor: Logger) -> dict
         work_order_id=work_order.id if work_order else None,
     )  # fmt: skip
     session.commit()
+    if row.end_time is None:  # an open stop: its extended-downtime timer
+        watch = DowntimeWatchInput(row.id, row.organization_id, row.start_time)
+        await start_watch(client, settings.task_queue, watch)
     return _downtime_out(session, row)
 
 
 @router.put("/downtime/{downtime_id}/end", response_model=DowntimeOut,
             summary="End a downtime event")  # fmt: skip
-def end_downtime(
-    downtime_id: RowId, data: DowntimeEndIn, session: DbSession, actor: Logger
+async def end_downtime(
+    downtime_id: RowId,
+    data: DowntimeEndIn,
+    session: DbSession,
+    actor: Logger,
+    client: TemporalClient,
 ) -> dict[str, Any]:
     row = session.get(ProductionDowntime, downtime_id)
     if row is not None and row.organization_id == actor.organization_id:
@@ -181,6 +196,7 @@ def end_downtime(
         end=data.end_time or datetime.now(UTC), reason_code=data.reason_code, notes=data.notes,
     )  # fmt: skip
     session.commit()
+    await end_watch(client, row.id, row.start_time)
     return _downtime_out(session, row)
 
 
@@ -300,6 +316,7 @@ def record_energy(data: EnergyReadingIn, session: DbSession, actor: Logger) -> d
         kwh=data.kwh, meter_reading=data.meter_reading, reading_type=data.reading_type,
         source=data.source,
     )  # fmt: skip
+    oee_alerts.evaluate_energy(session=session, reading=row)  # seed 002: energy spike
     session.commit()
     return {"id": row.id, "machine": data.machine.upper(), "reading_time": row.reading_time,
             "kwh": row.kwh}  # fmt: skip

@@ -13,6 +13,7 @@ from domain.models.audit import AuditLog
 from domain.models.base import Base
 from domain.models.files import StoredFile
 from domain.models.idempotency import IdempotencyKey
+from domain.models.oee_alerts import PerformanceAlert, PerformanceTarget
 from domain.models.organisation import Area, Organization, Site, WorkCenter
 from domain.models.people import (
     Certification,
@@ -60,6 +61,8 @@ from domain.models.work_orders import (
 )
 
 __all__ = [
+    "PerformanceAlert",
+    "PerformanceTarget",
     "DowntimeReason",
     "EnergyBaseline",
     "EnergyRate",

@@ -55,6 +55,7 @@ class Action(StrEnum):
     # Seed 002's role table: who sees OEE, and who logs downtime and output on the floor.
     VIEW_OEE = "View OEE"
     LOG_PRODUCTION = "Log Downtime and Output"
+    SET_OEE_TARGETS = "Set OEE Targets"  # seed 002 "Configure": admin, production manager
 
 
 class Scope(StrEnum):
@@ -177,6 +178,7 @@ for _role in (R.MAINT_SUPERVISOR, R.MAINT_TECH, R.FIELD_TECHNICIAN, R.SENIOR_TEC
               R.QUALITY, R.OPERATIONS_MANAGER):  # fmt: skip
     PERMISSIONS[_role].setdefault(A.LOG_PRODUCTION, S.FULL)
 PERMISSIONS[R.OPERATOR].setdefault(A.LOG_PRODUCTION, S.ASSIGNED)
+PERMISSIONS[R.OPERATIONS_MANAGER].setdefault(A.SET_OEE_TARGETS, S.FULL)
 
 # Stop-work authority goes with reporting: everyone on the floor but the auditor.
 for _grants in PERMISSIONS.values():

@@ -114,6 +114,9 @@ def end_downtime(
         session=session, actor=actor, entity_type=ENTITY, entity_id=str(row.id),
         action="DOWNTIME_ENDED", before=before, after=_state(row), reason=notes or "ended",
     )  # fmt: skip
+    from domain.services.oee_alerts import downtime_ended  # it reads OEE, which reads stops
+
+    downtime_ended(session=session, row=row)  # its extended-downtime alert, if raised
     return row
 
 
