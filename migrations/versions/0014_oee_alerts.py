@@ -1,7 +1,7 @@
 """performance targets and OEE alerts (seed 002)
 
-Revision ID: 0017_oee_alerts
-Revises: 0012_stoppages
+Revision ID: 0014_oee_alerts
+Revises: 0013_task_photo
 Create Date: 2026-12-01 18:00:00.000000
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_oee_alerts"
-down_revision: str | None = "0012_stoppages"
+revision: str = "0014_oee_alerts"
+down_revision: str | None = "0013_task_photo"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
