@@ -41,6 +41,7 @@ from domain.models.production import (
     Shift,
     ShiftDayOff,
 )
+from domain.models.shift_reports import HandoverNote, ShiftReport
 from domain.models.sign_in import RevokedToken, SignInFailure, SignInLock, WebSession
 from domain.models.work_orders import (
     DowntimeRecord,
@@ -60,6 +61,8 @@ from domain.models.work_orders import (
 )
 
 __all__ = [
+    "HandoverNote",
+    "ShiftReport",
     "DowntimeReason",
     "EnergyBaseline",
     "EnergyRate",

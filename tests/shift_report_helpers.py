@@ -1,0 +1,40 @@
+"""The saw line's DAY shift of 2 June 2026 at JKS with output, a breakdown, a planned
+changeover, scrap and energy: what the shift report tests report on."""
+
+from sqlalchemy import select
+
+from domain.actor import system_actor
+from domain.models import User
+from domain.models.production import Machine
+from domain.services import energy, production
+from domain.services import production_downtime as downtime
+from tests.oee_helpers import DAY, local, saw_line
+
+REF = f"SHR-JKS-{DAY.isoformat()}-DAY"
+
+
+def shift_example(sessions) -> dict[str, int]:
+    ids = saw_line(sessions)
+    with sessions() as s:
+        m = s.get(Machine, ids["SAW-JKS-001"])
+        actor = system_actor(m.organization_id, "test")
+        downtime.record_downtime(session=s, actor=actor, machine=m, reason_code="BD-MECH",
+                                 start=local(8), end=local(8, 47))  # fmt: skip
+        production.record_count(session=s, actor=actor, machine=m, period_start=local(6),
+                                period_end=local(13), total=19_271, good=18_848)  # fmt: skip
+        production.record_quality_event(session=s, actor=actor, machine=m, event_type="scrap",
+                                        quantity=40, occurred_at=local(10))  # fmt: skip
+        energy.record_reading(session=s, actor=actor, machine=m, reading_time=local(12),
+                              kwh=310.5, now=local(12, 1))  # fmt: skip
+        s.commit()
+    return ids
+
+
+def add_viewer(sessions) -> None:
+    """Seed 002's read-only role, at JKS."""
+    with sessions() as s:
+        op = s.scalars(select(User).where(User.username == "operator")).one()
+        s.add(User(organization_id=op.organization_id, username="viewer", full_name="Vera Viewer",
+                   email="viewer@example.com", password_hash=op.password_hash, roles=["VIEWER"],
+                   home_site_id=op.home_site_id))  # fmt: skip
+        s.commit()
