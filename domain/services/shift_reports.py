@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.actor import Actor, system_actor
-from domain.errors import Conflict, NotFound, RuleViolation
+from domain.errors import Conflict, NotAllowed, NotFound, RuleViolation
 from domain.models import Anomaly, Asset, QualityEvent, ShiftReport, Site, User, WorkOrder
 from domain.models.people import ShiftPattern
 from domain.rules import shift_reports as rules
@@ -305,6 +305,11 @@ def correction(*, session: Session, actor: Actor, ref: str, reason: str) -> Corr
         raise RuleViolation("reason: say what the correction corrects", field="reason")
     rows = versions(session=session, organization_id=actor.organization_id, ref=ref)
     latest = rows[-1]
+    refusal = rules.review_refusal(
+        roles=actor.roles, user_id=actor.user_id, supervisors=latest.supervisor_ids or []
+    )
+    if refusal:
+        raise NotAllowed(refusal.message, field=refusal.field)
     if latest.status != rules.Status.LOCKED.value:
         raise Conflict(
             f"shift report {latest.reference} is still open ({latest.status.lower()}): "
@@ -314,6 +319,22 @@ def correction(*, session: Session, actor: Actor, ref: str, reason: str) -> Corr
     site = session.get(Site, latest.site_id)
     window = shift_window(session, site, latest.shift_code, latest.shift_day)
     return Correction(site, window, latest.version + 1, latest.reference)
+
+
+def site_code_of(session: Session, row: Any) -> str:
+    return session.get(Site, row.site_id).code
+
+
+def references_of(session: Session, ids: list[int | None]) -> dict[int, str]:
+    """Report references by id, in one query."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(
+        session.execute(
+            select(ShiftReport.id, ShiftReport.reference).where(ShiftReport.id.in_(wanted))
+        ).all()
+    )
 
 
 def list_reports(
