@@ -119,3 +119,11 @@ def anomaly_waiting(status: str) -> str | None:
         "REX": "waiting for the assigned technician's REX",
         "REX_REVIEW": waiting_for(peers) + " (a peer) to review the REX",
     }.get(status)
+
+
+# -- shift reports: the site's supervisor on the shift, or the operations manager --
+
+
+def shift_report_waiting() -> str:
+    """Who a shift report still open waits for, said plainly."""
+    return waiting_for(set(roles_with(Action.APPROVE_SHIFT_REPORT))) + " to review"

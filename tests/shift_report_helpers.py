@@ -1,10 +1,7 @@
-"""The saw line's DAY shift of 2 June 2026 at JKS with output, a breakdown, a planned
-changeover, scrap and energy: what the shift report tests report on."""
-
-from sqlalchemy import select
+"""The saw line's DAY shift of 2 June 2026 at JKS with output, a breakdown, scrap and
+energy: what the shift report tests report on."""
 
 from domain.actor import system_actor
-from domain.models import User
 from domain.models.production import Machine
 from domain.services import energy, production
 from domain.services import production_downtime as downtime
@@ -28,13 +25,3 @@ def shift_example(sessions) -> dict[str, int]:
                               kwh=310.5, now=local(12, 1))  # fmt: skip
         s.commit()
     return ids
-
-
-def add_viewer(sessions) -> None:
-    """Seed 002's read-only role, at JKS."""
-    with sessions() as s:
-        op = s.scalars(select(User).where(User.username == "operator")).one()
-        s.add(User(organization_id=op.organization_id, username="viewer", full_name="Vera Viewer",
-                   email="viewer@example.com", password_hash=op.password_hash, roles=["VIEWER"],
-                   home_site_id=op.home_site_id))  # fmt: skip
-        s.commit()

@@ -113,9 +113,16 @@ def list_reports(
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-def _export(session: Session, actor: Actor, ref: str) -> tuple[dict, str]:
+def export_file(session: Session, actor: Actor, ref: str, kind: str) -> Response:
+    """The report as a PDF or a workbook, as a download named after it."""
     row = service.get_report(session=session, organization_id=actor.organization_id, ref=ref)
-    return exports.view(session, row), row.reference
+    view = exports.view(session, row)
+    if kind == "pdf":
+        content, media = exports.pdf(view), "application/pdf"
+    else:
+        content, media = exports.xlsx(view), XLSX
+    disposition = f'attachment; filename="{row.reference}.{kind}"'
+    return Response(content, media_type=media, headers={"Content-Disposition": disposition})
 
 
 @router.get(
@@ -125,12 +132,7 @@ def _export(session: Session, actor: Actor, ref: str) -> tuple[dict, str]:
     summary="A shift report as PDF",
 )
 def export_pdf(ref: str, session: DbSession, actor: Reader) -> Response:
-    view, name = _export(session, actor, ref)
-    return Response(
-        exports.pdf(view),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
-    )
+    return export_file(session, actor, ref, "pdf")
 
 
 @router.get(
@@ -140,12 +142,7 @@ def export_pdf(ref: str, session: DbSession, actor: Reader) -> Response:
     summary="A shift report as an Excel workbook",
 )
 def export_xlsx(ref: str, session: DbSession, actor: Reader) -> Response:
-    view, name = _export(session, actor, ref)
-    return Response(
-        exports.xlsx(view),
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-    )
+    return export_file(session, actor, ref, "xlsx")
 
 
 @router.get("/shift-reports/{ref}", response_model=ShiftReportDetail, summary="A shift report")

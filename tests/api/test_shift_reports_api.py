@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from tests.oee_helpers import DAY, local
-from tests.shift_report_helpers import REF, add_viewer, shift_example
+from tests.shift_report_helpers import REF, shift_example
 from workers.schedules import SHIFT_REPORTS_ID, shift_report_schedules
 from workflows.shift_report import ShiftReportWorkflow as SR
 from workflows.shift_report_types import ShiftReportInput
@@ -33,7 +33,6 @@ async def until(check, tries: int = 200):
 async def drafted(client, temporal_client, sessions, settings, token_for):
     """The saw line's DAY shift reported by a fire 15 minutes after it ended."""
     shift_example(sessions)
-    add_viewer(sessions)
     org = (await client.get("/api/v1/auth/me", headers=token_for("manager"))).json()
     fired = await temporal_client.execute_workflow(
         SR.run, ShiftReportInput(org["organization_id"], "JKS", fired_at=local(13, 15)),
