@@ -125,7 +125,9 @@ class ShiftReportWorkflow:
                 ShiftReportWorkflow.run,
                 report,
                 id=self._ref,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                # A report whose run completed is never started again; one that failed or was
+                # terminated is taken up by the next fire (its stored draft carries on).
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             )
             self._status = "FIRED"

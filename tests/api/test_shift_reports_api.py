@@ -12,8 +12,8 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from tests.oee_helpers import DAY, local
-from tests.shift_report_helpers import REF, shift_example
+from tests.oee_helpers import local
+from tests.shift_report_helpers import next_day, shift_example
 from workers.schedules import SHIFT_REPORTS_ID, shift_report_schedules
 from workflows.shift_report import ShiftReportWorkflow as SR
 from workflows.shift_report_types import ShiftReportInput
@@ -32,16 +32,19 @@ async def until(check, tries: int = 200):
 @pytest.fixture
 async def drafted(client, temporal_client, sessions, settings, token_for):
     """The saw line's DAY shift reported by a fire 15 minutes after it ended."""
-    shift_example(sessions)
+    day = next_day()
+    shift_example(sessions, day)
     org = (await client.get("/api/v1/auth/me", headers=token_for("manager"))).json()
     fired = await temporal_client.execute_workflow(
-        SR.run, ShiftReportInput(org["organization_id"], "JKS", fired_at=local(13, 15)),
+        SR.run, ShiftReportInput(org["organization_id"], "JKS", fired_at=local(13, 15, day=day)),
         id=f"SHR-FIRE-JKS-{uuid.uuid4().hex[:6]}", task_queue=settings.task_queue,
     )  # fmt: skip
-    assert fired.reference == REF
+    assert fired.reference == f"SHR-JKS-{day}-DAY"
 
     async def ready():
-        r = await client.get(f"{BASE}/shift-reports/{REF}", headers=token_for("manager"))
+        r = await client.get(
+            f"{BASE}/shift-reports/{fired.reference}", headers=token_for("manager")
+        )
         return r.status_code == 200 and r.json()
 
     return await until(ready)
@@ -50,11 +53,11 @@ async def drafted(client, temporal_client, sessions, settings, token_for):
 async def test_a_shift_report_through_review_approval_lock_exports_and_a_correction(
     client, drafted, token_for
 ):
-    h = token_for
+    h, REF, DAY = token_for, drafted["reference"], drafted["day"]
     assert drafted["status"] == "DRAFT" and drafted["latest"] and drafted["versions"] == [REF]
     assert drafted["total_output"] == 19_271 and drafted["down_minutes"] == 47
-    listed = await client.get(f"{BASE}/shift-reports", params={"site": "JKS", "start": str(DAY),
-                              "end": str(DAY)}, headers=h("supervisor"))  # fmt: skip
+    listed = await client.get(f"{BASE}/shift-reports", params={"site": "JKS", "start": DAY,
+                              "end": DAY}, headers=h("supervisor"))  # fmt: skip
     assert [i["reference"] for i in listed.json()["items"]] == [REF]
 
     # Who may not: the read-only viewer and an operator (dashboard only), a technician

@@ -6,10 +6,10 @@ import re
 
 from tests.api.test_shift_reports_api import drafted  # noqa: F401 (the drafted report)
 from tests.api.test_web_anomalies import _login
-from tests.shift_report_helpers import REF
 
 
 async def test_review_approve_and_hand_over_from_the_pages(client, drafted):  # noqa: F811
+    REF = drafted["reference"]
     token = await _login(client, "tech")
     page = await client.get(f"/shift-reports/{REF}")
     assert page.status_code == 200 and "SAW-JKS-001" in page.text and "BD-MECH" in page.text
