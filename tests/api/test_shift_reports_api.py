@@ -14,7 +14,11 @@ from pypdf import PdfReader
 
 from tests.oee_helpers import local
 from tests.shift_report_helpers import next_day, shift_example
-from workers.schedules import SHIFT_REPORTS_ID, shift_report_schedules
+from workers.schedules import (
+    SHIFT_REPORTS_ID,
+    ensure_shift_report_schedules,
+    shift_report_schedules,
+)
 from workflows.shift_report import ShiftReportWorkflow as SR
 from workflows.shift_report_types import ShiftReportInput
 
@@ -153,15 +157,17 @@ async def test_a_shift_report_through_review_approval_lock_exports_and_a_correct
 async def test_a_sites_schedule_fires_after_its_shifts_and_notes_go_to_the_next_shift(
     client, temporal_client, sessions, settings, token_for
 ):
-    """The site's Schedule (under a name of this test's own), triggered now, reports on
-    the shift that ended last; a note left now goes to the shift after the current one."""
+    """The site's Schedule, made by the worker's start (again: changed, not doubled),
+    triggered now, reports on the shift that ended last; a note left now goes to the
+    shift after the current one."""
     shift_example(sessions)
     [(schedule_id, schedule)] = shift_report_schedules(settings, sessions).items()
     assert schedule_id == SHIFT_REPORTS_ID.format(site="JKS")
     fires = [(c.hour[0].start, c.minute[0].start) for c in schedule.spec.calendars]
     assert fires == [(13, 15), (22, 15)] and schedule.spec.time_zone_name == "America/Chicago"
-    handle = await temporal_client.create_schedule(f"{schedule_id}-{uuid.uuid4().hex[:6]}",
-                                                   schedule)  # fmt: skip
+    assert await ensure_shift_report_schedules(temporal_client, settings, sessions) == [schedule_id]
+    assert await ensure_shift_report_schedules(temporal_client, settings, sessions) == []
+    handle = temporal_client.get_schedule_handle(schedule_id)
     try:
         await handle.trigger()
 
