@@ -76,7 +76,7 @@ class ShiftReportActivities:
                 r = drafted.report
                 return ShiftReportFacts(
                     r.reference, r.status, r.last_step, list(r.supervisor_ids or []),
-                    drafted.created, r.notes,
+                    drafted.created, r.notes, r.reminders,
                 )  # fmt: skip
         except DomainError as err:
             raise refusal(err) from err

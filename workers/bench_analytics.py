@@ -236,7 +236,7 @@ def _time_reads(s: Session, args: argparse.Namespace, now: datetime) -> None:
          lambda: oee.pareto_stored(session=s, scope=scope, period=period, by="reason")),
         (f"a shift report ({day.code} {day.day}, every machine, records)", 1.0,
          lambda: oee.calculate(session=s, scope=scope, period=day.interval, by_shift=True)),
-        (f"a shift report's draft ({day.code}: OEE, stops, quality, energy, work)", 10.0,
+        (f"a shift report draft ({day.code}, everything collected)", 10.0,
          lambda: shift_reports.collect(s, site, day)),
     ]  # fmt: skip
     print(f"{'read':<58} {'p50 s':>8} {'p95 s':>8} {'target':>7}")

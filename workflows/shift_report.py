@@ -82,8 +82,13 @@ class ShiftReportWorkflow:
         facts = self._facts
         self._record.step = facts.last_step
         self._status, self._notes = facts.status, facts.notes
+        self._reminders = facts.reminders
         self._index()
         if facts.status == S.LOCKED:  # reported and locked before: nothing more to do
+            return self.get_state()
+        if facts.status == S.APPROVED:  # approved and sent before a restart: finish it
+            async with self._lock:
+                await self._archive_and_lock()
             return self.get_state()
         if facts.created:
             await self._record.notify("SHIFT_REPORT_READY", SUPERVISOR, self._context())
@@ -186,18 +191,7 @@ class ShiftReportWorkflow:
                 "APPROVED", changes, req.actor, req.notes or "approved", notices=[sent]
             )
             self._status = S.APPROVED.value
-            key = await workflow.execute_activity_method(
-                ShiftReportActivities.archive_shift_report,
-                ArchiveRequest(self._in.organization_id, self._ref),
-                **COLLECT,
-            )
-            self._archive_key = key
-            at = workflow.now().isoformat()
-            await self._write("LOCKED", {"status": S.LOCKED.value, "archive_key": key,
-                                         "archived_at": at, "locked_at": at},
-                              system_actor(self._in.organization_id),
-                              "sent to management and archived; locked")  # fmt: skip
-            self._status = S.LOCKED.value
+            await self._archive_and_lock()
             return self.get_state()
 
     @approve.validator
@@ -205,6 +199,20 @@ class ShiftReportWorkflow:
         self._guard(req.actor)
         if req.notes and len(req.notes) > 5000:
             refuse("RuleViolation", "notes: at most 5000 characters", "notes")
+
+    async def _archive_and_lock(self) -> None:
+        key = await workflow.execute_activity_method(
+            ShiftReportActivities.archive_shift_report,
+            ArchiveRequest(self._in.organization_id, self._ref),
+            **COLLECT,
+        )
+        self._archive_key = key
+        at = workflow.now().isoformat()
+        await self._write("LOCKED", {"status": S.LOCKED.value, "archive_key": key,
+                                     "archived_at": at, "locked_at": at},
+                          system_actor(self._in.organization_id),
+                          "sent to management and archived; locked")  # fmt: skip
+        self._status = S.LOCKED.value
 
     # -- queries --
 

@@ -45,6 +45,7 @@ class ShiftReportFacts:
     supervisor_ids: list[int]
     created: bool
     notes: str | None = None
+    reminders: int = 0
 
 
 @dataclass

@@ -199,3 +199,26 @@ async def test_shift_report_from_fire_to_lock_and_a_second_version(
 def test_shift_report_histories_are_recorded():
     for name in ("shift_report.json", "shift_report_fire.json"):
         assert (HISTORIES / name).exists(), "record with PLANTOPS_RECORD_HISTORIES=1"
+
+
+async def test_a_report_approved_before_a_restart_is_archived_and_locked(
+    tclient, sessions, task_queue
+):
+    """Its run ended between the approval and the lock (terminated, failed): the next run
+    finds the stored approval and finishes, without asking anyone again."""
+    shift_example(sessions)
+    ops = actor(sessions, "opsmanager")
+    with transaction(sessions) as s:
+        site = service.site_by_code(s, ops.organization_id, "JKS")
+        row = service.draft(session=s, site=site, window=service.shift_window(s, site, "DAY",
+                            DAY)).report  # fmt: skip
+        row.status, row.approved_by, row.last_step = "APPROVED", ops.full_name, 4
+    state = await tclient.execute_workflow(
+        SR.run, ShiftReportInput(ops.organization_id, "JKS", "DAY", DAY.isoformat(),
+                                 indexed=False),
+        id=f"{REF}-RESTART", task_queue=task_queue,
+    )  # fmt: skip
+    assert state.status == "LOCKED" and [e.action for e in state.events] == ["LOCKED"]
+    row = report(sessions)
+    assert row.status == "LOCKED" and row.archive_key and row.last_step == 5
+    assert not outbox(sessions, "SHIFT_REPORT_READY")
