@@ -20,6 +20,7 @@ from api import (
     web_pm,
     web_queue,
     web_records,
+    web_shift_reports,
     web_work_orders,
 )
 from api.routes import (
@@ -31,6 +32,7 @@ from api.routes import (
     oee_alerts,
     pm,
     pm_metrics,
+    shift_reports,
     work_orders,
 )
 from domain.db import make_engine, make_sessionmaker
@@ -102,6 +104,7 @@ def create_app(
     app.include_router(pm_metrics.router)
     app.include_router(oee.router)
     app.include_router(oee_alerts.router)
+    app.include_router(shift_reports.router)
     app.include_router(web.router)
     app.include_router(web_queue.router)  # /anomalies/queue before /anomalies/{ref}
     app.include_router(web_records.router)
@@ -109,5 +112,6 @@ def create_app(
     app.include_router(web_work_orders.router)
     app.include_router(web_pm.router)
     app.include_router(web_oee.router)
+    app.include_router(web_shift_reports.router)
     edge.install(app)
     return app

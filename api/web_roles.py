@@ -133,3 +133,11 @@ def oee_doors(actor: Actor) -> dict[str, bool]:
         "alerts": scope_for(roles, Action.LOG_PRODUCTION) is not None,
         "targets": scope_for(roles, Action.SET_OEE_TARGETS) is not None,
     }
+
+
+# -- shift reports: the site's supervisor on the shift, or the operations manager --
+
+
+def shift_report_waiting() -> str:
+    """Who a shift report still open waits for, said plainly."""
+    return waiting_for(set(roles_with(Action.APPROVE_SHIFT_REPORT))) + " to review"

@@ -956,6 +956,8 @@ USERS = [
         certs=[_cert("FORKLIFT-OP", "Forklift operator", "2024-06-01", "2027-06-01")],
         clearances=["JKS", "PP-NORTH"],
     ),
+    # Seed 002's read-only role: the OEE dashboard.
+    _user("viewer", "Vera Lindqvist", ["VIEWER"], "JKS", phone="+16015550120"),
 ]
 
 
@@ -1024,6 +1026,7 @@ SECOND_USERS = [
           phone="+19055550111", shift="DAY", skills={"MECH": 5, "HYDR": 4},
           certs=[_LOTO_AUTH]),
     _user("b-auditor", "Jacob Caron", ["AUDITOR"], "HBR", phone="+19055550112"),
+    _user("b-viewer", "Chloe Gagnon", ["VIEWER"], "HBR", phone="+19055550113"),
 ]  # fmt: skip
 
 # Every organisation the demo loads, first the main one.

@@ -29,7 +29,7 @@ from domain.models.production import Machine, OeeDailySummary, OeeHourlySummary
 from domain.rules import oee as rules
 from domain.rules.oee import Interval, Stop
 from domain.rules.shifts import site_day
-from domain.services import oee, oee_stoppages, production
+from domain.services import oee, oee_stoppages, production, shift_reports
 
 SITE = "JKS"
 REASONS = (("BD-MECH", "breakdown"), ("BD-ELEC", "breakdown"), ("SU-CHNG", "changeover"),
@@ -236,6 +236,8 @@ def _time_reads(s: Session, args: argparse.Namespace, now: datetime) -> None:
          lambda: oee.pareto_stored(session=s, scope=scope, period=period, by="reason")),
         (f"a shift report ({day.code} {day.day}, every machine, records)", 1.0,
          lambda: oee.calculate(session=s, scope=scope, period=day.interval, by_shift=True)),
+        (f"a shift report draft ({day.code}, everything collected)", 10.0,
+         lambda: shift_reports.collect(s, site, day)),
     ]  # fmt: skip
     print(f"{'read':<58} {'p50 s':>8} {'p95 s':>8} {'target':>7}")
     for name, target, read in reads:

@@ -14,6 +14,11 @@ from activities.oee_alerts import OeeAlertActivities
 from activities.oee_simulator import SimulatorActivities
 from activities.pm import PM_STEPS, PM_SUBJECT, PmActivities
 from activities.retention import RetentionActivities
+from activities.shift_reports import (
+    SHIFT_REPORT_STEPS,
+    SHIFT_REPORT_SUBJECT,
+    ShiftReportActivities,
+)
 from activities.steps import StepActivities
 from activities.stop_work import StopWorkActivities
 from activities.work_orders import WORK_ORDER_STEPS, WorkOrderActivities
@@ -28,6 +33,7 @@ from workflows.oee_simulator import OeeSimulatorWorkflow
 from workflows.oee_snapshot import OeeSnapshotWorkflow
 from workflows.pm_schedule import PMScheduleWorkflow
 from workflows.retention import RetentionWorkflow
+from workflows.shift_report import ShiftReportWorkflow
 from workflows.stop_work import StopWorkWorkflow
 from workflows.work_order import WorkOrderWorkflow
 
@@ -44,6 +50,7 @@ WORKFLOWS: list[type] = [
     OeeDowntimeWatchWorkflow,
     RetentionWorkflow,
     OeeSimulatorWorkflow,
+    ShiftReportWorkflow,
 ]
 # The alert task queue's: safety watches only.
 ALERT_WORKFLOWS: list[type] = [AlertWatchWorkflow]
@@ -66,9 +73,17 @@ def activities(
     pm = PmActivities(sessions, client, settings.task_queue)
     oee = OeeActivities(sessions)
     oee_alerts = OeeAlertActivities(sessions, settings, channels)
+    shift_reports = ShiftReportActivities(sessions)
     # The kit's two generic activities: each lifecycle adds its record's description.
-    notifier = Notifier(sessions, settings, channels, [ANOMALY_SUBJECT, REPORT_SUBJECT, PM_SUBJECT])
-    steps = StepActivities(sessions, [ANOMALY_STEPS, WORK_ORDER_STEPS, PM_STEPS], notifier)
+    notifier = Notifier(
+        sessions,
+        settings,
+        channels,
+        [ANOMALY_SUBJECT, REPORT_SUBJECT, PM_SUBJECT, SHIFT_REPORT_SUBJECT],
+    )
+    steps = StepActivities(
+        sessions, [ANOMALY_STEPS, WORK_ORDER_STEPS, PM_STEPS, SHIFT_REPORT_STEPS], notifier
+    )
     return [
         steps.record_step,
         notifier.notify,
@@ -119,6 +134,9 @@ def activities(
         oee_alerts.raise_extended_downtime,
         RetentionActivities(sessions).apply_retention,
         SimulatorActivities(sessions, client, settings.task_queue, settings).simulate_minute,
+        shift_reports.shift_ended,
+        shift_reports.draft_shift_report,
+        shift_reports.archive_shift_report,
     ]
 
 

@@ -1,9 +1,12 @@
 """The Temporal Schedules plantops keeps: the H3 summary, the H4 daily digest, the
-five-minute OEE snapshots, the daily retention round and, in demo mode only, the
-minute-by-minute simulator of the demo floor."""
+five-minute OEE snapshots, per site the shift reports 15 minutes after each shift, the
+daily retention round and, in demo mode only, the minute-by-minute simulator of the demo
+floor."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import (
     Client,
     Schedule,
@@ -15,6 +18,7 @@ from temporalio.client import (
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
+    ScheduleUpdate,
 )
 from temporalio.service import RPCError
 
@@ -26,6 +30,8 @@ from workflows.oee_snapshot import OeeSnapshotWorkflow
 from workflows.oee_snapshot_types import OeeSnapshotInput
 from workflows.retention import RetentionWorkflow
 from workflows.retention_types import RetentionInput
+from workflows.shift_report import ShiftReportWorkflow
+from workflows.shift_report_types import ShiftReportInput
 
 SUMMARY_ID = "plantops-summary-digest"
 DAILY_ID = "plantops-daily-digest"
@@ -33,6 +39,7 @@ OEE_SNAPSHOT_ID = "plantops-oee-snapshots"
 RETENTION_ID = "plantops-retention"
 RETENTION_HOUR_UTC = 3  # a quiet hour for most sites
 SIMULATOR_ID = "plantops-demo-simulator"
+SHIFT_REPORTS_ID = "plantops-shift-reports-{site}"
 
 
 def schedules(settings: Settings) -> dict[str, Schedule]:
@@ -131,4 +138,79 @@ async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
             created.append(schedule_id)
         except ScheduleAlreadyRunningError:
             pass
+    return created
+
+
+def shift_report_schedule(
+    settings: Settings, organization_id: int, site: str, zone: str, ends: list[time]
+) -> Schedule:
+    """Fires 15 minutes after each shift's end, on the site's clock (a clock change moves
+    the fire with the shift). Every day: a fire after a day off or a weekday a shift does
+    not run finds no shift and starts nothing."""
+    from domain.rules.shift_reports import BUFFER
+
+    fires = sorted({(datetime.combine(datetime(2000, 1, 1), end) + BUFFER).time() for end in ends})
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            ShiftReportWorkflow.run,
+            ShiftReportInput(organization_id, site),
+            id=f"SHR-FIRE-{site}",
+            task_queue=settings.task_queue,
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    hour=[ScheduleRange(t.hour)],
+                    minute=[ScheduleRange(t.minute)],
+                    second=[ScheduleRange(0)],
+                )
+                for t in fires
+            ],
+            time_zone_name=zone,
+        ),
+        # A fire missed while the worker was away is taken when it is back (within a day);
+        # each finds its own shift from its scheduled time.
+        policy=SchedulePolicy(
+            overlap=ScheduleOverlapPolicy.BUFFER_ALL, catchup_window=timedelta(days=1)
+        ),
+    )
+
+
+def shift_report_schedules(
+    settings: Settings, sessions: sessionmaker[Session]
+) -> dict[str, Schedule]:
+    """One per site with a shift calendar."""
+    from domain.models import Shift, Site
+
+    with sessions() as session:
+        rows = session.execute(
+            select(Site.organization_id, Site.code, Site.timezone, Shift.ends_at)
+            .join(Shift, Shift.site_id == Site.id)
+            .order_by(Site.id)
+        ).all()
+    sites: dict[tuple[int, str, str], list[time]] = {}
+    for org, code, zone, end in rows:
+        sites.setdefault((org, code, zone), []).append(end)
+    return {
+        SHIFT_REPORTS_ID.format(site=code): shift_report_schedule(settings, org, code, zone, ends)
+        for (org, code, zone), ends in sites.items()
+    }
+
+
+async def ensure_shift_report_schedules(
+    client: Client, settings: Settings, sessions: sessionmaker[Session]
+) -> list[str]:
+    """Create each site's schedule, or bring its fire times to the site's calendar."""
+    created = []
+    for schedule_id, schedule in shift_report_schedules(settings, sessions).items():
+        try:
+            await client.create_schedule(schedule_id, schedule)
+            created.append(schedule_id)
+        except ScheduleAlreadyRunningError:
+
+            def respec(given, spec=schedule.spec):
+                given.description.schedule.spec = spec
+                return ScheduleUpdate(schedule=given.description.schedule)
+
+            await client.get_schedule_handle(schedule_id).update(respec)
     return created

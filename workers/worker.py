@@ -100,10 +100,11 @@ async def run_worker(
             queues.insert(0, task_queue)
             from domain.settings import get_settings
             from workers.resume import start_missing_lifecycles, start_missing_work_orders
-            from workers.schedules import ensure_schedules
+            from workers.schedules import ensure_schedules, ensure_shift_report_schedules
 
             settings = get_settings()
             created = await ensure_schedules(client, settings)
+            created += await ensure_shift_report_schedules(client, settings, sessions)
             if created:
                 log.info("created schedules %s", ", ".join(created))
             await start_missing_lifecycles(client, sessions, settings)

@@ -42,6 +42,7 @@ from domain.models.production import (
     Shift,
     ShiftDayOff,
 )
+from domain.models.shift_reports import HandoverNote, ShiftReport
 from domain.models.sign_in import RevokedToken, SignInFailure, SignInLock, WebSession
 from domain.models.work_orders import (
     DowntimeRecord,
@@ -63,6 +64,8 @@ from domain.models.work_orders import (
 __all__ = [
     "PerformanceAlert",
     "PerformanceTarget",
+    "HandoverNote",
+    "ShiftReport",
     "DowntimeReason",
     "EnergyBaseline",
     "EnergyRate",

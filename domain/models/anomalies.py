@@ -147,7 +147,7 @@ class Notification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200))
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    reference: Mapped[str | None] = mapped_column(String(20), index=True)
+    reference: Mapped[str | None] = mapped_column(String(60), index=True)
     event: Mapped[str] = mapped_column(String(60))
     channel: Mapped[str] = mapped_column(String(20))
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -18,6 +18,8 @@ class Role(StrEnum):
     # The production manager of seed 002: signs the operations part of a return to service
     # (I.3 "after SWA") and nothing else in maintenance.
     OPERATIONS_MANAGER = "OPERATIONS_MANAGER"
+    # Seed 002's read-only role: the OEE dashboard, nothing else.
+    VIEWER = "VIEWER"
 
 
 class Action(StrEnum):
@@ -56,6 +58,10 @@ class Action(StrEnum):
     VIEW_OEE = "View OEE"
     LOG_PRODUCTION = "Log Downtime and Output"
     SET_OEE_TARGETS = "Set OEE Targets"  # seed 002 "Configure": admin, production manager
+    # Seed 002's "Approve Reports": review and approve a shift report, start a correction.
+    APPROVE_SHIFT_REPORT = "Approve Shift Reports"
+    # Handover notes between shifts: written and acknowledged by the floor.
+    HANDOVER = "Write Handover Notes"
 
 
 class Scope(StrEnum):
@@ -69,6 +75,7 @@ class Scope(StrEnum):
     ASSIGNED = "ASSIGNED"  # operator sees the assets of its work centre
     PM_ONLY = "PM_ONLY"  # supervisor returns an asset to service after PM only (I.3)
     OPERATIONS_ONLY = "OPERATIONS_ONLY"  # operations part of a return to service
+    ON_SHIFT = "ON_SHIFT"  # a supervisor approves the reports of the shifts they ran
 
 
 R, A, S = Role, Action, Scope
@@ -167,6 +174,7 @@ PERMISSIONS: dict[Role, dict[Action, Scope]] = {
         A.VIEW_REPORTS: S.FULL,
         A.VIEW_AUDIT: S.FULL,
     },
+    R.VIEWER: {A.VIEW_DASHBOARD: S.LIMITED},
 }
 
 # Seed 002: everyone who sees the dashboard sees OEE (an operator its own cards); the floor
@@ -179,6 +187,16 @@ for _role in (R.MAINT_SUPERVISOR, R.MAINT_TECH, R.FIELD_TECHNICIAN, R.SENIOR_TEC
     PERMISSIONS[_role].setdefault(A.LOG_PRODUCTION, S.FULL)
 PERMISSIONS[R.OPERATOR].setdefault(A.LOG_PRODUCTION, S.ASSIGNED)
 PERMISSIONS[R.OPERATIONS_MANAGER].setdefault(A.SET_OEE_TARGETS, S.FULL)
+# Seed 002's role table: the production manager (OPERATIONS_MANAGER) approves reports and
+# configures a little; the supervisor approves the reports of the shifts they ran. Whoever
+# logs on the floor writes and acknowledges handover notes.
+PERMISSIONS[R.OPERATIONS_MANAGER].update(
+    {A.APPROVE_SHIFT_REPORT: S.FULL, A.CONFIGURE_SYSTEM: S.LIMITED}
+)
+PERMISSIONS[R.MAINT_SUPERVISOR][A.APPROVE_SHIFT_REPORT] = S.ON_SHIFT
+for _grants in PERMISSIONS.values():
+    if A.LOG_PRODUCTION in _grants:
+        _grants.setdefault(A.HANDOVER, _grants[A.LOG_PRODUCTION])
 
 # Stop-work authority goes with reporting: everyone on the floor but the auditor.
 for _grants in PERMISSIONS.values():
@@ -191,6 +209,7 @@ _BREADTH = [
     S.SAFETY_ONLY,
     S.PM_ONLY,
     S.OPERATIONS_ONLY,
+    S.ON_SHIFT,
     S.ISSUE_ONLY,
     S.ASSIGNED,
     S.LIMITED,
