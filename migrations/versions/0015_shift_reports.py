@@ -1,7 +1,7 @@
 """shift reports (one row per version) and handover notes between shifts (seed 002)
 
-Revision ID: 0016_shift_reports
-Revises: 0012_stoppages
+Revision ID: 0015_shift_reports
+Revises: 0014_oee_alerts
 Create Date: 2026-12-01 18:00:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 from sqlalchemy import Integer, Text
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0016_shift_reports"
-down_revision: str | None = "0012_stoppages"
+revision: str = "0015_shift_reports"
+down_revision: str | None = "0014_oee_alerts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
