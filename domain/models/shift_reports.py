@@ -73,7 +73,10 @@ class HandoverNote(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
-    shift_report_id: Mapped[int | None] = mapped_column(ForeignKey("shift_reports.id"))
+    # A note outlives the report it was written with once retention takes the report.
+    shift_report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shift_reports.id", ondelete="SET NULL")
+    )
     from_shift: Mapped[str] = mapped_column(String(40))
     from_day: Mapped[date]
     to_shift: Mapped[str] = mapped_column(String(40))

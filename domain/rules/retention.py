@@ -11,7 +11,6 @@ class Keep:
     days: int = 0
     years: int = 0
     by_day: bool = False  # the column is a date: compared with the cutoff's date
-    optional: bool = False  # a table another part of the platform adds: skipped if absent
 
 
 # Seed 002 "Data Retention".
@@ -19,7 +18,7 @@ RETENTION: tuple[Keep, ...] = (
     Keep("oee_snapshots", "taken_at", days=90),
     Keep("oee_hourly_summaries", "hour_start", years=1),
     Keep("oee_daily_summaries", "day", years=3, by_day=True),
-    Keep("shift_reports", "report_date", years=7, by_day=True, optional=True),  # compliance
+    Keep("shift_reports", "shift_day", years=7, by_day=True),  # compliance
     Keep("energy_readings", "reading_time", years=2),
 )
 

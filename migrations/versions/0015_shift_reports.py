@@ -136,6 +136,7 @@ def upgrade() -> None:
             ["shift_report_id"],
             ["shift_reports.id"],
             name=op.f("fk_shift_handover_notes_shift_report_id_shift_reports"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["site_id"], ["sites.id"], name=op.f("fk_shift_handover_notes_site_id_sites")

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 from temporalio.worker import Replayer, Worker
 
+from domain.models import HandoverNote, ShiftReport, Site
 from domain.models.production import (
     EnergyReading,
     Machine,
@@ -97,7 +98,8 @@ async def test_old_rows_go_young_rows_stay_and_a_rerun_deletes_nothing(
         "oee_hourly_summaries": 1,
         "oee_daily_summaries": 1,
         "energy_readings": 1,
-    }  # fmt: skip  (no shift reports table yet: skipped)
+        "shift_reports": 0,
+    }  # fmt: skip
     for model in (OeeSnapshot, OeeHourlySummary, OeeDailySummary, EnergyReading):
         assert _count(sessions, model) == 1, model.__tablename__
     with sessions() as s:
@@ -105,13 +107,26 @@ async def test_old_rows_go_young_rows_stay_and_a_rerun_deletes_nothing(
     again = await _run(tworker, task_queue)
     assert set(again.deleted.values()) == {0}
 
-    # The shift reports' table, once another part of the platform adds it.
+    # Shift reports are kept seven years by their day; a handover note written with one
+    # that goes stays, no longer pointing at it.
     with sessions() as s:
-        s.execute(text("CREATE TABLE shift_reports (id serial PRIMARY KEY, "
-                       "organization_id int, report_date date NOT NULL)"))  # fmt: skip
-        rows = "(:o, '2019-11-30'), (:o, '2019-12-01'), (:o, '2026-11-30')"
-        s.execute(text(f"INSERT INTO shift_reports (organization_id, report_date) VALUES {rows}"),
-                  {"o": org})  # fmt: skip
+        site_id = s.scalar(select(Site.id).where(Site.organization_id == org, Site.code == "JKS"))
+        reports = []
+        for n, day in enumerate((date(2019, 11, 30), date(2019, 12, 1), date(2026, 11, 30))):
+            start = datetime.combine(day, datetime.min.time(), UTC)
+            reports.append(ShiftReport(
+                organization_id=org, site_id=site_id, reference=f"SHR-RET-{n}",
+                shift_code="DAY", shift_day=day, start_time=start,
+                end_time=start + timedelta(hours=8), generated_at=start,
+            ))  # fmt: skip
+        s.add_all(reports)
+        s.flush()
+        s.add(HandoverNote(
+            organization_id=org, site_id=site_id, shift_report_id=reports[0].id,
+            from_shift="DAY", from_day=date(2019, 11, 30), to_shift="NIGHT",
+            to_day=date(2019, 11, 30), message="old note", created_by="test",
+            created_at=reports[0].start_time,
+        ))  # fmt: skip
         s.commit()
     handle = await tworker.start_workflow(
         RetentionWorkflow.run, RetentionInput(NOW),
@@ -121,6 +136,7 @@ async def test_old_rows_go_young_rows_stay_and_a_rerun_deletes_nothing(
     assert third.deleted["shift_reports"] == 1
     with sessions() as s:
         assert s.scalar(text("SELECT count(*) FROM shift_reports")) == 2
+        assert s.scalar(select(HandoverNote.shift_report_id)) is None
 
     history = await handle.fetch_history()
     await Replayer(workflows=registry.WORKFLOWS).replay_workflow(history)
