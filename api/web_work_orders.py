@@ -305,6 +305,20 @@ async def print_view(number: str, request: Request, session: DbSession, actor: V
     return await _detail(request, session, actor, number, template="web/work_order_print.html")
 
 
+@router.get("/work-orders/{number}/permits/{permit}/print", response_class=HTMLResponse)
+async def permit_print(
+    number: str, permit: str, request: Request, session: DbSession, actor: Viewer
+):
+    """One permit on paper: the LOTO sheet kept at the isolation point, with a tag per lock."""
+    wo = service.get(session, actor.organization_id, number)
+    found = next((p for p in wo.permits if p.number == permit.upper()), None)
+    if found is None:
+        raise ApiError(404, "NotFound", f"permit {permit} not found on {wo.number}")
+    return await _detail(
+        request, session, actor, number, template="web/permit_print.html", permit=found
+    )
+
+
 @router.get("/work-orders/{number}/return-to-service", response_class=HTMLResponse)
 async def rts_screen(number: str, request: Request, session: DbSession, actor: Viewer):
     return await _detail(request, session, actor, number, template="web/return_to_service.html")

@@ -185,6 +185,19 @@ async def test_failed_then_passed_verification_reads_true_and_asks_first(client,
     assert re.search(rf'id="to-return".*{number}', queue, re.S)
     page = (await client.get(f"/work-orders/{number}/return-to-service")).text
     assert "Approve return to service (maintenance)" in page
+    # Each permit prints as the LOTO sheet with a tag per lock, from the work order's page.
+    detail = (await client.get(f"/work-orders/{number}")).text
+    links = re.findall(rf'href="(/work-orders/{number}/permits/([^/"]+)/print)"', detail)
+    assert len(links) == 2  # the first permit, removed at the failed verification, and its new one
+    sheet = (await client.get(links[-1][0])).text
+    assert f"permit {links[-1][1]}" in sheet and "DANGER · DO NOT OPERATE" in sheet
+    assert "480V main" in sheet and "Removed by" in sheet
+    missing = await client.get(
+        f"/work-orders/{number}/permits/LOTO-0000/print", headers={"Accept": "text/html"}
+    )
+    assert missing.status_code == 404 and "<nav" in missing.text
+    await _login(client, "b-manager")
+    assert (await client.get(links[-1][0])).status_code == 404
 
 
 class _Fields(HTMLParser):
