@@ -41,6 +41,13 @@ from domain.models.production import (
     Shift,
     ShiftDayOff,
 )
+from domain.models.sensors import (
+    Sensor,
+    SensorGateway,
+    SensorRule,
+    SensorRuleState,
+    sensor_readings,
+)
 from domain.models.sign_in import RevokedToken, SignInFailure, SignInLock, WebSession
 from domain.models.work_orders import (
     DowntimeRecord,
@@ -60,6 +67,11 @@ from domain.models.work_orders import (
 )
 
 __all__ = [
+    "Sensor",
+    "SensorGateway",
+    "SensorRule",
+    "SensorRuleState",
+    "sensor_readings",
     "DowntimeReason",
     "EnergyBaseline",
     "EnergyRate",
