@@ -11,6 +11,7 @@ from activities.channels import Channels
 from activities.notifier import Notifier
 from activities.oee import OeeActivities
 from activities.pm import PM_STEPS, PM_SUBJECT, PmActivities
+from activities.sensors import SensorActivities
 from activities.steps import StepActivities
 from activities.stop_work import StopWorkActivities
 from activities.work_orders import WORK_ORDER_STEPS, WorkOrderActivities
@@ -22,6 +23,7 @@ from workflows.breakdown import BreakdownWorkflow
 from workflows.digest import DigestWorkflow
 from workflows.oee_snapshot import OeeSnapshotWorkflow
 from workflows.pm_schedule import PMScheduleWorkflow
+from workflows.sensor_upkeep import SensorUpkeepWorkflow
 from workflows.stop_work import StopWorkWorkflow
 from workflows.work_order import WorkOrderWorkflow
 
@@ -35,6 +37,7 @@ WORKFLOWS: list[type] = [
     PMScheduleWorkflow,
     AlertWatchWorkflow,  # listed for replays; it runs on the alert queue's own worker
     OeeSnapshotWorkflow,
+    SensorUpkeepWorkflow,
 ]
 # The alert task queue's: safety watches only.
 ALERT_WORKFLOWS: list[type] = [AlertWatchWorkflow]
@@ -56,6 +59,7 @@ def activities(
     stop_work = StopWorkActivities(sessions, client, settings.task_queue)
     pm = PmActivities(sessions, client, settings.task_queue)
     oee = OeeActivities(sessions)
+    sensors = SensorActivities(sessions, settings, client)
     # The kit's two generic activities: each lifecycle adds its record's description.
     notifier = Notifier(sessions, settings, channels, [ANOMALY_SUBJECT, REPORT_SUBJECT, PM_SUBJECT])
     steps = StepActivities(sessions, [ANOMALY_STEPS, WORK_ORDER_STEPS, PM_STEPS], notifier)
@@ -103,6 +107,8 @@ def activities(
         pm.block_asset,
         oee.take_oee_snapshots,
         oee.roll_up_oee,
+        sensors.sweep_sensors,
+        sensors.trim_readings,
     ]
 
 

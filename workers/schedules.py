@@ -1,5 +1,6 @@
-"""The Temporal Schedules plantops keeps: the H3 summary, the H4 daily digest and the
-five-minute OEE snapshots."""
+"""The Temporal Schedules plantops keeps: the H3 summary, the H4 daily digest, the
+five-minute OEE snapshots and the sensors' upkeep (silent sensors each minute, retention
+daily)."""
 
 from datetime import timedelta
 
@@ -20,10 +21,14 @@ from domain.settings import Settings
 from workflows.digest import DigestWorkflow
 from workflows.oee_snapshot import OeeSnapshotWorkflow
 from workflows.oee_snapshot_types import OeeSnapshotInput
+from workflows.sensor_upkeep import SensorUpkeepWorkflow
+from workflows.sensor_upkeep_types import RETENTION, SWEEP, SensorUpkeepInput
 
 SUMMARY_ID = "plantops-summary-digest"
 DAILY_ID = "plantops-daily-digest"
 OEE_SNAPSHOT_ID = "plantops-oee-snapshots"
+SENSOR_SWEEP_ID = "plantops-sensor-sweep"
+SENSOR_RETENTION_ID = "plantops-sensor-retention"
 
 
 def schedules(settings: Settings) -> dict[str, Schedule]:
@@ -70,6 +75,38 @@ def schedules(settings: Settings) -> dict[str, Schedule]:
             policy=SchedulePolicy(
                 overlap=ScheduleOverlapPolicy.BUFFER_ALL, catchup_window=timedelta(days=1)
             ),
+        ),
+        **sensor_schedules(settings, policy),
+    }
+
+
+def sensor_schedules(settings: Settings, policy: SchedulePolicy) -> dict[str, Schedule]:
+    def action(kind: str) -> ScheduleActionStartWorkflow:
+        return ScheduleActionStartWorkflow(
+            SensorUpkeepWorkflow.run,
+            SensorUpkeepInput(kind),
+            id=f"SENSORS-{kind}",
+            task_queue=settings.task_queue,
+        )
+
+    return {
+        SENSOR_SWEEP_ID: Schedule(
+            action=action(SWEEP),
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=1))]),
+            policy=policy,
+        ),
+        SENSOR_RETENTION_ID: Schedule(
+            action=action(RETENTION),
+            spec=ScheduleSpec(
+                calendars=[
+                    ScheduleCalendarSpec(
+                        hour=[ScheduleRange(3)],
+                        minute=[ScheduleRange(30)],
+                        second=[ScheduleRange(0)],
+                    )
+                ]
+            ),
+            policy=policy,
         ),
     }
 
