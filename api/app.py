@@ -19,6 +19,7 @@ from api import (
     web_pm,
     web_queue,
     web_records,
+    web_sensors,
     web_work_orders,
 )
 from api.routes import (
@@ -107,5 +108,6 @@ def create_app(
     app.include_router(web_anomalies.router)
     app.include_router(web_work_orders.router)
     app.include_router(web_pm.router)
+    app.include_router(web_sensors.router)
     edge.install(app)
     return app
