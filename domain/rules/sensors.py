@@ -102,40 +102,41 @@ def evaluate(
 ) -> tuple[RuleState, list[Change]]:
     """A batch of one sensor's readings, in time order, through one rule: the new state and
     its changes. Counts and peak grow only while an anomaly is open for the rule (from its
-    breach to its return to normal and beyond, until the anomaly is closed elsewhere)."""
+    breach to its return to normal and beyond, until the anomaly is closed elsewhere).
+    Plain locals in the loop: it runs for every reading of every batch."""
     changes: list[Change] = []
-    s = state
+    status, since = state.status, state.breaching_since
+    count, episodes, peak, seen = state.count, state.episodes, state.peak, state.last_seen
+    last_value, last_time = state.last_value, state.last_time
+    rate = rule.kind is RuleKind.RATE
     for at, value in readings:
-        if s.last_time is not None and at < s.last_time:
+        if last_time is not None and at < last_time:
             continue  # late and out of order: already judged past it
-        m = measure(rule, s, at, value)
-        s = replace(s, last_value=value, last_time=at)
-        if m is None:
-            continue
-        over = is_over(rule, m, s.status is not Status.NORMAL)
-        if not over:
-            if s.status is Status.BREACH:
+        if rate:
+            if last_value is None or last_time is None or at <= last_time:
+                last_value, last_time = value, at
+                continue
+            m = (value - last_value) / ((at - last_time).total_seconds() / 60)
+        else:
+            m = value
+        last_value, last_time = value, at
+        if not is_over(rule, m, status is not Status.NORMAL):
+            if status is Status.BREACH:
                 changes.append(Change(Status.NORMAL, at, value, m))
-            s = replace(s, status=Status.NORMAL, breaching_since=None)
+            status, since = Status.NORMAL, None
             continue
-        since = s.breaching_since or at
-        if s.status is Status.BREACH:
-            s = replace(s, count=s.count + 1, peak=worse(rule, s.peak, m), last_seen=at)
+        if status is Status.BREACH:
+            count, peak, seen = count + 1, worse(rule, peak, m), at
             continue
+        since = since or at
         if (at - since).total_seconds() >= rule.for_seconds:
-            s = replace(
-                s,
-                status=Status.BREACH,
-                breaching_since=since,
-                count=s.count + 1,
-                episodes=s.episodes + 1,
-                peak=worse(rule, s.peak, m),
-                last_seen=at,
-            )
+            status = Status.BREACH
+            count, episodes, peak, seen = count + 1, episodes + 1, worse(rule, peak, m), at
             changes.append(Change(Status.BREACH, at, value, m))
         else:
-            s = replace(s, status=Status.PENDING, breaching_since=since)
-    return s, changes
+            status = Status.PENDING
+    new = RuleState(status, since, count, episodes, peak, seen, last_value, last_time)
+    return new, changes
 
 
 def closed(state: RuleState) -> RuleState:
@@ -165,10 +166,18 @@ def rule_refusal(rule: Rule) -> tuple[str, str] | None:
     return None
 
 
+def write_step(interval_seconds: int) -> float:
+    """How far a sensor's stored latest reading may lag: the ingest path rewrites it when
+    it moves by a quarter of the expected interval (at most a minute), so a sensor heard
+    every second is not rewritten with every batch."""
+    return min(interval_seconds / 4, 60.0)
+
+
 def stale(last: datetime | None, since: datetime, interval_seconds: int, now: datetime) -> bool:
     """Silent longer than its expected interval (a sensor never heard counts from its
-    creation)."""
-    return now - (last or since) > timedelta(seconds=interval_seconds)
+    creation), allowing for the lag of the stored latest reading."""
+    allowed = interval_seconds + write_step(interval_seconds)
+    return now - (last or since) > timedelta(seconds=allowed)
 
 
 def describe(rule: Rule, unit: str) -> str:

@@ -3,6 +3,7 @@ the sensors' rules evaluated in bulk (state per rule in `sensor_rule_states`), b
 registered as anomalies, meters moved; plus the retention of raw readings and the sweep for
 silent sensors. Everything in the caller's one transaction: a refused batch leaves nothing."""
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,7 @@ from domain.rules.sensors import (
     evaluate,
     may_signal,
     stale,
+    write_step,
 )
 from domain.schemas.anomalies import AnomalyReport, IntakeChannel
 from domain.schemas.sensors import ReadingIn
@@ -88,28 +90,125 @@ def gateway_actor(gateway: SensorGateway) -> Actor:
     )  # fmt: skip
 
 
-def _state(row: SensorRuleState) -> RuleState:
-    return RuleState(
-        Status(row.status),
-        row.breaching_since,
-        row.count,
-        row.episodes,
-        row.peak,
-        row.last_seen,
-        row.last_value,
-        row.last_time,
-    )
+@dataclass
+class SensorRow:
+    """What the ingest path reads of a sensor: plain values, no ORM object per sensor."""
+
+    id: int
+    code: str
+    name: str
+    unit: str
+    asset_id: int
+    is_active: bool
+    meter_id: int | None
+    last_reading_at: datetime | None
+    stale_since: datetime | None
+    meter_told_at: datetime | None
+    expected_interval_seconds: int
+
+    def worth_writing(self, at: datetime) -> bool:
+        """The latest reading is stored once it moved by the write step (see the rule)."""
+        if self.last_reading_at is None or self.stale_since is not None:
+            return True
+        step = write_step(self.expected_interval_seconds)
+        return (at - self.last_reading_at).total_seconds() >= step
 
 
-def _store(row: SensorRuleState, s: RuleState) -> None:
-    row.status = s.status.value
-    row.breaching_since = s.breaching_since
-    row.count, row.episodes, row.peak = s.count, s.episodes, s.peak
-    row.last_seen, row.last_value, row.last_time = s.last_seen, s.last_value, s.last_time
+@dataclass
+class RuleRow:
+    id: int
+    sensor_id: int
+    organization_id: int
+    kind: str
+    threshold: float
+    for_seconds: int
+    deadband: float
+    safety_impact: str
+    urgency: str
+    state: RuleState
+    anomaly_reference: str | None
+    signalled_at: datetime | None
+    pending: str | None
+    count: int = 0  # mirrors of the state for `told`
+    episodes: int = 0
+    peak: float | None = None
+    last_seen: datetime | None = None
+    last_value: float | None = None
+    last_time: datetime | None = None
+
+    def rule(self) -> Rule:
+        return Rule(RuleKind(self.kind), self.threshold, self.for_seconds, self.deadband)
+
+    def at_rest(self, before: tuple) -> bool:
+        """Nothing worth a write: a HIGH or LOW rule that stays normal with nothing waiting
+        keeps no per-reading state (only a rate needs the previous reading)."""
+        s = self.state
+        return (
+            self.kind != "RATE"
+            and s.status is Status.NORMAL
+            and (s.count, s.episodes, s.peak, s.last_seen, self.anomaly_reference, self.pending,
+                 self.signalled_at) == before
+        )  # fmt: skip
+
+    def remembered(self) -> tuple:
+        s = self.state
+        return (s.count, s.episodes, s.peak, s.last_seen, self.anomaly_reference, self.pending,
+                self.signalled_at)  # fmt: skip
+
+    def keep(self, s: RuleState) -> None:
+        self.state = s
+        self.count, self.episodes, self.peak = s.count, s.episodes, s.peak
+        self.last_seen, self.last_value, self.last_time = s.last_seen, s.last_value, s.last_time
 
 
-def _rule(r: SensorRule) -> Rule:
-    return Rule(RuleKind(r.kind), r.threshold, r.for_seconds, r.deadband)
+SENSORS = """SELECT id, code, name, unit, asset_id, is_active, meter_id, last_reading_at,
+    stale_since, meter_told_at, expected_interval_seconds
+    FROM sensors WHERE organization_id = %s AND code = ANY(%s) ORDER BY id FOR UPDATE"""
+RULES = """SELECT r.id, r.sensor_id, r.organization_id, r.kind, r.threshold, r.for_seconds,
+    r.deadband, r.safety_impact, r.urgency, s.status, s.breaching_since, s.count, s.episodes,
+    s.peak, s.last_seen, s.last_value, s.last_time, s.anomaly_reference, s.signalled_at,
+    s.pending
+    FROM sensor_rules r LEFT JOIN sensor_rule_states s ON s.rule_id = r.id
+    WHERE r.sensor_id = ANY(%s) ORDER BY r.id"""
+# Every state of the batch in one statement (the sensors' locks already serialise them),
+# its rows as one JSON document: the server unpacks it faster than arrays are quoted here.
+SAVE_STATES = """INSERT INTO sensor_rule_states (rule_id, organization_id, status,
+    breaching_since, count, episodes, peak, last_seen, last_value, last_time,
+    anomaly_reference, signalled_at, pending)
+    SELECT * FROM json_to_recordset(%s::json) AS v(rule_id int, organization_id int,
+        status varchar, breaching_since timestamptz, count int, episodes int, peak float8,
+        last_seen timestamptz, last_value float8, last_time timestamptz,
+        anomaly_reference varchar, signalled_at timestamptz, pending varchar)
+    ON CONFLICT (rule_id) DO UPDATE SET status = excluded.status,
+        breaching_since = excluded.breaching_since, count = excluded.count,
+        episodes = excluded.episodes, peak = excluded.peak, last_seen = excluded.last_seen,
+        last_value = excluded.last_value, last_time = excluded.last_time,
+        anomaly_reference = excluded.anomaly_reference, signalled_at = excluded.signalled_at,
+        pending = excluded.pending"""
+STATE_COLUMNS = (
+    "rule_id", "organization_id", "status", "breaching_since", "count", "episodes", "peak",
+    "last_seen", "last_value", "last_time", "anomaly_reference", "signalled_at", "pending",
+)  # fmt: skip
+SAVE_SENSORS = """UPDATE sensors
+    SET last_value = CASE WHEN sensors.last_reading_at IS NULL OR v.at >= sensors.last_reading_at
+            THEN v.value ELSE sensors.last_value END,
+        last_reading_at = greatest(sensors.last_reading_at, v.at),
+        stale_since = NULL, meter_told_at = coalesce(v.told, sensors.meter_told_at)
+    FROM json_to_recordset(%s::json) AS v(id int, value float8, at timestamptz, told timestamptz)
+    WHERE sensors.id = v.id"""
+
+
+STATUS = {s.value: s for s in Status}
+
+
+def _json(rows: list[dict]) -> str:
+    return json.dumps(rows, default=_moment)
+
+
+def _moment(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__}")
 
 
 def ingest(
@@ -121,73 +220,72 @@ def ingest(
 ) -> Ingested:
     now = now or datetime.now(UTC)
     org = gateway.organization_id
-    codes = {r.sensor.upper() for r in readings}
-    # Locked in id order: two batches for one sensor take turns, and never deadlock.
-    sensors = {
-        s.code: s
-        for s in session.scalars(
-            select(Sensor)
-            .where(Sensor.organization_id == org, Sensor.code.in_(codes))
-            .order_by(Sensor.id)
-            .with_for_update()
-        )
-    }
+    raw = session.connection().connection.driver_connection  # the session's transaction
+    codes = list({r.sensor.upper() for r in readings})
+    with raw.cursor() as cur:
+        # Locked in id order: two batches for one sensor take turns, and never deadlock.
+        cur.execute(SENSORS, (org, codes))
+        sensors = {row[1]: SensorRow(*row) for row in cur.fetchall()}
     by_sensor: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
     rows = []
+    latest = now + CLOCK_SKEW
     for i, r in enumerate(readings):
         sensor = sensors.get(r.sensor.upper())
         if sensor is None:
             raise RuleViolation(f"unknown sensor {r.sensor}", field=f"readings.{i}.sensor")
         if not sensor.is_active:
             raise RuleViolation(f"sensor {r.sensor} is not active", field=f"readings.{i}.sensor")
-        if r.time > now + CLOCK_SKEW:
+        if r.time > latest:
             raise RuleViolation("a reading cannot be in the future", field=f"readings.{i}.time")
-        at = r.time.astimezone(UTC)
-        rows.append((org, sensor.id, at, r.value, gateway.id))
-        by_sensor[sensor.id].append((at, r.value))
+        rows.append((org, sensor.id, r.time, r.value, gateway.id))
+        by_sensor[sensor.id].append((r.time, r.value))
     result = Ingested(stored=len(rows))
-    # One COPY for the batch, in the session's own transaction.
-    raw = session.connection().connection.driver_connection
-    with raw.cursor() as cur, cur.copy(COPY) as copy:
+    with raw.cursor() as cur, cur.copy(COPY) as copy:  # one COPY for the batch
         for row in rows:
             copy.write_row(row)
 
     for series in by_sensor.values():
         series.sort(key=lambda p: p[0])
     by_id = {s.id: s for s in sensors.values() if s.id in by_sensor}
-    _evaluate(session, gateway, by_id, by_sensor, now, result)
-    _meters(session, gateway, by_id, by_sensor, now, result)
+    _evaluate(session, raw, gateway, by_id, by_sensor, now, result)
+    told = _meters(session, by_id, by_sensor, now, result)
+    updates = []
     for sensor_id, series in by_sensor.items():
         sensor = by_id[sensor_id]
         at, value = series[-1]
-        if sensor.last_reading_at is None or at >= sensor.last_reading_at:
-            sensor.last_value, sensor.last_reading_at = value, at
+        if sensor_id not in told and not sensor.worth_writing(at):
+            continue
+        updates.append({"id": sensor_id, "value": value, "at": at, "told": told.get(sensor_id)})
         if sensor.stale_since is not None:
             record_change(
                 session=session, actor=gateway_actor(gateway), entity_type="SENSOR",
                 entity_id=sensor.code, action="HEARD_AGAIN",
                 before={"stale_since": sensor.stale_since.isoformat()}, after={"stale_since": None},
             )  # fmt: skip
-            sensor.stale_since = None
-    gateway.last_seen_at = now
+    with raw.cursor() as cur:
+        if updates:
+            cur.execute(SAVE_SENSORS, (_json(updates),))
+        cur.execute("UPDATE sensor_gateways SET last_seen_at = %s WHERE id = %s", (now, gateway.id))
     session.flush()
     return result
 
 
-def _evaluate(session, gateway, sensors, by_sensor, now, result: Ingested) -> None:
-    rules = list(session.scalars(select(SensorRule).where(SensorRule.sensor_id.in_(list(sensors)))))
-    if not rules:
+def _evaluate(session, raw, gateway, sensors, by_sensor, now, result: Ingested) -> None:
+    with raw.cursor() as cur:
+        cur.execute(RULES, (list(sensors),))
+        fetched = cur.fetchall()
+    if not fetched:
         return
-    states = {
-        st.rule_id: st
-        for st in session.scalars(
-            select(SensorRuleState)
-            .where(SensorRuleState.rule_id.in_([r.id for r in rules]))
-            .with_for_update()
-        )
-    }
+    rules, before = [], {}
+    for f in fetched:
+        status = STATUS[f[9] or "NORMAL"]
+        state = RuleState(status, f[10], f[11] or 0, f[12] or 0, f[13], f[14], f[15], f[16])
+        row = RuleRow(*f[:9], state, f[17], f[18], f[19])
+        # A normal rule with a state row stays written; one without needs none yet.
+        before[row.id] = row.remembered() if f[9] in (None, "NORMAL") else None
+        rules.append(row)
     # An open anomaly is one not yet CLOSED; a closed one lets the next breach open anew.
-    refs = [st.anomaly_reference for st in states.values() if st.anomaly_reference]
+    refs = [r.anomaly_reference for r in rules if r.anomaly_reference]
     open_refs = set()
     if refs:
         open_refs = set(
@@ -199,25 +297,19 @@ def _evaluate(session, gateway, sensors, by_sensor, now, result: Ingested) -> No
                 )
             )
         )
-    for rule in rules:
-        row = states.get(rule.id)
-        if row is None:
-            row = SensorRuleState(
-                rule_id=rule.id, organization_id=rule.organization_id, status="NORMAL",
-                count=0, episodes=0,
-            )  # fmt: skip
-            session.add(row)
-        state = _state(row)
+    kinds = {row.id: row.rule() for row in rules}
+    for row in rules:
+        state = row.state
         if row.anomaly_reference and row.anomaly_reference not in open_refs:
             row.anomaly_reference, row.pending, row.signalled_at = None, None, None
             state = closed(state)
-        new, changes = evaluate(_rule(rule), state, by_sensor[rule.sensor_id])
-        _store(row, new)
-        sensor = sensors[rule.sensor_id]
+        new, changes = evaluate(kinds[row.id], state, by_sensor[row.sensor_id])
+        row.keep(new)
+        sensor = sensors[row.sensor_id]
         last: Change | None = None
         for change in changes:
             if change.to is Status.BREACH and row.anomaly_reference is None:
-                row.anomaly_reference = _register(session, gateway, sensor, rule, change, now)
+                row.anomaly_reference = _register(session, gateway, sensor, row, change, now)
                 row.signalled_at, row.pending = now, None
                 result.registered.append(row.anomaly_reference)
                 last = None
@@ -226,16 +318,34 @@ def _evaluate(session, gateway, sensors, by_sensor, now, result: Ingested) -> No
         if last is not None and row.anomaly_reference:
             row.pending = last.to.value
         if row.pending and row.anomaly_reference and may_signal(row.signalled_at, now):
-            result.told.append(told(row, sensor, rule, last))
+            result.told.append(told(row, sensor, row, last))
             row.signalled_at, row.pending = now, None
+    states = []
+    for row in rules:
+        if before[row.id] is not None and row.at_rest(before[row.id]):
+            continue
+        s = row.state
+        values = (
+            row.id, row.organization_id, s.status.value, s.breaching_since, s.count, s.episodes,
+            s.peak, s.last_seen, s.last_value, s.last_time, row.anomaly_reference,
+            row.signalled_at, row.pending,
+        )  # fmt: skip
+        states.append(dict(zip(STATE_COLUMNS, values, strict=True)))
+    session.flush()  # a registration's rows first
+    if states:
+        with raw.cursor() as cur:
+            cur.execute(SAVE_STATES, (_json(states),))
 
 
-def told(row: SensorRuleState, sensor: Sensor, rule: SensorRule, change: Change | None) -> Told:
+def told(row, sensor, rule, change: Change | None) -> Told:
+    """`row` and `rule` are a stored state and its rule, or one RuleRow for both."""
     return Told(
         row.anomaly_reference or "",
         row.pending or "",
         sensor.code,
-        describe(_rule(rule), sensor.unit),
+        describe(
+            Rule(RuleKind(rule.kind), rule.threshold, rule.for_seconds, rule.deadband), sensor.unit
+        ),
         change.value if change else row.last_value,
         change.at if change else row.last_time,
         row.count,
@@ -248,14 +358,14 @@ def told(row: SensorRuleState, sensor: Sensor, rule: SensorRule, change: Change 
 def _register(
     session: Session,
     gateway: SensorGateway,
-    sensor: Sensor,
-    rule: SensorRule,
+    sensor: SensorRow,
+    rule: RuleRow,
     change: Change,
     now: datetime,
 ) -> str:
     """The breach through the one registration service, with the reading and the rule."""
     asset = session.get(Asset, sensor.asset_id)
-    text = describe(_rule(rule), sensor.unit)
+    text = describe(rule.rule(), sensor.unit)
     shown = f"{change.measure:g} {sensor.unit}" + ("/min" if rule.kind == "RATE" else "")
     report = AnomalyReport(
         asset=asset.asset_number,
@@ -292,11 +402,12 @@ def _register(
     return anomaly.reference
 
 
-def _meters(session, gateway, sensors, by_sensor, now, result: Ingested) -> None:
+def _meters(session, sensors, by_sensor, now, result: Ingested) -> dict[int, datetime]:
     """A sensor that reads a meter moves it to the batch's latest value (a meter never goes
-    back); its PM schedules hear of it at most once a minute."""
+    back); its PM schedules hear of it at most once a minute. The sensors that told them."""
     from domain.services import pm_schedules
 
+    told = {}
     for sensor_id, sensor in sensors.items():
         if sensor.meter_id is None:
             continue
@@ -328,9 +439,10 @@ def _meters(session, gateway, sensors, by_sensor, now, result: Ingested) -> None
                 session=session, organization_id=meter.organization_id,
                 asset_id=meter.asset_id, meter_type=kind,
             )  # fmt: skip
-            sensor.meter_told_at = now
+            told[sensor_id] = now
             if ids:
                 result.moves.append(MeterMove(ids, value, at, kind))
+    return told
 
 
 # -- the scheduled upkeep: silent sensors, waiting changes, retention --
@@ -380,7 +492,8 @@ def sweep(*, session: Session, now: datetime | None = None) -> tuple[list[Silent
         .join(SensorRule, SensorRule.id == SensorRuleState.rule_id)
         .join(Sensor, Sensor.id == SensorRule.sensor_id)
         .where(SensorRuleState.pending.is_not(None), SensorRuleState.anomaly_reference.is_not(None))
-        .with_for_update(of=SensorRuleState, skip_locked=True)
+        # The sensor's lock, as the ingest path takes it: one writer of a rule's state.
+        .with_for_update(of=Sensor, skip_locked=True)
     ).all()
     for row, rule, sensor in rows:
         if may_signal(row.signalled_at, now):

@@ -178,9 +178,9 @@ def test_silent_sensors_are_flagged_once_and_raw_readings_age_out(sessions):
     gw = _gateway(sessions)
     _send(sessions, gw, [20], start=NOW - timedelta(days=100), now=NOW)
     _send(sessions, gw, [21], start=NOW, now=NOW)
-    silent, _ = _sweep(sessions, NOW + timedelta(seconds=59))
+    silent, _ = _sweep(sessions, NOW + timedelta(seconds=75))  # 60 s and the write step
     assert silent == []
-    silent, _ = _sweep(sessions, NOW + timedelta(seconds=61))
+    silent, _ = _sweep(sessions, NOW + timedelta(seconds=76))
     assert [x.code for x in silent] == ["TT-101"]
     assert _sweep(sessions, NOW + timedelta(seconds=200))[0] == []  # alerted once
     t = NOW + timedelta(seconds=300)

@@ -14,6 +14,7 @@ from domain.rules.sensors import (
     rule_refusal,
     stale,
     value_refusal,
+    write_step,
 )
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -90,9 +91,11 @@ def test_limits_and_refusals():
     assert rule_refusal(Rule(RuleKind.RATE, 0)) is not None
     assert rule_refusal(Rule(RuleKind.RATE, 2, deadband=2))[0] == "deadband"
     assert rule_refusal(Rule(RuleKind.HIGH, -5)) is None
-    assert stale(T0, T0, 60, T0 + timedelta(seconds=61))
-    assert not stale(T0, T0, 60, T0 + timedelta(seconds=60))
+    # 60 s expected, plus the 15 s the stored latest reading may lag
+    assert stale(T0, T0, 60, T0 + timedelta(seconds=76))
+    assert not stale(T0, T0, 60, T0 + timedelta(seconds=75))
     assert stale(None, T0, 60, T0 + timedelta(minutes=2))
+    assert write_step(60) == 15 and write_step(3600) == 60
     assert describe(Rule(RuleKind.HIGH, 80, for_seconds=30), "°C") == (
         "above 80 °C for at least 30 s"
     )
