@@ -148,3 +148,11 @@ async def test_readings_need_a_key_and_a_breach_reaches_the_anomaly(client, toke
         await asyncio.sleep(0.1)
     assert found and "back to normal" in found[0].reason and "peak 86" in found[0].reason
     assert _stored(sessions) == 5
+    # A revoked key is refused like a wrong one.
+    gateway_id = (await client.get("/api/v1/sensor-gateways", headers=token_for("admin"))).json()
+    r = await client.delete(
+        f"/api/v1/sensor-gateways/{gateway_id[0]['id']}", headers=token_for("admin")
+    )
+    assert r.status_code == 200 and r.json()["is_active"] is False
+    r = await client.post(url, json=_batch([70], start + timedelta(seconds=20)), headers=key)
+    assert r.status_code == 401 and _stored(sessions) == 5
