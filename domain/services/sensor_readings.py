@@ -163,13 +163,15 @@ class RuleRow:
 
 SENSORS = """SELECT id, code, name, unit, asset_id, is_active, meter_id, last_reading_at,
     stale_since, meter_told_at, expected_interval_seconds
-    FROM sensors WHERE organization_id = %s AND code = ANY(%s) ORDER BY id FOR UPDATE"""
+    FROM sensors WHERE organization_id = %s
+    AND code = ANY(ARRAY(SELECT json_array_elements_text(%s::json))) ORDER BY id FOR UPDATE"""
 RULES = """SELECT r.id, r.sensor_id, r.organization_id, r.kind, r.threshold, r.for_seconds,
     r.deadband, r.safety_impact, r.urgency, s.status, s.breaching_since, s.count, s.episodes,
     s.peak, s.last_seen, s.last_value, s.last_time, s.anomaly_reference, s.signalled_at,
     s.pending
     FROM sensor_rules r LEFT JOIN sensor_rule_states s ON s.rule_id = r.id
-    WHERE r.sensor_id = ANY(%s) ORDER BY r.id"""
+    WHERE r.sensor_id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)::int))
+    ORDER BY r.id"""
 # Every state of the batch in one statement (the sensors' locks already serialise them),
 # its rows as one JSON document: the server unpacks it faster than arrays are quoted here.
 SAVE_STATES = """INSERT INTO sensor_rule_states (rule_id, organization_id, status,
@@ -224,7 +226,7 @@ def ingest(
     codes = list({r.sensor.upper() for r in readings})
     with raw.cursor() as cur:
         # Locked in id order: two batches for one sensor take turns, and never deadlock.
-        cur.execute(SENSORS, (org, codes))
+        cur.execute(SENSORS, (org, json.dumps(codes)))  # JSON: quicker than an array
         sensors = {row[1]: SensorRow(*row) for row in cur.fetchall()}
     by_sensor: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
     lines = []
@@ -273,7 +275,7 @@ def ingest(
 
 def _evaluate(session, raw, gateway, sensors, by_sensor, now, result: Ingested) -> None:
     with raw.cursor() as cur:
-        cur.execute(RULES, (list(sensors),))
+        cur.execute(RULES, (json.dumps(list(sensors)),))
         fetched = cur.fetchall()
     rules, before = [], {}
     for f in fetched:
