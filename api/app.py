@@ -20,6 +20,7 @@ from api import (
     web_pm,
     web_queue,
     web_records,
+    web_sensors,
     web_shift_reports,
     web_work_orders,
 )
@@ -32,6 +33,7 @@ from api.routes import (
     oee_alerts,
     pm,
     pm_metrics,
+    sensors,
     shift_reports,
     work_orders,
 )
@@ -105,6 +107,7 @@ def create_app(
     app.include_router(oee.router)
     app.include_router(oee_alerts.router)
     app.include_router(shift_reports.router)
+    app.include_router(sensors.router)
     app.include_router(web.router)
     app.include_router(web_queue.router)  # /anomalies/queue before /anomalies/{ref}
     app.include_router(web_records.router)
@@ -113,5 +116,6 @@ def create_app(
     app.include_router(web_pm.router)
     app.include_router(web_oee.router)
     app.include_router(web_shift_reports.router)
+    app.include_router(web_sensors.router)
     edge.install(app)
     return app

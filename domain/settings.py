@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     voice_call_after_seconds: int = Field(
         default=300, ge=1, description="H1: call the supervisor if unacknowledged this long."
     )
+    sensor_raw_retention_days: int = Field(
+        default=90, ge=1, le=3650, description="Raw sensor readings are kept this many days."
+    )
     summary_every_hours: int = Field(default=4, ge=1, description="H3 summary email period.")
     daily_digest_hour_utc: int = Field(default=6, ge=0, le=23, description="H4 digest hour.")
     demo: bool = Field(

@@ -294,7 +294,7 @@ def add_parser(sub: Any) -> None:
     )
     bench.add_argument(
         "what",
-        choices=["anomalies", "work-orders", "api", "timers", "pm", "analytics"],
+        choices=["anomalies", "work-orders", "api", "timers", "pm", "analytics", "sensors"],
         help="what to benchmark; timers and pm start or use scratch systems of their own",
     )
     bench.add_argument(
@@ -329,8 +329,10 @@ def add_parser(sub: Any) -> None:
         help="timers: keep the scratch system's data folder; pm: leave the schedules running",
     )
     from workers.bench_analytics import add_arguments
+    from workers.bench_sensors import add_arguments as sensor_arguments
 
     add_arguments(bench)
+    sensor_arguments(bench)
     # None, not the URL itself: settings are read only after parsing.
     bench.add_argument("--url", default=None, help="the API (default: the configured web URL)")
     bench.set_defaults(func=cmd_bench)
@@ -351,6 +353,11 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
         from workers.bench_pm import cmd_bench_pm
 
         cmd_bench_pm(settings, args.schedules, args.keep)
+        return
+    if args.what == "sensors":  # on a scratch system of its own
+        from workers.bench_sensors import cmd_bench_sensors
+
+        cmd_bench_sensors(settings, args)
         return
     if args.what == "analytics":  # on a scratch database of its own
         from workers.bench_analytics import cmd_bench_analytics

@@ -14,6 +14,7 @@ from activities.oee_alerts import OeeAlertActivities
 from activities.oee_simulator import SimulatorActivities
 from activities.pm import PM_STEPS, PM_SUBJECT, PmActivities
 from activities.retention import RetentionActivities
+from activities.sensors import SensorActivities
 from activities.shift_reports import (
     SHIFT_REPORT_STEPS,
     SHIFT_REPORT_SUBJECT,
@@ -33,6 +34,7 @@ from workflows.oee_simulator import OeeSimulatorWorkflow
 from workflows.oee_snapshot import OeeSnapshotWorkflow
 from workflows.pm_schedule import PMScheduleWorkflow
 from workflows.retention import RetentionWorkflow
+from workflows.sensor_upkeep import SensorUpkeepWorkflow
 from workflows.shift_report import ShiftReportWorkflow
 from workflows.stop_work import StopWorkWorkflow
 from workflows.work_order import WorkOrderWorkflow
@@ -51,6 +53,7 @@ WORKFLOWS: list[type] = [
     RetentionWorkflow,
     OeeSimulatorWorkflow,
     ShiftReportWorkflow,
+    SensorUpkeepWorkflow,
 ]
 # The alert task queue's: safety watches only.
 ALERT_WORKFLOWS: list[type] = [AlertWatchWorkflow]
@@ -74,6 +77,7 @@ def activities(
     oee = OeeActivities(sessions)
     oee_alerts = OeeAlertActivities(sessions, settings, channels)
     shift_reports = ShiftReportActivities(sessions)
+    sensors = SensorActivities(sessions, settings, client)
     # The kit's two generic activities: each lifecycle adds its record's description.
     notifier = Notifier(
         sessions,
@@ -137,6 +141,8 @@ def activities(
         shift_reports.shift_ended,
         shift_reports.draft_shift_report,
         shift_reports.archive_shift_report,
+        sensors.sweep_sensors,
+        sensors.trim_readings,
     ]
 
 

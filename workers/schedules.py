@@ -1,7 +1,7 @@
 """The Temporal Schedules plantops keeps: the H3 summary, the H4 daily digest, the
 five-minute OEE snapshots, per site the shift reports 15 minutes after each shift, the
-daily retention round and, in demo mode only, the minute-by-minute simulator of the demo
-floor."""
+daily retention round, the sensors' upkeep (silent sensors each minute, raw readings
+daily) and, in demo mode only, the minute-by-minute simulator of the demo floor."""
 
 from datetime import datetime, time, timedelta
 
@@ -30,6 +30,8 @@ from workflows.oee_snapshot import OeeSnapshotWorkflow
 from workflows.oee_snapshot_types import OeeSnapshotInput
 from workflows.retention import RetentionWorkflow
 from workflows.retention_types import RetentionInput
+from workflows.sensor_upkeep import SensorUpkeepWorkflow
+from workflows.sensor_upkeep_types import RETENTION, SWEEP, SensorUpkeepInput
 from workflows.shift_report import ShiftReportWorkflow
 from workflows.shift_report_types import ShiftReportInput
 
@@ -39,6 +41,8 @@ OEE_SNAPSHOT_ID = "plantops-oee-snapshots"
 RETENTION_ID = "plantops-retention"
 RETENTION_HOUR_UTC = 3  # a quiet hour for most sites
 SIMULATOR_ID = "plantops-demo-simulator"
+SENSOR_SWEEP_ID = "plantops-sensor-sweep"
+SENSOR_RETENTION_ID = "plantops-sensor-retention"
 SHIFT_REPORTS_ID = "plantops-shift-reports-{site}"
 
 
@@ -106,6 +110,7 @@ def schedules(settings: Settings) -> dict[str, Schedule]:
             ),
             policy=policy,
         ),
+        **sensor_schedules(settings, policy),
     }
     if settings.demo:
         # A minute missed is not made up: the floor only ever runs now.
@@ -122,6 +127,37 @@ def schedules(settings: Settings) -> dict[str, Schedule]:
             ),
         )
     return out
+
+
+def sensor_schedules(settings: Settings, policy: SchedulePolicy) -> dict[str, Schedule]:
+    def action(kind: str) -> ScheduleActionStartWorkflow:
+        return ScheduleActionStartWorkflow(
+            SensorUpkeepWorkflow.run,
+            SensorUpkeepInput(kind),
+            id=f"SENSORS-{kind}",
+            task_queue=settings.task_queue,
+        )
+
+    return {
+        SENSOR_SWEEP_ID: Schedule(
+            action=action(SWEEP),
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=1))]),
+            policy=policy,
+        ),
+        SENSOR_RETENTION_ID: Schedule(
+            action=action(RETENTION),
+            spec=ScheduleSpec(
+                calendars=[
+                    ScheduleCalendarSpec(
+                        hour=[ScheduleRange(3)],
+                        minute=[ScheduleRange(30)],
+                        second=[ScheduleRange(0)],
+                    )
+                ]
+            ),
+            policy=policy,
+        ),
+    }
 
 
 async def ensure_schedules(client: Client, settings: Settings) -> list[str]:

@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         ReassignRequest,
         ResolveRequest,
         ReviewRequest,
+        SensorRuleEvent,
         SubmitRexRequest,
     )
     from workflows.kit import Notice, Record, call, fail, index, system_actor
@@ -350,6 +351,16 @@ class AnomalyWorkflow:
                 self._log_problems("VOICE_CALL", event)
             return
         self._reported[event.kind] = event
+
+    @workflow.signal
+    async def sensor_rule(self, event: SensorRuleEvent) -> None:
+        """A sensor rule's change of state (intake channel C2), recorded with its audit row;
+        the ingest path sends at most one a minute, never one per reading."""
+        async with self._lock:
+            if self._status is S.CLOSED:
+                return
+            action = "SENSOR_NORMAL" if event.change == "NORMAL" else "SENSOR_BREACH"
+            await self._write(action, {}, self._system(), event.detail())
 
     def _run_watch(self, watch: AlertWatchInput) -> Any:
         return workflow.execute_child_workflow(

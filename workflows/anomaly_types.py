@@ -123,3 +123,34 @@ class AnomalyState:
     rex_version: int
     feedback: str | None
     events: list[Event]
+
+
+@dataclass
+class SensorRuleEvent:
+    """A sensor rule's change of state on the anomaly it opened (intake channel C2): sent by
+    the ingest path at most once a minute, never per reading."""
+
+    change: str  # BREACH (over the rule again) or NORMAL (back past the deadband)
+    sensor: str
+    rule: str  # the rule in words: "above 80 °C for at least 30 s"
+    value: float | None = None
+    at: datetime | None = None
+    count: int = 0  # readings over the rule since the anomaly opened
+    episodes: int = 0
+    peak: float | None = None
+    last_seen: datetime | None = None
+
+    def detail(self) -> str:
+        word = "back to normal" if self.change == "NORMAL" else "over the rule again"
+        when = f" at {self.at.isoformat()}" if self.at else ""
+        seen = self.last_seen.isoformat() if self.last_seen else "never"
+        return (
+            f"sensor {self.sensor} {word} ({self.rule}): {_number(self.value)}{when}; "
+            f"{self.count} readings over in {self.episodes} breaches, "
+            f"peak {_number(self.peak)}, "
+            f"last over {seen}"
+        )
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"

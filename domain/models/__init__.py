@@ -42,6 +42,13 @@ from domain.models.production import (
     Shift,
     ShiftDayOff,
 )
+from domain.models.sensors import (
+    Sensor,
+    SensorGateway,
+    SensorRule,
+    SensorRuleState,
+    sensor_readings,
+)
 from domain.models.shift_reports import HandoverNote, ShiftReport
 from domain.models.sign_in import RevokedToken, SignInFailure, SignInLock, WebSession
 from domain.models.work_orders import (
@@ -66,6 +73,11 @@ __all__ = [
     "PerformanceTarget",
     "HandoverNote",
     "ShiftReport",
+    "Sensor",
+    "SensorGateway",
+    "SensorRule",
+    "SensorRuleState",
+    "sensor_readings",
     "DowntimeReason",
     "EnergyBaseline",
     "EnergyRate",

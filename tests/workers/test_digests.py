@@ -11,9 +11,13 @@ from workers.schedules import (
     DAILY_ID,
     OEE_SNAPSHOT_ID,
     RETENTION_ID,
+    SENSOR_RETENTION_ID,
+    SENSOR_SWEEP_ID,
     SUMMARY_ID,
     ensure_schedules,
 )
+
+SENSOR_IDS = (SENSOR_SWEEP_ID, SENSOR_RETENTION_ID)
 
 
 async def test_daily_digest_gathers_queued_anomalies(sessions, notify_settings, smtp):
@@ -41,14 +45,14 @@ async def test_schedules_are_created_once(dev_env, settings: Settings):
 
     async with ending_started_workflows(dev_env.client) as client:
         # Another test's worker may have made them.
-        for schedule_id in (SUMMARY_ID, DAILY_ID, OEE_SNAPSHOT_ID, RETENTION_ID):
+        for schedule_id in (SUMMARY_ID, DAILY_ID, OEE_SNAPSHOT_ID, RETENTION_ID, *SENSOR_IDS):
             try:
                 await client.get_schedule_handle(schedule_id).delete()
             except Exception:
                 pass
         first = await ensure_schedules(client, settings)
         second = await ensure_schedules(client, settings)
-        assert set(first) == {SUMMARY_ID, DAILY_ID, OEE_SNAPSHOT_ID, RETENTION_ID}
+        assert set(first) == {SUMMARY_ID, DAILY_ID, OEE_SNAPSHOT_ID, RETENTION_ID, *SENSOR_IDS}
         assert second == []
         daily = await client.get_schedule_handle(DAILY_ID).describe()
         assert daily.schedule.spec.calendars[0].hour[0].start == settings.daily_digest_hour_utc
