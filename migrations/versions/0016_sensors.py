@@ -1,7 +1,7 @@
 """IoT sensors: gateways, sensors, rules, rule states and the raw readings (BRIN on time)
 
-Revision ID: 0014_sensors
-Revises: 0012_stoppages
+Revision ID: 0016_sensors
+Revises: 0015_shift_reports
 Create Date: 2026-12-01 18:00:00.000000
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_sensors"
-down_revision: str | None = "0012_stoppages"
+revision: str = "0016_sensors"
+down_revision: str | None = "0015_shift_reports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
