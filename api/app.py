@@ -21,7 +21,17 @@ from api import (
     web_records,
     web_work_orders,
 )
-from api.routes import anomalies, assets, auth, health, oee, pm, pm_metrics, work_orders
+from api.routes import (
+    anomalies,
+    assets,
+    auth,
+    health,
+    imports,
+    oee,
+    pm,
+    pm_metrics,
+    work_orders,
+)
 from domain.db import make_engine, make_sessionmaker
 from domain.settings import Settings, get_settings
 
@@ -85,6 +95,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(assets.router)
+    app.include_router(imports.router)  # /anomalies/imports before /anomalies/{ref}
     app.include_router(anomalies.router)
     app.include_router(work_orders.router)
     app.include_router(pm.router)

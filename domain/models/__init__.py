@@ -13,6 +13,7 @@ from domain.models.audit import AuditLog
 from domain.models.base import Base
 from domain.models.files import StoredFile
 from domain.models.idempotency import IdempotencyKey
+from domain.models.imports import AnomalyImport, AnomalyImportKey, AnomalyImportRow
 from domain.models.organisation import Area, Organization, Site, WorkCenter
 from domain.models.people import (
     Certification,
@@ -94,6 +95,9 @@ __all__ = [
     "WorkOrderTask",
     "Anomaly",
     "AnomalyAttachment",
+    "AnomalyImport",
+    "AnomalyImportKey",
+    "AnomalyImportRow",
     "KpiValue",
     "Notification",
     "ReferenceCounter",

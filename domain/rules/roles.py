@@ -55,6 +55,8 @@ class Action(StrEnum):
     # Seed 002's role table: who sees OEE, and who logs downtime and output on the floor.
     VIEW_OEE = "View OEE"
     LOG_PRODUCTION = "Log Downtime and Output"
+    # Seed 000 C4: supervisors and administrators upload anomalies in bulk from a workbook.
+    IMPORT_ANOMALIES = "Import Anomalies"
 
 
 class Scope(StrEnum):
@@ -124,6 +126,7 @@ PERMISSIONS: dict[Role, dict[Action, Scope]] = {
         A.WORK_ANOMALY: S.FULL,
         A.ISSUE_PERMITS: S.FULL,
         A.ADD_EVIDENCE: S.FULL,
+        A.IMPORT_ANOMALIES: S.FULL,
     },
     R.OPERATOR: {
         A.VIEW_DASHBOARD: S.LIMITED,

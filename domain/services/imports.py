@@ -1,0 +1,605 @@
+"""Anomaly imports from a workbook (seed 000 C4): the file checked and stored, its rows read
+into the import, each batch registered through the same registration as a web report, the
+import's counts, and the workbooks (the template, the annotated report)."""
+
+import io
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
+from openpyxl.worksheet.datavalidation import DataValidation
+from pydantic import ValidationError
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from domain.actor import Actor
+from domain.errors import DomainError, NotFound, RuleViolation
+from domain.models import (
+    AnomalyImport,
+    AnomalyImportKey,
+    AnomalyImportRow,
+    Asset,
+    Site,
+    SiteClearance,
+    User,
+)
+from domain.rules import imports as rules
+from domain.rules.imports import ImportStatus, Problem, RowStatus
+from domain.rules.uploads import safe_filename
+from domain.schemas.anomalies import AnomalyReport, IntakeChannel
+from domain.services import anomalies as anomaly_service
+from domain.services import files
+from domain.services.audit import record_change
+
+ENTITY = "ANOMALY_IMPORT"
+PREFIX = "IMP"
+SHOWN_PROBLEMS = 1000  # refused rows listed in the status; the report workbook has them all
+
+
+def reference(import_id: int) -> str:
+    return f"{PREFIX}-{import_id}"
+
+
+def import_id_of(ref: str) -> int | None:
+    """IMP-12 or 12 to 12; None for anything else."""
+    text = ref.strip().upper().removeprefix(f"{PREFIX}-")
+    return int(text) if text.isascii() and text.isdigit() and int(text) < 2**31 else None
+
+
+# -- reading a workbook --
+
+
+def _sheet(book: Any) -> Any:
+    return book[rules.SHEET] if rules.SHEET in book.sheetnames else book.worksheets[0]
+
+
+def _empty(values: tuple[Any, ...]) -> bool:
+    return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
+
+
+def _cell(value: Any) -> Any:
+    """A cell as JSON keeps it: datetimes as ISO text (naive stays naive)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def read_rows(content: bytes) -> tuple[list[Any], list[tuple[int, dict[str, Any]]]]:
+    """The header and the non-empty rows (sheet row number, cells by column name); refused
+    (field "file") when the bytes are not a workbook, the columns are wrong or there are
+    too many rows. Reading stops one row past the limit, whatever the sheet claims."""
+    if not content:
+        raise RuleViolation("file: the file is empty", field="file")
+    if len(content) > rules.MAX_FILE_BYTES:
+        raise RuleViolation(
+            f"file: the file is over {rules.MAX_FILE_BYTES // 1024 // 1024} MB", field="file"
+        )
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # zip, XML or format errors: all mean "not a workbook"
+        raise RuleViolation("file: not an Excel workbook (.xlsx)", field="file") from None
+    try:
+        sheet = _sheet(book)
+        lines = sheet.iter_rows(values_only=True)
+        header = list(next(lines, ()) or ())
+        why = rules.header_refusal(header)
+        if why:
+            raise RuleViolation(f"columns: {why}", field="columns")
+        where = rules.positions(header)
+        rows: list[tuple[int, dict[str, Any]]] = []
+        for number, values in enumerate(lines, start=2):
+            values = tuple(values[: len(header)])
+            if _empty(values):
+                continue
+            if len(rows) >= rules.MAX_ROWS:
+                raise RuleViolation(f"rows: more than {rules.MAX_ROWS} rows", field="rows")
+            cells = {
+                name: _cell(values[i]) if i < len(values) else None for name, i in where.items()
+            }
+            rows.append((number, cells))
+    finally:
+        book.close()
+    if not rows:
+        raise RuleViolation("rows: the sheet has no rows below its header", field="rows")
+    return header, rows
+
+
+def check_file(content: bytes) -> int:
+    """The number of rows, or the refusal naming the field and rule."""
+    return len(read_rows(content)[1])
+
+
+# -- the import --
+
+
+def create_import(
+    *, session: Session, actor: Actor, content: bytes, filename: str, rows: int
+) -> tuple[AnomalyImport, bool]:
+    """The import of this file: a new one (True), or the one the organisation already has
+    for the same bytes (False): the same file never registers twice."""
+    sha = files.store(session, organization_id=actor.organization_id, content=content)
+    new_id = session.scalar(
+        insert(AnomalyImport)
+        .values(
+            organization_id=actor.organization_id,
+            file_sha256=sha,
+            filename=safe_filename(filename or "anomalies.xlsx"),
+            user_id=actor.user_id,
+            user_name=actor.full_name,
+            state=ImportStatus.RECEIVED.value,
+            rows=rows,
+            registered=0,
+            refused=0,
+            duplicates=0,
+        )
+        .on_conflict_do_nothing(index_elements=["organization_id", "file_sha256"])
+        .returning(AnomalyImport.id)
+    )
+    if new_id is None:
+        existing = session.scalars(
+            select(AnomalyImport).where(
+                AnomalyImport.organization_id == actor.organization_id,
+                AnomalyImport.file_sha256 == sha,
+            )
+        ).one()
+        return existing, False
+    record_change(
+        session=session,
+        actor=actor,
+        entity_type=ENTITY,
+        entity_id=reference(new_id),
+        action="RECEIVED",
+        before=None,
+        after={"state": ImportStatus.RECEIVED.value, "rows": rows, "file": sha},
+        reason=filename,
+    )
+    return session.get(AnomalyImport, new_id), True
+
+
+def get_import(*, session: Session, organization_id: int, ref: str) -> AnomalyImport:
+    import_id = import_id_of(ref)
+    found = (
+        session.scalars(
+            select(AnomalyImport).where(
+                AnomalyImport.id == import_id, AnomalyImport.organization_id == organization_id
+            )
+        ).one_or_none()
+        if import_id is not None
+        else None
+    )
+    if found is None:
+        raise NotFound(f"import {ref} not found", field="id")
+    return found
+
+
+def load_rows(*, session: Session, actor: Actor, import_id: int) -> int:
+    """The file's rows into the import, once (a second run finds them there); the rows."""
+    imp = session.get(AnomalyImport, import_id, with_for_update=True)
+    if imp is None or imp.organization_id != actor.organization_id:
+        raise NotFound(f"import {reference(import_id)} not found", field="id")
+    if imp.state != ImportStatus.RECEIVED.value:
+        return imp.rows
+    content = files.content_of(session, organization_id=imp.organization_id, sha256=imp.file_sha256)
+    if content is None:
+        raise NotFound("the import's file is no longer stored", field="file")
+    _, rows = read_rows(content)
+    for start in range(0, len(rows), 1000):
+        session.execute(
+            insert(AnomalyImportRow).on_conflict_do_nothing(),
+            [
+                {
+                    "import_id": imp.id,
+                    "row_number": number,
+                    "organization_id": imp.organization_id,
+                    "cells": cells,
+                    "status": RowStatus.PENDING.value,
+                    "problems": [],
+                }
+                for number, cells in rows[start : start + 1000]
+            ],
+        )
+    imp.rows = len(rows)
+    imp.state = ImportStatus.RUNNING.value
+    record_change(
+        session=session,
+        actor=actor,
+        entity_type=ENTITY,
+        entity_id=reference(imp.id),
+        action="RUNNING",
+        before={"state": ImportStatus.RECEIVED.value},
+        after={"state": ImportStatus.RUNNING.value, "rows": len(rows)},
+    )
+    return len(rows)
+
+
+def row_numbers(*, session: Session, import_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(AnomalyImportRow.row_number)
+            .where(AnomalyImportRow.import_id == import_id)
+            .order_by(AnomalyImportRow.row_number)
+        )
+    )
+
+
+def site_ids(session: Session, actor: Actor) -> set[int]:
+    """The sites the importer works at: its home site and its unexpired clearances."""
+    today = datetime.now(UTC).date()
+    home = session.scalar(select(User.home_site_id).where(User.id == actor.user_id))
+    cleared = session.scalars(
+        select(SiteClearance.site_id).where(
+            SiteClearance.user_id == actor.user_id,
+            or_(SiteClearance.expires_on.is_(None), SiteClearance.expires_on >= today),
+        )
+    ).all()
+    return {s for s in (home, *cleared) if s is not None}
+
+
+def _aware(moment: datetime | None, zone: str) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=ZoneInfo(zone))
+
+
+def _validation_problems(err: ValidationError) -> list[Problem]:
+    found = []
+    for e in err.errors():
+        column = str(e["loc"][0]) if e["loc"] else "row"
+        found.append(Problem(column, e["msg"].removeprefix("Value error, ")))
+    return found
+
+
+def _report(
+    cells: dict[str, Any], assets: dict[str, Asset], zones: dict[int, str], mine: set[int]
+) -> tuple[AnomalyReport | None, Asset | None, str, list[Problem]]:
+    """The row as a web report would send it, or the rules it breaks."""
+    values, problems = rules.check_row(cells)
+    asset = None
+    number = (values.get("asset") or "").upper()
+    if number:
+        asset = assets.get(number)
+        if asset is None:
+            problems.append(Problem("asset", f"unknown asset {number}"))
+        elif asset.site_id not in mine:
+            problems.append(Problem("asset", f"asset {number} is not at one of your sites"))
+            asset = None
+    if problems or asset is None:
+        return None, asset, "", problems
+    zone = zones[asset.site_id]
+    try:
+        report = AnomalyReport(
+            asset=number,
+            title=values["title"],
+            description=values["description"],
+            location=values.get("location"),
+            channel=IntakeChannel.EXCEL,
+            detected_at=_aware(values["detected_at"], zone),
+            occurred_at=_aware(values.get("occurred_at"), zone),
+            safety_impact=values.get("safety_impact") or "NONE",
+            urgency=values.get("urgency") or "SOON",
+            production_loss_per_hour=values.get("production_loss_per_hour"),
+            regulatory_impact=values.get("regulatory_impact") == "YES",
+        )
+    except ValidationError as err:
+        return None, asset, "", _validation_problems(err)
+    return report, asset, values.get("channel") or "EXCEL", []
+
+
+def register_batch(
+    *,
+    session: Session,
+    actor: Actor,
+    import_id: int,
+    first_row: int,
+    last_row: int,
+    now: datetime | None = None,
+) -> None:
+    """Register the batch's rows still pending, each as a web report is registered; a
+    refused row keeps its problems, a row whose key is taken is a duplicate. The caller's
+    transaction commits the batch whole: run again, it finds nothing pending."""
+    now = now or datetime.now(UTC)
+    pending = session.scalars(
+        select(AnomalyImportRow)
+        .where(
+            AnomalyImportRow.import_id == import_id,
+            AnomalyImportRow.organization_id == actor.organization_id,
+            AnomalyImportRow.row_number.between(first_row, last_row),
+            AnomalyImportRow.status == RowStatus.PENDING.value,
+        )
+        .order_by(AnomalyImportRow.row_number)
+        .with_for_update()
+    ).all()
+    if not pending:
+        return
+    numbers = {str(r.cells.get("asset") or "").strip().upper() for r in pending}
+    assets = {
+        a.asset_number: a
+        for a in session.scalars(
+            select(Asset).where(
+                Asset.organization_id == actor.organization_id, Asset.asset_number.in_(numbers)
+            )
+        )
+    }
+    zones = dict(
+        session.execute(
+            select(Site.id, Site.timezone).where(Site.organization_id == actor.organization_id)
+        ).all()
+    )
+    mine = site_ids(session, actor)
+    for row in pending:
+        report, asset, channel, problems = _report(row.cells, assets, zones, mine)
+        if report is None:
+            _refuse(row, problems)
+            continue
+        savepoint = session.begin_nested()
+        try:
+            anomaly = anomaly_service.register(session=session, actor=actor, report=report, now=now)
+        except DomainError as err:
+            savepoint.rollback()
+            _refuse(row, [Problem(err.field or "row", err.message)])
+            continue
+        taken = session.scalar(
+            insert(AnomalyImportKey)
+            .values(
+                organization_id=actor.organization_id,
+                asset_id=asset.id,
+                detected_at=anomaly.detected_at,
+                title_key=rules.title_key(report.title)[:200],
+                anomaly_id=anomaly.id,
+                import_id=import_id,
+            )
+            .on_conflict_do_nothing()
+            .returning(AnomalyImportKey.anomaly_id)
+        )
+        if taken is None:
+            savepoint.rollback()  # the number it took is handed back too
+            row.status = RowStatus.DUPLICATE.value
+            row.message = "already imported (same asset, detection time and title)"
+            continue
+        anomaly.enrichment = {
+            **anomaly.enrichment,
+            "import": {"reference": reference(import_id), "row": row.row_number,
+                       "reported_via": channel},
+        }  # fmt: skip
+        savepoint.commit()
+        row.status = RowStatus.REGISTERED.value
+        row.reference = anomaly.reference
+        row.message = anomaly.reference
+    _recount(session, import_id)
+
+
+def _refuse(row: AnomalyImportRow, problems: list[Problem]) -> None:
+    row.status = RowStatus.REFUSED.value
+    row.problems = [{"column": p.column, "rule": p.rule} for p in problems]
+    row.message = "; ".join(p.text() for p in problems)
+
+
+def _recount(session: Session, import_id: int) -> None:
+    """The import's counts from its rows: right however often a batch ran."""
+    session.flush()
+    by_status = dict(
+        session.execute(
+            select(AnomalyImportRow.status, func.count())
+            .where(AnomalyImportRow.import_id == import_id)
+            .group_by(AnomalyImportRow.status)
+        ).all()
+    )
+    imp = session.get(AnomalyImport, import_id)
+    imp.registered = by_status.get(RowStatus.REGISTERED.value, 0)
+    imp.refused = by_status.get(RowStatus.REFUSED.value, 0)
+    imp.duplicates = by_status.get(RowStatus.DUPLICATE.value, 0)
+
+
+def registered_in(
+    *, session: Session, organization_id: int, import_id: int, first_row: int, last_row: int
+) -> list[str]:
+    """The references the batch registered (also after a rerun that found them done)."""
+    return list(
+        session.scalars(
+            select(AnomalyImportRow.reference)
+            .where(
+                AnomalyImportRow.import_id == import_id,
+                AnomalyImportRow.organization_id == organization_id,
+                AnomalyImportRow.row_number.between(first_row, last_row),
+                AnomalyImportRow.status == RowStatus.REGISTERED.value,
+            )
+            .order_by(AnomalyImportRow.row_number)
+        )
+    )
+
+
+def finish(*, session: Session, actor: Actor, import_id: int) -> AnomalyImport:
+    imp = session.get(AnomalyImport, import_id, with_for_update=True)
+    if imp.state == ImportStatus.DONE.value:
+        return imp
+    _recount(session, import_id)
+    before = {"state": imp.state}
+    imp.state = ImportStatus.DONE.value
+    imp.finished_at = datetime.now(UTC)
+    record_change(
+        session=session,
+        actor=actor,
+        entity_type=ENTITY,
+        entity_id=reference(imp.id),
+        action="DONE",
+        before=before,
+        after={
+            "state": imp.state,
+            "rows": imp.rows,
+            "registered": imp.registered,
+            "refused": imp.refused,
+            "duplicates": imp.duplicates,
+        },
+        reason=rules.counts_line(imp.rows, imp.registered, imp.refused, imp.duplicates),
+    )
+    return imp
+
+
+def status_of(session: Session, imp: AnomalyImport) -> dict[str, Any]:
+    """The import's progress, counts and refused rows (row, column, rule)."""
+    refused = session.execute(
+        select(AnomalyImportRow.row_number, AnomalyImportRow.problems)
+        .where(
+            AnomalyImportRow.import_id == imp.id,
+            AnomalyImportRow.status == RowStatus.REFUSED.value,
+        )
+        .order_by(AnomalyImportRow.row_number)
+        .limit(SHOWN_PROBLEMS)
+    ).all()
+    done = imp.registered + imp.refused + imp.duplicates
+    return {
+        "id": reference(imp.id),
+        "filename": imp.filename,
+        "state": imp.state,
+        "rows": imp.rows,
+        "processed": done,
+        "registered": imp.registered,
+        "refused": imp.refused,
+        "duplicates": imp.duplicates,
+        "imported_by": imp.user_name,
+        "created_at": imp.created_at,
+        "finished_at": imp.finished_at,
+        "errors": [
+            {"row": number, "column": p["column"], "rule": p["rule"]}
+            for number, problems in refused
+            for p in problems
+        ],
+        "errors_complete": imp.refused <= SHOWN_PROBLEMS,
+    }
+
+
+# -- the workbooks --
+
+HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")
+BAD_FILL = PatternFill("solid", fgColor="F8D7DA")
+
+
+def template(*, session: Session, actor: Actor) -> bytes:
+    """The workbook to fill: the columns, an instructions sheet, and pick lists (the assets
+    of the importer's sites, channel, safety impact, urgency, yes/no)."""
+    mine = site_ids(session, actor)
+    assets = session.execute(
+        select(Asset.asset_number, Asset.name, Site.code)
+        .join(Site, Site.id == Asset.site_id)
+        .where(Asset.organization_id == actor.organization_id, Asset.site_id.in_(mine))
+        .order_by(Site.code, Asset.asset_number)
+    ).all()
+    book = Workbook()
+    sheet = book.active
+    sheet.title = rules.SHEET
+    for i, col in enumerate(rules.COLUMNS, start=1):
+        cell = sheet.cell(row=1, column=i, value=col.name)
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.comment = Comment(("required: " if col.required else "optional: ") + col.hint, "")
+        sheet.column_dimensions[cell.column_letter].width = max(14, len(col.name) + 4)
+    sheet.freeze_panes = "A2"
+
+    lists = book.create_sheet("Lists")
+    columns = {
+        "asset": [a.asset_number for a in assets] or [""],
+        "channel": list(rules.CHANNELS),
+        "safety_impact": list(rules.SAFETY_IMPACTS),
+        "urgency": list(rules.URGENCIES),
+        "regulatory_impact": list(rules.YES_NO),
+    }
+    last = rules.MAX_ROWS + 1
+    for j, (name, values) in enumerate(columns.items(), start=1):
+        lists.cell(row=1, column=j, value=name).font = Font(bold=True)
+        for k, value in enumerate(values, start=2):
+            lists.cell(row=k, column=j, value=value)
+        letter = lists.cell(row=1, column=j).column_letter
+        check = DataValidation(
+            type="list",
+            formula1=f"=Lists!${letter}$2:${letter}${len(values) + 1}",
+            allow_blank=not rules.COLUMNS[rules.NAMES.index(name)].required,
+            showErrorMessage=True,
+            errorTitle=name,
+            error=f"pick a {name} from the list",
+        )
+        target = sheet.cell(row=2, column=rules.NAMES.index(name) + 1).column_letter
+        check.add(f"{target}2:{target}{last}")
+        sheet.add_data_validation(check)
+    for name in ("detected_at", "occurred_at"):
+        letter = sheet.cell(row=1, column=rules.NAMES.index(name) + 1).column_letter
+        sheet.column_dimensions[letter].width = 20
+        for r in range(2, 202):  # the first rows formatted; Excel extends the format
+            sheet[f"{letter}{r}"].number_format = "yyyy-mm-dd hh:mm"
+    lists.sheet_state = "hidden"
+
+    notes = book.create_sheet("Instructions")
+    lines = [
+        "Anomaly import",
+        "",
+        f"Fill one anomaly per row of the sheet '{rules.SHEET}', below its header; keep the "
+        "header as it is.",
+        f"At most {rules.MAX_ROWS} rows and {rules.MAX_FILE_BYTES // 1024 // 1024} MB per file.",
+        "Dates and times without a time zone are read in the time of the asset's site.",
+        "A row with the same asset, detection time and title as one imported before is "
+        "skipped as a duplicate; uploading the same file again registers nothing new.",
+        "Every row is registered like a reported anomaly: assessed, assigned, and alerted "
+        "by its criticality (a G1 row pages like any G1).",
+        "After the import, download its report: each row gets a status and, for a refused "
+        "row, the column and rule to fix.",
+        "",
+        "column / required / what it holds",
+    ]
+    lines += [
+        f"{c.name} / {'yes' if c.required else 'no'} / {c.hint}"
+        + (f" ({', '.join(c.choices)})" if c.choices else "")
+        for c in rules.COLUMNS
+    ]
+    lines += ["", "Assets of your sites (site, number, name):"]
+    lines += [f"{site} / {number} / {name}" for number, name, site in assets]
+    for r, text in enumerate(lines, start=1):
+        notes.cell(row=r, column=1, value=text)
+    notes["A1"].font = Font(bold=True, size=14)
+    notes.column_dimensions["A"].width = 110
+    return _saved(book)
+
+
+def _saved(book: Workbook) -> bytes:
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def report(*, session: Session, imp: AnomalyImport) -> bytes:
+    """The uploaded workbook with a status column and the message of each row."""
+    content = files.content_of(session, organization_id=imp.organization_id, sha256=imp.file_sha256)
+    if content is None:
+        raise NotFound("the import's file is no longer stored", field="file")
+    outcome = dict(
+        session.execute(
+            select(
+                AnomalyImportRow.row_number,
+                func.json_build_array(AnomalyImportRow.status, AnomalyImportRow.message),
+            ).where(AnomalyImportRow.import_id == imp.id)
+        ).all()
+    )
+    book = load_workbook(io.BytesIO(content))
+    sheet = _sheet(book)
+    header = [c.value for c in sheet[1]]
+    names = [str(v).strip().lower() if v is not None else "" for v in header]
+    status_col = (
+        names.index(rules.STATUS_COLUMN) + 1
+        if rules.STATUS_COLUMN in names
+        else len([n for n in names if n]) + 1
+    )
+    message_col = status_col + 1
+    for col, name in ((status_col, rules.STATUS_COLUMN), (message_col, rules.MESSAGE_COLUMN)):
+        cell = sheet.cell(row=1, column=col, value=name)
+        cell.font = Font(bold=True)
+    sheet.column_dimensions[sheet.cell(row=1, column=message_col).column_letter].width = 60
+    for number in range(2, sheet.max_row + 1):
+        status, message = outcome.get(number, (None, None))
+        sheet.cell(row=number, column=status_col, value=status)
+        sheet.cell(row=number, column=message_col, value=message)
+        if status == RowStatus.REFUSED.value:
+            for col in (status_col, message_col):
+                sheet.cell(row=number, column=col).fill = BAD_FILL
+    return _saved(book)
