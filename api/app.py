@@ -16,6 +16,7 @@ from api import (
     outage,
     web,
     web_anomalies,
+    web_imports,
     web_pm,
     web_queue,
     web_records,
@@ -107,5 +108,6 @@ def create_app(
     app.include_router(web_anomalies.router)
     app.include_router(web_work_orders.router)
     app.include_router(web_pm.router)
+    app.include_router(web_imports.router)
     edge.install(app)
     return app

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as AnyUpload
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -38,7 +39,7 @@ def workbook_response(content: bytes, filename: str) -> Response:
     )
 
 
-async def read_upload(file: UploadFile | None) -> tuple[bytes, str]:
+async def read_upload(file: AnyUpload | None) -> tuple[bytes, str]:
     """The upload's bytes, refused at once when absent or over the limit."""
     if file is None or not file.filename:
         raise ApiError(422, "RuleViolation", "file: choose an .xlsx workbook", "file")

@@ -603,3 +603,15 @@ def report(*, session: Session, imp: AnomalyImport) -> bytes:
             for col in (status_col, message_col):
                 sheet.cell(row=number, column=col).fill = BAD_FILL
     return _saved(book)
+
+
+def recent(*, session: Session, organization_id: int, limit: int = 20) -> list[AnomalyImport]:
+    """The organisation's latest imports, newest first."""
+    return list(
+        session.scalars(
+            select(AnomalyImport)
+            .where(AnomalyImport.organization_id == organization_id)
+            .order_by(AnomalyImport.id.desc())
+            .limit(limit)
+        )
+    )
