@@ -294,8 +294,8 @@ def add_parser(sub: Any) -> None:
     )
     bench.add_argument(
         "what",
-        choices=["anomalies", "work-orders", "api", "timers", "pm", "analytics"],
-        help="what to benchmark; timers and pm start or use scratch systems of their own",
+        choices=["anomalies", "work-orders", "api", "timers", "pm", "analytics", "import"],
+        help="what to benchmark; timers, pm and import start or use scratch systems of their own",
     )
     bench.add_argument(
         "--schedules", type=_positive, default=10_000, help="pm: schedules all due at once"
@@ -308,7 +308,10 @@ def add_parser(sub: Any) -> None:
         "--requests", type=_positive, default=200, help="api: reads per case at 1 client"
     )
     bench.add_argument(
-        "--rows", type=_positive, default=10_000, help="api: anomalies and work orders to seed"
+        "--rows",
+        type=_positive,
+        default=10_000,
+        help="api: anomalies and work orders to seed; import: rows of the workbook",
     )
     bench.add_argument(
         "--demo-user", default="supervisor", help="api: also read a demo record (with workflow)"
@@ -326,7 +329,8 @@ def add_parser(sub: Any) -> None:
     bench.add_argument(
         "--keep",
         action="store_true",
-        help="timers: keep the scratch system's data folder; pm: leave the schedules running",
+        help="timers, import: keep the scratch system's data folder; "
+        "pm: leave the schedules running",
     )
     from workers.bench_analytics import add_arguments
 
@@ -351,6 +355,11 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
         from workers.bench_pm import cmd_bench_pm
 
         cmd_bench_pm(settings, args.schedules, args.keep)
+        return
+    if args.what == "import":  # on a scratch system of its own
+        from workers import bench_import
+
+        bench_import.run(settings, args.rows, args.keep)
         return
     if args.what == "analytics":  # on a scratch database of its own
         from workers.bench_analytics import cmd_bench_analytics
