@@ -18,6 +18,8 @@ from domain.models import Anomaly
 from domain.services import imports as service
 from domain.settings import Settings
 from workflows.anomaly_import_types import (
+    OTHERS,
+    URGENT,
     AnomalyImportInput,
     ImportCountsState,
     ImportRowsState,
@@ -26,6 +28,14 @@ from workflows.anomaly_import_types import (
 from workflows.kit import refuse
 
 STARTS_AT_ONCE = 25  # lifecycle starts in flight per batch
+URGENT_LEVELS = ("G1", "G2")  # paged at once (H1, H2): their lifecycles start first
+
+
+def service_level(session: Session, settings: Settings, anomaly: Anomaly) -> str:
+    """The level its lifecycle will assess (the same rule, from the same factors)."""
+    from domain.services.anomalies import criticality
+
+    return criticality(session, anomaly, settings.response_times())[0].level.value
 
 
 class ImportActivities:
@@ -68,7 +78,8 @@ class ImportActivities:
     @activity.defn
     async def start_import_lifecycles(self, data: RegisterBatchRequest) -> int:
         """Each anomaly the batch registered on its lifecycle, as a web report's starts:
-        its safety watches, then its workflow; one already started counts as started."""
+        its safety watches, then its workflow; one already started counts as started.
+        `starts` picks the G1 and G2 rows, the others, or all."""
         if self.client is None:
             raise ApplicationError("no Temporal client to start lifecycles", non_retryable=True)
         # Imported here: the web app's helpers are no workflow's business.
@@ -86,7 +97,14 @@ class ImportActivities:
                 last_row=data.last_row,
             )
             anomalies = session.scalars(select(Anomaly).where(Anomaly.reference.in_(refs))).all()
-            watches = {a.reference: first_watches(session, settings, a) for a in anomalies}
+            watches = {}
+            for a in anomalies:
+                level = service_level(session, settings, a)
+                if data.starts == OTHERS and level in URGENT_LEVELS:
+                    continue
+                if data.starts == URGENT and level not in URGENT_LEVELS:
+                    continue
+                watches[a.reference] = first_watches(session, settings, a)
         gate = asyncio.Semaphore(STARTS_AT_ONCE)
         client = self.client
 

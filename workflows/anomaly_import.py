@@ -4,6 +4,7 @@ activity and one transaction, keyed by its rows, so a worker lost mid-import res
 without duplicates), starts each batch's anomaly lifecycles while the next batch
 registers, and closes the import. Progress is its query."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 from temporalio import workflow
@@ -12,6 +13,8 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.imports import ImportActivities
     from workflows.anomaly_import_types import (
+        OTHERS,
+        URGENT,
         AnomalyImportInput,
         AnomalyImportState,
         ImportCountsState,
@@ -53,19 +56,30 @@ class AnomalyImportWorkflow:
         s.batches = len(ranges)
         self._log("RUNNING", f"{read.rows} rows in {len(ranges)} batches")
         starting = []
+        steps = []
         for first, last in ranges:
             step = RegisterBatchRequest(
-                data.import_id, data.organization_id, data.actor, first, last
+                data.import_id, data.organization_id, data.actor, first, last, URGENT
             )
             counts = await workflow.execute_activity_method(
                 ImportActivities.register_import_batch, step, **BATCH
             )
             self._count(counts)
             s.batches_done += 1
-            # The batch's lifecycles start while the next batch registers.
+            steps.append(step)
+            # The batch's G1 and G2 rows start their lifecycles (and are paged) while the
+            # next batch registers; the rest, which page nobody at once, once every row
+            # is registered, so a large file does not hold its own registration back.
             starting.append(
                 workflow.start_activity_method(
                     ImportActivities.start_import_lifecycles, step, **BATCH
+                )
+            )
+        for step in steps:
+            later = replace(step, starts=OTHERS)
+            starting.append(
+                workflow.start_activity_method(
+                    ImportActivities.start_import_lifecycles, later, **BATCH
                 )
             )
         for handle in starting:

@@ -19,15 +19,21 @@ class AnomalyImportInput:
     batch: int = BATCH
 
 
+URGENT, OTHERS, ALL = "URGENT", "OTHERS", "ALL"
+
+
 @dataclass
 class RegisterBatchRequest:
-    """One batch of the import's rows, by sheet row number (first and last included)."""
+    """One batch of the import's rows, by sheet row number (first and last included).
+    `starts` picks whose lifecycles a start step starts: the G1 and G2 rows (URGENT), the
+    rest (OTHERS), or all."""
 
     import_id: int
     organization_id: int
     actor: Actor
     first_row: int
     last_row: int
+    starts: str = ALL
 
 
 @dataclass
