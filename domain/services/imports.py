@@ -12,13 +12,14 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from domain.actor import Actor
 from domain.errors import DomainError, NotFound, RuleViolation
 from domain.models import (
+    Anomaly,
     AnomalyImport,
     AnomalyImportKey,
     AnomalyImportRow,
@@ -330,46 +331,99 @@ def register_batch(
         ).all()
     )
     mine = site_ids(session, actor)
+    checked = []
     for row in pending:
         report, asset, channel, problems = _report(row.cells, assets, zones, mine)
         if report is None:
             _refuse(row, problems)
             continue
-        savepoint = session.begin_nested()
-        try:
-            anomaly = anomaly_service.register(session=session, actor=actor, report=report, now=now)
-        except DomainError as err:
-            savepoint.rollback()
-            _refuse(row, [Problem(err.field or "row", err.message)])
-            continue
-        taken = session.scalar(
-            insert(AnomalyImportKey)
-            .values(
-                organization_id=actor.organization_id,
-                asset_id=asset.id,
-                detected_at=anomaly.detected_at,
-                title_key=rules.title_key(report.title)[:200],
-                anomaly_id=anomaly.id,
-                import_id=import_id,
-            )
-            .on_conflict_do_nothing()
-            .returning(AnomalyImportKey.anomaly_id)
-        )
-        if taken is None:
-            savepoint.rollback()  # the number it took is handed back too
+        key = (asset.id, report.detected_at, rules.title_key(report.title)[:200])
+        checked.append((row, report, channel, key))
+    taken = _taken(session, actor.organization_id, [key for *_, key in checked])
+    # Registered rows' outcomes are written after the loop: each registration flushes,
+    # and a row changed meanwhile would cost a statement of its own every time.
+    keys: list[dict[str, Any]] = []
+    done: list[tuple[AnomalyImportRow, Any, str]] = []
+    for row, report, channel, key in checked:
+        if key in taken:
             row.status = RowStatus.DUPLICATE.value
             row.message = "already imported (same asset, detection time and title)"
             continue
-        anomaly.enrichment = {
-            **anomaly.enrichment,
-            "import": {"reference": reference(import_id), "row": row.row_number,
-                       "reported_via": channel},
-        }  # fmt: skip
-        savepoint.commit()
+        try:
+            # Registration checks everything before it writes: a refusal leaves nothing.
+            anomaly = anomaly_service.register(session=session, actor=actor, report=report, now=now)
+        except DomainError as err:
+            _refuse(row, [Problem(err.field or "row", err.message)])
+            continue
+        taken.add(key)
+        asset_id, detected, title = key
+        keys.append(
+            {
+                "organization_id": actor.organization_id,
+                "asset_id": asset_id,
+                "detected_at": detected,
+                "title_key": title,
+                "anomaly_id": anomaly.id,
+                "import_id": import_id,
+            }
+        )
+        done.append((row, anomaly, channel))
+    if keys:
+        won = session.scalars(
+            insert(AnomalyImportKey)
+            .on_conflict_do_nothing()
+            .returning(AnomalyImportKey.anomaly_id),
+            keys,
+        ).all()
+        if len(won) < len(keys):
+            # Another import registered one of these rows since the check: the whole batch
+            # rolls back and runs again, and finds those rows taken.
+            raise KeyTaken(f"{len(keys) - len(won)} row(s) of the batch were imported meanwhile")
+        session.execute(
+            update(Anomaly),
+            [
+                {
+                    "id": anomaly.id,
+                    "enrichment": {
+                        **anomaly.enrichment,
+                        "import": {
+                            "reference": reference(import_id),
+                            "row": row.row_number,
+                            "reported_via": channel,
+                        },
+                    },
+                }
+                for row, anomaly, channel in done
+            ],
+        )
+    for row, anomaly, _channel in done:
         row.status = RowStatus.REGISTERED.value
         row.reference = anomaly.reference
         row.message = anomaly.reference
     _recount(session, import_id)
+
+
+class KeyTaken(Exception):
+    """A race with another import: not a refusal, the batch is tried again."""
+
+
+def _taken(session: Session, organization_id: int, keys: list[tuple]) -> set[tuple]:
+    """The keys among these that an earlier import registered."""
+    if not keys:
+        return set()
+    rows = session.execute(
+        select(
+            AnomalyImportKey.asset_id, AnomalyImportKey.detected_at, AnomalyImportKey.title_key
+        ).where(
+            AnomalyImportKey.organization_id == organization_id,
+            tuple_(
+                AnomalyImportKey.asset_id,
+                AnomalyImportKey.detected_at,
+                AnomalyImportKey.title_key,
+            ).in_(keys),
+        )
+    ).all()
+    return {tuple(r) for r in rows}
 
 
 def _refuse(row: AnomalyImportRow, problems: list[Problem]) -> None:

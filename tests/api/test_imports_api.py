@@ -5,6 +5,7 @@ another file, refused files, the annotated report read back, and a batch run aga
 import asyncio
 import io
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,9 +50,10 @@ def upload(content: bytes, name: str = "anomalies.xlsx") -> dict:
     return {"file": (name, content, rules.XLSX_TYPE)}
 
 
-async def _done(client, headers, ref: str) -> dict:
-    for _ in range(600):
-        body = (await client.get(f"{BASE}/{ref}", headers=headers)).json()
+async def _done(client, headers, ref: str, base: str = BASE) -> dict:
+    deadline = time.monotonic() + 180  # a loaded machine is slow, never wrong
+    while time.monotonic() < deadline:
+        body = (await client.get(f"{base}/{ref}", headers=headers)).json()
         if body["state"] == "DONE":
             return body
         await asyncio.sleep(0.1)

@@ -1,14 +1,13 @@
 """The import page: linked for those who may import, the template, a refused file shown at
 its field, an upload followed to its end, and the report."""
 
-import asyncio
 import io
 import re
 
 from openpyxl import load_workbook
 
 from domain.rules import imports as rules
-from tests.api.test_imports_api import row, workbook
+from tests.api.test_imports_api import _done, row, workbook
 from tests.api.test_web_anomalies import _login
 
 
@@ -43,11 +42,7 @@ async def test_import_page_from_template_to_report(client):
     )
     assert r.status_code == 303, r.text
     ref = r.headers["location"].split("id=")[1]
-    for _ in range(300):
-        progress = (await client.get(f"/imports/{ref}/progress")).json()
-        if progress["state"] == "DONE":
-            break
-        await asyncio.sleep(0.1)
+    progress = await _done(client, {}, f"{ref}/progress", base="/imports")
     assert (progress["registered"], progress["refused"]) == (1, 1)
     assert progress["version"] == "DONE|2"
     done = await client.get(r.headers["location"])
