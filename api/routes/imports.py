@@ -9,8 +9,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as AnyUpload
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.common import WorkflowIDConflictPolicy
 
 from api import gateway
 from api.deps import DbSession
@@ -77,21 +76,18 @@ async def upload_and_start(
 
 async def start(client: Client, settings: Settings, actor: Actor, imp: AnomalyImport) -> None:
     ref = service.reference(imp.id)
-    try:
-        await gateway.start(
-            client,
-            AnomalyImportWorkflow.run,
-            AnomalyImportInput(imp.id, imp.organization_id, actor),
-            workflow_id=ref,
-            task_queue=settings.task_queue,
-            # Started once: an upload again while it runs finds it running.
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            unavailable=f"import {ref} is stored, but it could not start yet ({{error}}); "
-            "upload the same file again in a moment",
-        )
-    except WorkflowAlreadyStartedError:
-        pass  # it ran to its end already
+    await gateway.start(
+        client,
+        AnomalyImportWorkflow.run,
+        AnomalyImportInput(imp.id, imp.organization_id, actor),
+        workflow_id=ref,
+        task_queue=settings.task_queue,
+        # An upload again while it runs finds it running. One that ended without closing
+        # the import runs again: every step finds its work done and goes on from there.
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        unavailable=f"import {ref} is stored, but it could not start yet ({{error}}); "
+        "upload the same file again in a moment",
+    )
 
 
 @router.get("/template", summary="The workbook to fill: columns, instructions, pick lists")
