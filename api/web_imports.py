@@ -17,6 +17,7 @@ from domain.actor import Actor
 from domain.errors import DomainError
 from domain.rules import imports as rules
 from domain.rules.roles import Action
+from domain.services import import_workbooks as workbooks
 from domain.services import imports as service
 
 router = APIRouter(include_in_schema=False)
@@ -91,7 +92,7 @@ async def upload_form(request: Request, session: DbSession, actor: Importer) -> 
 @router.get("/imports/template")
 def template_download(session: DbSession, actor: Importer) -> Response:
     return workbook_response(
-        service.template(session=session, actor=actor), "anomaly-import-template.xlsx"
+        workbooks.template(session=session, actor=actor), "anomaly-import-template.xlsx"
     )
 
 
@@ -106,4 +107,4 @@ def progress(ref: str, session: DbSession, actor: Importer) -> JSONResponse:
 def report_download(ref: str, session: DbSession, actor: Importer) -> Response:
     imp = service.get_import(session=session, organization_id=actor.organization_id, ref=ref)
     name = f"{service.reference(imp.id)}-report.xlsx"
-    return workbook_response(service.report(session=session, imp=imp), name)
+    return workbook_response(workbooks.report(session=session, imp=imp), name)

@@ -21,6 +21,7 @@ from domain.models import AnomalyImport
 from domain.rules import imports as rules
 from domain.rules.roles import Action
 from domain.schemas.imports import ImportOut
+from domain.services import import_workbooks as workbooks
 from domain.services import imports as service
 from domain.settings import Settings
 from workflows.anomaly_import import AnomalyImportWorkflow
@@ -93,7 +94,7 @@ async def start(client: Client, settings: Settings, actor: Actor, imp: AnomalyIm
 @router.get("/template", summary="The workbook to fill: columns, instructions, pick lists")
 def template(session: DbSession, actor: Importer) -> Response:
     return workbook_response(
-        service.template(session=session, actor=actor), "anomaly-import-template.xlsx"
+        workbooks.template(session=session, actor=actor), "anomaly-import-template.xlsx"
     )
 
 
@@ -131,4 +132,4 @@ def get_import(ref: str, session: DbSession, actor: Importer) -> dict[str, Any]:
 def report(ref: str, session: DbSession, actor: Importer) -> Response:
     imp = service.get_import(session=session, organization_id=actor.organization_id, ref=ref)
     name = f"{service.reference(imp.id)}-report.xlsx"
-    return workbook_response(service.report(session=session, imp=imp), name)
+    return workbook_response(workbooks.report(session=session, imp=imp), name)
