@@ -16,6 +16,7 @@ from api import (
     outage,
     web,
     web_anomalies,
+    web_imports,
     web_oee,
     web_pm,
     web_queue,
@@ -29,6 +30,7 @@ from api.routes import (
     assets,
     auth,
     health,
+    imports,
     oee,
     oee_alerts,
     pm,
@@ -100,6 +102,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(assets.router)
+    app.include_router(imports.router)  # /anomalies/imports before /anomalies/{ref}
     app.include_router(anomalies.router)
     app.include_router(work_orders.router)
     app.include_router(pm.router)
@@ -117,5 +120,6 @@ def create_app(
     app.include_router(web_oee.router)
     app.include_router(web_shift_reports.router)
     app.include_router(web_sensors.router)
+    app.include_router(web_imports.router)
     edge.install(app)
     return app

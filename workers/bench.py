@@ -294,8 +294,18 @@ def add_parser(sub: Any) -> None:
     )
     bench.add_argument(
         "what",
-        choices=["anomalies", "work-orders", "api", "timers", "pm", "analytics", "sensors"],
-        help="what to benchmark; timers and pm start or use scratch systems of their own",
+        choices=[
+            "anomalies",
+            "work-orders",
+            "api",
+            "timers",
+            "pm",
+            "analytics",
+            "sensors",
+            "import",
+        ],
+        help="what to benchmark; timers, pm, sensors and import start or use scratch systems "
+        "of their own",
     )
     bench.add_argument(
         "--schedules", type=_positive, default=10_000, help="pm: schedules all due at once"
@@ -308,7 +318,10 @@ def add_parser(sub: Any) -> None:
         "--requests", type=_positive, default=200, help="api: reads per case at 1 client"
     )
     bench.add_argument(
-        "--rows", type=_positive, default=10_000, help="api: anomalies and work orders to seed"
+        "--rows",
+        type=_positive,
+        default=10_000,
+        help="api: anomalies and work orders to seed; import: rows of the workbook",
     )
     bench.add_argument(
         "--demo-user", default="supervisor", help="api: also read a demo record (with workflow)"
@@ -326,7 +339,8 @@ def add_parser(sub: Any) -> None:
     bench.add_argument(
         "--keep",
         action="store_true",
-        help="timers: keep the scratch system's data folder; pm: leave the schedules running",
+        help="timers, import: keep the scratch system's data folder; "
+        "pm: leave the schedules running",
     )
     from workers.bench_analytics import add_arguments
     from workers.bench_sensors import add_arguments as sensor_arguments
@@ -358,6 +372,11 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
         from workers.bench_sensors import cmd_bench_sensors
 
         cmd_bench_sensors(settings, args)
+        return
+    if args.what == "import":  # on a scratch system of its own
+        from workers import bench_import
+
+        bench_import.run(settings, args.rows, args.keep)
         return
     if args.what == "analytics":  # on a scratch database of its own
         from workers.bench_analytics import cmd_bench_analytics

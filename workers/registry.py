@@ -8,6 +8,7 @@ from activities.asset_gateway import AssetGateway
 from activities.assets import AssetActivities
 from activities.breakdown import REPORT_SUBJECT, BreakdownActivities
 from activities.channels import Channels
+from activities.imports import ImportActivities
 from activities.notifier import Notifier
 from activities.oee import OeeActivities
 from activities.oee_alerts import OeeAlertActivities
@@ -26,6 +27,7 @@ from activities.work_orders import WORK_ORDER_STEPS, WorkOrderActivities
 from domain.settings import Settings, get_settings
 from workflows.alert_watch import AlertWatchWorkflow
 from workflows.anomaly import AnomalyWorkflow
+from workflows.anomaly_import import AnomalyImportWorkflow
 from workflows.asset import AssetWorkflow
 from workflows.breakdown import BreakdownWorkflow
 from workflows.digest import DigestWorkflow
@@ -54,6 +56,7 @@ WORKFLOWS: list[type] = [
     OeeSimulatorWorkflow,
     ShiftReportWorkflow,
     SensorUpkeepWorkflow,
+    AnomalyImportWorkflow,
 ]
 # The alert task queue's: safety watches only.
 ALERT_WORKFLOWS: list[type] = [AlertWatchWorkflow]
@@ -78,6 +81,7 @@ def activities(
     oee_alerts = OeeAlertActivities(sessions, settings, channels)
     shift_reports = ShiftReportActivities(sessions)
     sensors = SensorActivities(sessions, settings, client)
+    imports = ImportActivities(sessions, settings, client)
     # The kit's two generic activities: each lifecycle adds its record's description.
     notifier = Notifier(
         sessions,
@@ -143,6 +147,10 @@ def activities(
         shift_reports.archive_shift_report,
         sensors.sweep_sensors,
         sensors.trim_readings,
+        imports.read_import_rows,
+        imports.register_import_batch,
+        imports.start_import_lifecycles,
+        imports.finish_import,
     ]
 
 

@@ -13,6 +13,7 @@ from domain.models.audit import AuditLog
 from domain.models.base import Base
 from domain.models.files import StoredFile
 from domain.models.idempotency import IdempotencyKey
+from domain.models.imports import AnomalyImport, AnomalyImportKey, AnomalyImportRow
 from domain.models.oee_alerts import PerformanceAlert, PerformanceTarget
 from domain.models.organisation import Area, Organization, Site, WorkCenter
 from domain.models.people import (
@@ -112,6 +113,9 @@ __all__ = [
     "WorkOrderTask",
     "Anomaly",
     "AnomalyAttachment",
+    "AnomalyImport",
+    "AnomalyImportKey",
+    "AnomalyImportRow",
     "KpiValue",
     "Notification",
     "ReferenceCounter",

@@ -62,6 +62,8 @@ class Action(StrEnum):
     APPROVE_SHIFT_REPORT = "Approve Shift Reports"
     # Handover notes between shifts: written and acknowledged by the floor.
     HANDOVER = "Write Handover Notes"
+    # Seed 000 C4: supervisors and administrators upload anomalies in bulk from a workbook.
+    IMPORT_ANOMALIES = "Import Anomalies"
 
 
 class Scope(StrEnum):
@@ -132,6 +134,7 @@ PERMISSIONS: dict[Role, dict[Action, Scope]] = {
         A.WORK_ANOMALY: S.FULL,
         A.ISSUE_PERMITS: S.FULL,
         A.ADD_EVIDENCE: S.FULL,
+        A.IMPORT_ANOMALIES: S.FULL,
     },
     R.OPERATOR: {
         A.VIEW_DASHBOARD: S.LIMITED,

@@ -1,0 +1,137 @@
+"""The steps of an anomaly import: its rows read from the stored file, each batch registered
+in one transaction, the registered anomalies' lifecycles started (safety watches first, as
+a web report's are), the import closed. Each step is keyed by the import and its rows, so
+a run again after its commit adds nothing."""
+
+import asyncio
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+
+from domain.db import transaction
+from domain.errors import DomainError
+from domain.models import Anomaly
+from domain.services import imports as service
+from domain.settings import Settings
+from workflows.anomaly_import_types import (
+    OTHERS,
+    URGENT,
+    AnomalyImportInput,
+    ImportCountsState,
+    ImportRowsState,
+    RegisterBatchRequest,
+)
+from workflows.kit import refuse
+
+STARTS_AT_ONCE = 25  # lifecycle starts in flight per batch
+URGENT_LEVELS = ("G1", "G2")  # paged at once (H1, H2): their lifecycles start first
+
+
+def service_level(session: Session, settings: Settings, anomaly: Anomaly) -> str:
+    """The level its lifecycle will assess (the same rule, from the same factors)."""
+    from domain.services.anomalies import criticality
+
+    return criticality(session, anomaly, settings.response_times())[0].level.value
+
+
+class ImportActivities:
+    def __init__(
+        self, sessions: sessionmaker[Session], settings: Settings, client: Client | None
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.client = client
+
+    @activity.defn
+    def read_import_rows(self, data: AnomalyImportInput) -> ImportRowsState:
+        try:
+            with transaction(self.sessions) as session:
+                rows = service.load_rows(
+                    session=session, actor=data.actor, import_id=data.import_id
+                )
+                numbers = service.row_numbers(session=session, import_id=data.import_id)
+        except DomainError as err:
+            refuse(err.kind, err.message, err.field)
+        return ImportRowsState(rows, numbers)
+
+    @activity.defn
+    def register_import_batch(self, data: RegisterBatchRequest) -> ImportCountsState:
+        with transaction(self.sessions) as session:
+            service.register_batch(
+                session=session,
+                actor=data.actor,
+                import_id=data.import_id,
+                first_row=data.first_row,
+                last_row=data.last_row,
+            )
+            imp = service.get_import(
+                session=session,
+                organization_id=data.organization_id,
+                ref=service.reference(data.import_id),
+            )
+            return ImportCountsState(imp.rows, imp.registered, imp.refused, imp.duplicates)
+
+    @activity.defn
+    async def start_import_lifecycles(self, data: RegisterBatchRequest) -> int:
+        """Each anomaly the batch registered on its lifecycle, as a web report's starts:
+        its safety watches, then its workflow; one already started counts as started.
+        `starts` picks the G1 and G2 rows, the others, or all."""
+        if self.client is None:
+            raise ApplicationError("no Temporal client to start lifecycles", non_retryable=True)
+        # Imported here: the web app's helpers are no workflow's business.
+        from api.anomaly_actions import first_watches, start_watches
+        from workflows.anomaly import AnomalyWorkflow
+        from workflows.anomaly_types import AnomalyInput
+
+        settings = self.settings
+        with self.sessions() as session:
+            refs = service.registered_in(
+                session=session,
+                organization_id=data.organization_id,
+                import_id=data.import_id,
+                first_row=data.first_row,
+                last_row=data.last_row,
+            )
+            anomalies = session.scalars(select(Anomaly).where(Anomaly.reference.in_(refs))).all()
+            watches = {}
+            for a in anomalies:
+                level = service_level(session, settings, a)
+                if data.starts == OTHERS and level in URGENT_LEVELS:
+                    continue
+                if data.starts == URGENT and level not in URGENT_LEVELS:
+                    continue
+                watches[a.reference] = first_watches(session, settings, a)
+        gate = asyncio.Semaphore(STARTS_AT_ONCE)
+        client = self.client
+
+        async def start(ref: str) -> None:
+            async with gate:
+                watched = await start_watches(client, settings.task_queue, watches[ref])
+                try:
+                    await client.start_workflow(
+                        AnomalyWorkflow.run,
+                        AnomalyInput(
+                            ref,
+                            data.organization_id,
+                            settings.voice_call_after_seconds,
+                            watches=watched,
+                        ),
+                        id=ref,
+                        task_queue=settings.task_queue,
+                        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                    )
+                except WorkflowAlreadyStartedError:
+                    pass
+
+        await asyncio.gather(*(start(ref) for ref in watches))
+        return len(watches)
+
+    @activity.defn
+    def finish_import(self, data: AnomalyImportInput) -> ImportCountsState:
+        with transaction(self.sessions) as session:
+            imp = service.finish(session=session, actor=data.actor, import_id=data.import_id)
+            return ImportCountsState(imp.rows, imp.registered, imp.refused, imp.duplicates)
