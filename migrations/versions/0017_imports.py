@@ -1,7 +1,7 @@
 """anomaly imports from a workbook: the import, its rows, the key of a registered row
 
-Revision ID: 0013_imports
-Revises: 0012_stoppages
+Revision ID: 0017_imports
+Revises: 0016_sensors
 Create Date: 2026-12-01 18:00:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0013_imports"
-down_revision: str | None = "0012_stoppages"
+revision: str = "0017_imports"
+down_revision: str | None = "0016_sensors"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
