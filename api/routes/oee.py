@@ -15,6 +15,7 @@ from domain.rules.oee import Interval
 from domain.rules.roles import Action, Scope
 from domain.schemas.fields import Code, Key
 from domain.schemas.oee import (
+    BottlenecksOut,
     CalculateIn,
     ComparisonOut,
     CountIn,
@@ -262,6 +263,19 @@ def mtbf(
 def utilization(asked: Asked, session: DbSession, actor: Analyst) -> dict[str, Any]:
     scope, period = asked.resolve(session, actor)
     return service.utilisation(session=session, scope=scope, period=period)
+
+
+@router.get("/analytics/bottlenecks", response_model=BottlenecksOut,
+            summary="The machine pacing each line (most planned time per good unit)")  # fmt: skip
+def bottlenecks(
+    asked: Asked,
+    session: DbSession,
+    actor: Analyst,
+    source: Annotated[str, Query(pattern="^(records|summaries)$")] = "records",
+) -> dict[str, Any]:
+    scope, period = asked.resolve(session, actor)
+    stored = source == "summaries"
+    return service.bottlenecks(session=session, scope=scope, period=period, stored=stored)
 
 
 @router.get("/analytics/comparisons", response_model=ComparisonOut,

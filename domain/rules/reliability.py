@@ -3,10 +3,19 @@ them, the downtime Pareto, utilisation and period comparisons. Times are seconds
 hours out."""
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from domain.rules.oee import Interval, Stoppage, covered_seconds, overlaps, union
+from domain.rules.oee import (
+    Interval,
+    Stoppage,
+    Tally,
+    covered_seconds,
+    figures,
+    overlaps,
+    percent,
+    union,
+)
 
 # Stops that are failures for MTBF and MTTR: unplanned breakdowns. A changeover or a
 # material shortage is lost time but not a failure of the machine.
@@ -212,3 +221,44 @@ def compare(current: Mapping[str, float | None], previous: Mapping[str, float | 
         rel = round(100 * (now - before) / abs(before), 2) if before else None
         out.append(Change(name, now, before, delta, rel))
     return out
+
+
+@dataclass(frozen=True)
+class BottleneckRow:
+    machine: str
+    line: str | None
+    planned_hours: float
+    good: float
+    seconds_per_good: float | None  # planned time per good unit: the pace it holds
+    made_nothing: bool  # planned to run, no good unit made
+    oee_pct: float | None
+    down_hours: float
+    is_bottleneck: bool  # the slowest of its line (of the whole scope when it has none)
+
+
+def _slowness(row: BottleneckRow) -> tuple[int, float]:
+    return (1 if row.made_nothing else 0, row.seconds_per_good or 0.0)
+
+
+def bottlenecks(rows: Iterable[tuple[str, str | None, Tally]]) -> list[BottleneckRow]:
+    """Which machine paces each line: the one that makes a good unit in the longest planned
+    time (stops, slow cycles and scrap all lengthen it). A machine planned to run that
+    made nothing good paces its line outright; one not planned at all is never the one.
+    Slowest first."""
+    paced = [
+        BottleneckRow(
+            machine, line, _hours(t.planned_s), t.good,
+            round(t.planned_s / t.good, 2) if t.planned_s > 0 and t.good > 0 else None,
+            t.planned_s > 0 and t.good <= 0, percent(figures(t).oee), _hours(t.down_s), False,
+        )
+        for machine, line, t in rows
+    ]  # fmt: skip
+    slowest: dict[str | None, BottleneckRow] = {}
+    for row in paced:
+        if row.planned_hours <= 0:
+            continue
+        best = slowest.get(row.line)
+        if best is None or _slowness(row) > _slowness(best):
+            slowest[row.line] = row
+    marked = [replace(r, is_bottleneck=slowest.get(r.line) is r) for r in paced]
+    return sorted(marked, key=_slowness, reverse=True)

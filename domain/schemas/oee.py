@@ -243,6 +243,26 @@ class UtilisationOut(UtilisationFigures):
     machines: list[MachineUtilisation]
 
 
+class BottleneckOut(BaseModel):
+    machine: str
+    line: str | None
+    planned_hours: float
+    good: float
+    seconds_per_good: float | None = Field(description="planned time per good unit")
+    made_nothing: bool
+    oee_pct: float | None
+    down_hours: float
+    is_bottleneck: bool = Field(description="the slowest machine of its line")
+
+
+class BottlenecksOut(BaseModel):
+    scope: str
+    ref: str
+    start: datetime
+    end: datetime
+    machines: list[BottleneckOut] = Field(description="slowest first")
+
+
 class PeriodOut(BaseModel):
     start: datetime
     end: datetime

@@ -439,6 +439,31 @@ def summed_tallies(*, session: Session, scope: Scope, period: Interval) -> dict[
     return per_machine
 
 
+def bottlenecks(
+    *, session: Session, scope: Scope, period: Interval, stored: bool = False
+) -> dict[str, Any]:
+    """The machine pacing each line over the period, from the records or, `stored`, from
+    the summaries (see `summed`: a quarter at once)."""
+    if stored:
+        tallies = summed_tallies(session=session, scope=scope, period=period)
+    else:
+        facts = load(session=session, scope=scope, period=period)
+        tallies = {m.id: facts.tally(m) for m in scope.machines}
+    line_ids = {m.line_id for m in scope.machines if m.line_id}
+    lines = dict(
+        session.execute(
+            select(ProductionLine.id, ProductionLine.code).where(ProductionLine.id.in_(line_ids))
+        ).all()
+    )
+    rows = rel.bottlenecks(
+        (scope.names[m.id], lines.get(m.line_id), tallies[m.id]) for m in scope.machines
+    )
+    return {
+        "scope": scope.kind, "ref": scope.ref, "start": period.start, "end": period.end,
+        "machines": [vars(r) for r in rows],
+    }  # fmt: skip
+
+
 def _ceil_hour(at: datetime) -> datetime:
     floor = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     return floor if floor == at else floor + timedelta(hours=1)

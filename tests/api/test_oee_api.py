@@ -122,6 +122,17 @@ async def test_reasons_pareto_mtbf_utilisation_and_comparison(client, token_for,
     assert cmp.status_code == 200, cmp.text
     failures = next(c for c in cmp.json()["changes"] if c["name"] == "failures")
     assert (failures["current"], failures["previous"], failures["delta"]) == (1, 0, 1)
+    slow = await client.get(f"{BASE}/analytics/bottlenecks", params={**DAY, "line": "SAW-1"},
+                            headers=m)  # fmt: skip
+    assert slow.status_code == 200, slow.text
+    rows = slow.json()["machines"]
+    assert [r["is_bottleneck"] for r in rows].count(True) == 1
+    assert rows[0]["is_bottleneck"] and rows[0]["line"] == "SAW-1"
+    paces = [r["seconds_per_good"] for r in rows if not r["made_nothing"]]
+    assert paces == sorted(paces, reverse=True)
+    r = await client.get(f"{BASE}/analytics/bottlenecks", params={**DAY, "line": "SAW-1"},
+                         headers=token_for("b-manager"))  # fmt: skip
+    assert r.status_code in (404, 422) and r.json()["error"]["field"] == "line"
 
 
 async def test_the_permission_table_decides(client, token_for, sessions):

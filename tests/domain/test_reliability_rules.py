@@ -106,3 +106,28 @@ def test_period_comparison():
     assert by["oee"].delta == 4.79 and by["oee"].delta_pct == 6.84
     assert by["mtbf_hours"].delta is None
     assert by["downtime_hours"].delta == 10.0 and by["downtime_hours"].delta_pct is None
+
+
+def test_the_machine_with_the_most_planned_time_per_good_unit_paces_its_line():
+    from domain.rules.oee import Tally
+    from domain.rules.reliability import bottlenecks
+
+    hour = 3600.0
+    rows = bottlenecks([
+        ("SAW-1", "L1", Tally(planned_s=8 * hour, ideal_s=7 * hour, total=7000, good=6900)),
+        ("SAW-2", "L1", Tally(planned_s=8 * hour, down_s=2 * hour, ideal_s=5 * hour,
+                              total=5000, good=4800)),
+        ("PRESS", "L2", Tally(planned_s=8 * hour, total=0, good=0)),
+        ("LATHE", "L2", Tally(planned_s=8 * hour, ideal_s=6 * hour, total=600, good=600)),
+        ("SPARE", "L2", Tally()),
+    ])  # fmt: skip
+    by = {r.machine: r for r in rows}
+    # SAW-2 holds 6.0 s per good unit against SAW-1's 4.17 s: it paces line 1.
+    assert by["SAW-2"].seconds_per_good == 6.0 and by["SAW-1"].seconds_per_good == 4.17
+    assert by["SAW-2"].is_bottleneck and not by["SAW-1"].is_bottleneck
+    # A machine planned to run that made nothing good paces its line outright.
+    assert by["PRESS"].made_nothing and by["PRESS"].is_bottleneck
+    assert by["PRESS"].seconds_per_good is None and by["PRESS"].oee_pct == 0.0
+    # Not planned at all: never the bottleneck, and no pace.
+    assert not by["SPARE"].is_bottleneck and by["SPARE"].seconds_per_good is None
+    assert [r.machine for r in rows][:2] == ["PRESS", "LATHE"]
