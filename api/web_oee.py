@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from api.deps import DbSession
@@ -17,12 +18,14 @@ from api.errors import ApiError
 from api.permissions import web_door
 from api.web import check_csrf, render
 from api.web_roles import oee_doors
+from api.web_words import from_local_input
 from domain.actor import Actor
 from domain.errors import DomainError
 from domain.models import Asset, Site
 from domain.models.production import Machine, ProductionDowntime
 from domain.rules.oee import Interval
 from domain.rules.roles import Action
+from domain.schemas.oee import CountIn
 from domain.services import oee, oee_alerts, oee_live, production
 from domain.services import production_downtime as downtime
 from workflows.oee_alert import end_watch, start_watch
@@ -255,8 +258,10 @@ def _context(session, actor: Actor, machine: str, now: datetime) -> dict[str, An
     }
 
 
-def _page(request, session, actor, machine="", status_code=200, error=None, notice=None):
+def _page(request, session, actor, machine="", status_code=200, error=None, notice=None, **extra):
     context = _context(session, actor, machine, datetime.now(UTC))
+    extra.setdefault("out_form", {})
+    extra.setdefault("out_errors", {})
     session.commit()  # the default reason catalogue, written on first use
     return render(
         request,
@@ -267,6 +272,7 @@ def _page(request, session, actor, machine="", status_code=200, error=None, noti
         error=error,
         notice=notice,
         **context,
+        **extra,
     )
 
 
@@ -325,6 +331,62 @@ async def open_stop(request: Request, session: DbSession, actor: Logger) -> Resp
     watch = DowntimeWatchInput(row.id, row.organization_id, row.start_time)
     await start_watch(request.app.state.temporal, settings.task_queue, watch)
     return RedirectResponse(f"/oee?machine={number.upper()}&notice=stop+recorded", 303)
+
+
+OUTPUT_FIELDS = ("total", "good", "reject", "rework")
+FORM_FIELDS = {"machine", "period_start", "period_end", "work_order", *OUTPUT_FIELDS}
+
+
+@router.post("/oee/output", response_class=HTMLResponse)
+async def record_output(request: Request, session: DbSession, actor: Logger) -> Response:
+    """The operator's count at the end of a run, in the machine's site time; the same
+    rules as the API's production counts. A refusal comes back at its field, typed values
+    kept."""
+    form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
+    check_csrf(request, form.get("csrf_token", ""))
+    number = form.get("machine", "").strip().upper()
+    try:
+        if not number:
+            raise ApiError(422, "RuleViolation", "choose the machine", "machine")
+        machine = production.machine_for(session=session, actor=actor, ref=number, write=True)
+        zone = session.get(Site, machine.site_id).timezone
+        times = {}
+        for name in ("period_start", "period_end"):
+            try:
+                times[name] = from_local_input(form.get(name, ""), zone)
+            except ValueError:
+                raise ApiError(422, "RuleViolation", "enter a date and time", name) from None
+        counts = {}
+        for name in OUTPUT_FIELDS:
+            text = form.get(name, "").strip()
+            if text or name in ("total", "good"):
+                if not text.isdigit():
+                    raise ApiError(422, "RuleViolation", "a whole number, 0 or more", name)
+                counts[name] = int(text)
+        data = CountIn(
+            machine=number, work_order=form.get("work_order", "").strip() or None,
+            **times, **counts,
+        )  # fmt: skip
+        production.record_output(session=session, actor=actor, data=data)
+        session.commit()
+    except ValidationError as err:
+        first = err.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "total"
+        return _output_refused(request, session, actor, number, form, field, first["msg"])
+    except (ApiError, DomainError) as err:
+        # A refusal of the machine itself (another work centre's) names the asset.
+        field = err.field if err.field in FORM_FIELDS else "machine"
+        return _output_refused(request, session, actor, number, form, field, err.message)
+    return RedirectResponse(f"/oee?machine={number}&notice=output+recorded", 303)
+
+
+def _output_refused(request, session, actor, machine, form, field, message) -> HTMLResponse:
+    session.rollback()
+    shown = "" if field == "machine" else machine  # a machine refused is not shown
+    return _page(
+        request, session, actor, shown, status_code=422, out_form=form,
+        out_errors={field.split(".")[0]: message},
+    )  # fmt: skip
 
 
 @router.post("/oee/downtime/{downtime_id}/end", response_class=HTMLResponse)

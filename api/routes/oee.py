@@ -84,23 +84,12 @@ def _number(session, machine_id: int) -> str:
 @router.post("/production-counts", response_model=CountOut, status_code=201,
              summary="Record output of a machine over a period, or of a work order")  # fmt: skip
 def record_count(data: CountIn, session: DbSession, actor: Logger) -> dict[str, Any]:
-    work_order = None
-    if data.work_order:
-        work_order = production.work_order_for(session=session, actor=actor, number=data.work_order)
-    ref = data.machine or (session.get(Asset, work_order.asset_id).asset_number
-                           if work_order else None)  # fmt: skip
-    if ref is None:
-        raise RuleViolation("machine: give the machine or the work order", field="machine")
-    machine = production.machine_for(session=session, actor=actor, ref=ref, write=True)
-    row, created = production.record_count(
-        session=session, actor=actor, machine=machine, period_start=data.period_start,
-        period_end=data.period_end, total=data.total, good=data.good, reject=data.reject,
-        rework=data.rework, startup_reject=data.startup_reject, product_code=data.product_code,
-        work_order=work_order, entry_key=data.entry_key,
-    )  # fmt: skip
+    row, created, machine, work_order = production.record_output(
+        session=session, actor=actor, data=data
+    )
     session.commit()
     return {
-        "id": row.id, "machine": ref.upper(), "work_order": work_order.number if work_order
+        "id": row.id, "machine": machine, "work_order": work_order.number if work_order
         else None, "product_code": row.product_code, "period_start": row.period_start,
         "period_end": row.period_end, "total": row.total, "good": row.good, "reject": row.reject,
         "rework": row.rework, "startup_reject": row.startup_reject,

@@ -23,6 +23,7 @@ from domain.models.production import (
 from domain.rules.downtime_reasons import DEFAULT_REASONS
 from domain.rules.oee import Interval
 from domain.rules.shifts import ShiftDef, ShiftWindow, shift_windows
+from domain.schemas.oee import CountIn
 from domain.services import assets as asset_service
 from domain.services.audit import record_change
 
@@ -268,6 +269,29 @@ def runs_on(work_order: WorkOrder | None, machine: Machine) -> None:
 
 
 # -- output --
+
+
+def record_output(
+    *, session: Session, actor: Actor, data: CountIn
+) -> tuple[ProductionCount, bool, str, WorkOrder | None]:
+    """A run's output as the API and the operator's page give it: by machine, or by the
+    work order whose asset is the machine. (row, created, machine number, work order)."""
+    work_order = None
+    if data.work_order:
+        work_order = work_order_for(session=session, actor=actor, number=data.work_order)
+    ref = data.machine or (
+        session.get(Asset, work_order.asset_id).asset_number if work_order else None
+    )
+    if ref is None:
+        raise RuleViolation("machine: give the machine or the work order", field="machine")
+    machine = machine_for(session=session, actor=actor, ref=ref, write=True)
+    row, created = record_count(
+        session=session, actor=actor, machine=machine, period_start=data.period_start,
+        period_end=data.period_end, total=data.total, good=data.good, reject=data.reject,
+        rework=data.rework, startup_reject=data.startup_reject, product_code=data.product_code,
+        work_order=work_order, entry_key=data.entry_key,
+    )  # fmt: skip
+    return row, created, ref.upper(), work_order
 
 
 def record_count(

@@ -107,3 +107,34 @@ async def test_the_oee_page_for_an_operator_a_manager_and_an_auditor(client, ses
     await _login(client, "auditor")  # sees OEE, logs nothing
     page = (await client.get("/oee")).text
     assert "data-machine" in page and 'id="quick-entry"' not in page
+
+
+async def test_an_operator_enters_a_runs_output_in_site_time(client, sessions):
+    """Seed 002: the count at the end of a run, on a phone, in the machine's site time;
+    refusals at their field with what was typed; another machine than the operator's
+    own is refused; the count lands where the API's does."""
+    from domain.models.production import ProductionCount
+
+    saw_line(sessions)
+    await _login(client, "operator")
+    page = (await client.get("/oee")).text
+    assert 'id="output-entry"' in page
+    form = {
+        "csrf_token": _csrf(page), "machine": "SAW-JKS-001",
+        "period_start": "2026-06-01T06:00", "period_end": "2026-06-01T13:00",
+        "total": "19271", "good": "19500", "reject": "", "rework": "",
+    }  # fmt: skip
+    r = await client.post("/oee/output", data=form)
+    assert r.status_code == 422 and 'id="good-error"' in r.text
+    assert 'value="19271"' in r.text and 'value="2026-06-01T06:00"' in r.text
+    r = await client.post("/oee/output", data={**form, "good": "lots"})
+    assert r.status_code == 422 and 'id="good-error"' in r.text
+    r = await client.post("/oee/output", data={**form, "machine": "SAW-JKS-002", "good": "1"})
+    assert r.status_code == 422 and 'id="machine-error"' in r.text
+    r = await client.post("/oee/output", data={**form, "good": "18848"})
+    assert r.status_code == 303, r.text
+    with sessions() as s:
+        row = s.scalars(select(ProductionCount)).one()
+    # 06:00 Chicago in June is 11:00 UTC.
+    assert row.period_start == datetime(2026, 6, 1, 11, 0, tzinfo=UTC)
+    assert (row.total, row.good, row.reject) == (19271, 18848, 423)
