@@ -28,6 +28,9 @@ from domain.schemas.oee import (
     EnergyReadingOut,
     OeeOut,
     ParetoOut,
+    PerformanceLogIn,
+    PerformanceLogList,
+    PerformanceLogOut,
     QualityEventIn,
     QualityEventOut,
     RealtimeOut,
@@ -111,6 +114,44 @@ def record_quality(data: QualityEventIn, session: DbSession, actor: Logger) -> d
     session.commit()
     return {"id": row.id, "machine": data.machine.upper(), "event_type": row.event_type,
             "quantity": row.quantity, "occurred_at": row.occurred_at}  # fmt: skip
+
+
+def _log_out(session, row) -> dict[str, Any]:
+    return {
+        "id": row.id, "machine": _number(session, row.machine_id), "logged_at": row.logged_at,
+        "actual_cycle_seconds": row.actual_cycle_seconds,
+        "target_cycle_seconds": row.target_cycle_seconds, "units": row.units,
+        "speed_pct": round(100 * row.target_cycle_seconds / row.actual_cycle_seconds, 2),
+    }  # fmt: skip
+
+
+@router.post("/performance-logs", response_model=PerformanceLogOut, status_code=201,
+             summary="Record observed cycle times")  # fmt: skip
+def record_performance(data: PerformanceLogIn, session: DbSession, actor: Logger) -> dict[str, Any]:
+    machine = production.machine_for(session=session, actor=actor, ref=data.machine, write=True)
+    work_order = (production.work_order_for(session=session, actor=actor, number=data.work_order)
+                  if data.work_order else None)  # fmt: skip
+    row = production.record_performance_log(
+        session=session, actor=actor, machine=machine, logged_at=data.logged_at,
+        actual_cycle_seconds=data.actual_cycle_seconds, units=data.units,
+        target_cycle_seconds=data.target_cycle_seconds, work_order=work_order,
+    )  # fmt: skip
+    session.commit()
+    return _log_out(session, row)
+
+
+@router.get("/performance-logs", response_model=PerformanceLogList,
+            summary="A machine's cycle time logs over a period")  # fmt: skip
+def list_performance(
+    machine: Annotated[Code, Query()],
+    start: Annotated[When, Query()],
+    end: Annotated[When, Query()],
+    session: DbSession,
+    actor: Viewer,
+) -> dict[str, Any]:
+    found = production.machine_for(session=session, actor=actor, ref=machine)
+    rows = production.performance_logs(session=session, machine=found, start=start, end=end)
+    return {"items": [_log_out(session, r) for r in rows]}
 
 
 # -- downtime --

@@ -54,6 +54,34 @@ class CountOut(BaseModel):
     created: bool
 
 
+class PerformanceLogIn(BaseModel):
+    """Cycle times observed on a machine (seed 002 performance_logs)."""
+
+    model_config = ConfigDict(extra="forbid")
+    machine: Code
+    logged_at: When
+    actual_cycle_seconds: Annotated[float, Field(gt=0, le=86_400)]
+    target_cycle_seconds: Annotated[float, Field(gt=0, le=86_400)] | None = Field(
+        default=None, description="the machine's ideal cycle time when left out"
+    )
+    units: Annotated[int, Field(ge=1, le=COUNT_MAX)]
+    work_order: Code | None = None
+
+
+class PerformanceLogOut(BaseModel):
+    id: int
+    machine: str
+    logged_at: datetime
+    actual_cycle_seconds: float
+    target_cycle_seconds: float
+    units: int
+    speed_pct: float = Field(description="target / actual cycle time, in percent")
+
+
+class PerformanceLogList(BaseModel):
+    items: list[PerformanceLogOut]
+
+
 class QualityEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     machine: Code

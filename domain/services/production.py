@@ -14,6 +14,7 @@ from domain.models.production import (
     DowntimeReason,
     Machine,
     MachineProductCycle,
+    PerformanceLog,
     ProductionCount,
     ProductionLine,
     QualityEvent,
@@ -360,6 +361,54 @@ def record_count(
         reason="output recorded",
     )  # fmt: skip
     return row, True
+
+
+def record_performance_log(
+    *,
+    session: Session,
+    actor: Actor,
+    machine: Machine,
+    logged_at: datetime,
+    actual_cycle_seconds: float,
+    units: int,
+    target_cycle_seconds: float | None = None,
+    work_order: WorkOrder | None = None,
+) -> PerformanceLog:
+    """Observed cycle times, against the machine's ideal cycle unless a target is given."""
+    runs_on(work_order, machine)
+    row = PerformanceLog(
+        organization_id=machine.organization_id, machine_id=machine.id,
+        work_order_id=work_order.id if work_order else None, logged_at=logged_at,
+        actual_cycle_seconds=actual_cycle_seconds,
+        target_cycle_seconds=target_cycle_seconds or machine.ideal_cycle_seconds, units=units,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    record_change(
+        session=session, actor=actor, entity_type="PERFORMANCE_LOG", entity_id=str(row.id),
+        action="PERFORMANCE_LOGGED", before=None,
+        after={"machine_id": machine.id, "actual_cycle_seconds": actual_cycle_seconds,
+               "target_cycle_seconds": row.target_cycle_seconds, "units": units},
+        reason=f"{units} units at {actual_cycle_seconds:g} s",
+    )  # fmt: skip
+    return row
+
+
+def performance_logs(
+    *, session: Session, machine: Machine, start: datetime, end: datetime, limit: int = 500
+) -> list[PerformanceLog]:
+    return list(
+        session.scalars(
+            select(PerformanceLog)
+            .where(
+                PerformanceLog.machine_id == machine.id,
+                PerformanceLog.logged_at >= start,
+                PerformanceLog.logged_at < end,
+            )
+            .order_by(PerformanceLog.logged_at)
+            .limit(limit)
+        )
+    )
 
 
 def record_quality_event(

@@ -262,3 +262,31 @@ async def test_scrap_and_stops_of_a_work_order_are_refused_on_another_machine(
     with sessions() as s:
         kinds = set(s.scalars(select(AuditLog.entity_type)))
     assert not kinds & {"QUALITY_EVENT", "PRODUCTION_DOWNTIME"}
+
+
+async def test_performance_logs_against_the_ideal_cycle(client, token_for, sessions):
+    """Seed 002 performance_logs: observed cycle times, the target defaulting to the
+    machine's ideal cycle, audited; listed per machine and period; the table decides."""
+    saw_line(sessions)
+    h = token_for("supervisor")
+    at = local(9).isoformat()
+    body = {"machine": "SAW-JKS-001", "logged_at": at, "actual_cycle_seconds": 1.25, "units": 40}
+    row = await _post(client, h, "/performance-logs", body)
+    assert row["target_cycle_seconds"] == 1.0 and row["speed_pct"] == 80.0
+    later = {"target_cycle_seconds": 2.5, "logged_at": local(10).isoformat()}
+    await _post(client, h, "/performance-logs", body | later)
+    listed = await client.get(f"{BASE}/performance-logs", params={**DAY, "machine": "SAW-JKS-001"},
+                              headers=token_for("manager"))  # fmt: skip
+    assert [r["speed_pct"] for r in listed.json()["items"]] == [80.0, 200.0]
+    with sessions() as s:
+        audit = s.scalars(select(AuditLog).where(AuditLog.action == "PERFORMANCE_LOGGED")).all()
+    assert len(audit) == 2 and audit[0].user_role == "MAINT_SUPERVISOR"
+    bad = await client.post(f"{BASE}/performance-logs", json=body | {"actual_cycle_seconds": 0},
+                            headers=h)  # fmt: skip
+    assert bad.status_code == 422 and "actual_cycle_seconds" in bad.json()["error"]["field"]
+    other = await client.post(f"{BASE}/performance-logs", json=body,
+                              headers=token_for("b-supervisor"))  # fmt: skip
+    assert other.status_code in (403, 404)
+    auditor = await client.post(f"{BASE}/performance-logs", json=body,
+                                headers=token_for("auditor"))  # fmt: skip
+    assert auditor.status_code == 403
