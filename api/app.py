@@ -21,7 +21,17 @@ from api import (
     web_records,
     web_work_orders,
 )
-from api.routes import anomalies, assets, auth, health, oee, pm, pm_metrics, work_orders
+from api.routes import (
+    anomalies,
+    assets,
+    auth,
+    health,
+    maximo,
+    oee,
+    pm,
+    pm_metrics,
+    work_orders,
+)
 from domain.db import make_engine, make_sessionmaker
 from domain.settings import Settings, get_settings
 
@@ -90,6 +100,7 @@ def create_app(
     app.include_router(pm.router)
     app.include_router(pm_metrics.router)
     app.include_router(oee.router)
+    app.include_router(maximo.router)
     app.include_router(web.router)
     app.include_router(web_queue.router)  # /anomalies/queue before /anomalies/{ref}
     app.include_router(web_records.router)

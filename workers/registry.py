@@ -8,6 +8,7 @@ from activities.asset_gateway import AssetGateway
 from activities.assets import AssetActivities
 from activities.breakdown import REPORT_SUBJECT, BreakdownActivities
 from activities.channels import Channels
+from activities.maximo import MaximoActivities
 from activities.notifier import Notifier
 from activities.oee import OeeActivities
 from activities.pm import PM_STEPS, PM_SUBJECT, PmActivities
@@ -20,6 +21,7 @@ from workflows.anomaly import AnomalyWorkflow
 from workflows.asset import AssetWorkflow
 from workflows.breakdown import BreakdownWorkflow
 from workflows.digest import DigestWorkflow
+from workflows.maximo_sync import MaximoSyncWorkflow
 from workflows.oee_snapshot import OeeSnapshotWorkflow
 from workflows.pm_schedule import PMScheduleWorkflow
 from workflows.stop_work import StopWorkWorkflow
@@ -35,6 +37,7 @@ WORKFLOWS: list[type] = [
     PMScheduleWorkflow,
     AlertWatchWorkflow,  # listed for replays; it runs on the alert queue's own worker
     OeeSnapshotWorkflow,
+    MaximoSyncWorkflow,
 ]
 # The alert task queue's: safety watches only.
 ALERT_WORKFLOWS: list[type] = [AlertWatchWorkflow]
@@ -56,6 +59,7 @@ def activities(
     stop_work = StopWorkActivities(sessions, client, settings.task_queue)
     pm = PmActivities(sessions, client, settings.task_queue)
     oee = OeeActivities(sessions)
+    maximo = MaximoActivities(sessions, settings, client)
     # The kit's two generic activities: each lifecycle adds its record's description.
     notifier = Notifier(sessions, settings, channels, [ANOMALY_SUBJECT, REPORT_SUBJECT, PM_SUBJECT])
     steps = StepActivities(sessions, [ANOMALY_STEPS, WORK_ORDER_STEPS, PM_STEPS], notifier)
@@ -103,6 +107,10 @@ def activities(
         pm.block_asset,
         oee.take_oee_snapshots,
         oee.roll_up_oee,
+        maximo.begin_maximo_sync,
+        maximo.import_maximo_page,
+        maximo.start_maximo_lifecycles,
+        maximo.finish_maximo_sync,
     ]
 
 

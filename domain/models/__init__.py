@@ -13,6 +13,14 @@ from domain.models.audit import AuditLog
 from domain.models.base import Base
 from domain.models.files import StoredFile
 from domain.models.idempotency import IdempotencyKey
+from domain.models.maximo import (
+    MaximoAssetMap,
+    MaximoConfig,
+    MaximoPriorityMap,
+    MaximoRecord,
+    MaximoRun,
+    MaximoStatusMap,
+)
 from domain.models.organisation import Area, Organization, Site, WorkCenter
 from domain.models.people import (
     Certification,
@@ -65,6 +73,12 @@ __all__ = [
     "EnergyRate",
     "EnergyReading",
     "Machine",
+    "MaximoAssetMap",
+    "MaximoConfig",
+    "MaximoPriorityMap",
+    "MaximoRecord",
+    "MaximoRun",
+    "MaximoStatusMap",
     "MachineProductCycle",
     "OeeDailySummary",
     "OeeHourlySummary",

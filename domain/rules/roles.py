@@ -55,6 +55,9 @@ class Action(StrEnum):
     # Seed 002's role table: who sees OEE, and who logs downtime and output on the floor.
     VIEW_OEE = "View OEE"
     LOG_PRODUCTION = "Log Downtime and Output"
+    # Seed 000 C3: the Maximo intake's configuration, mapping tables and imports belong to
+    # the admins; managers read them.
+    MAXIMO_INTEGRATION = "Maximo Integration"
 
 
 class Scope(StrEnum):
@@ -68,6 +71,7 @@ class Scope(StrEnum):
     ASSIGNED = "ASSIGNED"  # operator sees the assets of its work centre
     PM_ONLY = "PM_ONLY"  # supervisor returns an asset to service after PM only (I.3)
     OPERATIONS_ONLY = "OPERATIONS_ONLY"  # operations part of a return to service
+    READ_ONLY = "READ_ONLY"  # manager reads the Maximo intake's tables and runs
 
 
 R, A, S = Role, Action, Scope
@@ -90,7 +94,12 @@ _TECH = {
 PERMISSIONS: dict[Role, dict[Action, Scope]] = {
     R.MAINT_ADMIN: {action: S.FULL for action in A},
     R.MAINT_MANAGER: {
-        action: S.FULL for action in A if action not in (A.CONFIGURE_SYSTEM, A.CLEAR_STOP_WORK)
+        **{
+            action: S.FULL
+            for action in A
+            if action not in (A.CONFIGURE_SYSTEM, A.CLEAR_STOP_WORK, A.MAXIMO_INTEGRATION)
+        },
+        A.MAXIMO_INTEGRATION: S.READ_ONLY,
     },
     R.MAINT_PLANNER: {
         A.VIEW_DASHBOARD: S.FULL,
@@ -189,6 +198,7 @@ _BREADTH = [
     S.SAFETY_ONLY,
     S.PM_ONLY,
     S.OPERATIONS_ONLY,
+    S.READ_ONLY,
     S.ISSUE_ONLY,
     S.ASSIGNED,
     S.LIMITED,
