@@ -3,6 +3,7 @@ of the REST API or a CSV export, the mapping tables, the configuration of the sc
 sync, and the runs. Admins change; managers read."""
 
 import json
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -18,7 +19,7 @@ from domain.actor import Actor
 from domain.rules.criticality import SafetyImpact, Urgency
 from domain.rules.maximo import Outcome, Page, PriorityRule, read_csv, read_page
 from domain.rules.roles import Action, Scope
-from domain.schemas.fields import Code, Key, Line
+from domain.schemas.fields import Code, Key, Line, Moment
 from domain.services import maximo as service
 
 router = APIRouter(prefix="/api/v1/integrations/maximo", tags=["maximo"])
@@ -117,6 +118,16 @@ class ConfigIn(BaseModel):
     interval_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
     page_size: int = Field(default=100, ge=1, le=1000)
     enabled: bool = False
+    resync_from: Moment | None = Field(
+        default=None, description="read again everything Maximo changed after this moment"
+    )
+
+    @field_validator("resync_from")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must carry a time zone, e.g. 2026-11-01T00:00:00Z")
+        return value
 
     @field_validator("base_url")
     @classmethod
@@ -342,7 +353,7 @@ async def put_config(
         config = service.configure(
             session=session, actor=actor, base_url=data.base_url, api_key=data.api_key,
             interval_minutes=data.interval_minutes, page_size=data.page_size,
-            enabled=data.enabled,
+            enabled=data.enabled, resync_from=data.resync_from,
         )  # fmt: skip
         out = service.config_out(config)
         session.commit()

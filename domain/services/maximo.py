@@ -326,6 +326,7 @@ def configure(
     interval_minutes: int,
     page_size: int,
     enabled: bool,
+    resync_from: datetime | None = None,
 ) -> MaximoConfig:
     """`api_key` None keeps the stored key; an empty one removes it."""
     config = session.scalars(
@@ -343,6 +344,11 @@ def configure(
     if api_key is not None:
         config.api_key = api_key or None
     config.interval_minutes, config.page_size, config.enabled = interval_minutes, page_size, enabled
+    if resync_from is not None:
+        # Read again what changed after this moment (records refused before the asset map
+        # was completed, say); imported ones come back unchanged or updated, never doubled.
+        at = resync_from.astimezone(UTC).isoformat()
+        config.cursor = {kind.value: {"seen": at, "next": None} for kind in Kind}
     session.flush()
     after = config_out(config)
     # The key is a secret: the audit says it changed, never what it is.
@@ -444,9 +450,7 @@ def import_records(
     done = Imported(refusals=list(refusals))
     seen = dict(run.seen or {})
     for record in records:
-        at = record.changed_at.astimezone(UTC).isoformat()  # one form: compares as text
-        if at > seen.get(record.kind.value, ""):
-            seen[record.kind.value] = at
+        seen[record.kind.value] = _later(seen.get(record.kind.value), record.changed_at)
         try:
             with session.begin_nested():
                 outcome = _import_one(session, actor, record, statuses, priorities, now)
@@ -600,6 +604,13 @@ def feeds(*, config: MaximoConfig) -> list[tuple[Kind, str]]:
     return out
 
 
+def _later(stored: str | None, at: datetime) -> str:
+    """The later of a stored moment (ISO text) and another, as UTC ISO text."""
+    if stored and datetime.fromisoformat(stored) >= at:
+        return stored
+    return at.astimezone(UTC).isoformat()
+
+
 def store_cursor(
     *, session: Session, config: MaximoConfig, run: MaximoRun, kind: Kind, next_href: str | None
 ) -> None:
@@ -610,8 +621,8 @@ def store_cursor(
     entry["next"] = next_href
     if next_href is None:
         seen = (run.seen or {}).get(kind.value)
-        if seen and seen > (entry.get("seen") or ""):
-            entry["seen"] = seen
+        if seen:
+            entry["seen"] = _later(entry.get("seen"), datetime.fromisoformat(seen))
     cursor[kind.value] = entry
     config.cursor = cursor  # a new dict: JSONB changes are seen by assignment
     session.flush()

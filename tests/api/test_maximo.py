@@ -295,6 +295,22 @@ async def test_the_sync_pages_retries_resumes_and_updates(
         assert cursor["WO"] == {"next": None, "seen": _at(12)}
         assert s.scalar(select(func.count()).select_from(MaximoRecord)) == 7
 
+    # The refused record's asset mapped, the admin asks to read everything again: it comes
+    # in, and every record imported before is read once more and left as it was.
+    await _map(client, admin, "BEDFORD", "99999", "PP-ST-002")
+    r = await client.put(f"{BASE}/config", headers=admin, json={
+        "base_url": maximo.base, "interval_minutes": 30, "page_size": 2, "enabled": True,
+        "resync_from": _at(0)})  # fmt: skip
+    assert r.status_code == 200 and r.json()["api_key_set"] is True  # the key was kept
+    described = await temporal_client.get_schedule_handle(schedule_id(org)).describe()
+    assert described.schedule.spec.intervals[0].every == timedelta(minutes=30)
+    assert described.schedule.state.paused is False
+    state = await (await _sync(temporal_client, task_queue, org, 4)).result()
+    assert (state.created, state.updated, state.unchanged, state.refused) == (1, 0, 7, 0)
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(MaximoRecord)) == 8
+        assert s.scalar(select(func.count()).where(Anomaly.channel == "MAXIMO")) == 8
+
 
 async def test_uploads_maps_and_doors(client, token_for, sessions, temporal_client):
     admin, manager = token_for("admin"), token_for("manager")
