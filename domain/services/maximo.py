@@ -449,11 +449,24 @@ def import_records(
     priorities = priority_map(session=session, organization_id=org)
     done = Imported(refusals=list(refusals))
     seen = dict(run.seen or {})
+    links = _links(session, org, records)
+    assets: dict[tuple[str, str], Asset | None] = {}
     for record in records:
         seen[record.kind.value] = _later(seen.get(record.kind.value), record.changed_at)
+        key = (record.site, record.kind.value, record.ident)
+        found = links.get(key)
+        if found is not None and not is_newer(found[0].changed_at, record.changed_at):
+            done.unchanged += 1  # read before, or again: nothing to write
+            continue
         try:
             with session.begin_nested():
-                outcome = _import_one(session, actor, record, statuses, priorities, now)
+                if found is not None:
+                    link, reference = found
+                    _update(session, actor, link, session.get(Anomaly, link.anomaly_id), record)
+                    done.updated.append(reference)
+                    continue
+                link, reference, starts = _create(session, actor, record, statuses,
+                                                  priorities, assets, now)  # fmt: skip
         except _Refused as refused:
             done.refusals.append(refused.refusal)
             continue
@@ -461,15 +474,10 @@ def import_records(
             # The same record registered by a concurrent import meanwhile: theirs stands.
             done.unchanged += 1
             continue
-        kind, reference, starts = outcome
-        if kind == "created":
-            done.created.append(reference)
-            if starts:
-                done.to_start.append(reference)
-        elif kind == "updated":
-            done.updated.append(reference)
-        else:
-            done.unchanged += 1
+        links[key] = (link, reference)
+        done.created.append(reference)
+        if starts:
+            done.to_start.append(reference)
     run.pages += 1
     run.created += len(done.created)
     run.updated += len(done.updated)
@@ -492,27 +500,32 @@ def _refuse(record: Record, reason: str) -> _Refused:
     return _Refused(Refusal(record.site, record.kind.value, record.ident, reason))
 
 
-def _import_one(session, actor, record: Record, statuses, priorities, now):
-    link = session.scalars(
-        select(MaximoRecord)
+def _links(session: Session, org: int, records: list[Record]):
+    """The page's records imported before, locked, with their anomaly's reference: one
+    query for the page, so a page read again costs one round trip."""
+    if not records:
+        return {}
+    rows = session.execute(
+        select(MaximoRecord, Anomaly.reference)
+        .join(Anomaly, Anomaly.id == MaximoRecord.anomaly_id)
         .where(
-            MaximoRecord.organization_id == actor.organization_id,
-            MaximoRecord.site == record.site,
-            MaximoRecord.kind == record.kind.value,
-            MaximoRecord.external_id == record.ident,
+            MaximoRecord.organization_id == org,
+            MaximoRecord.external_id.in_({r.ident for r in records}),
         )
-        .with_for_update()
-    ).one_or_none()
-    if link is not None:
-        anomaly = session.get(Anomaly, link.anomaly_id)
-        if not is_newer(link.changed_at, record.changed_at):
-            return "unchanged", anomaly.reference, False
-        _update(session, actor, link, anomaly, record)
-        return "updated", anomaly.reference, False
+        .with_for_update(of=MaximoRecord)
+    ).all()
+    return {(link.site, link.kind, link.external_id): (link, ref) for link, ref in rows}
 
+
+def _create(session, actor, record: Record, statuses, priorities, assets, now):
+    """A record seen for the first time: registered as any report is, then history or
+    a lifecycle to start (the third value)."""
     if record.asset is None:
         raise _refuse(record, "assetnum is missing: the record names no asset")
-    asset = _mapped_asset(session, actor.organization_id, record.site, record.asset)
+    where = (record.site, record.asset)
+    if where not in assets:
+        assets[where] = _mapped_asset(session, actor.organization_id, *where)
+    asset = assets[where]
     if asset is None:
         raise _refuse(record, f"asset {record.site}/{record.asset} is not in the asset map")
     outcome = statuses.get((record.kind, record.status))
@@ -539,15 +552,14 @@ def _import_one(session, actor, record: Record, statuses, priorities, now):
     historical = outcome in HISTORICAL
     if historical:
         _close_as_history(session, actor, anomaly, record, outcome)
-    session.add(
-        MaximoRecord(
-            organization_id=actor.organization_id, site=record.site, kind=record.kind.value,
-            external_id=record.ident, anomaly_id=anomaly.id, maximo_status=record.status,
-            changed_at=record.changed_at, historical=historical,
-        )
+    link = MaximoRecord(
+        organization_id=actor.organization_id, site=record.site, kind=record.kind.value,
+        external_id=record.ident, anomaly_id=anomaly.id, maximo_status=record.status,
+        changed_at=record.changed_at, historical=historical,
     )  # fmt: skip
+    session.add(link)
     session.flush()
-    return "created", anomaly.reference, not historical
+    return link, anomaly.reference, not historical
 
 
 def _close_as_history(session, actor, anomaly: Anomaly, record: Record, outcome: Outcome):
