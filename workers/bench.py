@@ -294,7 +294,7 @@ def add_parser(sub: Any) -> None:
     )
     bench.add_argument(
         "what",
-        choices=["anomalies", "work-orders", "api", "timers", "pm", "analytics"],
+        choices=["anomalies", "work-orders", "api", "timers", "pm", "analytics", "maximo"],
         help="what to benchmark; timers and pm start or use scratch systems of their own",
     )
     bench.add_argument(
@@ -331,6 +331,9 @@ def add_parser(sub: Any) -> None:
     from workers.bench_analytics import add_arguments
 
     add_arguments(bench)
+    from workers.bench_maximo import add_arguments as maximo_arguments
+
+    maximo_arguments(bench)
     # None, not the URL itself: settings are read only after parsing.
     bench.add_argument("--url", default=None, help="the API (default: the configured web URL)")
     bench.set_defaults(func=cmd_bench)
@@ -356,6 +359,11 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
         from workers.bench_analytics import cmd_bench_analytics
 
         cmd_bench_analytics(args)
+        return
+    if args.what == "maximo":  # on a scratch database of its own
+        from workers.bench_maximo import cmd_bench_maximo
+
+        cmd_bench_maximo(args)
         return
     if args.what == "api":
         from workers.bench_api import cmd_bench_api
