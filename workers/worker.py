@@ -111,6 +111,11 @@ async def run_worker(
             from workers.pm_start import start_missing_pm_schedules
 
             await start_missing_pm_schedules(client, sessions, settings)
+            from workflows.maximo_schedule import ensure_maximo_schedules
+
+            made = await ensure_maximo_schedules(client, sessions, settings.task_queue)
+            if made:
+                log.info("created schedules %s", ", ".join(made))
         log.info("worker polling task queue %s", " and ".join(queues))
         await stop.wait()
         log.info("worker shutting down")

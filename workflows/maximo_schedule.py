@@ -2,6 +2,7 @@
 configuration from outside Temporal (the configuration door calls it)."""
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from temporalio.client import (
     Client,
@@ -19,6 +20,9 @@ from temporalio.client import (
 
 from workflows.maximo_sync import MaximoSyncWorkflow
 from workflows.maximo_sync_types import MaximoSyncInput
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 def schedule_id(organization_id: int) -> str:
@@ -60,3 +64,31 @@ async def apply_schedule(
             return ScheduleUpdate(schedule=schedule)
 
         await client.get_schedule_handle(schedule_id(organization_id)).update(change)
+
+
+async def ensure_maximo_schedules(
+    client: Client, sessions: "sessionmaker[Session]", task_queue: str
+) -> list[str]:
+    """At worker start: every configured organisation's schedule that Temporal lacks (a
+    new cluster, a schedule deleted by hand) is made again from its configuration;
+    existing ones are left as they are."""
+    from sqlalchemy import select
+
+    from domain.models import MaximoConfig
+
+    with sessions() as session:
+        configs = session.execute(
+            select(MaximoConfig.organization_id, MaximoConfig.interval_minutes,
+                   MaximoConfig.enabled)
+        ).all()  # fmt: skip
+    created = []
+    for organization_id, interval, enabled in configs:
+        try:
+            await client.create_schedule(
+                schedule_id(organization_id),
+                sync_schedule(organization_id, task_queue, interval, enabled),
+            )
+            created.append(schedule_id(organization_id))
+        except ScheduleAlreadyRunningError:
+            continue
+    return created

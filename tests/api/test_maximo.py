@@ -20,7 +20,7 @@ from temporalio.worker import Replayer
 from domain.models import Anomaly, AuditLog, Notification, Organization
 from domain.models.maximo import MaximoConfig, MaximoRecord
 from workers import registry
-from workflows.maximo_schedule import schedule_id
+from workflows.maximo_schedule import ensure_maximo_schedules, schedule_id
 from workflows.maximo_sync import MaximoSyncWorkflow
 from workflows.maximo_sync_types import MaximoSyncInput
 
@@ -305,6 +305,11 @@ async def test_the_sync_pages_retries_resumes_and_updates(
     described = await temporal_client.get_schedule_handle(schedule_id(org)).describe()
     assert described.schedule.spec.intervals[0].every == timedelta(minutes=30)
     assert described.schedule.state.paused is False
+    # A schedule Temporal lost is made again from the configuration at worker start.
+    await temporal_client.get_schedule_handle(schedule_id(org)).delete()
+    made = await ensure_maximo_schedules(temporal_client, sessions, task_queue)
+    assert made == [schedule_id(org)]
+    assert await ensure_maximo_schedules(temporal_client, sessions, task_queue) == []
     state = await (await _sync(temporal_client, task_queue, org, 4)).result()
     assert (state.created, state.updated, state.unchanged, state.refused) == (1, 0, 7, 0)
     with sessions() as s:
