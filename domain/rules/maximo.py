@@ -5,7 +5,7 @@ CSV exports, and the default tables that map Maximo statuses and priorities. Pur
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -76,7 +76,6 @@ class Record:
     priority: int | None
     reported_at: datetime | None
     changed_at: datetime
-    raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def key(self) -> str:
@@ -93,7 +92,15 @@ class Refusal:
     reason: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"site": self.site, "kind": self.kind, "id": self.ident, "reason": self.reason}
+        """Printable: a reason quotes what was sent, and JSONB refuses a NUL."""
+        return {"site": _shown(self.site), "kind": self.kind, "id": _shown(self.ident),
+                "reason": _shown(self.reason)}  # fmt: skip
+
+
+def _shown(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return "".join(c if c.isprintable() else "?" for c in text[:500])
 
 
 @dataclass
@@ -191,7 +198,6 @@ def read_record(obj: Any) -> Record | Refusal:
         priority=priority,
         reported_at=reported,
         changed_at=changed,
-        raw={k: v for k, v in f.items() if isinstance(v, str | int | float | bool) or v is None},
     )
 
 

@@ -83,6 +83,11 @@ def test_identifiers_that_columns_or_histories_cannot_take_are_refused():
     long = read_record({"wonum": "1", "siteid": "B" * 41, "status": "APPR",
                         "changedate": "2026-11-30T08:00:00Z"})  # fmt: skip
     assert isinstance(long, Refusal) and "siteid" in long.reason
+    # What a refusal quotes is kept printable (JSONB refuses a NUL).
+    dated = read_record({"wonum": "1", "siteid": "B", "status": "APPR", "changedate": "x\x00"})
+    assert isinstance(dated, Refusal) and dated.as_dict()["reason"] == (
+        "changedate 'x?' is not an ISO 8601 date-time"
+    )
 
 
 def test_statuses_closed_in_maximo_are_history_and_open_ones_start_a_lifecycle():
