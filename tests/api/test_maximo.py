@@ -3,6 +3,7 @@ server: the scheduled sync against a local server speaking the REST API's JSON (
 a 500 in the middle, a refusal that stops a run), uploads of pages and CSV exports,
 the mapping tables, the configuration and the doors."""
 
+import asyncio
 import json
 import os
 import threading
@@ -20,6 +21,7 @@ from temporalio.worker import Replayer
 from domain.models import Anomaly, AuditLog, Notification, Organization
 from domain.models.maximo import MaximoConfig, MaximoRecord
 from workers import registry
+from workflows.alert_watch import alert_queue
 from workflows.maximo_schedule import ensure_maximo_schedules, schedule_id
 from workflows.maximo_sync import MaximoSyncWorkflow
 from workflows.maximo_sync_types import MaximoSyncInput
@@ -152,12 +154,15 @@ def _anomaly(sessions, org: int, wonum: str, kind: str = "WO") -> Anomaly:
         ).one()
 
 
-async def _no_lifecycle(temporal_client: Client, sessions, reference: str) -> None:
-    """History pages no one: no workflow, hence no safety watch, and no outbox row."""
+async def _no_lifecycle(temporal_client: Client, sessions, task_queue: str, ref: str) -> None:
+    """History pages no one: no lifecycle, no safety watch, no outbox row."""
     with pytest.raises(RPCError):
-        await temporal_client.get_workflow_handle(reference).describe()
+        await temporal_client.get_workflow_handle(ref).describe()
+    query = f'TaskQueue = "{alert_queue(task_queue)}"'
+    watches = [w.id async for w in temporal_client.list_workflows(query)]
+    assert not [w for w in watches if w.startswith(f"{ref}-")]
     with sessions() as s:
-        assert s.scalar(select(func.count()).where(Notification.reference == reference)) == 0
+        assert s.scalar(select(func.count()).where(Notification.reference == ref)) == 0
 
 
 async def _sync(temporal_client: Client, task_queue: str, org: int, n: int):
@@ -238,11 +243,19 @@ async def test_the_sync_pages_retries_resumes_and_updates(
     for wonum in ("1002", "1005"):
         old = _anomaly(sessions, org, wonum)
         assert old.status == "CLOSED" and old.closed_at is not None
-        await _no_lifecycle(temporal_client, sessions, old.reference)
+        await _no_lifecycle(temporal_client, sessions, task_queue, old.reference)
     first = _anomaly(sessions, org, "1001")
     assert first.channel == "MAXIMO" and first.title == "1001: Work order 1001"
     assert first.factors["urgency"] == "URGENT"  # priority 2
     await temporal_client.get_workflow_handle(first.reference).describe()
+    query = f'TaskQueue = "{alert_queue(task_queue)}"'
+    for _ in range(100):  # the list is eventually consistent
+        watches = [w.id async for w in temporal_client.list_workflows(query)]
+        if [w for w in watches if w.startswith(f"{first.reference}-escalation")]:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(f"no escalation watch for {first.reference}: {watches}")
 
     # Recorded for the replay tests: pages, a retried page, lifecycles started.
     history = await handle.fetch_history()
@@ -317,7 +330,7 @@ async def test_the_sync_pages_retries_resumes_and_updates(
         assert s.scalar(select(func.count()).where(Anomaly.channel == "MAXIMO")) == 8
 
 
-async def test_uploads_maps_and_doors(client, token_for, sessions, temporal_client):
+async def test_uploads_maps_and_doors(client, token_for, sessions, temporal_client, task_queue):
     admin, manager = token_for("admin"), token_for("manager")
     b_admin = token_for("b-admin")
     org, harbor = _org(sessions, "NORDIC"), _org(sessions, "HARBOR")
@@ -364,7 +377,7 @@ async def test_uploads_maps_and_doors(client, token_for, sessions, temporal_clie
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
     cancelled = _anomaly(sessions, org, "2002")
     assert cancelled.status == "CLOSED" and cancelled.resolution["outcome"] == "CANCELLED"
-    await _no_lifecycle(temporal_client, sessions, cancelled.reference)
+    await _no_lifecycle(temporal_client, sessions, task_queue, cancelled.reference)
     later = {"member": [_wo("2001", "WAPPR", "11430", 9, description="Seal replaced twice")]}
     body = (await client.post(f"{BASE}/imports", headers=admin, json=later)).json()
     assert (body["updated"], body["updated_references"]) == (
