@@ -430,6 +430,11 @@ async def test_uploads_maps_and_doors(client, token_for, sessions, temporal_clie
     guard = _anomaly(sessions, org, "3001")
     assert guard.status == "CLOSED" and guard.factors["urgency"] == "URGENT"
     assert (await client.delete(f"{BASE}/status-map/WO/WAPPR", headers=admin)).status_code == 204
+    assert (await client.delete(f"{BASE}/priority-map/4", headers=admin)).status_code == 204
+    assert (await client.delete(f"{BASE}/priority-map/4", headers=admin)).status_code == 404
+    four = (await client.get(f"{BASE}/priority-map", headers=manager)).json()[3]
+    assert four == {"priority": 4, "urgency": "CAN_WAIT", "safety_impact": "NONE",
+                    "source": "DEFAULT"}  # fmt: skip
     rows = (await client.get(f"{BASE}/status-map", headers=manager)).json()
     assert {"kind": "WO", "maximo_status": "WAPPR", "outcome": "OPEN", "source": "DEFAULT"} in rows
     with sessions() as s:
@@ -456,3 +461,12 @@ async def test_uploads_maps_and_doors(client, token_for, sessions, temporal_clie
     r = await client.put(f"{BASE}/status-map/XX/APPR", headers=admin, json={"outcome": "OPEN"})
     assert r.status_code == 422 and r.json()["error"]["field"] == "kind"
     assert (await client.get(f"{BASE}/config", headers=manager)).status_code == 404
+
+    # A mapping removed: the records imported through it stay; new ones are refused.
+    gone = f"{BASE}/asset-map/{entry['id']}"
+    assert (await client.delete(gone, headers=b_admin)).status_code == 404
+    assert (await client.delete(gone, headers=admin)).status_code == 204
+    late = {"member": [_wo("2009", "WAPPR", "11430", 30)]}
+    body = (await client.post(f"{BASE}/imports", headers=admin, json=late)).json()
+    assert (body["created"], body["refused"]) == (0, 1)
+    assert _anomaly(sessions, org, "2001").status != "CLOSED"
