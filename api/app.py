@@ -31,6 +31,7 @@ from api.routes import (
     auth,
     health,
     imports,
+    maximo,
     oee,
     oee_alerts,
     pm,
@@ -111,6 +112,7 @@ def create_app(
     app.include_router(oee_alerts.router)
     app.include_router(shift_reports.router)
     app.include_router(sensors.router)
+    app.include_router(maximo.router)
     app.include_router(web.router)
     app.include_router(web_queue.router)  # /anomalies/queue before /anomalies/{ref}
     app.include_router(web_records.router)

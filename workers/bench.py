@@ -303,9 +303,10 @@ def add_parser(sub: Any) -> None:
             "analytics",
             "sensors",
             "import",
+            "maximo",
         ],
-        help="what to benchmark; timers, pm, sensors and import start or use scratch systems "
-        "of their own",
+        help="what to benchmark; timers, pm, sensors, import and maximo start or use scratch "
+        "systems of their own",
     )
     bench.add_argument(
         "--schedules", type=_positive, default=10_000, help="pm: schedules all due at once"
@@ -347,6 +348,9 @@ def add_parser(sub: Any) -> None:
 
     add_arguments(bench)
     sensor_arguments(bench)
+    from workers.bench_maximo import add_arguments as maximo_arguments
+
+    maximo_arguments(bench)
     # None, not the URL itself: settings are read only after parsing.
     bench.add_argument("--url", default=None, help="the API (default: the configured web URL)")
     bench.set_defaults(func=cmd_bench)
@@ -382,6 +386,11 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
         from workers.bench_analytics import cmd_bench_analytics
 
         cmd_bench_analytics(args)
+        return
+    if args.what == "maximo":  # on a scratch database of its own
+        from workers.bench_maximo import cmd_bench_maximo
+
+        cmd_bench_maximo(args)
         return
     if args.what == "api":
         from workers.bench_api import cmd_bench_api

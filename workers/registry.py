@@ -9,6 +9,7 @@ from activities.assets import AssetActivities
 from activities.breakdown import REPORT_SUBJECT, BreakdownActivities
 from activities.channels import Channels
 from activities.imports import ImportActivities
+from activities.maximo import MaximoActivities
 from activities.notifier import Notifier
 from activities.oee import OeeActivities
 from activities.oee_alerts import OeeAlertActivities
@@ -31,6 +32,7 @@ from workflows.anomaly_import import AnomalyImportWorkflow
 from workflows.asset import AssetWorkflow
 from workflows.breakdown import BreakdownWorkflow
 from workflows.digest import DigestWorkflow
+from workflows.maximo_sync import MaximoSyncWorkflow
 from workflows.oee_alert import OeeDowntimeWatchWorkflow
 from workflows.oee_simulator import OeeSimulatorWorkflow
 from workflows.oee_snapshot import OeeSnapshotWorkflow
@@ -57,6 +59,7 @@ WORKFLOWS: list[type] = [
     ShiftReportWorkflow,
     SensorUpkeepWorkflow,
     AnomalyImportWorkflow,
+    MaximoSyncWorkflow,
 ]
 # The alert task queue's: safety watches only.
 ALERT_WORKFLOWS: list[type] = [AlertWatchWorkflow]
@@ -82,6 +85,7 @@ def activities(
     shift_reports = ShiftReportActivities(sessions)
     sensors = SensorActivities(sessions, settings, client)
     imports = ImportActivities(sessions, settings, client)
+    maximo = MaximoActivities(sessions, settings, client)
     # The kit's two generic activities: each lifecycle adds its record's description.
     notifier = Notifier(
         sessions,
@@ -151,6 +155,10 @@ def activities(
         imports.register_import_batch,
         imports.start_import_lifecycles,
         imports.finish_import,
+        maximo.begin_maximo_sync,
+        maximo.import_maximo_page,
+        maximo.start_maximo_lifecycles,
+        maximo.finish_maximo_sync,
     ]
 
 

@@ -115,6 +115,11 @@ async def run_worker(
             from workflows.oee_alert import resume_watches
 
             await resume_watches(client, sessions, settings.task_queue)
+            from workflows.maximo_schedule import ensure_maximo_schedules
+
+            made = await ensure_maximo_schedules(client, sessions, settings.task_queue)
+            if made:
+                log.info("created schedules %s", ", ".join(made))
         log.info("worker polling task queue %s", " and ".join(queues))
         await stop.wait()
         log.info("worker shutting down")

@@ -14,6 +14,14 @@ from domain.models.base import Base
 from domain.models.files import StoredFile
 from domain.models.idempotency import IdempotencyKey
 from domain.models.imports import AnomalyImport, AnomalyImportKey, AnomalyImportRow
+from domain.models.maximo import (
+    MaximoAssetMap,
+    MaximoConfig,
+    MaximoPriorityMap,
+    MaximoRecord,
+    MaximoRun,
+    MaximoStatusMap,
+)
 from domain.models.oee_alerts import PerformanceAlert, PerformanceTarget
 from domain.models.organisation import Area, Organization, Site, WorkCenter
 from domain.models.people import (
@@ -84,6 +92,12 @@ __all__ = [
     "EnergyRate",
     "EnergyReading",
     "Machine",
+    "MaximoAssetMap",
+    "MaximoConfig",
+    "MaximoPriorityMap",
+    "MaximoRecord",
+    "MaximoRun",
+    "MaximoStatusMap",
     "MachineProductCycle",
     "OeeDailySummary",
     "OeeHourlySummary",

@@ -64,6 +64,9 @@ class Action(StrEnum):
     HANDOVER = "Write Handover Notes"
     # Seed 000 C4: supervisors and administrators upload anomalies in bulk from a workbook.
     IMPORT_ANOMALIES = "Import Anomalies"
+    # Seed 000 C3: the Maximo intake's configuration, mapping tables and imports belong to
+    # the admins; managers read them.
+    MAXIMO_INTEGRATION = "Maximo Integration"
 
 
 class Scope(StrEnum):
@@ -78,6 +81,7 @@ class Scope(StrEnum):
     PM_ONLY = "PM_ONLY"  # supervisor returns an asset to service after PM only (I.3)
     OPERATIONS_ONLY = "OPERATIONS_ONLY"  # operations part of a return to service
     ON_SHIFT = "ON_SHIFT"  # a supervisor approves the reports of the shifts they ran
+    READ_ONLY = "READ_ONLY"  # manager reads the Maximo intake's tables and runs
 
 
 R, A, S = Role, Action, Scope
@@ -100,7 +104,12 @@ _TECH = {
 PERMISSIONS: dict[Role, dict[Action, Scope]] = {
     R.MAINT_ADMIN: {action: S.FULL for action in A},
     R.MAINT_MANAGER: {
-        action: S.FULL for action in A if action not in (A.CONFIGURE_SYSTEM, A.CLEAR_STOP_WORK)
+        **{
+            action: S.FULL
+            for action in A
+            if action not in (A.CONFIGURE_SYSTEM, A.CLEAR_STOP_WORK, A.MAXIMO_INTEGRATION)
+        },
+        A.MAXIMO_INTEGRATION: S.READ_ONLY,
     },
     R.MAINT_PLANNER: {
         A.VIEW_DASHBOARD: S.FULL,
@@ -213,6 +222,7 @@ _BREADTH = [
     S.PM_ONLY,
     S.OPERATIONS_ONLY,
     S.ON_SHIFT,
+    S.READ_ONLY,
     S.ISSUE_ONLY,
     S.ASSIGNED,
     S.LIMITED,
