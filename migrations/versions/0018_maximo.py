@@ -1,7 +1,7 @@
 """Maximo intake (seed 000 C3): configuration, mapping tables, imported records, runs
 
-Revision ID: 0016_maximo
-Revises: 0012_stoppages
+Revision ID: 0018_maximo
+Revises: 0017_imports
 Create Date: 2026-12-01 18:50:31.074528
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0016_maximo"
-down_revision: str | None = "0012_stoppages"
+revision: str = "0018_maximo"
+down_revision: str | None = "0017_imports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
