@@ -32,3 +32,11 @@
   };
   window.setTimeout(ask, 2000);
 })();
+
+// A chooser that shows another view (the OEE page's machine) goes there once chosen; the
+// page's own button does the same without script.
+(function submitOnChange() {
+  document.querySelectorAll("select[data-submit-on-change]").forEach((select) => {
+    select.addEventListener("change", () => select.form.submit());
+  });
+})();
