@@ -8,6 +8,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from api import gateway
+from api.errors import ApiError
 from domain.actor import Actor
 from domain.errors import NotFound, RuleViolation
 from domain.models import Asset, PmSchedule
@@ -83,3 +84,23 @@ async def follow_certificate(
         client, gateway.PM_SCHEDULE, workflow_id, PMScheduleWorkflow.certificate_changed,
         CertificateRequest(actor, moved),
     )  # fmt: skip
+
+
+async def tell_conditions(
+    client: Client, actor: Actor, conditions: list[tuple[int, str]], source: str
+) -> list[str]:
+    """Conditions a machine reported (a sensor rule's breach), each to the schedule the
+    rule names, checked when the rule was saved; a schedule that cannot take one now
+    (paused, not running) leaves its anomaly to speak for it. The work orders drafted."""
+    drafted = []
+    for schedule_id, detail in conditions:
+        try:
+            state = await gateway.update(
+                client, gateway.PM_SCHEDULE, service.reference(schedule_id),
+                PMScheduleWorkflow.condition, ConditionRequest(actor, source, detail),
+            )  # fmt: skip
+        except ApiError:
+            continue
+        if state.facts and state.facts.open_work_order:
+            drafted.append(state.facts.open_work_order)
+    return drafted

@@ -24,7 +24,9 @@ router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Actor, Depends(web_door(Action.VIEW_ASSETS))]
 Editor = Annotated[Actor, Depends(web_door(Action.EDIT_ASSETS))]
 SENSOR_FIELDS = ("asset", "code", "name", "kind", "unit", "expected_interval_seconds", "meter_type")
-RULE_FIELDS = ("id", "kind", "threshold", "for_seconds", "deadband", "safety_impact", "urgency")
+RULE_FIELDS = (
+    "id", "kind", "threshold", "for_seconds", "deadband", "safety_impact", "urgency", "pm_schedule"
+)  # fmt: skip
 EMPTY_RULES = 2  # blank rule rows the form offers for new rules
 
 

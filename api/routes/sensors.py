@@ -18,6 +18,7 @@ from api.errors import ApiError
 from api.meter_readings import tell_schedules
 from api.params import Offset
 from api.permissions import public
+from api.pm_lifecycles import tell_conditions
 from domain.actor import Actor
 from domain.models import Anomaly
 from domain.rules.roles import Action
@@ -177,6 +178,9 @@ async def post_readings(
     for move in done.moves:
         event = MeterReadingEvent(move.reading, move.at, move.meter_type)
         await tell_schedules(client, move.schedule_ids, event)
+    if done.conditions:
+        conditions = [(c.schedule_id, c.detail) for c in done.conditions]
+        await tell_conditions(client, done.actor, conditions, "SENSOR")
     return IngestOut(
         stored=done.stored, registered=done.registered, updated=updated, meters=done.meters
     )

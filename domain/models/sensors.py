@@ -82,6 +82,11 @@ class SensorRule(Timestamps, Base):
     deadband: Mapped[float] = mapped_column(default=0.0)
     safety_impact: Mapped[str] = mapped_column(String(20))
     urgency: Mapped[str] = mapped_column(String(20))
+    # A CONDITION_BASED PM schedule of the sensor's asset that a breach of this rule
+    # triggers (seed 003 D.1): its work order is drafted for review.
+    pm_schedule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pm_schedules.id", ondelete="SET NULL")
+    )
 
     sensor: Mapped[Sensor] = relationship(back_populates="rules")
     state: Mapped["SensorRuleState | None"] = relationship(

@@ -27,6 +27,10 @@ class RuleIn(BaseModel):
     deadband: float = Field(default=0.0, ge=0, le=1e9, allow_inf_nan=False)
     safety_impact: SafetyImpact = SafetyImpact.NONE
     urgency: Urgency = Urgency.SOON
+    pm_schedule: Code | None = Field(
+        default=None,
+        description="a condition-based PM schedule of the asset that a breach triggers",
+    )
 
     @model_validator(mode="after")
     def _works(self) -> "RuleIn":
@@ -75,6 +79,7 @@ class RuleOut(BaseModel):
     deadband: float
     safety_impact: SafetyImpact
     urgency: Urgency
+    pm_schedule: str | None = None
     description: str
     state: RuleStateOut | None
 

@@ -75,12 +75,22 @@ class MeterMove:
 
 
 @dataclass
+class Condition:
+    """A breach of a rule that names a CONDITION_BASED PM schedule (seed 003 D.1)."""
+
+    schedule_id: int
+    detail: str
+
+
+@dataclass
 class Ingested:
     stored: int = 0
     registered: list[str] = field(default_factory=list)
     told: list[Told] = field(default_factory=list)
     meters: int = 0
     moves: list[MeterMove] = field(default_factory=list)
+    conditions: list[Condition] = field(default_factory=list)
+    actor: Actor | None = None  # the gateway, as what it reports is written
 
 
 def gateway_actor(gateway: SensorGateway) -> Actor:
@@ -243,7 +253,7 @@ def ingest(
         # COPY's text format, written here: codes, ids and finite floats need no escaping.
         lines.append(f"{org}\t{sensor.id}\t{r.time.isoformat()}\t{r.value!r}\t{gateway_id}\n")
         by_sensor[sensor.id].append((r.time, r.value))
-    result = Ingested(stored=len(lines))
+    result = Ingested(stored=len(lines), actor=gateway_actor(gateway))
     with raw.cursor() as cur, cur.copy(COPY) as copy:  # one COPY for the batch
         copy.write("".join(lines))
 
@@ -319,6 +329,12 @@ def _evaluate(session, raw, gateway, sensors, by_sensor, now, result: Ingested) 
                 row.anomaly_reference = _register(session, gateway, sensor, row, change, now)
                 row.signalled_at, row.pending = now, None
                 result.registered.append(row.anomaly_reference)
+                schedule_id = session.get(SensorRule, row.id).pm_schedule_id
+                if schedule_id:  # a breach is rare: the rule's schedule read only then
+                    result.conditions.append(Condition(schedule_id, (
+                        f"sensor {sensor.code} {describe(row.rule(), sensor.unit)}: read "
+                        f"{change.value:g} {sensor.unit} ({row.anomaly_reference})"
+                    )))  # fmt: skip
                 last = None
             else:
                 last = change

@@ -9,14 +9,17 @@ from sqlalchemy.orm import Session, selectinload
 from domain.actor import Actor
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.models import Asset, Meter, Sensor, SensorGateway, SensorRule
+from domain.rules.pm import ScheduleType
 from domain.rules.sensors import Rule, RuleKind, describe
 from domain.schemas.sensors import (
     GatewayOut,
+    RuleIn,
     RuleOut,
     RuleStateOut,
     SensorIn,
     SensorOut,
 )
+from domain.services import pm_schedules
 from domain.services.audit import record_change
 
 KEY_PREFIX = "pgw_"
@@ -93,6 +96,7 @@ def _snapshot(sensor: Sensor, asset: Asset) -> dict:
                 "deadband": r.deadband,
                 "safety_impact": r.safety_impact,
                 "urgency": r.urgency,
+                "pm_schedule_id": r.pm_schedule_id,
             }
             for r in sensor.rules
         ],
@@ -128,8 +132,34 @@ def _apply(session: Session, sensor: Sensor, data: SensorIn, asset: Asset) -> No
         row.deadband = rule.deadband
         row.safety_impact = rule.safety_impact.value
         row.urgency = rule.urgency.value
+        row.pm_schedule_id = _condition_schedule(session, sensor, asset, rule, i)
         kept.append(row)
     sensor.rules = kept
+
+
+def _condition_schedule(
+    session: Session, sensor: Sensor, asset: Asset, rule: RuleIn, i: int
+) -> int | None:
+    """The CONDITION_BASED schedule of the sensor's asset a rule names, or None."""
+    if not rule.pm_schedule:
+        return None
+    field = f"rules.{i}.pm_schedule"
+    try:
+        schedule = pm_schedules.get_schedule(
+            session=session, organization_id=sensor.organization_id, ref=rule.pm_schedule
+        )
+    except NotFound as err:
+        raise NotFound(str(err), field=field) from err
+    if schedule.asset_id != asset.id:
+        raise RuleViolation(
+            f"PM schedule {rule.pm_schedule} is not on asset {asset.asset_number}", field=field
+        )
+    if schedule.schedule_type != ScheduleType.CONDITION_BASED.value:
+        raise RuleViolation(
+            f"PM schedule {rule.pm_schedule} is {schedule.schedule_type}, not CONDITION_BASED",
+            field=field,
+        )
+    return schedule.id
 
 
 def create_sensor(*, session: Session, actor: Actor, data: SensorIn) -> Sensor:
@@ -213,6 +243,7 @@ def to_out(session: Session, sensor: Sensor) -> SensorOut:
                 deadband=r.deadband,
                 safety_impact=r.safety_impact,
                 urgency=r.urgency,
+                pm_schedule=pm_schedules.reference(r.pm_schedule_id) if r.pm_schedule_id else None,
                 description=describe(
                     Rule(RuleKind(r.kind), r.threshold, r.for_seconds, r.deadband), sensor.unit
                 ),

@@ -89,10 +89,17 @@ def upgrade() -> None:
         sa.Column("deadband", sa.Float(), nullable=False),
         sa.Column("safety_impact", sa.String(length=20), nullable=False),
         sa.Column("urgency", sa.String(length=20), nullable=False),
+        sa.Column("pm_schedule_id", sa.Integer(), nullable=True),
         *_stamps(),
         _org("sensor_rules"),
         sa.ForeignKeyConstraint(
             ["sensor_id"], ["sensors.id"], name="fk_sensor_rules_sensor_id_sensors"
+        ),
+        sa.ForeignKeyConstraint(
+            ["pm_schedule_id"],
+            ["pm_schedules.id"],
+            name="fk_sensor_rules_pm_schedule_id_pm_schedules",
+            ondelete="SET NULL",
         ),
         sa.CheckConstraint("deadband >= 0", name="ck_sensor_rules_deadband_not_negative"),
         sa.CheckConstraint("for_seconds >= 0", name="ck_sensor_rules_for_seconds_not_negative"),

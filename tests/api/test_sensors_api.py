@@ -156,3 +156,58 @@ async def test_readings_need_a_key_and_a_breach_reaches_the_anomaly(client, toke
     assert r.status_code == 200 and r.json()["is_active"] is False
     r = await client.post(url, json=_batch([70], start + timedelta(seconds=20)), headers=key)
     assert r.status_code == 401 and _stored(sessions) == 5
+
+
+async def test_a_rule_naming_a_condition_schedule_drafts_its_pm_work_order(
+    client, token_for, sessions
+):
+    """Seed 003 D.1: a sensor rule that names a CONDITION_BASED schedule of its asset opens,
+    on a breach, the schedule's work order as a draft for review (beside the anomaly);
+    a rule cannot name a clock schedule or another asset's."""
+    from domain.models import WorkOrder
+
+    planner = token_for("planner")
+    template = {"code": "PM-SAW-VIB", "name": "Bearing check on condition", "asset_type": "SAW",
+                "schedule_type": "CONDITION_BASED",
+                "tasks": [{"sequence": 1, "description": "Check the main bearing"}]}  # fmt: skip
+    r = await client.post("/api/v1/maintenance/pm-templates", json=template, headers=planner)
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        "/api/v1/maintenance/pm-schedules",
+        json={"template": "PM-SAW-VIB", "asset": "SAW-JKS-001"},
+        headers=planner,
+    )
+    assert r.status_code == 201, r.text
+    schedule = r.json()
+    rule = SENSOR["rules"][0] | {"pm_schedule": schedule["code"]}
+    wrong = SENSOR | {"asset": "SAW-JKS-002", "rules": [rule]}
+    r = await client.post("/api/v1/sensors", json=wrong, headers=planner)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "rules.0.pm_schedule"
+    r = await client.post("/api/v1/sensors", json=SENSOR | {"rules": [rule]}, headers=planner)
+    assert r.status_code == 201, r.text
+    assert r.json()["rules"][0]["pm_schedule"] == f"PMS-{schedule['id']}"
+    # The page's edit form carries the link, so a save from the page keeps it.
+    from tests.api.test_web_anomalies import _login
+
+    await _login(client, "planner")
+    page = (await client.get("/sensors/TT-101")).text
+    assert f'name="rules.0.pm_schedule" value="PMS-{schedule["id"]}"' in page
+    r = await client.post(
+        "/api/v1/sensor-gateways", json={"name": "hall A"}, headers=token_for("admin")
+    )
+    key = {"X-API-Key": r.json()["api_key"]}
+    for _ in range(100):  # its lifecycle takes its first step on the worker
+        live = await client.get(
+            f"/api/v1/maintenance/pm-schedules/{schedule['id']}", headers=planner
+        )
+        if live.json().get("live"):
+            break
+        await asyncio.sleep(0.1)
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    r = await client.post("/api/v1/sensor-readings", json=_batch([70, 85, 86], start), headers=key)
+    assert r.status_code == 200 and len(r.json()["registered"]) == 1, r.text
+    with sessions() as s:
+        drafted = s.scalars(
+            select(WorkOrder).where(WorkOrder.pm_schedule_id == schedule["id"])
+        ).all()
+    assert [(w.status, w.type) for w in drafted] == [("DRAFT", "PM")]
