@@ -3,6 +3,8 @@
 order for review (or notes the condition on the one open); an asset's certificate, whose
 schedule (seed 003 C.1) is created or follows the expiry when the asset is saved."""
 
+import logging
+
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
@@ -20,6 +22,8 @@ from workflows.pm_schedule_types import (
     ConditionRequest,
     PMScheduleInput,
 )
+
+log = logging.getLogger(__name__)
 
 
 async def tell_condition(
@@ -75,15 +79,18 @@ async def follow_certificate(
     if row is None:
         return
     session.commit()
-    if moved is None:
-        await start_schedule(client, task_queue, row)
-        return
-    workflow_id = service.reference(row.id)
-    session.rollback()  # no transaction stays open across the Temporal call
-    await gateway.update(
-        client, gateway.PM_SCHEDULE, workflow_id, PMScheduleWorkflow.certificate_changed,
-        CertificateRequest(actor, moved),
-    )  # fmt: skip
+    workflow_id, number = service.reference(row.id), asset.asset_number
+    try:
+        if moved is None:
+            await start_schedule(client, task_queue, row)
+            return
+        session.rollback()  # no transaction stays open across the Temporal call
+        await gateway.update(
+            client, gateway.PM_SCHEDULE, workflow_id, PMScheduleWorkflow.certificate_changed,
+            CertificateRequest(actor, moved),
+        )  # fmt: skip
+    except ApiError as err:  # the asset is saved: its answer is not a Temporal error
+        log.warning("certificate of %s not told to %s: %s", number, workflow_id, err)
 
 
 async def tell_conditions(
@@ -99,7 +106,8 @@ async def tell_conditions(
                 client, gateway.PM_SCHEDULE, service.reference(schedule_id),
                 PMScheduleWorkflow.condition, ConditionRequest(actor, source, detail),
             )  # fmt: skip
-        except ApiError:
+        except Exception as err:  # the readings are stored: a late schedule is not their error
+            log.warning("condition not told to PMS-%s: %s", schedule_id, err)
             continue
         if state.facts and state.facts.open_work_order:
             drafted.append(state.facts.open_work_order)

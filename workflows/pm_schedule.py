@@ -386,9 +386,9 @@ class PMScheduleWorkflow:
             if f.open_work_order is None:
                 self._record.log("CONDITION", req.actor.full_name, req.actor.role, what)
                 await self._open(workflow.now(), "CONDITION")
-            else:
+            else:  # written with its audit row: the condition is on record, not only here
                 detail = f"{what}; {f.open_work_order} already open"
-                self._record.log("CONDITION_NOTED", req.actor.full_name, req.actor.role, detail)
+                await self._write("CONDITION_NOTED", {}, detail, actor=req.actor)
             return self.get_state()
 
     @condition.validator

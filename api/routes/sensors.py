@@ -21,7 +21,7 @@ from api.permissions import public
 from api.pm_lifecycles import tell_conditions
 from domain.actor import Actor
 from domain.models import Anomaly
-from domain.rules.roles import Action
+from domain.rules.roles import Action, Scope
 from domain.schemas.sensors import (
     GatewayCreated,
     GatewayIn,
@@ -43,7 +43,8 @@ router = APIRouter(prefix="/api/v1", tags=["sensors"])
 
 Viewer = Annotated[Actor, Depends(require(Action.VIEW_ASSETS))]
 Editor = Annotated[Actor, Depends(require(Action.EDIT_ASSETS))]
-Admin = Annotated[Actor, Depends(require(Action.CONFIGURE_SYSTEM))]
+# Gateways hold the keys machines speak with: the administrators' alone.
+Admin = Annotated[Actor, Depends(require(Action.CONFIGURE_SYSTEM, Scope.FULL))]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 

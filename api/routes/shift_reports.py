@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api import gateway
 from api.deps import DbSession, TemporalClient, require
+from api.errors import ApiError
 from api.jsonable import jsonable
 from api.params import Offset, RowId
 from domain.actor import Actor
@@ -220,11 +222,16 @@ async def correct_report(
         data.reason, actor,
     )  # fmt: skip
     reference = rules.reference(fix.site.code, fix.window.day, fix.window.code, fix.version)
-    await gateway.start(
-        client, ShiftReportWorkflow.run, data_in, workflow_id=reference,
-        task_queue=request.app.state.settings.task_queue,
-        unavailable="Temporal did not answer ({error}); try again",
-    )  # fmt: skip
+    try:
+        await gateway.start(
+            client, ShiftReportWorkflow.run, data_in, workflow_id=reference,
+            task_queue=request.app.state.settings.task_queue,
+            unavailable="Temporal did not answer ({error}); try again",
+        )  # fmt: skip
+    except WorkflowAlreadyStartedError:  # two corrections at once: the other one is it
+        raise ApiError(
+            409, "Conflict", f"{reference} is being drafted already", "reference"
+        ) from None
     return {"reference": reference, "corrects": fix.corrects, "version": fix.version,
             "status": "COLLECTING"}  # fmt: skip
 

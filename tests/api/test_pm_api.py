@@ -369,6 +369,13 @@ async def test_an_spc_violation_naming_a_condition_schedule_drafts_its_pm_work_o
     timeline = (await client.get(f"{BASE}/pm-schedules/{schedule['id']}", headers=h)).json()
     actions = [e["action"] for e in timeline["live"]["events"]]
     assert "CONDITION" in actions and "CONDITION_NOTED" in actions
+    with sessions() as s:
+        noted = s.scalars(
+            select(AuditLog).where(
+                AuditLog.entity_id == f"PMS-{schedule['id']}", AuditLog.action == "CONDITION_NOTED"
+            )
+        ).one()
+    assert "SPC-2" in noted.reason and noted.user_role == "QUALITY"
     # Refusals name the field: a clock schedule, another asset's, another organisation's.
     await _template(client, token_for, code="PM-SAW-TIME", asset_type="SAW")
     r = await client.post(
