@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.shift_reports import ShiftReportActivities
@@ -47,6 +47,11 @@ COLLECT = {
     "start_to_close_timeout": timedelta(minutes=2),
     "retry_policy": RetryPolicy(maximum_attempts=8, maximum_interval=timedelta(minutes=1)),
 }
+# An approval stands once written: its archive and lock are retried until they are done.
+UNTIL_DONE = {
+    "start_to_close_timeout": timedelta(minutes=2),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=5)),
+}
 ON_SHIFT = Audience.ON_DUTY_SUPERVISOR
 SUPERVISOR = [(Channel.IN_APP, ON_SHIFT), (Channel.EMAIL, ON_SHIFT)]
 MANAGEMENT = [(Channel.EMAIL, Audience.MANAGER), (Channel.IN_APP, Audience.MANAGER)]
@@ -70,6 +75,7 @@ class ShiftReportWorkflow:
         self._reviewed_by: str | None = None
         self._reminders = 0
         self._archive_key: str | None = None
+        self._archive_owed = False  # approved, but the archive could not be made yet
         self._record = Record(ENTITY, self._ref, data.organization_id)
 
     @workflow.run
@@ -104,7 +110,10 @@ class ShiftReportWorkflow:
                 async with self._lock:
                     if self._approval is None:
                         await self._remind()
-        await workflow.wait_condition(lambda: self._status == S.LOCKED)
+        await workflow.wait_condition(lambda: self._status == S.LOCKED or self._archive_owed)
+        if self._status != S.LOCKED:
+            async with self._lock:
+                await self._archive_and_lock(UNTIL_DONE)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.get_state()
 
@@ -187,11 +196,18 @@ class ShiftReportWorkflow:
             self._notes = notes
             context = {**self._context(), "approved_by": req.actor.full_name}
             sent = Notice("SHIFT_REPORT_APPROVED", MANAGEMENT, context)
-            await self._write(
-                "APPROVED", changes, req.actor, req.notes or "approved", notices=[sent]
-            )
+            try:
+                await self._write(
+                    "APPROVED", changes, req.actor, req.notes or "approved", notices=[sent]
+                )
+            except ActivityError:
+                self._approval = None  # not written: the report is still open for review
+                raise
             self._status = S.APPROVED.value
-            await self._archive_and_lock()
+            try:
+                await self._archive_and_lock()
+            except ActivityError:
+                self._archive_owed = True  # the run archives and locks it once it can
             return self.get_state()
 
     @approve.validator
@@ -200,11 +216,11 @@ class ShiftReportWorkflow:
         if req.notes and len(req.notes) > 5000:
             refuse("RuleViolation", "notes: at most 5000 characters", "notes")
 
-    async def _archive_and_lock(self) -> None:
+    async def _archive_and_lock(self, options: dict | None = None) -> None:
         key = await workflow.execute_activity_method(
             ShiftReportActivities.archive_shift_report,
             ArchiveRequest(self._in.organization_id, self._ref),
-            **COLLECT,
+            **(options or COLLECT),
         )
         self._archive_key = key
         at = workflow.now().isoformat()
