@@ -302,3 +302,17 @@ def notify_settings(settings: Settings, smtp, twilio_recorder) -> Settings:
             "twilio_api_base": twilio_recorder.url,
         }
     )
+
+
+def numbering_of_its_own(sessions) -> None:
+    """References start past any earlier test's: the dev server outlives each test, and a
+    lifecycle another test ran to its end keeps its id there (only a failed run restarts)."""
+    import random
+    from datetime import UTC, datetime
+
+    from domain.db import transaction
+    from domain.models import ReferenceCounter
+
+    with transaction(sessions) as s:
+        year = datetime.now(UTC).year
+        s.add(ReferenceCounter(prefix="ANO", year=year, last=random.randrange(10_000, 900_000)))

@@ -20,6 +20,7 @@ from temporalio.worker import Replayer
 
 from domain.models import Anomaly, AuditLog, Notification, Organization
 from domain.models.maximo import MaximoConfig, MaximoRecord
+from tests.conftest import numbering_of_its_own
 from workers import registry
 from workflows.alert_watch import alert_queue
 from workflows.maximo_schedule import ensure_maximo_schedules, schedule_id
@@ -177,6 +178,7 @@ async def _sync(temporal_client: Client, task_queue: str, org: int, n: int):
 async def test_the_sync_pages_retries_resumes_and_updates(
     client, token_for, sessions, temporal_client, task_queue, maximo, schedules_ended
 ):
+    numbering_of_its_own(sessions)  # its lifecycles' ids are not an earlier test's
     admin = token_for("admin")
     org = _org(sessions, "NORDIC")
     r = await client.put(
@@ -331,6 +333,7 @@ async def test_the_sync_pages_retries_resumes_and_updates(
 
 
 async def test_uploads_maps_and_doors(client, token_for, sessions, temporal_client, task_queue):
+    numbering_of_its_own(sessions)
     admin, manager = token_for("admin"), token_for("manager")
     b_admin = token_for("b-admin")
     org, harbor = _org(sessions, "NORDIC"), _org(sessions, "HARBOR")

@@ -7,6 +7,7 @@ from activities.notifier import DigestInput, Notifier, NotifyInput
 from domain.models import Notification
 from domain.settings import Settings
 from tests.anomaly_helpers import register
+from tests.conftest import numbering_of_its_own
 from workers.schedules import (
     DAILY_ID,
     OEE_SNAPSHOT_ID,
@@ -60,20 +61,6 @@ async def test_schedules_are_created_once(dev_env, settings: Settings):
             await client.get_schedule_handle(schedule_id).delete()
 
 
-def _numbering_of_its_own(sessions) -> None:
-    """References start past any earlier test's: the dev server outlives each test, and a
-    lifecycle another test ran to its end keeps its id there (only a failed run restarts)."""
-    import random
-    from datetime import UTC, datetime
-
-    from domain.db import transaction
-    from domain.models import ReferenceCounter
-
-    with transaction(sessions) as s:
-        year = datetime.now(UTC).year
-        s.add(ReferenceCounter(prefix="ANO", year=year, last=random.randrange(10_000, 900_000)))
-
-
 async def test_anomalies_registered_without_a_lifecycle_get_one(
     dev_env, sessions, settings: Settings, worker
 ):
@@ -81,7 +68,7 @@ async def test_anomalies_registered_without_a_lifecycle_get_one(
     from workers.resume import start_missing_lifecycles
     from workflows.anomaly import AnomalyWorkflow
 
-    _numbering_of_its_own(sessions)
+    numbering_of_its_own(sessions)
     ref = register(sessions)  # as if Temporal had been down at registration
     async with ending_started_workflows(dev_env.client) as client:
         assert await start_missing_lifecycles(client, sessions, settings) == [ref]
@@ -168,7 +155,7 @@ async def test_a_resumed_lifecycle_keeps_the_safety_watches_of_its_registration(
     from workflows.alert_watch import watch_id
     from workflows.anomaly_start import first_watches, start_watches
 
-    _numbering_of_its_own(sessions)
+    numbering_of_its_own(sessions)
     ref = register(sessions, safety_impact="IMMEDIATE")
     async with ending_started_workflows(dev_env.client) as client:
         with sessions() as session:
