@@ -80,7 +80,10 @@ def demo_machines(session: Session) -> list[tuple[DemoMachine, Machine]]:
         .where(Site.code == SITE, Asset.asset_number.in_(profiles), Machine.producing.is_(True))
         .order_by(Machine.id)
     ).all()
-    return [(profiles[number], m) for m, number in rows]
+    # The demo enterprise's floor only: another organisation with a site of the same code
+    # is never given invented output.
+    org = rows[0][0].organization_id if rows else None
+    return [(profiles[number], m) for m, number in rows if m.organization_id == org]
 
 
 def simulate_minute(*, session: Session, at: datetime) -> Tick:
