@@ -9,8 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 
 from domain.db import transaction
 from domain.errors import DomainError
@@ -82,10 +81,8 @@ class ImportActivities:
         `starts` picks the G1 and G2 rows, the others, or all."""
         if self.client is None:
             raise ApplicationError("no Temporal client to start lifecycles", non_retryable=True)
-        # Imported here: the web app's helpers are no workflow's business.
-        from api.anomaly_actions import first_watches, start_watches
-        from workflows.anomaly import AnomalyWorkflow
-        from workflows.anomaly_types import AnomalyInput
+        # Imported here: starting lifecycles is no workflow's business.
+        from workflows.anomaly_start import first_watches, start_lifecycle
 
         settings = self.settings
         with self.sessions() as session:
@@ -110,22 +107,7 @@ class ImportActivities:
 
         async def start(ref: str) -> None:
             async with gate:
-                watched = await start_watches(client, settings.task_queue, watches[ref])
-                try:
-                    await client.start_workflow(
-                        AnomalyWorkflow.run,
-                        AnomalyInput(
-                            ref,
-                            data.organization_id,
-                            settings.voice_call_after_seconds,
-                            watches=watched,
-                        ),
-                        id=ref,
-                        task_queue=settings.task_queue,
-                        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-                    )
-                except WorkflowAlreadyStartedError:
-                    pass
+                await start_lifecycle(client, settings, ref, data.organization_id, watches[ref])
 
         await asyncio.gather(*(start(ref) for ref in watches))
         return len(watches)

@@ -8,8 +8,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 
 from domain.db import transaction
 from domain.models import Anomaly
@@ -40,9 +39,7 @@ async def start_lifecycles(
     """As at any registration: the safety watches first, then the lifecycle. One already
     running is left alone; one Temporal refuses now starts when the worker next comes up
     (workers/resume.py looks for registered anomalies that never wrote a step)."""
-    from workflows.anomaly import AnomalyWorkflow
-    from workflows.anomaly_start import first_watches, start_watches
-    from workflows.anomaly_types import AnomalyInput
+    from workflows.anomaly_start import first_watches, start_lifecycle
 
     started = []
     for reference in references:
@@ -50,24 +47,10 @@ async def start_lifecycles(
             anomaly = session.query(Anomaly).filter_by(reference=reference).one()
             organization_id = anomaly.organization_id
             watches = first_watches(session, settings, anomaly)
-        watched = await start_watches(client, settings.task_queue, watches)
-        try:
-            await client.start_workflow(
-                AnomalyWorkflow.run,
-                AnomalyInput(
-                    reference,
-                    organization_id,
-                    settings.voice_call_after_seconds,
-                    watches=watched,
-                    indexed=indexed,
-                ),  # fmt: skip
-                id=reference,
-                task_queue=settings.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            )
+        if await start_lifecycle(
+            client, settings, reference, organization_id, watches, indexed=indexed
+        ):
             started.append(reference)
-        except WorkflowAlreadyStartedError:
-            continue
     return started
 
 

@@ -10,8 +10,6 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.models import Anomaly
 from domain.settings import Settings
-from workflows.anomaly import AnomalyWorkflow
-from workflows.anomaly_types import AnomalyInput
 
 log = logging.getLogger("plantops.worker")
 
@@ -27,7 +25,7 @@ async def start_missing_lifecycles(
                 Anomaly.status == "REGISTERED", Anomaly.last_step == 0
             )
         ).all()
-    from workflows.anomaly_start import first_watches, start_watches
+    from workflows.anomaly_start import first_watches, start_lifecycle
 
     started = []
     for reference, organization_id in waiting:
@@ -36,20 +34,8 @@ async def start_missing_lifecycles(
         with sessions() as session:
             anomaly = session.scalars(select(Anomaly).where(Anomaly.reference == reference)).one()
             watches = first_watches(session, settings, anomaly)
-        watched = await start_watches(client, settings.task_queue, watches)
-        try:
-            await client.start_workflow(
-                AnomalyWorkflow.run,
-                AnomalyInput(
-                    reference, organization_id, settings.voice_call_after_seconds, watches=watched
-                ),
-                id=reference,
-                task_queue=settings.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            )
+        if await start_lifecycle(client, settings, reference, organization_id, watches):
             started.append(reference)
-        except WorkflowAlreadyStartedError:
-            continue
     if started:
         log.info("started the lifecycle of %d waiting anomalies", len(started))
     return started

@@ -1,5 +1,6 @@
-"""Starting an anomaly's safety watches from outside Temporal, shared by the API's
-registration and the worker's resume of lifecycles Temporal refused at registration."""
+"""Starting an anomaly's safety watches and lifecycle from outside Temporal, shared by the
+API's registration, the intake channels (workbook, sensors, Maximo) and the worker's resume
+of lifecycles Temporal refused at registration."""
 
 from datetime import timedelta
 
@@ -14,6 +15,8 @@ from domain.services import anomalies as service
 from domain.settings import Settings
 from workflows.alert_watch import AlertWatchWorkflow, alert_queue, registration_watches, watch_id
 from workflows.alert_watch_types import AlertWatchInput
+from workflows.anomaly import AnomalyWorkflow
+from workflows.anomaly_types import AnomalyInput
 
 
 def first_watches(session: Session, settings: Settings, anomaly: Anomaly) -> list[AlertWatchInput]:
@@ -46,4 +49,36 @@ async def start_watches(client: Client, task_queue: str, watches: list[AlertWatc
             continue
         except RPCError:
             return False
+    return True
+
+
+async def start_lifecycle(
+    client: Client,
+    settings: Settings,
+    reference: str,
+    organization_id: int,
+    watches: list[AlertWatchInput],
+    *,
+    indexed: bool = True,
+) -> bool:
+    """Its safety watches first, then its lifecycle, as at any registration. True if this
+    call started it: a running one is left alone, and only a run that failed or was
+    terminated starts again."""
+    watched = await start_watches(client, settings.task_queue, watches)
+    try:
+        await client.start_workflow(
+            AnomalyWorkflow.run,
+            AnomalyInput(
+                reference,
+                organization_id,
+                settings.voice_call_after_seconds,
+                watches=watched,
+                indexed=indexed,
+            ),  # fmt: skip
+            id=reference,
+            task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        )
+    except WorkflowAlreadyStartedError:
+        return False
     return True

@@ -11,8 +11,6 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
-from api import gateway
-from api.anomaly_actions import first_watches, start_watches
 from api.deps import AppSettings, DbSession, TemporalClient, require
 from api.errors import ApiError
 from api.meter_readings import tell_schedules
@@ -36,7 +34,8 @@ from domain.services import sensor_readings as readings
 from domain.services import sensors as service
 from domain.settings import Settings
 from workflows.anomaly import AnomalyWorkflow
-from workflows.anomaly_types import AnomalyInput, SensorRuleEvent
+from workflows.anomaly_start import first_watches, start_lifecycle
+from workflows.anomaly_types import SensorRuleEvent
 from workflows.pm_schedule_types import MeterReadingEvent
 
 router = APIRouter(prefix="/api/v1", tags=["sensors"])
@@ -193,17 +192,11 @@ async def start_anomaly(
     """A committed registration's lifecycle and safety watches, as for any channel; if
     Temporal is away, the worker starts it when it comes back (workers/resume.py)."""
     anomaly = session.scalars(select(Anomaly).where(Anomaly.reference == reference)).one()
-    watches = await start_watches(
-        client, settings.task_queue, first_watches(session, settings, anomaly)
-    )
-    data = AnomalyInput(
-        reference, anomaly.organization_id, settings.voice_call_after_seconds, watches=watches
-    )
+    watches = first_watches(session, settings, anomaly)
+    organization_id = anomaly.organization_id
     session.rollback()
     try:
-        await gateway.start(
-            client, AnomalyWorkflow.run, data, workflow_id=reference, task_queue=settings.task_queue
-        )
+        await start_lifecycle(client, settings, reference, organization_id, watches)
     except Exception:  # stored and registered; the lifecycle starts on the worker's resume
         return
 
