@@ -46,7 +46,9 @@ class PhotoIn(BaseModel):
 
 
 class AnomalyReport(BaseModel):
-    """One anomaly as any intake channel reports it (seed 000 phase 2)."""
+    """One anomaly as any intake channel reports it."""
+
+    # Seed 000 phase 2: the same report whatever the channel.
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -55,7 +55,9 @@ class CountOut(BaseModel):
 
 
 class PerformanceLogIn(BaseModel):
-    """Cycle times observed on a machine (seed 002 performance_logs)."""
+    """Cycle times observed on a machine."""
+
+    # Seed 002 performance_logs.
 
     model_config = ConfigDict(extra="forbid")
     machine: Code

@@ -271,7 +271,9 @@ class StopWorkClearIn(BaseModel):
 
 
 class SpcViolationIn(BaseModel):
-    """An SPC rule violation reported by the quality system (seed 003 F.4)."""
+    """An SPC rule violation reported by the quality system."""
+
+    # Seed 003 F.4.
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     asset: Code = Field(min_length=1)
