@@ -1,5 +1,6 @@
 """The FastAPI application: JSON API under /api/v1, web pages under /, health, docs."""
 
+import asyncio
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
@@ -10,6 +11,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
 from api import (
+    answer_cache,
     edge,
     errors,
     idempotency,
@@ -25,6 +27,7 @@ from api import (
     web_shift_reports,
     web_work_orders,
 )
+from api.read_pool import conninfo
 from api.routes import (
     anomalies,
     assets,
@@ -65,7 +68,11 @@ def create_app(
             app.state.temporal = await Client.connect(
                 settings.temporal_address, namespace=settings.temporal_namespace
             )
+        feed = asyncio.create_task(
+            answer_cache.follow(answer_cache.cache_of(app), conninfo(app.state.sessions.kw["bind"]))
+        )
         yield
+        feed.cancel()
         read_pool = getattr(app.state, "read_pool", None)
         if read_pool is not None:
             await read_pool.close()
@@ -91,6 +98,7 @@ def create_app(
         same_site="lax",
         https_only=settings.web_url.startswith("https://"),
     )
+    app.add_middleware(answer_cache.WritesDropAnswers)
     errors.install(app)
     app.state.error_page = web.error_page
     outage.install(app)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from sqlalchemy import select
 
 from api import anomaly_actions as actions
-from api import gateway
+from api import answer_cache, gateway
 from api import work_order_actions as wo_actions
 from api.answers import json_answer, json_text_answer
 from api.deps import AppSettings, DbSession, TemporalClient, own, read_pool, require
@@ -105,16 +105,20 @@ async def list_anomalies(
     offset: Offset = 0,
 ) -> Response:
     filters = service.AnomalyFilters(anomaly_status, criticality, asset, site, assignee, q)
-    page = await read_pool(request).run(
-        lambda conn: read_views.anomaly_page_of(
-            conn,
-            organization_id=actor.organization_id,
-            filters=filters,
-            limit=limit,
-            offset=offset,
+
+    async def read() -> Response:
+        page = await read_pool(request).run(
+            lambda conn: read_views.anomaly_page_of(
+                conn,
+                organization_id=actor.organization_id,
+                filters=filters,
+                limit=limit,
+                offset=offset,
+            )
         )
-    )
-    return json_text_answer(Page[AnomalyOut], page)
+        return json_text_answer(Page[AnomalyOut], page)
+
+    return await answer_cache.answer(request, actor.user_id, read)
 
 
 @router.get(

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from api import answer_cache
 from api.answers import json_text_answer
 from api.asset_status import change_by_hand
 from api.deps import DbSession, TemporalClient, read_pool, require
@@ -51,12 +52,21 @@ async def list_assets(
 ) -> Response:
     filters = service.AssetFilters(site, asset_status, criticality, type, work_center, q)
     assigned = scope_for(actor.roles, Action.VIEW_ASSETS) is Scope.ASSIGNED
-    page = await read_pool(request).run(
-        lambda conn: read_views.asset_page_of(
-            conn, actor=actor, assigned_only=assigned, filters=filters, limit=limit, offset=offset
+
+    async def read() -> Response:
+        page = await read_pool(request).run(
+            lambda conn: read_views.asset_page_of(
+                conn,
+                actor=actor,
+                assigned_only=assigned,
+                filters=filters,
+                limit=limit,
+                offset=offset,
+            )
         )
-    )
-    return json_text_answer(Page[AssetOut], page)
+        return json_text_answer(Page[AssetOut], page)
+
+    return await answer_cache.answer(request, actor.user_id, read)
 
 
 @router.get("/{ref}", response_model=AssetOut, summary="Asset details")

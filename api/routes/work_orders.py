@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 from sqlalchemy import func, select
 
-from api import gateway
+from api import answer_cache, gateway
 from api import work_order_actions as wo_actions
 from api import work_order_content as content
 from api.answers import json_answer
@@ -214,7 +214,10 @@ async def list_work_orders(
             offset=offset,
         )
 
-    return json_answer(WorkOrderPage, await read_pool(request).run(page))
+    async def read() -> Response:
+        return json_answer(WorkOrderPage, await read_pool(request).run(page))
+
+    return await answer_cache.answer(request, actor.user_id, read)
 
 
 @router.post(

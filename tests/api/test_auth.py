@@ -86,3 +86,27 @@ async def test_health_needs_no_token(client):
         "database": {"status": "ok"},
         "temporal": {"status": "ok", "namespace": "default"},
     }
+
+
+def test_a_token_read_once_is_still_refused_once_it_expires():
+    """Its signature is checked once per token; its expiry at every use."""
+    from datetime import UTC, datetime
+
+    from api import tokens
+
+    issued = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+    token = tokens.issue(7, "s3cret", timedelta(minutes=10), now=issued)
+    assert tokens.read_claims(token, "s3cret", now=issued).user_id == 7
+    assert tokens.read_claims(token, "s3cret", now=issued + timedelta(minutes=9)).user_id == 7
+    for later in (timedelta(minutes=10), timedelta(days=1)):
+        try:
+            tokens.read_claims(token, "s3cret", now=issued + later)
+        except tokens.TokenExpired:
+            continue
+        raise AssertionError(f"accepted {later} after issue, past its expiry")
+    try:  # the same token under another secret: its signature is not taken as read
+        tokens.read_claims(token, "other", now=issued)
+    except tokens.TokenInvalid:
+        pass
+    else:
+        raise AssertionError("a token signed with another secret was accepted")
