@@ -5,6 +5,7 @@ errors turned into the API's once. A refusal is mapped by its type, never by its
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import (
@@ -16,6 +17,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api import deps
 from api.errors import ApiError, refusal
 from api.jsonable import jsonable
 from domain.actor import Actor
@@ -97,32 +99,48 @@ def api_error(err: Exception, lifecycle: Lifecycle, ref: str = "") -> ApiError:
 
 
 async def update(
-    client: Client | WorkflowHandle, lifecycle: Lifecycle, ref: str, method: Any, request: Any
+    client: Client | WorkflowHandle,
+    lifecycle: Lifecycle,
+    ref: str,
+    method: Any,
+    request: Any,
+    *,
+    plain: bool = False,
 ) -> Any:
     """Send an update and return what the workflow answers (its state): no query after.
-    An update that takes no argument is sent with `request` None."""
+    An update that takes no argument is sent with `request` None. `plain`: the state as
+    the JSON it travelled in (dicts, ISO dates), for an answer that is only sent on."""
     handle = (
         client if isinstance(client, WorkflowHandle) else client.get_workflow_handle(ref.upper())
     )
+    shape = {"result_type": dict} if plain else {}
     try:
         if request is None:
-            return await handle.execute_update(method)
-        return await handle.execute_update(method, request)
+            return await handle.execute_update(method, **shape)
+        return await handle.execute_update(method, request, **shape)
     except (WorkflowUpdateFailedError, RPCError) as err:
         raise api_error(err, lifecycle, ref) from None
 
 
 async def act(
-    session: Session,
+    where: Session | Request,
     client: Client,
     actor: Actor,
     lifecycle: Lifecycle,
     ref: str,
     method: Any,
     request: Any,
+    *,
+    plain: bool = False,
 ) -> Any:
-    """A person's action: the organisation check, then the update."""
-    return await update(client, lifecycle, own(session, actor, lifecycle, ref), method, request)
+    """A person's action: the organisation check, then the update. Given the HTTP request,
+    the check runs on the reads' own connections, so the event loop never waits on the
+    database; given a session (a route that uses one anyway), on that session."""
+    if isinstance(where, Request):
+        owned = await deps.own(where, actor, lifecycle, ref)
+    else:
+        owned = own(where, actor, lifecycle, ref)
+    return await update(client, lifecycle, owned, method, request, plain=plain)
 
 
 async def live(client: Client, workflow_id: str, query: Any) -> dict[str, Any] | None:

@@ -238,8 +238,7 @@ async def acknowledge(
 ) -> dict[str, Any]:
     state = await gateway.act(
         session, client, actor, ANOMALY, ref, AnomalyWorkflow.acknowledge_alert,
-        AcknowledgeRequest(actor),
-    )  # fmt: skip
+        AcknowledgeRequest(actor), plain=True)  # fmt: skip
     return _state(state)
 
 
@@ -249,11 +248,13 @@ async def acknowledge(
     summary="Accept the assignment with ETA and safety acknowledgement",
 )
 async def accept(
-    ref: str, data: AcceptIn, session: DbSession, actor: Worker, client: TemporalClient
+    ref: str, data: AcceptIn, http: Request, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
     req = AcceptRequest(actor, data.eta, data.safety_acknowledged)
     return _state(
-        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.accept, req)
+        await gateway.act(
+            http, client, actor, ANOMALY, ref, AnomalyWorkflow.accept, req, plain=True
+        )
     )
 
 
@@ -263,11 +264,13 @@ async def accept(
     summary="Decline the assignment; it escalates",
 )
 async def decline(
-    ref: str, data: DeclineIn, session: DbSession, actor: Worker, client: TemporalClient
+    ref: str, data: DeclineIn, http: Request, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
     req = DeclineRequest(actor, data.reason)
     return _state(
-        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.decline, req)
+        await gateway.act(
+            http, client, actor, ANOMALY, ref, AnomalyWorkflow.decline, req, plain=True
+        )
     )
 
 
@@ -283,7 +286,9 @@ async def reassign(
     session.rollback()
     req = ReassignRequest(actor, data.reason, who)
     return _state(
-        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.reassign, req)
+        await gateway.act(
+            session, client, actor, ANOMALY, ref, AnomalyWorkflow.reassign, req, plain=True
+        )
     )
 
 
@@ -293,7 +298,7 @@ async def reassign(
     summary="Progress note, LOTO, parts used, test results",
 )
 async def progress(
-    ref: str, data: ProgressIn, session: DbSession, actor: Worker, client: TemporalClient
+    ref: str, data: ProgressIn, http: Request, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
     req = ProgressRequest(
         actor,
@@ -303,7 +308,9 @@ async def progress(
         [t.model_dump() for t in data.test_results],
     )
     return _state(
-        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.progress, req)
+        await gateway.act(
+            http, client, actor, ANOMALY, ref, AnomalyWorkflow.progress, req, plain=True
+        )
     )
 
 
@@ -346,7 +353,7 @@ async def store_attachment(session, actor, client, ref, file, kind, caption) -> 
     notice = AttachRequest(actor, row.id, kind.value, row.filename)
     try:
         state = await gateway.act(
-            session, client, actor, ANOMALY, ref, AnomalyWorkflow.attachment, notice
+            session, client, actor, ANOMALY, ref, AnomalyWorkflow.attachment, notice, plain=True
         )
     except ApiError:
         session.delete(row)
@@ -361,7 +368,7 @@ async def store_attachment(session, actor, client, ref, file, kind, caption) -> 
     summary="Mark resolved; refused while anything is missing",
 )
 async def resolve(
-    ref: str, data: ResolveIn, session: DbSession, actor: Worker, client: TemporalClient
+    ref: str, data: ResolveIn, http: Request, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
     req = ResolveRequest(
         actor,
@@ -371,7 +378,9 @@ async def resolve(
         data.safety_restored,
     )
     return _state(
-        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.resolve, req)
+        await gateway.act(
+            http, client, actor, ANOMALY, ref, AnomalyWorkflow.resolve, req, plain=True
+        )
     )
 
 
@@ -381,21 +390,25 @@ async def resolve(
     summary="Supervisor review: approve, or reject with feedback",
 )
 async def review(
-    ref: str, data: ReviewIn, session: DbSession, actor: Worker, client: TemporalClient
+    ref: str, data: ReviewIn, http: Request, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
     req = ReviewRequest(actor, data.decision is ReviewDecision.APPROVE, data.feedback)
     return _state(
-        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.review, req)
+        await gateway.act(
+            http, client, actor, ANOMALY, ref, AnomalyWorkflow.review, req, plain=True
+        )
     )
 
 
 @router.post("/{ref}/rex", response_model=AnomalyState, summary="Submit the REX")
 async def rex(
-    ref: str, data: RexIn, session: DbSession, actor: Worker, client: TemporalClient
+    ref: str, data: RexIn, http: Request, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
     req = SubmitRexRequest(actor, **data.model_dump())
     return _state(
-        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.submit_rex, req)
+        await gateway.act(
+            http, client, actor, ANOMALY, ref, AnomalyWorkflow.submit_rex, req, plain=True
+        )
     )
 
 
@@ -405,11 +418,13 @@ async def rex(
     summary="Senior technician's peer review of the REX",
 )
 async def rex_review(
-    ref: str, data: RexReviewIn, session: DbSession, actor: Worker, client: TemporalClient
+    ref: str, data: RexReviewIn, http: Request, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
     req = ReviewRequest(actor, data.decision is RexDecision.APPROVE, data.feedback)
     return _state(
-        await gateway.act(session, client, actor, ANOMALY, ref, AnomalyWorkflow.review_rex, req)
+        await gateway.act(
+            http, client, actor, ANOMALY, ref, AnomalyWorkflow.review_rex, req, plain=True
+        )
     )
 
 
@@ -424,6 +439,13 @@ async def criticality(
     req = OverrideCriticalityRequest(actor, data.level.value, data.reason)
     return _state(
         await gateway.act(
-            session, client, actor, ANOMALY, ref, AnomalyWorkflow.override_criticality, req
+            session,
+            client,
+            actor,
+            ANOMALY,
+            ref,
+            AnomalyWorkflow.override_criticality,
+            req,
+            plain=True,
         )
     )

@@ -337,14 +337,16 @@ def _transition(name: str, method, permission: tuple[Action, ...], body_type=Rea
 
     async def endpoint(
         number: str,
-        session: DbSession,
+        http: Request,
         actor: Annotated[Actor, Depends(require(*permission))],
         client: TemporalClient,
         data: body_type | None = None,  # type: ignore[valid-type]  # the reason is optional
     ) -> dict[str, Any]:
         reason = data.reason if data else ""
         request = MoveRequest(actor, reason)
-        state = await gateway.act(session, client, actor, WORK_ORDER, number, method, request)
+        state = await gateway.act(
+            http, client, actor, WORK_ORDER, number, method, request, plain=True
+        )
         return jsonable(state)
 
     endpoint.__name__ = f"work_order_{name.replace('-', '_')}"
@@ -386,11 +388,13 @@ async def schedule(
     summary="Verification checklist and test run",
 )
 async def verify(
-    number: str, data: VerifyIn, session: DbSession, actor: Verifier, client: TemporalClient
+    number: str, data: VerifyIn, http: Request, actor: Verifier, client: TemporalClient
 ) -> dict[str, Any]:
     req = VerifyRequest(actor, data.checklist, data.test_run_passed, data.notes)
     method = WorkOrderWorkflow.verify
-    return jsonable(await gateway.act(session, client, actor, WORK_ORDER, number, method, req))
+    return jsonable(
+        await gateway.act(http, client, actor, WORK_ORDER, number, method, req, plain=True)
+    )
 
 
 @router.post(
@@ -399,11 +403,13 @@ async def verify(
     summary="QUALITY's first-article result",
 )
 async def first_article(
-    number: str, data: FirstArticleIn, session: DbSession, actor: Inspector, client: TemporalClient
+    number: str, data: FirstArticleIn, http: Request, actor: Inspector, client: TemporalClient
 ) -> dict[str, Any]:
     req = FirstArticleRequest(actor, data.passed, data.notes)
     method = WorkOrderWorkflow.first_article
-    return jsonable(await gateway.act(session, client, actor, WORK_ORDER, number, method, req))
+    return jsonable(
+        await gateway.act(http, client, actor, WORK_ORDER, number, method, req, plain=True)
+    )
 
 
 @router.post(
