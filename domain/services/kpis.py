@@ -30,8 +30,11 @@ def _facts(
         )
         .scalar_subquery()
     )
+    a = Anomaly
+    columns = (a.asset_id, a.criticality, a.occurred_at, a.detected_at, a.registered_at)
+    columns += (a.accepted_at, a.resolved_at, a.closed_at, a.escalated, a.review_rejections)
     query = (
-        select(Anomaly, assigned, Rex.approved_at)
+        select(*columns, assigned, a.approved_at, Rex.approved_at)
         .outerjoin(Rex, Rex.anomaly_id == Anomaly.id)
         .where(Anomaly.organization_id == organization_id)
     )
@@ -39,24 +42,8 @@ def _facts(
         query = query.where(or_(Anomaly.closed_at.is_(None), Anomaly.closed_at >= since))
     if site_id is not None:
         query = query.where(Anomaly.site_id == site_id)
-    return [
-        Fact(
-            a.asset_id,
-            a.criticality,
-            a.occurred_at,
-            a.detected_at,
-            a.registered_at,
-            a.accepted_at,
-            a.resolved_at,
-            a.closed_at,
-            a.escalated,
-            a.review_rejections,
-            assigned_at,
-            a.approved_at,
-            rex_approved_at,
-        )
-        for a, assigned_at, rex_approved_at in session.execute(query).all()
-    ]
+    # Columns in Fact's order: only what the KPIs read, not whole records.
+    return [Fact(*row) for row in session.execute(query).all()]
 
 
 def recompute(
@@ -76,10 +63,11 @@ def recompute(
         {"org": organization_id},
     )
     period = Period(now - timedelta(days=period_days), now)
+    # A recurrence follows a closure in the period: detections before it never count.
     detections: dict[int, list[datetime]] = defaultdict(list)
     for asset_id, detected in session.execute(
         select(Anomaly.asset_id, Anomaly.detected_at).where(
-            Anomaly.organization_id == organization_id
+            Anomaly.organization_id == organization_id, Anomaly.detected_at > period.start
         )
     ):
         detections[asset_id].append(detected)
