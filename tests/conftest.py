@@ -37,7 +37,7 @@ from domain.settings import Settings
 from tests.servers import SmtpInbox, TwilioRecorder
 from workers import registry
 from workers.embedded import SEARCH_ATTRIBUTES, EmbeddedPostgres, free_port, temporal_cli
-from workers.worker import build_alert_worker
+from workers.worker import RUNNER, build_alert_worker
 from workflows.alert_watch import alert_queue
 
 TEMPLATE = "plantops_template"
@@ -163,6 +163,7 @@ async def worker(
         # Workflows the activities start (an asset's) are ended with the test's own.
         activities=registry.activities(sessions, settings, client=temporal_client),
         activity_executor=executor,
+        workflow_runner=RUNNER,  # as the worker process runs them
     )
     # The safety watches' own queue (the voice call, the escalation on silence).
     alerts = build_alert_worker(dev_env.client, sessions, task_queue, executor, settings)

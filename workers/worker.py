@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.channels import Channels
 from domain.settings import Settings
@@ -26,6 +27,15 @@ log = logging.getLogger("plantops.worker")
 # Every PM schedule's workflow stays cached while it sleeps: at a due minute shared by
 # thousands, each wakes without fetching and replaying its history (the default keeps 1,000).
 CACHED_WORKFLOWS = 20_000
+
+# The project's own modules are deterministic (the replay tests hold them to it) and are
+# imported once per process instead of once per workflow run; the sandbox's checks on
+# calls (clock, randomness, I/O) still apply inside every run.
+RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "workflows", "domain", "activities"
+    )
+)
 
 SERVES = ("all", "lifecycles", "alerts")
 ALERT_SLOTS = 16
@@ -45,6 +55,7 @@ def build_worker(
         workflows=registry.WORKFLOWS,
         activities=registry.activities(sessions, client=client),
         activity_executor=executor,
+        workflow_runner=RUNNER,
         max_concurrent_activities=32,
         max_cached_workflows=CACHED_WORKFLOWS,
         graceful_shutdown_timeout=timedelta(seconds=20),
@@ -67,6 +78,7 @@ def build_alert_worker(
         workflows=registry.ALERT_WORKFLOWS,
         activities=registry.alert_activities(sessions, settings, channels),
         activity_executor=executor,
+        workflow_runner=RUNNER,
         max_concurrent_activities=ALERT_SLOTS,
         max_cached_workflows=ALERT_CACHE,
         graceful_shutdown_timeout=timedelta(seconds=20),
