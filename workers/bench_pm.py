@@ -31,7 +31,7 @@ from domain.models import (
     WorkOrder,
 )
 from domain.settings import Settings
-from workers import registry
+from workers import bench_pm_floor, registry
 from workers.embedded import StartupError
 from workers.worker import CACHED_WORKFLOWS
 from workflows.pm_schedule import PMScheduleWorkflow
@@ -195,7 +195,7 @@ def duplicates(sessions, org: int) -> int:
         ).scalar_one()
 
 
-async def run(settings: Settings, schedules: int, keep: bool) -> None:
+async def run(settings: Settings, schedules: int, keep: bool, floor: bool = True) -> None:
     address = settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"
     try:
         client = await Client.connect(address, namespace=settings.temporal_namespace)
@@ -272,6 +272,8 @@ async def run(settings: Settings, schedules: int, keep: bool) -> None:
                 )
     engine.dispose()
     gc.collect()
+    if floor:  # the same wake-up with nothing of plantops in it, for comparison
+        await bench_pm_floor.floor(client, len(ids), settings.task_queue, CACHED_WORKFLOWS)
 
 
 async def end_all(client: Client, sessions, org: int, ids: list[int]) -> None:
