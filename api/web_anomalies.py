@@ -232,10 +232,12 @@ queued_reporter.door = door_of(Action.REPORT_ANOMALY)  # type: ignore[attr-defin
 def send_ready(request: Request, session: DbSession) -> dict:
     """Whether the phone's waiting reports can go now, with the token to send them."""
     try:
-        web_actor(request, session)
+        actor = web_actor(request, session)
     except LoginRequired:
         return {"signed_in": False}
-    return {"signed_in": True, "csrf": csrf_token(request)}
+    # The phone sends a report only for the person who made it (it is registered in the
+    # name of whoever is signed in).
+    return {"signed_in": True, "user": actor.username, "csrf": csrf_token(request)}
 
 
 @router.post("/anomalies/new/send", status_code=201)

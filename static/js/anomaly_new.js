@@ -22,12 +22,13 @@ if (navigator.geolocation) {
   const button = document.getElementById("dictate");
   const text = document.getElementById("description");
   if (!Speech || !button || !text) return;
-  const label = button.textContent;
+  const label = button.querySelector("span");
+  const words = label.textContent;
   let listening = null;
   button.hidden = false;
   const done = () => {
     listening = null;
-    button.textContent = label;
+    label.textContent = words;
     button.setAttribute("aria-pressed", "false");
   };
   button.addEventListener("click", () => {
@@ -36,8 +37,8 @@ if (navigator.geolocation) {
     heard.lang = navigator.language || "en";
     heard.interimResults = false;
     heard.onresult = (event) => {
-      const words = [...event.results].map((r) => r[0].transcript).join(" ").trim();
-      if (words) text.value = text.value.trim() ? `${text.value.trim()} ${words}` : words;
+      const said = [...event.results].map((r) => r[0].transcript).join(" ").trim();
+      if (said) text.value = text.value.trim() ? `${text.value.trim()} ${said}` : said;
     };
     heard.onerror = (event) => {
       where.textContent = event.error === "not-allowed"
@@ -45,7 +46,7 @@ if (navigator.geolocation) {
     };
     heard.onend = done;
     listening = heard;
-    button.textContent = "■ Stop listening";
+    label.textContent = "Listening… press to stop";
     button.setAttribute("aria-pressed", "true");
     heard.start();
   });
@@ -114,6 +115,8 @@ if (navigator.geolocation) {
     state.dataset.state = entry.state;
     state.textContent = entry.state === "refused"
       ? ` refused: ${entry.field ? entry.field.replace(/_/g, " ") + ": " : ""}${entry.message}`
+      : entry.state === "signin" && entry.user && entry.user !== form.dataset.user
+        ? ` saved ${when} by ${entry.user}, waiting for ${entry.user} to sign in`
       : entry.state === "signin" ? ` saved ${when}, waiting for you to sign in`
       : ` saved ${when}, waiting to send`;
     li.append(what, state);
@@ -194,7 +197,7 @@ if (navigator.geolocation) {
     let entry;
     try {
       const fields = [...new FormData(form)].filter(([k]) => !SKIP.has(k)).map(([k, v]) => [k, String(v)]);
-      entry = await Queue.save(fields, await photosOf(), editing);
+      entry = await Queue.save(fields, await photosOf(), editing, form.dataset.user);
     } catch (e) {
       form.submit(); // the phone cannot keep it: the plain form post
       return;

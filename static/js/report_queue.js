@@ -54,9 +54,10 @@
   const remove = (key) => run("readwrite", (s) => s.delete(key));
 
   // fields: [[name, value], ...] in the form's order; photos: [{name, type, blob}].
-  async function save(fields, photos, replacing) {
+  // user: who made it; it is sent only while that person is signed in.
+  async function save(fields, photos, replacing, user) {
     const entry = {
-      key: newKey(), savedAt: Date.now(), fields, photos,
+      key: newKey(), savedAt: Date.now(), fields, photos, user: user || "",
       state: "waiting", message: "", field: "",
     };
     await put(entry);
@@ -88,7 +89,7 @@
   async function sendAll() {
     const sent = [];
     const refused = [];
-    const waiting = (await all()).filter((e) => e.state !== "refused");
+    let waiting = (await all()).filter((e) => e.state !== "refused");
     if (!waiting.length) return { state: "idle", sent, refused };
     let csrf;
     try {
@@ -101,6 +102,11 @@
         return { state: "signin", sent, refused };
       }
       csrf = answer.csrf;
+      const others = waiting.filter((e) => e.user && e.user !== answer.user);
+      await mark(others, "signin");
+      waiting = waiting.filter((e) => !others.includes(e));
+      if (!waiting.length) return { state: "signin", sent, refused };
+      await mark(waiting, "waiting");
     } catch (e) {
       return { state: "offline", sent, refused };
     }
