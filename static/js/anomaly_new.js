@@ -110,17 +110,19 @@ if (navigator.geolocation) {
     const what = document.createElement("strong");
     what.textContent = `${valueOf(entry, "asset")} · ${valueOf(entry, "title")}`;
     const when = new Date(entry.savedAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    const state = document.createElement("span");
-    state.className = entry.state === "refused" ? "field-error" : "muted";
+    const refused = entry.state === "refused";
+    const state = document.createElement(refused ? "p" : "span");
+    state.className = refused ? "field-error" : "muted";
     state.dataset.state = entry.state;
-    state.textContent = entry.state === "refused"
-      ? ` refused: ${entry.field ? entry.field.replace(/_/g, " ") + ": " : ""}${entry.message}`
+    const label = (entry.field || "").replace(/_/g, " ");
+    state.textContent = refused
+      ? `Not sent: ${label && !entry.message.startsWith(label) ? `${label}: ` : ""}${entry.message}`
       : entry.state === "signin" && entry.user && entry.user !== form.dataset.user
         ? ` saved ${when} by ${entry.user}, waiting for ${entry.user} to sign in`
       : entry.state === "signin" ? ` saved ${when}, waiting for you to sign in`
       : ` saved ${when}, waiting to send`;
     li.append(what, state);
-    if (entry.state === "refused") {
+    if (refused) {
       const fix = document.createElement("button");
       fix.type = "button";
       fix.textContent = "Fix it";

@@ -85,7 +85,7 @@ async def test_report_made_offline_is_sent_once_after_signing_in_again(phone, se
     # The refused one stays on the phone with the server's message, to fix.
     await status.filter(has_text="1 report to fix before sending").wait_for()
     refused = page.locator("#queue-list li", has_text=GONE)
-    assert "refused: asset" in await refused.inner_text()
+    assert "Not sent: asset OLD-PRESS-9 not found" in await refused.inner_text()
     await phone.touch_targets_fit_a_finger()
     await phone.shot("sent-one-to-fix")
 
