@@ -37,6 +37,7 @@ async def test_report_made_offline_is_sent_once_after_signing_in_again(phone, se
     await phone.goto("/anomalies/new?asset=SAW-JKS-001")
     await page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     await page.wait_for_function("() => document.getElementById('latitude').value !== ''")
+    assert await page.is_visible("#dictate")  # this browser has speech input
 
     # Offline, the service worker's own requests included (it cannot reach the server).
     await context.set_offline(True)
