@@ -229,6 +229,16 @@ if (navigator.geolocation) {
   });
 
   window.addEventListener("online", () => { send(); });
+  // A network that is back in name only: try again now and then while reports wait.
+  setInterval(async () => {
+    if (navigator.onLine !== false && (await Queue.all()).some((e) => e.state !== "refused")) send();
+  }, 30000);
+  // A page kept for offline use was made for one machine; the link may name another.
+  const asked = new URLSearchParams(window.location.search).get("asset");
+  const assetField = form.elements.asset;
+  if (asked && assetField && [...assetField.options].some((o) => o.value === asked.toUpperCase())) {
+    assetField.value = asked.toUpperCase();
+  }
   if ("serviceWorker" in navigator && window.isSecureContext) {
     navigator.serviceWorker.addEventListener("message", (event) => {
       if (event.data && event.data.type === "reports") show(event.data.result);

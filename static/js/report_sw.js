@@ -57,9 +57,14 @@ async function networkFirst(request, key) {
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  if (request.method === "POST" && url.pathname === "/logout") {
+    // Signed out: the kept page (with that person's name) goes; the reports stay.
+    event.waitUntil(caches.open(CACHE).then((cache) => cache.delete(PAGE)));
+    return;
+  }
+  if (request.method !== "GET") return;
   if (request.mode === "navigate" && url.pathname === PAGE) {
     event.respondWith(networkFirst(request, PAGE));
   } else if (FILES.includes(url.pathname)) {
