@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.datastructures import UploadFile as StarletteUpload
@@ -14,11 +14,11 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from api import anomaly_actions as actions
 from api import gateway
 from api.deps import DbSession
-from api.errors import ApiError
+from api.errors import ApiError, error_body
 from api.gateway import ANOMALY
 from api.params import RowId
-from api.permissions import door_of, doors_by, enforce, web_door
-from api.web import WebActor, check_csrf, render
+from api.permissions import door_of, doors_by, enforce, public, web_door
+from api.web import LoginRequired, WebActor, check_csrf, csrf_token, render, web_actor
 from api.web_errors import field_errors
 from api.web_roles import anomaly_waiting
 from api.web_words import from_local_input, home_zone, local_input
@@ -44,6 +44,7 @@ from domain.schemas.fields import Line
 from domain.services import anomalies as service
 from domain.services import kpis as kpi_service
 from domain.services import people
+from domain.settings import PROJECT_ROOT
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import (
     AcceptRequest,
@@ -131,55 +132,66 @@ def new_form(
     )
 
 
+REPORT_FIELDS = (
+    "asset",
+    "title",
+    "description",
+    "location",
+    "safety_impact",
+    "urgency",
+    "production_loss_per_hour",
+    "latitude",
+    "longitude",
+)
+
+
+async def _register(request: Request, session, actor: Actor, form) -> str:
+    """Registers the report a form carries and starts its lifecycle: its reference.
+    Bad input raises (ValidationError, ApiError, DomainError)."""
+    values = _values(form)
+    photos = [f for f in form.getlist("photos") if isinstance(f, StarletteUpload) and f.filename]
+    report = AnomalyReport(
+        asset=values["asset"],
+        title=values["title"],
+        description=values["description"],
+        location=values["location"] or None,
+        channel="MOBILE",
+        safety_impact=values["safety_impact"] or "NONE",
+        urgency=values["urgency"] or "SOON",
+        production_loss_per_hour=values["production_loss_per_hour"] or None,
+        latitude=values["latitude"] or None,
+        longitude=values["longitude"] or None,
+        regulatory_impact=values["regulatory_impact"],
+        photos=[
+            {
+                "filename": p.filename,
+                "content_type": p.content_type or "",
+                "data_base64": base64.b64encode(await p.read()).decode(),
+            }
+            for p in photos
+        ],
+    )
+    return await actions.register_and_start(
+        client=request.app.state.temporal,
+        settings=request.app.state.settings,
+        session=session,
+        actor=actor,
+        report=report,
+    )
+
+
+def _values(form) -> dict[str, Any]:
+    values: dict[str, Any] = {k: str(form.get(k, "")).strip() for k in REPORT_FIELDS}
+    values["regulatory_impact"] = form.get("regulatory_impact") == "on"
+    return values
+
+
 @router.post("/anomalies/new", response_class=HTMLResponse)
 async def new_submit(request: Request, session: DbSession, actor: Reporter) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
-    values = {
-        k: str(form.get(k, "")).strip()
-        for k in (
-            "asset",
-            "title",
-            "description",
-            "location",
-            "safety_impact",
-            "urgency",
-            "production_loss_per_hour",
-            "latitude",
-            "longitude",
-        )
-    }
-    values["regulatory_impact"] = form.get("regulatory_impact") == "on"
-    photos = [f for f in form.getlist("photos") if isinstance(f, StarletteUpload) and f.filename]
     try:
-        report = AnomalyReport(
-            asset=values["asset"],
-            title=values["title"],
-            description=values["description"],
-            location=values["location"] or None,
-            channel="MOBILE",
-            safety_impact=values["safety_impact"] or "NONE",
-            urgency=values["urgency"] or "SOON",
-            production_loss_per_hour=values["production_loss_per_hour"] or None,
-            latitude=values["latitude"] or None,
-            longitude=values["longitude"] or None,
-            regulatory_impact=values["regulatory_impact"],
-            photos=[
-                {
-                    "filename": p.filename,
-                    "content_type": p.content_type or "",
-                    "data_base64": base64.b64encode(await p.read()).decode(),
-                }
-                for p in photos
-            ],
-        )
-        ref = await actions.register_and_start(
-            client=request.app.state.temporal,
-            settings=request.app.state.settings,
-            session=session,
-            actor=actor,
-            report=report,
-        )
+        ref = await _register(request, session, actor, form)
     except (ValidationError, ApiError, DomainError) as err:
         session.rollback()
         code, errors, error = field_errors(err)
@@ -191,9 +203,69 @@ async def new_submit(request: Request, session: DbSession, actor: Reporter) -> R
         code,
         actor=actor,
         assets=_assets(session, actor),
-        form=values,
+        form=_values(form),
         error=error,
         errors=errors,
+    )
+
+
+# Reports kept on the phone while it was offline are sent here by the page's script (or
+# its service worker): JSON answers, 401 rather than the sign-in page when the session
+# has ended, the CSRF token in a header so that a resend after signing in again is the
+# same request for its Idempotency-Key (the `idempotency_key` field), registered once.
+CSRF_HEADER = "X-CSRF-Token"
+SERVICE_WORKER = PROJECT_ROOT / "static" / "js" / "report_sw.js"
+
+
+def queued_reporter(request: Request, session: DbSession) -> Actor:
+    try:
+        actor = web_actor(request, session)
+    except LoginRequired:
+        raise ApiError(401, "Unauthorized", "sign in to send", None) from None
+    return enforce(actor, door_of(Action.REPORT_ANOMALY))
+
+
+queued_reporter.door = door_of(Action.REPORT_ANOMALY)  # type: ignore[attr-defined]
+
+
+@router.get("/anomalies/new/ready", dependencies=[Depends(public)])
+def send_ready(request: Request, session: DbSession) -> dict:
+    """Whether the phone's waiting reports can go now, with the token to send them."""
+    try:
+        actor = web_actor(request, session)
+    except LoginRequired:
+        return {"signed_in": False}
+    # The phone sends a report only for the person who made it (it is registered in the
+    # name of whoever is signed in).
+    return {"signed_in": True, "user": actor.username, "csrf": csrf_token(request)}
+
+
+@router.post("/anomalies/new/send", status_code=201)
+async def send_queued(
+    request: Request, session: DbSession, actor: Annotated[Actor, Depends(queued_reporter)]
+) -> JSONResponse:
+    check_csrf(request, request.headers.get(CSRF_HEADER, ""))
+    form = await request.form()
+    try:
+        ref = await _register(request, session, actor, form)
+    except (ValidationError, ApiError, DomainError) as err:
+        session.rollback()
+        code, errors, error = field_errors(err)
+        field = next(iter(errors), None)
+        message = errors[field] if field else error
+        body = error_body("ValidationError" if code == 422 else "Refused", message, field)
+        body["error"]["fields"] = errors
+        return JSONResponse(body, code)
+    return JSONResponse({"reference": ref, "url": f"/anomalies/{ref}"}, 201)
+
+
+@router.get("/sw.js", dependencies=[Depends(public)])
+def service_worker() -> Response:
+    """At the site root so that it may keep the report page for offline use."""
+    return Response(
+        SERVICE_WORKER.read_bytes(),
+        media_type="text/javascript",
+        headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"},
     )
 
 

@@ -116,7 +116,15 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     os._exit(0)
 
 
-def cmd_api(settings: Settings, _: argparse.Namespace) -> None:
+def https_options(settings: Settings) -> dict[str, str]:
+    """uvicorn's TLS options: the self-signed certificate under the data folder."""
+    from api.tls import ensure_certificate
+
+    files = ensure_certificate(settings.data_dir)
+    return {"ssl_certfile": str(files.cert), "ssl_keyfile": str(files.key)}
+
+
+def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from api.app import create_app
@@ -133,6 +141,8 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> None:
         "access_log": False,
         "proxy_headers": False,  # the client address is read per PLANTOPS_TRUSTED_PROXIES only
     }
+    if getattr(args, "https", False):
+        options.update(https_options(settings))
     workers = api_workers(settings)
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
@@ -184,6 +194,23 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
+def https_addresses(settings: Settings, env: dict[str, str]) -> list[str]:
+    """For `up --https`: the certificate made (or reused) and the API opened to the site
+    network (phones reach it there) unless an address or public URL is configured; the
+    https URLs to print, the one for the phones first."""
+    from api.tls import ensure_certificate, lan_addresses
+
+    ensure_certificate(settings.data_dir)
+    hosts = [*lan_addresses(), "localhost"]
+    if "PLANTOPS_API_HOST" not in os.environ:
+        env["PLANTOPS_API_HOST"] = "0.0.0.0"
+    elif settings.api_host not in ("0.0.0.0", "::"):
+        hosts = [settings.api_host]
+    urls = [f"https://{host}:{settings.api_port}" for host in hosts]
+    env.setdefault("PLANTOPS_PUBLIC_URL", urls[0])  # links in messages, secure cookies
+    return [settings.public_url] if settings.public_url else urls
+
+
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     """Everything on this machine, each part restarted if it crashes; Ctrl-C stops all of it."""
     supervisor = Supervisor()
@@ -216,13 +243,15 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
         # Demo mode: the worker keeps the demo machines producing (the simulator's schedule).
         env["PLANTOPS_DEMO"] = "0" if args.no_demo else "1"
         env["PLANTOPS_SECRET_KEY"] = settings.resolved_secret_key()
+        https = getattr(args, "https", False)
+        urls = https_addresses(settings, env) if https else [settings.web_url]
         # Safety watches get a process (a core's share, a loop) of their own: a burst of
         # routine lifecycle work cannot hold back a voice call or an escalation.
         # The routine parts yield the CPU to them when the cores are short.
         parts = {
             "worker": (["worker", "--serves", "lifecycles"], ROUTINE_NICENESS),
             "alerts": (["worker", "--serves", "alerts"], 0),
-            "api": (["api"], ROUTINE_NICENESS),
+            "api": (["api", "--https"] if https else ["api"], ROUTINE_NICENESS),
         }
         for part, (argv, niceness) in parts.items():
             command = [sys.executable, "-m", "workers.cli", *argv]
@@ -233,10 +262,17 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
             if not settings.temporal_address
             else "(external Temporal: its own UI)"
         )
+        also = "".join(f"               {url}/\n" for url in urls[1:])
+        certificate = (
+            f"  certificate  {settings.data_dir / 'https-cert.pem'} (self-signed: install it "
+            "on the phones to trust it)\n"
+            if https
+            else ""
+        )
         print(
             "\nplantops is up\n"
-            f"  web app      {settings.web_url}/\n"
-            f"  API docs     {settings.web_url}/docs\n"
+            f"  web app      {urls[0]}/\n{also}{certificate}"
+            f"  API docs     {urls[0]}/docs\n"
             f"  Temporal UI  {ui}\n"
             "A part that crashes is restarted. Press Ctrl-C to stop.",
             flush=True,
@@ -298,6 +334,12 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="run everything here: database, Temporal, worker, API")
     up.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    up.add_argument(
+        "--https",
+        action="store_true",
+        help="serve over HTTPS with a self-signed certificate, open to the site network "
+        "(phones need a secure page for the camera, location and offline reports)",
+    )
     up.set_defaults(func=cmd_up)
     wk = sub.add_parser("worker", help="run the Temporal worker")
     wk.add_argument(
@@ -307,7 +349,9 @@ def main(argv: list[str] | None = None) -> None:
         help="the lifecycle task queue, the safety alert queue beside it, or both (default)",
     )
     wk.set_defaults(func=cmd_worker)
-    sub.add_parser("api", help="run the HTTP API and web pages").set_defaults(func=cmd_api)
+    api = sub.add_parser("api", help="run the HTTP API and web pages")
+    api.add_argument("--https", action="store_true", help="with the self-signed certificate")
+    api.set_defaults(func=cmd_api)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="load the demo enterprise (idempotent)").set_defaults(func=cmd_demo)
     ul = sub.add_parser("unlock", help="clear a user's sign-in locks, from every address")

@@ -57,7 +57,11 @@ async def test_page_script_is_served_from_static(client):
     await _login(client, "operator")
     page = (await client.get("/anomalies/new")).text
     sources = re.findall(r'<script src="([^"]+)"', page)
-    assert sorted(sources) == ["/static/js/anomaly_new.js", "/static/js/pages.js"]
+    assert sorted(sources) == [
+        "/static/js/anomaly_new.js",
+        "/static/js/pages.js",
+        "/static/js/report_queue.js",
+    ]
     r = await client.get("/static/js/anomaly_new.js")
     assert r.status_code == 200 and "geolocation" in r.text
     assert "javascript" in r.headers["content-type"]
