@@ -2,6 +2,7 @@
 before anything reaches the workflow, then start, update or live query, with Temporal's
 errors turned into the API's once. A refusal is mapped by its type, never by its text."""
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,8 +122,10 @@ async def act(
     method: Any,
     request: Any,
 ) -> Any:
-    """A person's action: the organisation check, then the update."""
-    return await update(client, lifecycle, own(session, actor, lifecycle, ref), method, request)
+    """A person's action: the organisation check (in a thread, so the event loop serves
+    other requests meanwhile), then the update."""
+    found = await asyncio.to_thread(own, session, actor, lifecycle, ref)
+    return await update(client, lifecycle, found, method, request)
 
 
 async def live(client: Client, workflow_id: str, query: Any) -> dict[str, Any] | None:
