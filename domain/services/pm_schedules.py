@@ -706,6 +706,8 @@ AUDIENCE_ROLES = {
     Audience.TEAM_LEAD: {Role.MAINT_SUPERVISOR, Role.MAINT_PLANNER},
     Audience.RELEVANT_TECHNICIANS: TECHNICIANS,
     Audience.MANAGER: {Role.MAINT_MANAGER},
+    # Told of an SPC condition's work order beside the team (who hear of it as PM due).
+    Audience.QUALITY: {Role.QUALITY, Role.MAINT_MANAGER},
 }
 
 
@@ -728,6 +730,7 @@ TITLES = {
     "PM_OVERDUE": "PM overdue",
     "PM_OVERDUE_ESCALATED": "PM overdue (escalated)",
     "PM_BLOCKED": "Asset blocked: PM overdue",
+    "SPC_CONDITION": "SPC condition: PM work order drafted",
 }
 
 
@@ -740,6 +743,8 @@ def render(
         parts.append(f"work order {context['work_order']}")
     if context.get("due"):
         parts.append(f"due {context['due'][:16].replace('T', ' ')} UTC")
+    if context.get("condition"):
+        parts.append(context["condition"])
     if context.get("days_overdue") is not None:
         parts.append(f"{context['days_overdue']} day(s) overdue")
     if event == "PM_BLOCKED":

@@ -685,6 +685,12 @@ async def test_a_condition_drafts_one_work_order_at_a_time(tclient, time_env, se
     state = await handle.execute_update(PMScheduleWorkflow.condition, told)
     assert state.facts.open_work_order == first and len(work_orders(sessions, sid)) == 1
     assert [e.action for e in state.events][-2:] == ["WORK_ORDER_OPENED", "CONDITION_NOTED"]
+    # The quality roles were told of the draft once, in its opening step; not of the note.
+    with sessions() as s:
+        told_quality = s.scalars(
+            select(Notification.recipient_name).where(Notification.event == "SPC_CONDITION")
+        ).all()
+    assert told_quality and len(told_quality) == len(set(told_quality))
     await finish(tclient, handle, sessions, first, await time_env.get_current_time())
     state = await settle(handle, lambda s: s.facts.cycles == 1, "closed")
     assert state.facts.next_due_date is None and state.status == "WAITING"
@@ -703,7 +709,8 @@ async def test_a_condition_drafts_one_work_order_at_a_time(tclient, time_env, se
     history = await handle.fetch_history()
     await Replayer(workflows=registry.WORKFLOWS).replay_workflow(history)
     if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
-        (HISTORIES / "pm_schedule_condition.json").write_text(history.to_json())
+        # The first recording (pm_schedule_condition.json) predates the quality notice.
+        (HISTORIES / "pm_schedule_condition_quality.json").write_text(history.to_json())
 
 
 async def test_a_certification_inspection_renews_the_certificate(
