@@ -222,7 +222,21 @@ def certification_schedule(
         )
     ).one_or_none()
     if row is not None:
-        return row, (due if row.next_due_date != due else None)
+        if row.next_due_date == due:
+            return row, None
+        if row.last_step == 0:
+            # Its lifecycle has decided nothing yet, and may not run at all (Temporal away
+            # when it was made): the row holds the due, so a lifecycle started later reads it.
+            before = row.next_due_date
+            row.next_due_date = due
+            record_change(
+                session=session, actor=actor, entity_type=ENTITY, entity_id=reference(row.id),
+                action="EDITED",
+                before={"next_due_date": before.isoformat() if before else None},
+                after={"next_due_date": due.isoformat()},
+                reason=f"certificate now expires {asset.certification_expiry:%Y-%m-%d}",
+            )  # fmt: skip
+        return row, due
     row = PmSchedule(
         organization_id=asset.organization_id,
         asset_id=asset.id,
