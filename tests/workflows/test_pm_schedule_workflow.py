@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer
 
 from activities.pm import PmActivities
 from domain.db import transaction
@@ -37,8 +37,6 @@ from domain.models import (
 from domain.schemas.pm import ScheduleIn, TemplateIn
 from domain.services import pm_schedules, pm_templates
 from tests.anomaly_helpers import actor
-from tests.conftest import ending_started_workflows
-from tests.workflows.lifecycle_env import register_search_attributes
 from workers import registry
 from workflows.pm_schedule import PMScheduleWorkflow
 from workflows.pm_schedule_types import (
@@ -64,20 +62,6 @@ async def time_env():
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path)
     yield env
     await env.shutdown()
-
-
-@pytest.fixture
-async def tclient(time_env, sessions, task_queue, executor, settings):
-    await register_search_attributes(time_env)
-    async with ending_started_workflows(time_env.client) as client:
-        async with Worker(
-            time_env.client,
-            task_queue=task_queue,
-            workflows=registry.WORKFLOWS,
-            activities=registry.activities(sessions, settings, client=client),
-            activity_executor=executor,
-        ):
-            yield client
 
 
 def make_schedule(

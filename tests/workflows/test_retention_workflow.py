@@ -7,9 +7,8 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select, text
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer
 
 from domain.models import HandoverNote, ShiftReport, Site
 from domain.models.production import (
@@ -28,18 +27,6 @@ from workflows.retention_types import RetentionInput
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 NOW = datetime(2026, 12, 1, 3, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-async def tworker(time_env, sessions, task_queue, executor):
-    async with Worker(
-        time_env.client,
-        task_queue=task_queue,
-        workflows=registry.WORKFLOWS,
-        activities=registry.activities(sessions),
-        activity_executor=executor,
-    ):
-        yield time_env.client
 
 
 def test_cutoffs_follow_the_calendar():
