@@ -10,7 +10,7 @@ from api.deps import AppSettings, DbSession, TemporalClient, require
 from api.params import RowId
 from domain.actor import Actor
 from domain.errors import RuleViolation
-from domain.models import Asset
+from domain.models import Asset, WorkOrder
 from domain.models.production import Machine, ProductionDowntime
 from domain.rules.oee import Interval
 from domain.rules.roles import Action, Scope
@@ -82,6 +82,15 @@ def _number(session, machine_id: int) -> str:
     return session.get(Asset, machine.asset_id).asset_number
 
 
+def _machine_and_order(session, actor: Actor, data) -> tuple[Machine, WorkOrder | None]:
+    """What an entry names: its machine (one the caller logs for) and its work order, if any."""
+    machine = production.machine_for(session=session, actor=actor, ref=data.machine, write=True)
+    if not data.work_order:
+        return machine, None
+    return machine, production.work_order_for(session=session, actor=actor,
+                                              number=data.work_order)  # fmt: skip
+
+
 # -- output and quality --
 
 
@@ -104,9 +113,7 @@ def record_count(data: CountIn, session: DbSession, actor: Logger) -> dict[str, 
 @router.post("/quality-events", response_model=QualityEventOut, status_code=201,
              summary="Record scrap, rework or rejects")  # fmt: skip
 def record_quality(data: QualityEventIn, session: DbSession, actor: Logger) -> dict[str, Any]:
-    machine = production.machine_for(session=session, actor=actor, ref=data.machine, write=True)
-    work_order = (production.work_order_for(session=session, actor=actor, number=data.work_order)
-                  if data.work_order else None)  # fmt: skip
+    machine, work_order = _machine_and_order(session, actor, data)
     row = production.record_quality_event(
         session=session, actor=actor, machine=machine, event_type=data.event_type,
         quantity=data.quantity, occurred_at=data.occurred_at, defect_type=data.defect_type,
@@ -129,9 +136,7 @@ def _log_out(session, row) -> dict[str, Any]:
 @router.post("/performance-logs", response_model=PerformanceLogOut, status_code=201,
              summary="Record observed cycle times")  # fmt: skip
 def record_performance(data: PerformanceLogIn, session: DbSession, actor: Logger) -> dict[str, Any]:
-    machine = production.machine_for(session=session, actor=actor, ref=data.machine, write=True)
-    work_order = (production.work_order_for(session=session, actor=actor, number=data.work_order)
-                  if data.work_order else None)  # fmt: skip
+    machine, work_order = _machine_and_order(session, actor, data)
     row = production.record_performance_log(
         session=session, actor=actor, machine=machine, logged_at=data.logged_at,
         actual_cycle_seconds=data.actual_cycle_seconds, units=data.units,
@@ -193,11 +198,7 @@ async def record_downtime(
     settings: AppSettings,
 ) -> dict[str, Any]:
     def record() -> tuple[dict[str, Any], DowntimeWatchInput | None]:
-        machine = production.machine_for(session=session, actor=actor, ref=data.machine,
-                                         write=True)  # fmt: skip
-        work_order = (production.work_order_for(session=session, actor=actor,
-                                                number=data.work_order)
-                      if data.work_order else None)  # fmt: skip
+        machine, work_order = _machine_and_order(session, actor, data)
         production.runs_on(work_order, machine)
         row = downtime.record_downtime(
             session=session, actor=actor, machine=machine, reason_code=data.reason_code,
