@@ -127,7 +127,7 @@ async def post_status(
 ) -> AssetOut:
     await change_by_hand(request.app.state, session, actor, ref, change)
     session.expire_all()
-    return service.to_out(session, service.get_asset(session=session, actor=actor, ref=ref))
+    return await asyncio.to_thread(_out, session, actor, ref)  # off the event loop
 
 
 @router.get("/{ref}/history", response_model=Page[AuditOut], summary="Asset history")
@@ -166,4 +166,4 @@ async def record_meter(
     reading, _ = await record_and_tell(
         session=session, client=client, actor=actor, ref=ref, data=data
     )
-    return MeterReadingOut.model_validate(reading)
+    return await asyncio.to_thread(MeterReadingOut.model_validate, reading)  # loads its meter

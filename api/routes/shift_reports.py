@@ -215,14 +215,19 @@ async def correct_report(
     actor: Approver,
     client: TemporalClient,
 ) -> dict:
-    fix = service.correction(session=session, actor=actor, ref=ref, reason=data.reason)
-    session.rollback()  # no transaction stays open across the Temporal call
+    def drafted() -> tuple[service.Correction, str]:
+        fix = service.correction(session=session, actor=actor, ref=ref, reason=data.reason)
+        site = fix.site.code  # read before the rollback expires it
+        session.rollback()  # no transaction stays open across the Temporal call
+        return fix, site
+
+    fix, site = await asyncio.to_thread(drafted)  # off the event loop
     day = fix.window.day.isoformat()
     data_in = ShiftReportInput(
-        actor.organization_id, fix.site.code, fix.window.code, day, fix.version, fix.corrects,
+        actor.organization_id, site, fix.window.code, day, fix.version, fix.corrects,
         data.reason, actor,
     )  # fmt: skip
-    reference = rules.reference(fix.site.code, fix.window.day, fix.window.code, fix.version)
+    reference = rules.reference(site, fix.window.day, fix.window.code, fix.version)
     try:
         await gateway.start(
             client, ShiftReportWorkflow.run, data_in, workflow_id=reference,

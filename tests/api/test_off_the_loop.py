@@ -10,9 +10,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 
 import api
+from domain.models import PmSchedule
 from tests.api.test_sensors_api import SENSOR, _batch
 from tests.api.test_web_anomalies import _login
 from tests.oee_helpers import saw_line
@@ -51,6 +52,9 @@ async def test_writes_and_temporal_calls_keep_the_database_off_the_loop(
     saw_line(sessions)
     operator, planner = token_for("operator"), token_for("planner")
     admin, supervisor = token_for("admin"), token_for("supervisor")
+    tech = token_for("tech")
+    with sessions() as s:
+        schedule = s.scalar(select(PmSchedule.id).order_by(PmSchedule.id).limit(1))
     soon = (datetime.now(UTC) + timedelta(days=20)).date()
     asset = {
         "asset_number": "CRANE-JKS-LOOP", "name": "Jib crane", "type_code": "SAW",
@@ -73,6 +77,19 @@ async def test_writes_and_temporal_calls_keep_the_database_off_the_loop(
         r = await client.put("/api/v1/maintenance/assets/CRANE-JKS-LOOP", json=later,
                              headers=planner)  # fmt: skip
         assert r.status_code == 200, r.text
+        # A status change through the asset's workflow; a meter reading told to its schedules.
+        assets = "/api/v1/maintenance/assets"
+        r = await client.post(f"{assets}/SAW-JKS-002/status", headers=supervisor,
+                              json={"status": "MAINTENANCE", "reason": "blade change"})  # fmt: skip
+        assert r.status_code == 200, r.text
+        r = await client.post(f"{assets}/SAW-JKS-001/meters", headers=tech,
+                              json={"meter_type": "HOURS", "reading": 99999})  # fmt: skip
+        assert r.status_code == 201, r.text
+        # A PM schedule read with its live state, then paused through its workflow.
+        pm = f"/api/v1/maintenance/pm-schedules/{schedule}"
+        assert (await client.get(pm, headers=planner)).status_code == 200
+        r = await client.post(f"{pm}/pause", json={"reason": "line rebuilt"}, headers=planner)
+        assert r.status_code in (200, 404, 409), r.text
         # A sensor breach: its anomaly looked up and its lifecycle started.
         r = await client.post("/api/v1/sensors", json=SENSOR, headers=planner)
         assert r.status_code == 201, r.text
