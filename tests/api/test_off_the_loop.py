@@ -16,6 +16,7 @@ import api
 from domain.models import PmSchedule
 from tests.api.test_sensors_api import SENSOR, _batch
 from tests.api.test_web_anomalies import _login
+from tests.api.test_work_orders_api import _create
 from tests.oee_helpers import saw_line
 
 ROOT = str(Path(api.__file__).parent.parent) + "/"
@@ -55,6 +56,7 @@ async def test_writes_and_temporal_calls_keep_the_database_off_the_loop(
     tech = token_for("tech")
     with sessions() as s:
         schedule = s.scalar(select(PmSchedule.id).order_by(PmSchedule.id).limit(1))
+    number = await _create(client, token_for)  # a draft work order
     soon = (datetime.now(UTC) + timedelta(days=20)).date()
     asset = {
         "asset_number": "CRANE-JKS-LOOP", "name": "Jib crane", "type_code": "SAW",
@@ -90,6 +92,10 @@ async def test_writes_and_temporal_calls_keep_the_database_off_the_loop(
         assert (await client.get(pm, headers=planner)).status_code == 200
         r = await client.post(f"{pm}/pause", json={"reason": "line rebuilt"}, headers=planner)
         assert r.status_code in (200, 404, 409), r.text
+        # A task added to the work order through its workflow.
+        r = await client.post(f"/api/v1/maintenance/work-orders/{number}/tasks",
+                              json={"description": "Check the guard"}, headers=planner)  # fmt: skip
+        assert r.status_code == 201, r.text
         # A sensor breach: its anomaly looked up and its lifecycle started.
         r = await client.post("/api/v1/sensors", json=SENSOR, headers=planner)
         assert r.status_code == 201, r.text
