@@ -40,17 +40,22 @@ async def tell_condition(
     detail: str,
 ) -> str:
     """The number of the schedule's work order the condition opened or found open."""
-    try:
-        org = actor.organization_id
-        row = service.get_schedule(session=session, organization_id=org, ref=schedule)
-    except NotFound as err:
-        raise NotFound(str(err), field="pm_schedule") from err
-    if row.asset_id != asset.id:
-        raise RuleViolation(
-            f"PM schedule {schedule} is not on asset {asset.asset_number}", field="pm_schedule"
-        )
-    workflow_id = service.reference(row.id)
-    session.rollback()  # no transaction stays open across the Temporal call
+
+    def lookup() -> str:
+        try:
+            org = actor.organization_id
+            row = service.get_schedule(session=session, organization_id=org, ref=schedule)
+        except NotFound as err:
+            raise NotFound(str(err), field="pm_schedule") from err
+        if row.asset_id != asset.id:
+            raise RuleViolation(
+                f"PM schedule {schedule} is not on asset {asset.asset_number}", field="pm_schedule"
+            )
+        workflow_id = service.reference(row.id)
+        session.rollback()  # no transaction stays open across the Temporal call
+        return workflow_id
+
+    workflow_id = await asyncio.to_thread(lookup)  # the event loop serves others meanwhile
     state = await gateway.update(
         client, gateway.PM_SCHEDULE, workflow_id, PMScheduleWorkflow.condition,
         ConditionRequest(actor, source, detail),

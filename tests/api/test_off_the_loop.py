@@ -53,7 +53,7 @@ async def test_writes_and_temporal_calls_keep_the_database_off_the_loop(
     saw_line(sessions)
     operator, planner = token_for("operator"), token_for("planner")
     admin, supervisor = token_for("admin"), token_for("supervisor")
-    tech = token_for("tech")
+    tech, quality = token_for("tech"), token_for("quality")
     with sessions() as s:
         schedule = s.scalar(select(PmSchedule.id).order_by(PmSchedule.id).limit(1))
     number = await _create(client, token_for)  # a draft work order
@@ -95,6 +95,12 @@ async def test_writes_and_temporal_calls_keep_the_database_off_the_loop(
         # A task added to the work order through its workflow.
         r = await client.post(f"/api/v1/maintenance/work-orders/{number}/tasks",
                               json={"description": "Check the guard"}, headers=planner)  # fmt: skip
+        assert r.status_code == 201, r.text
+        # An SPC violation drafting a quality work order and starting its lifecycle.
+        spc = {"asset": "SAW-JKS-001", "violation_id": "SPC-9", "rule": 4,
+               "characteristic": "cut length"}  # fmt: skip
+        r = await client.post("/api/v1/maintenance/quality/spc-violations", json=spc,
+                              headers=quality)  # fmt: skip
         assert r.status_code == 201, r.text
         # A sensor breach: its anomaly looked up and its lifecycle started.
         r = await client.post("/api/v1/sensors", json=SENSOR, headers=planner)
