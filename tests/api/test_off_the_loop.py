@@ -14,6 +14,7 @@ from sqlalchemy import Engine, event, select
 
 import api
 from domain.models import PmSchedule
+from tests.api.test_anomalies_api import REPORT
 from tests.api.test_sensors_api import SENSOR, _batch
 from tests.api.test_web_anomalies import _login
 from tests.api.test_work_orders_api import _create
@@ -113,6 +114,13 @@ async def test_writes_and_temporal_calls_keep_the_database_off_the_loop(
                               headers=key)  # fmt: skip
         assert r.status_code == 200 and r.json()["registered"], r.text
         (reference,) = r.json()["registered"]
+        # An anomaly reported by hand, then handed to a technician by name.
+        r = await client.post("/api/v1/anomalies", json=REPORT, headers=supervisor)
+        assert r.status_code == 201, r.text
+        r = await client.post(f"/api/v1/anomalies/{r.json()['reference']}/reassign",
+                              json={"assignee": "tech", "reason": "closest"},
+                              headers=supervisor)  # fmt: skip
+        assert r.status_code in (200, 403, 409, 422), r.text
         # A person's action through the gateway: the organisation check, then the update.
         r = await client.post(f"/api/v1/anomalies/{reference}/acknowledge-alert",
                               headers=supervisor)  # fmt: skip
