@@ -1,5 +1,5 @@
-"""The retention round's one activity: each kind of data past its age deleted, a batch per
-transaction."""
+"""The retention round's one activity: each kind of data past its age deleted (the OEE data
+and the raw sensor readings), a batch per transaction."""
 
 from datetime import datetime
 
@@ -8,17 +8,19 @@ from temporalio import activity
 
 from domain.db import transaction
 from domain.services import retention
+from domain.settings import Settings, get_settings
 
 
 class RetentionActivities:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings | None = None) -> None:
         self.sessions = sessions
+        self.sensor_raw_days = (settings or get_settings()).sensor_raw_retention_days
 
     @activity.defn
     def apply_retention(self, at: datetime) -> dict[str, int]:
         """Rows deleted per table; a table not there (yet) is left out."""
         deleted: dict[str, int] = {}
-        for keep in retention.kinds():
+        for keep in retention.kinds(sensor_raw_days=self.sensor_raw_days):
             with transaction(self.sessions) as session:
                 if not retention.present(session=session, keep=keep):
                     continue

@@ -1,5 +1,6 @@
 """Sending a status change to the asset's workflow, shared by the API and the web pages."""
 
+import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -30,7 +31,8 @@ async def change_by_hand(
         session.rollback()
         await raise_stop_work(app_state, actor, ref, change.reason)
         return
-    check_manual_change(session, actor, ref, change)
+    # The checks in a thread: the event loop serves other requests meanwhile.
+    await asyncio.to_thread(check_manual_change, session, actor, ref, change)
     await change_status(
         client=app_state.temporal,
         task_queue=app_state.settings.task_queue,
@@ -66,9 +68,13 @@ async def change_status(
     ref: str,
     change: StatusChange,
 ) -> AssetEvent:
-    asset = asset_service.get_asset(session=session, actor=actor, ref=ref)
-    start = asset_workflow_start(session, asset)
-    session.rollback()  # hold no snapshot or lock while the workflow writes the row
+    def lookup() -> tuple:
+        asset = asset_service.get_asset(session=session, actor=actor, ref=ref)
+        start = asset_workflow_start(session, asset)
+        session.rollback()  # hold no snapshot or lock while the workflow writes the row
+        return start
+
+    start = await asyncio.to_thread(lookup)  # off the event loop, as above
     handle = await ensure_asset_workflow(client, task_queue, *start)
     return await gateway.update(
         handle,

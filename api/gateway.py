@@ -2,6 +2,7 @@
 before anything reaches the workflow, then start, update or live query, with Temporal's
 errors turned into the API's once. A refusal is mapped by its type, never by its text."""
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,12 +135,12 @@ async def act(
     plain: bool = False,
 ) -> Any:
     """A person's action: the organisation check, then the update. Given the HTTP request,
-    the check runs on the reads' own connections, so the event loop never waits on the
-    database; given a session (a route that uses one anyway), on that session."""
+    the check runs on the reads' own async connections; given a session (a route that uses
+    one anyway), in a thread: either way the event loop serves other requests meanwhile."""
     if isinstance(where, Request):
         owned = await deps.own(where, actor, lifecycle, ref)
     else:
-        owned = own(where, actor, lifecycle, ref)
+        owned = await asyncio.to_thread(own, where, actor, lifecycle, ref)
     return await update(client, lifecycle, owned, method, request, plain=plain)
 
 

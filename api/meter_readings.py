@@ -1,6 +1,8 @@
 """Recording a meter reading, from any door (the asset API, the PM API, the asset page): the
 reading committed, then the asset's meter-based PM schedules told (seed 003 D.1 method 2)."""
 
+import asyncio
+
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
@@ -17,13 +19,21 @@ async def record_and_tell(
     *, session: Session, client: Client, actor: Actor, ref: str, data: MeterReadingIn
 ) -> tuple[MeterReading, list[str]]:
     """The reading (committed) and the schedules it reached."""
-    reading = asset_service.record_meter_reading(session=session, actor=actor, ref=ref, data=data)
     kind = data.meter_type.value
-    ids = pm_schedules.of_asset(
-        session=session, organization_id=actor.organization_id, asset_id=reading.asset_id,
-        meter_type=kind,
-    )  # fmt: skip
-    session.commit()
+
+    def record() -> tuple[MeterReading, list[int]]:
+        reading = asset_service.record_meter_reading(
+            session=session, actor=actor, ref=ref, data=data
+        )
+        ids = pm_schedules.of_asset(
+            session=session, organization_id=actor.organization_id, asset_id=reading.asset_id,
+            meter_type=kind,
+        )  # fmt: skip
+        session.commit()
+        return reading, ids
+
+    # In a thread: the event loop serves other requests meanwhile.
+    reading, ids = await asyncio.to_thread(record)
     event = MeterReadingEvent(data.reading, reading.recorded_at, kind)
     return reading, await tell_schedules(client, ids, event)
 

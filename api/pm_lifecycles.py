@@ -3,7 +3,9 @@
 order for review (or notes the condition on the one open); an asset's certificate, whose
 schedule (seed 003 C.1) is created or follows the expiry when the asset is saved."""
 
+import asyncio
 import logging
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 from temporalio.client import Client
@@ -14,6 +16,7 @@ from api.errors import ApiError
 from domain.actor import Actor
 from domain.errors import NotFound, RuleViolation
 from domain.models import Asset, PmSchedule
+from domain.services import assets as asset_service
 from domain.services import pm_schedules as service
 from workflows.pm_schedule import PMScheduleWorkflow
 from workflows.pm_schedule_types import (
@@ -37,17 +40,22 @@ async def tell_condition(
     detail: str,
 ) -> str:
     """The number of the schedule's work order the condition opened or found open."""
-    try:
-        org = actor.organization_id
-        row = service.get_schedule(session=session, organization_id=org, ref=schedule)
-    except NotFound as err:
-        raise NotFound(str(err), field="pm_schedule") from err
-    if row.asset_id != asset.id:
-        raise RuleViolation(
-            f"PM schedule {schedule} is not on asset {asset.asset_number}", field="pm_schedule"
-        )
-    workflow_id = service.reference(row.id)
-    session.rollback()  # no transaction stays open across the Temporal call
+
+    def lookup() -> str:
+        try:
+            org = actor.organization_id
+            row = service.get_schedule(session=session, organization_id=org, ref=schedule)
+        except NotFound as err:
+            raise NotFound(str(err), field="pm_schedule") from err
+        if row.asset_id != asset.id:
+            raise RuleViolation(
+                f"PM schedule {schedule} is not on asset {asset.asset_number}", field="pm_schedule"
+            )
+        workflow_id = service.reference(row.id)
+        session.rollback()  # no transaction stays open across the Temporal call
+        return workflow_id
+
+    workflow_id = await asyncio.to_thread(lookup)  # the event loop serves others meanwhile
     state = await gateway.update(
         client, gateway.PM_SCHEDULE, workflow_id, PMScheduleWorkflow.condition,
         ConditionRequest(actor, source, detail),
@@ -70,21 +78,27 @@ async def start_schedule(client: Client, task_queue: str, row: PmSchedule) -> No
 
 
 async def follow_certificate(
-    *, session: Session, client: Client, task_queue: str, actor: Actor, asset: Asset
+    *, session: Session, client: Client, task_queue: str, actor: Actor, number: str
 ) -> None:
     """After the asset is saved: its certification schedule created and started, or told
     its new due. The asset stands even if Temporal cannot be told now (the worker starts a
     schedule without a step when it comes up)."""
-    row, moved = service.certification_schedule(session=session, actor=actor, asset=asset)
+
+    def saved() -> tuple[PmSchedule | None, datetime | None]:
+        asset = asset_service.get_asset(session=session, actor=actor, ref=number)
+        row, moved = service.certification_schedule(session=session, actor=actor, asset=asset)
+        session.commit()  # no transaction stays open across the Temporal call
+        return row, moved
+
+    # In a thread: the caller's event loop serves other requests meanwhile.
+    row, moved = await asyncio.to_thread(saved)
     if row is None:
         return
-    session.commit()
-    workflow_id, number = service.reference(row.id), asset.asset_number
+    workflow_id = service.reference(row.id)
     try:
         if moved is None:
             await start_schedule(client, task_queue, row)
             return
-        session.rollback()  # no transaction stays open across the Temporal call
         await gateway.update(
             client, gateway.PM_SCHEDULE, workflow_id, PMScheduleWorkflow.certificate_changed,
             CertificateRequest(actor, moved),

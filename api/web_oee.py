@@ -3,6 +3,7 @@ and a Pareto drawn server-side as inline SVG (no script, nothing fetched), the a
 acknowledge and resolve, and the downtime log with one big button per reason category for
 an operator on a phone. Each person sees the buttons the permission table gives them."""
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -302,34 +303,42 @@ async def open_stop(request: Request, session: DbSession, actor: Logger) -> Resp
     form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
     check_csrf(request, form.get("csrf_token", ""))
     number = form.get("machine", "").strip()
-    try:
-        if not number:
-            raise ApiError(422, "RuleViolation", "machine: choose the machine", "machine")
-        machine = production.machine_for(session=session, actor=actor, ref=number, write=True)
-        code = form.get("reason_code", "").strip()
-        if not code:
-            category = form.get("category", "").strip()
-            match = [
-                r
-                for r in production.list_reasons(
-                    session=session, organization_id=actor.organization_id
-                )
-                if r.is_active and r.category == category
-            ]
-            if not match:
-                raise ApiError(
-                    422, "RuleViolation", "category: choose a reason category", "category"
-                )
-            code = match[0].code
-        row = downtime.record_downtime(
-            session=session, actor=actor, machine=machine, reason_code=code, start=datetime.now(UTC)
-        )
-        session.commit()
-    except (ApiError, DomainError) as err:
-        return _refused(request, session, actor, number, err)
+
+    def record() -> Response | DowntimeWatchInput:
+        try:
+            if not number:
+                raise ApiError(422, "RuleViolation", "machine: choose the machine", "machine")
+            machine = production.machine_for(session=session, actor=actor, ref=number, write=True)
+            code = form.get("reason_code", "").strip()
+            if not code:
+                category = form.get("category", "").strip()
+                match = [
+                    r
+                    for r in production.list_reasons(
+                        session=session, organization_id=actor.organization_id
+                    )
+                    if r.is_active and r.category == category
+                ]
+                if not match:
+                    raise ApiError(
+                        422, "RuleViolation", "category: choose a reason category", "category"
+                    )
+                code = match[0].code
+            row = downtime.record_downtime(
+                session=session, actor=actor, machine=machine, reason_code=code,
+                start=datetime.now(UTC),
+            )  # fmt: skip
+            session.commit()
+        except (ApiError, DomainError) as err:
+            return _refused(request, session, actor, number, err)
+        return DowntimeWatchInput(row.id, row.organization_id, row.start_time)
+
+    # The database part in a thread: a slow write holds up no other request.
+    done = await asyncio.to_thread(record)
+    if isinstance(done, Response):
+        return done
     settings = request.app.state.settings
-    watch = DowntimeWatchInput(row.id, row.organization_id, row.start_time)
-    await start_watch(request.app.state.temporal, settings.task_queue, watch)
+    await start_watch(request.app.state.temporal, settings.task_queue, done)
     return RedirectResponse(f"/oee?machine={number.upper()}&notice=stop+recorded", 303)
 
 
@@ -345,39 +354,43 @@ async def record_output(request: Request, session: DbSession, actor: Logger) -> 
     form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
     check_csrf(request, form.get("csrf_token", ""))
     number = form.get("machine", "").strip().upper()
-    try:
-        if not number:
-            raise ApiError(422, "RuleViolation", "choose the machine", "machine")
-        machine = production.machine_for(session=session, actor=actor, ref=number, write=True)
-        zone = session.get(Site, machine.site_id).timezone
-        times = {}
-        for name in ("period_start", "period_end"):
-            try:
-                times[name] = from_local_input(form.get(name, ""), zone)
-            except ValueError:
-                raise ApiError(422, "RuleViolation", "enter a date and time", name) from None
-        counts = {}
-        for name in OUTPUT_FIELDS:
-            text = form.get(name, "").strip()
-            if text or name in ("total", "good"):
-                if not text.isdigit():
-                    raise ApiError(422, "RuleViolation", "a whole number, 0 or more", name)
-                counts[name] = int(text)
-        data = CountIn(
-            machine=number, work_order=form.get("work_order", "").strip() or None,
-            **times, **counts,
-        )  # fmt: skip
-        production.record_output(session=session, actor=actor, data=data)
-        session.commit()
-    except ValidationError as err:
-        first = err.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "total"
-        return _output_refused(request, session, actor, number, form, field, first["msg"])
-    except (ApiError, DomainError) as err:
-        # A refusal of the machine itself (another work centre's) names the asset.
-        field = err.field if err.field in FORM_FIELDS else "machine"
-        return _output_refused(request, session, actor, number, form, field, err.message)
-    return RedirectResponse(f"/oee?machine={number}&notice=output+recorded", 303)
+
+    def record() -> Response:
+        try:
+            if not number:
+                raise ApiError(422, "RuleViolation", "choose the machine", "machine")
+            machine = production.machine_for(session=session, actor=actor, ref=number, write=True)
+            zone = session.get(Site, machine.site_id).timezone
+            times = {}
+            for name in ("period_start", "period_end"):
+                try:
+                    times[name] = from_local_input(form.get(name, ""), zone)
+                except ValueError:
+                    raise ApiError(422, "RuleViolation", "enter a date and time", name) from None
+            counts = {}
+            for name in OUTPUT_FIELDS:
+                text = form.get(name, "").strip()
+                if text or name in ("total", "good"):
+                    if not text.isdigit():
+                        raise ApiError(422, "RuleViolation", "a whole number, 0 or more", name)
+                    counts[name] = int(text)
+            data = CountIn(
+                machine=number, work_order=form.get("work_order", "").strip() or None,
+                **times, **counts,
+            )  # fmt: skip
+            production.record_output(session=session, actor=actor, data=data)
+            session.commit()
+        except ValidationError as err:
+            first = err.errors()[0]
+            field = str(first["loc"][0]) if first["loc"] else "total"
+            return _output_refused(request, session, actor, number, form, field, first["msg"])
+        except (ApiError, DomainError) as err:
+            # A refusal of the machine itself (another work centre's) names the asset.
+            field = err.field if err.field in FORM_FIELDS else "machine"
+            return _output_refused(request, session, actor, number, form, field, err.message)
+        return RedirectResponse(f"/oee?machine={number}&notice=output+recorded", 303)
+
+    return await asyncio.to_thread(record)  # off the event loop, as above
 
 
 def _output_refused(request, session, actor, machine, form, field, message) -> HTMLResponse:
@@ -395,31 +408,39 @@ async def end_stop(
 ) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
     check_csrf(request, form.get("csrf_token", ""))
-    number = ""
-    try:
-        row = session.get(ProductionDowntime, downtime_id)
-        if row is None or row.organization_id != actor.organization_id:
-            raise ApiError(404, "NotFound", f"downtime {downtime_id} not found", "downtime_id")
-        number = (
-            session.scalar(
-                select(Asset.asset_number)
-                .join(Machine, Machine.asset_id == Asset.id)
-                .where(Machine.id == row.machine_id)
+
+    def end() -> Response | tuple[str, ProductionDowntime]:
+        number = ""
+        try:
+            row = session.get(ProductionDowntime, downtime_id)
+            if row is None or row.organization_id != actor.organization_id:
+                raise ApiError(404, "NotFound", f"downtime {downtime_id} not found", "downtime_id")
+            number = (
+                session.scalar(
+                    select(Asset.asset_number)
+                    .join(Machine, Machine.asset_id == Asset.id)
+                    .where(Machine.id == row.machine_id)
+                )
+                or ""
             )
-            or ""
-        )
-        production.machine_for(session=session, actor=actor, ref=number, write=True)
-        row = downtime.end_downtime(
-            session=session,
-            actor=actor,
-            downtime_id=downtime_id,
-            end=datetime.now(UTC),
-            reason_code=form.get("reason_code", "").strip() or None,
-            notes=form.get("notes", "").strip() or None,
-        )
-        session.commit()
-    except (ApiError, DomainError) as err:
-        return _refused(request, session, actor, number, err)
+            production.machine_for(session=session, actor=actor, ref=number, write=True)
+            row = downtime.end_downtime(
+                session=session,
+                actor=actor,
+                downtime_id=downtime_id,
+                end=datetime.now(UTC),
+                reason_code=form.get("reason_code", "").strip() or None,
+                notes=form.get("notes", "").strip() or None,
+            )
+            session.commit()
+        except (ApiError, DomainError) as err:
+            return _refused(request, session, actor, number, err)
+        return number, row
+
+    done = await asyncio.to_thread(end)  # off the event loop, as above
+    if isinstance(done, Response):
+        return done
+    number, row = done
     await end_watch(request.app.state.temporal, row.id, row.start_time)
     return RedirectResponse(f"/oee?machine={number}&notice=stop+ended", 303)
 
@@ -431,20 +452,24 @@ async def alert_move(
     form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
     check_csrf(request, form.get("csrf_token", ""))
     machine = form.get("machine", "")
-    try:
-        oee_alerts.alert_for(session=session, actor=actor, alert_id=alert_id)
-        oee_alerts.move(
-            session=session,
-            actor=actor,
-            alert_id=alert_id,
-            action=action,
-            notes=form.get("notes", "").strip() or None,
-        )
-        session.commit()
-    except (ApiError, DomainError) as err:
-        return _refused(request, session, actor, machine, err)
-    word = {"acknowledge": "acknowledged", "act": "action+noted", "resolve": "resolved"}[action]
-    return RedirectResponse(f"/oee?machine={machine}&notice=alert+{word}", 303)
+
+    def move() -> Response:
+        try:
+            oee_alerts.alert_for(session=session, actor=actor, alert_id=alert_id)
+            oee_alerts.move(
+                session=session,
+                actor=actor,
+                alert_id=alert_id,
+                action=action,
+                notes=form.get("notes", "").strip() or None,
+            )
+            session.commit()
+        except (ApiError, DomainError) as err:
+            return _refused(request, session, actor, machine, err)
+        word = {"acknowledge": "acknowledged", "act": "action+noted", "resolve": "resolved"}[action]
+        return RedirectResponse(f"/oee?machine={machine}&notice=alert+{word}", 303)
+
+    return await asyncio.to_thread(move)  # off the event loop, as above
 
 
 def dashboard_card(session, actor: Actor) -> dict[str, Any]:

@@ -489,9 +489,7 @@ EDITABLE = ("schedule_type", "interval_days", "interval_hours", "interval_cycles
 
 
 @router.post("/pm/schedules/{ref}/{action}", response_class=HTMLResponse)
-@doors_by(
-    "action", {name: door_of(Action.MANAGE_PM_SCHEDULES) for name in ("edit", "pause", "resume")}
-)
+@doors_by("action", SCHEDULE_DOORS)
 async def schedule_action(
     ref: str, action: str, request: Request, session: DbSession, actor: Planner
 ) -> Response:

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from api import gateway
 from api.deps import DbSession
 from api.errors import ApiError, refusal
 from api.permissions import door_of, doors_by, enforce, web_door
@@ -119,10 +118,9 @@ async def act(ref: str, action: str, request: Request, session: DbSession, actor
             else:
                 data = ApproveIn(notes=form.get("notes") or None)
                 method, req = ShiftReportWorkflow.approve, ApproveRequest(actor, data.notes)
-            service.editable(session=session, actor=actor, ref=ref)
-            state = await gateway.act(session, client, actor, routes.SHIFT_REPORT, ref, method,
-                                      req)  # fmt: skip
-            target, notice = state.reference, f"report {state.status.lower().replace('_', ' ')}"
+            state = await routes.act(session, client, actor, ref, method, req)
+            status = state["status"].lower().replace("_", " ")
+            target, notice = state["reference"], f"report {status}"
     except (ApiError, DomainError, ValidationError) as err:
         session.rollback()
         if isinstance(err, DomainError):  # its own status: a locked report is a conflict

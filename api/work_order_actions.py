@@ -1,6 +1,7 @@
 """Work orders for the API and the pages: create and start the workflow, send transitions
 and content updates (see `api.work_order_content`), and map the workflow's refusals."""
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,10 +38,15 @@ async def start(
     client: Client, task_queue: str, session: Session, wo: WorkOrder, indexed: bool = True
 ) -> None:
     """The work order's lifecycle, started with the record as stored (committed)."""
-    data = WorkOrderInput(wo.number, wo.organization_id, snapshot(session, wo), indexed)
-    session.rollback()  # the snapshot's reads end here: no transaction spans the call
+
+    def read() -> WorkOrderInput:
+        data = WorkOrderInput(wo.number, wo.organization_id, snapshot(session, wo), indexed)
+        session.rollback()  # the snapshot's reads end here: no transaction spans the call
+        return data
+
+    data = await asyncio.to_thread(read)  # off the event loop
     await gateway.start(
-        client, WorkOrderWorkflow.run, data, workflow_id=wo.number, task_queue=task_queue
+        client, WorkOrderWorkflow.run, data, workflow_id=data.number, task_queue=task_queue
     )
 
 

@@ -3,6 +3,7 @@ the API routes and the page's forms alike: check the input, store an uploaded fi
 hash, then send the typed update; the workflow's activities write the rows. No
 transaction or row lock is held while the workflow answers."""
 
+import asyncio
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -43,7 +44,8 @@ from workflows.work_order_types import (
 async def _send(
     client: Client, session: Session, actor: Actor, number: str, method: Any, request: Any
 ) -> Any:
-    number = wo_actions.own(session, actor, number)  # ends the request's transaction
+    # In a thread (it ends the request's transaction): the event loop serves others meanwhile.
+    number = await asyncio.to_thread(wo_actions.own, session, actor, number)
     return await wo_actions.update(client, number, method, request)
 
 
@@ -141,9 +143,14 @@ async def attach_file(
 ) -> ContentState:
     """The file is stored (once per content) and committed first; only its key travels."""
     service.refuse_upload(kind, len(content), content_type)
-    number = wo_actions.own(session, actor, number)
-    digest = files.store(session, organization_id=actor.organization_id, content=content)
-    session.commit()
+
+    def stored() -> tuple[str, str]:
+        found = wo_actions.own(session, actor, number)
+        digest = files.store(session, organization_id=actor.organization_id, content=content)
+        session.commit()
+        return found, digest
+
+    number, digest = await asyncio.to_thread(stored)  # off the event loop
     key = FileKey(digest, filename, content_type, len(content))
     req = AttachFileRequest(actor, kind.value, key, description)
     return await wo_actions.update(client, number, WO.attach_file, req)

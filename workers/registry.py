@@ -144,7 +144,7 @@ def activities(
         oee.roll_up_oee,
         oee_alerts.evaluate_oee_alerts,
         oee_alerts.raise_extended_downtime,
-        RetentionActivities(sessions).apply_retention,
+        RetentionActivities(sessions, settings).apply_retention,
         SimulatorActivities(sessions, client, settings.task_queue, settings).simulate_minute,
         shift_reports.shift_ended,
         shift_reports.draft_shift_report,

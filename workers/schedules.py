@@ -1,7 +1,8 @@
 """The Temporal Schedules plantops keeps: the H3 summary, the H4 daily digest, the
 five-minute OEE snapshots, per site the shift reports 15 minutes after each shift, the
-daily retention round, the sensors' upkeep (silent sensors each minute, raw readings
-daily) and, in demo mode only, the minute-by-minute simulator of the demo floor."""
+daily retention round (the OEE data and the raw sensor readings), the sensors' sweep for
+silent sensors each minute and, in demo mode only, the minute-by-minute simulator of the
+demo floor."""
 
 from datetime import datetime, time, timedelta
 
@@ -31,7 +32,7 @@ from workflows.oee_snapshot_types import OeeSnapshotInput
 from workflows.retention import RetentionWorkflow
 from workflows.retention_types import RetentionInput
 from workflows.sensor_upkeep import SensorUpkeepWorkflow
-from workflows.sensor_upkeep_types import RETENTION, SWEEP, SensorUpkeepInput
+from workflows.sensor_upkeep_types import SWEEP, SensorUpkeepInput
 from workflows.shift_report import ShiftReportWorkflow
 from workflows.shift_report_types import ShiftReportInput
 
@@ -42,6 +43,7 @@ RETENTION_ID = "plantops-retention"
 RETENTION_HOUR_UTC = 3  # a quiet hour for most sites
 SIMULATOR_ID = "plantops-demo-simulator"
 SENSOR_SWEEP_ID = "plantops-sensor-sweep"
+# The raw readings' own daily Schedule of before: the retention round deletes them now.
 SENSOR_RETENTION_ID = "plantops-sensor-retention"
 SHIFT_REPORTS_ID = "plantops-shift-reports-{site}"
 
@@ -130,31 +132,15 @@ def schedules(settings: Settings) -> dict[str, Schedule]:
 
 
 def sensor_schedules(settings: Settings, policy: SchedulePolicy) -> dict[str, Schedule]:
-    def action(kind: str) -> ScheduleActionStartWorkflow:
-        return ScheduleActionStartWorkflow(
-            SensorUpkeepWorkflow.run,
-            SensorUpkeepInput(kind),
-            id=f"SENSORS-{kind}",
-            task_queue=settings.task_queue,
-        )
-
     return {
         SENSOR_SWEEP_ID: Schedule(
-            action=action(SWEEP),
-            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=1))]),
-            policy=policy,
-        ),
-        SENSOR_RETENTION_ID: Schedule(
-            action=action(RETENTION),
-            spec=ScheduleSpec(
-                calendars=[
-                    ScheduleCalendarSpec(
-                        hour=[ScheduleRange(3)],
-                        minute=[ScheduleRange(30)],
-                        second=[ScheduleRange(0)],
-                    )
-                ]
+            action=ScheduleActionStartWorkflow(
+                SensorUpkeepWorkflow.run,
+                SensorUpkeepInput(SWEEP),
+                id=f"SENSORS-{SWEEP}",
+                task_queue=settings.task_queue,
             ),
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=1))]),
             policy=policy,
         ),
     }
@@ -163,9 +149,12 @@ def sensor_schedules(settings: Settings, policy: SchedulePolicy) -> dict[str, Sc
 async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
     """Create the schedules that are missing; existing ones (and edits made in the UI) stay."""
     created = []
+    retired = [SENSOR_RETENTION_ID]  # its work is the retention round's now
     if not settings.demo:  # out of demo mode the simulator does not run, even if it did
+        retired.append(SIMULATOR_ID)
+    for schedule_id in retired:
         try:
-            await client.get_schedule_handle(SIMULATOR_ID).delete()
+            await client.get_schedule_handle(schedule_id).delete()
         except RPCError:
             pass
     for schedule_id, schedule in schedules(settings).items():

@@ -12,6 +12,7 @@ Edit, pause, resume, skip and defer are updates; a new run every few cycles keep
 history short, the schedule's row carrying everything over."""
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
 CALL = {**WRITE, "start_to_close_timeout": timedelta(seconds=60)}
 TEAM = [(Channel.IN_APP, Audience.TEAM_LEAD), (Channel.IN_APP, Audience.RELEVANT_TECHNICIANS)]
 MANAGER = [(Channel.IN_APP, Audience.MANAGER), (Channel.EMAIL, Audience.MANAGER)]
+QUALITY = [(Channel.IN_APP, Audience.QUALITY)]
 EDITABLE = {
     "schedule_type",
     "interval_days",
@@ -85,6 +87,11 @@ MAX_TIMERS_PER_RUN = 500
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+# An SPC condition's draft is told to the quality roles too, in the opening step's notices;
+# runs before told the team alone.
+QUALITY_TOLD = "pm-spc-quality-told"
 
 
 # A block the asset refused (held by a stop-work) is not recorded as done; runs before
@@ -174,7 +181,9 @@ class PMScheduleWorkflow:
             f.current_reading, f.next_due_meter, 0.0
         )
 
-    async def _open(self, now: datetime, trigger: str = "METER") -> None:
+    async def _open(
+        self, now: datetime, trigger: str = "METER", also: Sequence[Notice] = ()
+    ) -> None:
         f = self._f
         if trigger != "CONDITION" and ScheduleType(f.schedule_type) in rules.USES_CALENDAR:
             at = rules.opens_at(f.next_due_date, f.alert_days_before)
@@ -194,7 +203,10 @@ class PMScheduleWorkflow:
             "WORK_ORDER_OPENED",
             {"open_work_order": opened.number},
             f"{opened.number} opened ({trigger.lower()})",
-            notices=[Notice("PM_DUE", TEAM, context)],
+            notices=[
+                Notice("PM_DUE", TEAM, context),
+                *(Notice(n.event, n.sends, {**context, **n.context}) for n in also),
+            ],
         )
         f.open_work_order = opened.number
         self._poll_at = now + timedelta(seconds=self._in.poll_seconds)
@@ -385,7 +397,10 @@ class PMScheduleWorkflow:
             what = f"{req.source} condition: {req.detail}"
             if f.open_work_order is None:
                 self._record.log("CONDITION", req.actor.full_name, req.actor.role, what)
-                await self._open(workflow.now(), "CONDITION")
+                also = []
+                if req.source == "SPC" and workflow.patched(QUALITY_TOLD):
+                    also.append(Notice("SPC_CONDITION", QUALITY, {"condition": what}))
+                await self._open(workflow.now(), "CONDITION", also)
             else:  # written with its audit row: the condition is on record, not only here
                 detail = f"{what}; {f.open_work_order} already open"
                 await self._write("CONDITION_NOTED", {}, detail, actor=req.actor)

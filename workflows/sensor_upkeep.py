@@ -1,6 +1,7 @@
-"""SensorUpkeepWorkflow: fired by Temporal Schedules (one Schedule a minute for silent
-sensors, one a day for retention), rather than a durable timer per sensor: one short run
-judges every sensor from the stored last reading, so a thousand sensors cost one run."""
+"""SensorUpkeepWorkflow: fired by a Temporal Schedule each minute for silent sensors, rather
+than a durable timer per sensor: one short run judges every sensor from the stored last
+reading, so a thousand sensors cost one run. A RETENTION run (fired daily before the
+retention round took the raw readings over) still trims them."""
 
 from datetime import timedelta
 

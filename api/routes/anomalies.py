@@ -1,5 +1,6 @@
 """The anomaly API: registration, reading, and each human action of the lifecycle."""
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
@@ -85,10 +86,13 @@ async def register(
     ref = await actions.register_and_start(
         client=client, settings=settings, session=session, actor=actor, report=report
     )
-    anomaly = service.get_anomaly(
-        session=session, organization_id=actor.organization_id, reference=ref
-    )
-    return service.to_out(session, anomaly)
+
+    def answer() -> AnomalyOut:
+        org = actor.organization_id
+        anomaly = service.get_anomaly(session=session, organization_id=org, reference=ref)
+        return service.to_out(session, anomaly)
+
+    return await asyncio.to_thread(answer)  # the event loop serves other requests meanwhile
 
 
 @router.get("", response_model=Page[AnomalyOut], summary="List anomalies")
@@ -224,10 +228,16 @@ async def open_work_order(
     client: TemporalClient,
     settings: AppSettings,
 ) -> dict[str, Any]:
-    wo = work_order_sources.from_anomaly(session=session, actor=actor, reference=ref)
-    session.commit()
+
+    def opened():
+        wo = work_order_sources.from_anomaly(session=session, actor=actor, reference=ref)
+        session.commit()
+        return wo, {"number": wo.number, "status": wo.status,
+                    "source_reference": wo.source_reference}  # fmt: skip
+
+    wo, out = await asyncio.to_thread(opened)  # off the event loop
     await wo_actions.start(client, settings.task_queue, session, wo)
-    return {"number": wo.number, "status": wo.status, "source_reference": wo.source_reference}
+    return out
 
 
 @router.post(
@@ -282,8 +292,13 @@ async def decline(
 async def reassign(
     ref: str, data: ReassignIn, session: DbSession, actor: Worker, client: TemporalClient
 ) -> dict[str, Any]:
-    who = actions.person(session, actor, data.assignee) if data.assignee else None
-    session.rollback()
+
+    def person():
+        who = actions.person(session, actor, data.assignee) if data.assignee else None
+        session.rollback()
+        return who
+
+    who = await asyncio.to_thread(person)  # off the event loop
     req = ReassignRequest(actor, data.reason, who)
     return _state(
         await gateway.act(

@@ -1,5 +1,6 @@
 """Asset endpoints of seed 003 J.1."""
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -80,12 +81,15 @@ def get_asset(ref: str, session: DbSession, actor: Viewer) -> AssetOut:
 async def create_asset(
     data: AssetCreate, request: Request, session: DbSession, actor: Editor, client: TemporalClient
 ) -> AssetOut:
-    asset = service.create_asset(session=session, actor=actor, data=data)
-    session.commit()
-    await _certificate(request, session, client, actor, asset.asset_number)
-    return service.to_out(
-        session, service.get_asset(session=session, actor=actor, ref=asset.asset_number)
-    )
+    def save() -> str:
+        asset = service.create_asset(session=session, actor=actor, data=data)
+        session.commit()
+        return asset.asset_number
+
+    # The database parts in a thread: a slow write holds up no other request.
+    number = await asyncio.to_thread(save)
+    await _certificate(request, session, client, actor, number)
+    return await asyncio.to_thread(_out, session, actor, number)
 
 
 @router.put("/{ref}", response_model=AssetOut, summary="Update asset details")
@@ -97,22 +101,29 @@ async def update_asset(
     actor: Editor,
     client: TemporalClient,
 ) -> AssetOut:
-    asset = service.update_asset(session=session, actor=actor, ref=ref, data=data)
-    session.commit()
+    def save() -> str:
+        asset = service.update_asset(session=session, actor=actor, ref=ref, data=data)
+        session.commit()
+        return asset.asset_number
+
+    number = await asyncio.to_thread(save)  # off the event loop, as above
     if {"requires_certification", "certification_expiry"} & data.model_fields_set:
-        await _certificate(request, session, client, actor, asset.asset_number)
-    return service.to_out(session, service.get_asset(session=session, actor=actor, ref=ref))
+        await _certificate(request, session, client, actor, number)
+    return await asyncio.to_thread(_out, session, actor, number)
+
+
+def _out(session, actor: Actor, number: str) -> AssetOut:
+    return service.to_out(session, service.get_asset(session=session, actor=actor, ref=number))
 
 
 async def _certificate(request: Request, session, client, actor: Actor, number: str) -> None:
     """Seed 003 C.1: a certificate on record is watched by its certification schedule."""
-    asset = service.get_asset(session=session, actor=actor, ref=number)
     await follow_certificate(
         session=session,
         client=client,
         task_queue=request.app.state.settings.task_queue,
         actor=actor,
-        asset=asset,
+        number=number,
     )
 
 
@@ -126,7 +137,7 @@ async def post_status(
 ) -> AssetOut:
     await change_by_hand(request.app.state, session, actor, ref, change)
     session.expire_all()
-    return service.to_out(session, service.get_asset(session=session, actor=actor, ref=ref))
+    return await asyncio.to_thread(_out, session, actor, ref)  # off the event loop
 
 
 @router.get("/{ref}/history", response_model=Page[AuditOut], summary="Asset history")
@@ -165,4 +176,4 @@ async def record_meter(
     reading, _ = await record_and_tell(
         session=session, client=client, actor=actor, ref=ref, data=data
     )
-    return MeterReadingOut.model_validate(reading)
+    return await asyncio.to_thread(MeterReadingOut.model_validate, reading)  # loads its meter

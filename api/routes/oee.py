@@ -1,5 +1,6 @@
 """OEE endpoints of seed 002 under /api/v1/oee: output and stops in, figures out."""
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -9,7 +10,7 @@ from api.deps import AppSettings, DbSession, TemporalClient, require
 from api.params import RowId
 from domain.actor import Actor
 from domain.errors import RuleViolation
-from domain.models import Asset
+from domain.models import Asset, WorkOrder
 from domain.models.production import Machine, ProductionDowntime
 from domain.rules.oee import Interval
 from domain.rules.roles import Action, Scope
@@ -81,6 +82,15 @@ def _number(session, machine_id: int) -> str:
     return session.get(Asset, machine.asset_id).asset_number
 
 
+def _machine_and_order(session, actor: Actor, data) -> tuple[Machine, WorkOrder | None]:
+    """What an entry names: its machine (one the caller logs for) and its work order, if any."""
+    machine = production.machine_for(session=session, actor=actor, ref=data.machine, write=True)
+    if not data.work_order:
+        return machine, None
+    return machine, production.work_order_for(session=session, actor=actor,
+                                              number=data.work_order)  # fmt: skip
+
+
 # -- output and quality --
 
 
@@ -103,9 +113,7 @@ def record_count(data: CountIn, session: DbSession, actor: Logger) -> dict[str, 
 @router.post("/quality-events", response_model=QualityEventOut, status_code=201,
              summary="Record scrap, rework or rejects")  # fmt: skip
 def record_quality(data: QualityEventIn, session: DbSession, actor: Logger) -> dict[str, Any]:
-    machine = production.machine_for(session=session, actor=actor, ref=data.machine, write=True)
-    work_order = (production.work_order_for(session=session, actor=actor, number=data.work_order)
-                  if data.work_order else None)  # fmt: skip
+    machine, work_order = _machine_and_order(session, actor, data)
     row = production.record_quality_event(
         session=session, actor=actor, machine=machine, event_type=data.event_type,
         quantity=data.quantity, occurred_at=data.occurred_at, defect_type=data.defect_type,
@@ -128,9 +136,7 @@ def _log_out(session, row) -> dict[str, Any]:
 @router.post("/performance-logs", response_model=PerformanceLogOut, status_code=201,
              summary="Record observed cycle times")  # fmt: skip
 def record_performance(data: PerformanceLogIn, session: DbSession, actor: Logger) -> dict[str, Any]:
-    machine = production.machine_for(session=session, actor=actor, ref=data.machine, write=True)
-    work_order = (production.work_order_for(session=session, actor=actor, number=data.work_order)
-                  if data.work_order else None)  # fmt: skip
+    machine, work_order = _machine_and_order(session, actor, data)
     row = production.record_performance_log(
         session=session, actor=actor, machine=machine, logged_at=data.logged_at,
         actual_cycle_seconds=data.actual_cycle_seconds, units=data.units,
@@ -191,21 +197,26 @@ async def record_downtime(
     client: TemporalClient,
     settings: AppSettings,
 ) -> dict[str, Any]:
-    machine = production.machine_for(session=session, actor=actor, ref=data.machine, write=True)
-    work_order = (production.work_order_for(session=session, actor=actor, number=data.work_order)
-                  if data.work_order else None)  # fmt: skip
-    production.runs_on(work_order, machine)
-    row = downtime.record_downtime(
-        session=session, actor=actor, machine=machine, reason_code=data.reason_code,
-        start=data.start_time or datetime.now(UTC), end=data.end_time, planned=data.planned,
-        severity=data.severity, notes=data.notes,
-        work_order_id=work_order.id if work_order else None,
-    )  # fmt: skip
-    session.commit()
-    if row.end_time is None:  # an open stop: its extended-downtime timer
-        watch = DowntimeWatchInput(row.id, row.organization_id, row.start_time)
+    def record() -> tuple[dict[str, Any], DowntimeWatchInput | None]:
+        machine, work_order = _machine_and_order(session, actor, data)
+        production.runs_on(work_order, machine)
+        row = downtime.record_downtime(
+            session=session, actor=actor, machine=machine, reason_code=data.reason_code,
+            start=data.start_time or datetime.now(UTC), end=data.end_time,
+            planned=data.planned, severity=data.severity, notes=data.notes,
+            work_order_id=work_order.id if work_order else None,
+        )  # fmt: skip
+        session.commit()
+        # An open stop: its extended-downtime timer.
+        watch = (DowntimeWatchInput(row.id, row.organization_id, row.start_time)
+                 if row.end_time is None else None)  # fmt: skip
+        return _downtime_out(session, row), watch
+
+    # In a thread: a slow write does not hold up every other request on the event loop.
+    out, watch = await asyncio.to_thread(record)
+    if watch is not None:
         await start_watch(client, settings.task_queue, watch)
-    return _downtime_out(session, row)
+    return out
 
 
 @router.put("/downtime/{downtime_id}/end", response_model=DowntimeOut,
@@ -217,18 +228,23 @@ async def end_downtime(
     actor: Logger,
     client: TemporalClient,
 ) -> dict[str, Any]:
-    row = session.get(ProductionDowntime, downtime_id)
-    if row is not None and row.organization_id == actor.organization_id:
-        # An operator ends the stops of its own work centre only, as it logs them.
-        production.machine_for(session=session, actor=actor,
-                               ref=_number(session, row.machine_id), write=True)  # fmt: skip
-    row = downtime.end_downtime(
-        session=session, actor=actor, downtime_id=downtime_id,
-        end=data.end_time or datetime.now(UTC), reason_code=data.reason_code, notes=data.notes,
-    )  # fmt: skip
-    session.commit()
+    def end() -> tuple[dict[str, Any], ProductionDowntime]:
+        row = session.get(ProductionDowntime, downtime_id)
+        if row is not None and row.organization_id == actor.organization_id:
+            # An operator ends the stops of its own work centre only, as it logs them.
+            production.machine_for(session=session, actor=actor,
+                                   ref=_number(session, row.machine_id), write=True)  # fmt: skip
+        row = downtime.end_downtime(
+            session=session, actor=actor, downtime_id=downtime_id,
+            end=data.end_time or datetime.now(UTC), reason_code=data.reason_code,
+            notes=data.notes,
+        )  # fmt: skip
+        session.commit()
+        return _downtime_out(session, row), row
+
+    out, row = await asyncio.to_thread(end)  # off the event loop, as above
     await end_watch(client, row.id, row.start_time)
-    return _downtime_out(session, row)
+    return out
 
 
 @router.get("/downtime/analysis", response_model=ParetoOut,

@@ -2,6 +2,7 @@
 meter-based schedules. A schedule's changes go to its workflow (PMS-<id>) as updates; the
 answer is the state the workflow returns."""
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -60,7 +61,7 @@ def _own(session: Session, actor: Actor, ref: str) -> str:
 
 
 async def _act(session, client, actor, ref: str, method: Any, request: Any) -> dict[str, Any]:
-    ref = _own(session, actor, ref)
+    ref = await asyncio.to_thread(_own, session, actor, ref)  # the event loop serves others
     state = await gateway.update(client, gateway.PM_SCHEDULE, ref, method, request)
     return jsonable(state)
 
@@ -120,19 +121,28 @@ def overdue_schedules(
 async def create_schedule(
     data: ScheduleIn, request: Request, session: DbSession, actor: Planner, client: TemporalClient
 ) -> dict:
-    row = service.create_schedule(session=session, actor=actor, data=data)
-    session.commit()
-    out = jsonable(service.to_out(session, row))
-    session.rollback()
+    def save() -> tuple[PmSchedule, dict]:
+        row = service.create_schedule(session=session, actor=actor, data=data)
+        session.commit()
+        out = jsonable(service.to_out(session, row))
+        session.commit()  # ends the read without expiring the row the start reads
+        return row, out
+
+    # The database part in a thread: a slow write holds up no other request.
+    row, out = await asyncio.to_thread(save)
     await pm_lifecycles.start_schedule(client, request.app.state.settings.task_queue, row)
     return out
 
 
 @router.get("/pm-schedules/{ref}", summary="Schedule details (by id or code), with its live state")
 async def get_schedule(ref: str, session: DbSession, actor: Viewer, client: TemporalClient) -> dict:
-    row = service.get_schedule(session=session, organization_id=actor.organization_id, ref=ref)
-    out = jsonable(service.to_out(session, row))
-    session.rollback()
+    def read() -> tuple[PmSchedule, dict]:
+        row = service.get_schedule(session=session, organization_id=actor.organization_id, ref=ref)
+        out = jsonable(service.to_out(session, row))
+        session.commit()  # ends the read without expiring the row
+        return row, out
+
+    row, out = await asyncio.to_thread(read)  # off the event loop, as above
     out["live"] = await gateway.live(
         client, service.reference(row.id), PMScheduleWorkflow.get_state
     )
@@ -148,11 +158,15 @@ async def edit_schedule(
         changes["next_due_date"] = changes["next_due_date"].isoformat()
     changes = {k: (v.value if hasattr(v, "value") else v) for k, v in changes.items()}
     if data.template_version:
-        row = service.get_schedule(session=session, organization_id=actor.organization_id, ref=ref)
-        current = templates.get_template(
-            session=session, organization_id=actor.organization_id, ref=row.template_code
-        )
-        changes["template_id"] = current.id
+
+        def current() -> int:
+            org = actor.organization_id
+            row = service.get_schedule(session=session, organization_id=org, ref=ref)
+            return templates.get_template(
+                session=session, organization_id=org, ref=row.template_code
+            ).id
+
+        changes["template_id"] = await asyncio.to_thread(current)
     if not changes:
         raise ApiError(422, "RuleViolation", "nothing to change", "body")
     request = EditRequest(actor, changes, data.reason)

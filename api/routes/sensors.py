@@ -33,6 +33,7 @@ from domain.schemas.sensors import (
 from domain.services import sensor_readings as readings
 from domain.services import sensors as service
 from domain.settings import Settings
+from workflows.alert_watch_types import AlertWatchInput
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_start import first_watches, start_lifecycle
 from workflows.anomaly_types import SensorRuleEvent
@@ -191,10 +192,15 @@ async def start_anomaly(
 ) -> None:
     """A committed registration's lifecycle and safety watches, as for any channel; if
     Temporal is away, the worker starts it when it comes back (workers/resume.py)."""
-    anomaly = session.scalars(select(Anomaly).where(Anomaly.reference == reference)).one()
-    watches = first_watches(session, settings, anomaly)
-    organization_id = anomaly.organization_id
-    session.rollback()
+
+    def lookup() -> tuple[int, list[AlertWatchInput]]:
+        anomaly = session.scalars(select(Anomaly).where(Anomaly.reference == reference)).one()
+        watches = first_watches(session, settings, anomaly)
+        session.rollback()
+        return anomaly.organization_id, watches
+
+    # In a thread, like the store before it: the event loop serves other requests meanwhile.
+    organization_id, watches = await run_in_threadpool(lookup)
     try:
         await start_lifecycle(client, settings, reference, organization_id, watches)
     except Exception:  # stored and registered; the lifecycle starts on the worker's resume

@@ -2,6 +2,7 @@
 the database, review and approval sent to the report's workflow (SHR-…) as updates, a
 correction started as the next version, exports as PDF and Excel."""
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -163,10 +164,10 @@ def list_versions(ref: str, session: DbSession, actor: Reader) -> list[dict]:
     return [report_out(r, site) for r in rows]
 
 
-async def _act(session: Session, client, actor: Actor, ref: str, method, request) -> dict:
+async def act(session: Session, client, actor: Actor, ref: str, method, request) -> dict:
     """A locked report is refused here with its rule (its lifecycle has ended); an open
-    one goes to its workflow, which checks who may review it."""
-    service.editable(session=session, actor=actor, ref=ref)
+    one goes to its workflow, which checks who may review it. The API's and the page's."""
+    await asyncio.to_thread(service.editable, session=session, actor=actor, ref=ref)
     state = await gateway.act(session, client, actor, SHIFT_REPORT, ref, method, request)
     return jsonable(state)
 
@@ -181,7 +182,7 @@ async def review_report(
 ) -> dict:
     items = [HandoverItem(h.message, h.priority, h.note_type) for h in data.handover]
     request = ReviewRequest(actor, data.notes, items)
-    return await _act(session, client, actor, ref, ShiftReportWorkflow.review, request)
+    return await act(session, client, actor, ref, ShiftReportWorkflow.review, request)
 
 
 @router.post(
@@ -197,7 +198,7 @@ async def approve_report(
     data: ApproveIn | None = None,
 ) -> dict:
     request = ApproveRequest(actor, data.notes if data else None)
-    return await _act(session, client, actor, ref, ShiftReportWorkflow.approve, request)
+    return await act(session, client, actor, ref, ShiftReportWorkflow.approve, request)
 
 
 @router.post(
@@ -214,14 +215,19 @@ async def correct_report(
     actor: Approver,
     client: TemporalClient,
 ) -> dict:
-    fix = service.correction(session=session, actor=actor, ref=ref, reason=data.reason)
-    session.rollback()  # no transaction stays open across the Temporal call
+    def drafted() -> tuple[service.Correction, str]:
+        fix = service.correction(session=session, actor=actor, ref=ref, reason=data.reason)
+        site = fix.site.code  # read before the rollback expires it
+        session.rollback()  # no transaction stays open across the Temporal call
+        return fix, site
+
+    fix, site = await asyncio.to_thread(drafted)  # off the event loop
     day = fix.window.day.isoformat()
     data_in = ShiftReportInput(
-        actor.organization_id, fix.site.code, fix.window.code, day, fix.version, fix.corrects,
+        actor.organization_id, site, fix.window.code, day, fix.version, fix.corrects,
         data.reason, actor,
     )  # fmt: skip
-    reference = rules.reference(fix.site.code, fix.window.day, fix.window.code, fix.version)
+    reference = rules.reference(site, fix.window.day, fix.window.code, fix.version)
     try:
         await gateway.start(
             client, ShiftReportWorkflow.run, data_in, workflow_id=reference,

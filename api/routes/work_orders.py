@@ -1,6 +1,7 @@
 """Work-order, parts, downtime, operator-report, stop-work, dispatch and event endpoints
 of seed 003 J.1 and J.2, behind the permission matrix of I.2."""
 
+import asyncio
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -784,9 +785,10 @@ async def spc_violation(
     client: TemporalClient,
     settings: AppSettings,
 ) -> dict[str, Any]:
-    from domain.services.breakdowns import notify_roles
-
-    asset = asset_service.asset_for_write(session=session, actor=actor, ref=data.asset)
+    # The database parts in threads: the event loop serves other requests meanwhile.
+    asset = await asyncio.to_thread(
+        asset_service.asset_for_write, session=session, actor=actor, ref=data.asset
+    )
     what = f"SPC rule {data.rule} on {data.characteristic}"
     if data.pm_schedule:
         from api.pm_lifecycles import tell_condition
@@ -795,7 +797,18 @@ async def spc_violation(
             session=session, client=client, actor=actor, schedule=data.pm_schedule,
             asset=asset, source="SPC", detail=f"{what} ({data.violation_id})",
         )  # fmt: skip
-        return _out(session, service.get(session, actor.organization_id, number))
+        return await asyncio.to_thread(
+            lambda: _out(session, service.get(session, actor.organization_id, number))
+        )
+    wo = await asyncio.to_thread(_draft_spc, session, actor, asset, data)
+    await wo_actions.start(client, settings.task_queue, session, wo)
+    return await asyncio.to_thread(_out, session, wo)
+
+
+def _draft_spc(session, actor: Actor, asset, data: SpcViolationIn) -> WorkOrder:
+    """The draft quality work order, its notices queued, committed."""
+    from domain.services.breakdowns import notify_roles
+
     wo = service.create(
         session=session,
         actor=actor,
@@ -812,8 +825,7 @@ async def spc_violation(
         f"SPC rule {data.rule} on {data.characteristic}: {wo.number} drafted",
     )  # fmt: skip
     session.commit()
-    await wo_actions.start(client, settings.task_queue, session, wo)
-    return _out(session, wo)
+    return wo
 
 
 @router.post(

@@ -23,6 +23,7 @@ class Audience(StrEnum):
     REPORTER = "REPORTER"
     MANAGER = "MANAGER"
     SENIOR_TECHNICIANS = "SENIOR_TECHNICIANS"
+    QUALITY = "QUALITY"  # the site's quality people and maintenance managers
 
 
 class Digest(StrEnum):

@@ -23,6 +23,15 @@ RETENTION: tuple[Keep, ...] = (
 )
 
 
+# The raw sensor readings go in the same round, kept as many days as the settings say.
+SENSOR_READINGS = "sensor_readings"
+
+
+def round_of(sensor_raw_days: int) -> tuple[Keep, ...]:
+    """Everything the daily round deletes: seed 002's OEE data and the raw sensor readings."""
+    return (*RETENTION, Keep(SENSOR_READINGS, "time", days=sensor_raw_days))
+
+
 def years_before(at: datetime, years: int) -> datetime:
     """The same calendar moment `years` earlier (29 February falls back to the 28th)."""
     try:

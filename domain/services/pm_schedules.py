@@ -222,7 +222,21 @@ def certification_schedule(
         )
     ).one_or_none()
     if row is not None:
-        return row, (due if row.next_due_date != due else None)
+        if row.next_due_date == due:
+            return row, None
+        if row.last_step == 0:
+            # Its lifecycle has decided nothing yet, and may not run at all (Temporal away
+            # when it was made): the row holds the due, so a lifecycle started later reads it.
+            before = row.next_due_date
+            row.next_due_date = due
+            record_change(
+                session=session, actor=actor, entity_type=ENTITY, entity_id=reference(row.id),
+                action="EDITED",
+                before={"next_due_date": before.isoformat() if before else None},
+                after={"next_due_date": due.isoformat()},
+                reason=f"certificate now expires {asset.certification_expiry:%Y-%m-%d}",
+            )  # fmt: skip
+        return row, due
     row = PmSchedule(
         organization_id=asset.organization_id,
         asset_id=asset.id,
@@ -706,6 +720,8 @@ AUDIENCE_ROLES = {
     Audience.TEAM_LEAD: {Role.MAINT_SUPERVISOR, Role.MAINT_PLANNER},
     Audience.RELEVANT_TECHNICIANS: TECHNICIANS,
     Audience.MANAGER: {Role.MAINT_MANAGER},
+    # Told of an SPC condition's work order beside the team (who hear of it as PM due).
+    Audience.QUALITY: {Role.QUALITY, Role.MAINT_MANAGER},
 }
 
 
@@ -728,6 +744,7 @@ TITLES = {
     "PM_OVERDUE": "PM overdue",
     "PM_OVERDUE_ESCALATED": "PM overdue (escalated)",
     "PM_BLOCKED": "Asset blocked: PM overdue",
+    "SPC_CONDITION": "SPC condition: PM work order drafted",
 }
 
 
@@ -740,6 +757,8 @@ def render(
         parts.append(f"work order {context['work_order']}")
     if context.get("due"):
         parts.append(f"due {context['due'][:16].replace('T', ' ')} UTC")
+    if context.get("condition"):
+        parts.append(context["condition"])
     if context.get("days_overdue") is not None:
         parts.append(f"{context['days_overdue']} day(s) overdue")
     if event == "PM_BLOCKED":

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from domain.rules.retention import RETENTION, Keep, cutoff_value
+from domain.rules.retention import Keep, cutoff_value, round_of
 
 BATCH = 5_000
 
@@ -40,5 +40,5 @@ def purge_batch(*, session: Session, keep: Keep, now: datetime, limit: int = BAT
     return result.rowcount or 0
 
 
-def kinds() -> tuple[Keep, ...]:
-    return RETENTION
+def kinds(*, sensor_raw_days: int) -> tuple[Keep, ...]:
+    return round_of(sensor_raw_days)

@@ -174,17 +174,7 @@ def create_sensor(*, session: Session, actor: Actor, data: SensorIn) -> Sensor:
     sensor = Sensor(organization_id=actor.organization_id, code=data.code, rules=[])
     _apply(session, sensor, data, asset)
     session.add(sensor)
-    session.flush()
-    record_change(
-        session=session,
-        actor=actor,
-        entity_type="SENSOR",
-        entity_id=sensor.code,
-        action="CREATED",
-        before=None,
-        after=_snapshot(sensor, asset),
-    )
-    return sensor
+    return _audited(session, actor, sensor, asset, "CREATED", None)
 
 
 def update_sensor(*, session: Session, actor: Actor, code: str, data: SensorIn) -> Sensor:
@@ -196,13 +186,20 @@ def update_sensor(*, session: Session, actor: Actor, code: str, data: SensorIn) 
     before = _snapshot(sensor, session.get(Asset, sensor.asset_id))
     asset = _asset(session, actor, data.asset)
     _apply(session, sensor, data, asset)
+    return _audited(session, actor, sensor, asset, "UPDATED", before)
+
+
+def _audited(
+    session: Session, actor: Actor, sensor: Sensor, asset: Asset, action: str, before: dict | None
+) -> Sensor:
+    """The sensor written, with its audit row (before and after)."""
     session.flush()
     record_change(
         session=session,
         actor=actor,
         entity_type="SENSOR",
         entity_id=sensor.code,
-        action="UPDATED",
+        action=action,
         before=before,
         after=_snapshot(sensor, asset),
     )

@@ -224,3 +224,65 @@ async def test_meter_readings_only_go_up(client, token_for, sessions):
     detail = (await client.get(f"{BASE}/SAW-JKS-001", headers=h)).json()
     hours = next(m for m in detail["meters"] if m["meter_type"] == "HOURS")
     assert hours["current_reading"] == 99999
+
+
+async def test_an_asset_saved_while_temporal_is_away_answers_as_saved(
+    client, token_for, sessions, settings, temporal_client
+):
+    """Seed 003 C.1: its certificate's schedule cannot start (nor be told a moved expiry)
+    while Temporal is away; the asset answers as saved all the same, and the worker's start
+    picks the schedule's lifecycle up once Temporal is back."""
+    import asyncio
+    import sys
+    from datetime import UTC, datetime, timedelta
+
+    import httpx
+    from temporalio.client import Client
+    from temporalio.service import RetryConfig
+    from temporalio.testing import WorkflowEnvironment
+
+    from api.app import create_app
+    from domain.models import PmSchedule
+    from workers.pm_start import start_missing_pm_schedules
+    from workflows.pm_schedule import PMScheduleWorkflow
+
+    # A client whose server has gone (a real one, stopped), retrying little.
+    server = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server")
+    )
+    away = await Client.connect(
+        server.client.service_client.config.target_host, retry_config=RetryConfig(max_retries=1)
+    )
+    await server.shutdown()
+    app = create_app(settings, sessions=sessions, temporal=away)
+    h = token_for("planner")
+    soon = (datetime.now(UTC) + timedelta(days=20)).date()
+    body = NEW | {"asset_number": "CRANE-JKS-AWAY", "requires_certification": True,
+                  "certification_expiry": soon.isoformat()}  # fmt: skip
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as c:
+        r = await c.post(BASE, json=body, headers=h)
+        assert r.status_code == 201, r.text
+        assert r.json()["requires_certification"] is True
+        later = {"certification_expiry": (soon + timedelta(days=365)).isoformat(),
+                 "reason": "renewed"}  # fmt: skip
+        r = await c.put(f"{BASE}/CRANE-JKS-AWAY", json=later, headers=h)
+        assert r.status_code == 200, r.text
+    with sessions() as s:
+        schedule = s.scalars(
+            select(PmSchedule).where(PmSchedule.code == "CERTIFICATION@CRANE-JKS-AWAY")
+        ).one()
+        assert schedule.last_step == 0  # never started
+    # Temporal is back: the worker's start takes up the schedule that has no lifecycle.
+    started = await start_missing_pm_schedules(temporal_client, sessions, settings)
+    assert f"PMS-{schedule.id}" in started
+    handle = temporal_client.get_workflow_handle(f"PMS-{schedule.id}")
+    for _ in range(100):
+        state = await handle.query(PMScheduleWorkflow.get_state)
+        if state.status == "WAITING":
+            break
+        await asyncio.sleep(0.1)
+    assert state.status == "WAITING", state
+    # It reads the expiry moved while it was away: a year out, nothing is due yet.
+    assert state.facts.next_due_date.date() > soon + timedelta(days=300)

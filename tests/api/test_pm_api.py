@@ -323,6 +323,17 @@ async def test_an_asset_blocked_by_an_overdue_pm_stays_out_until_the_pm_is_done(
     assert r.status_code == 409 and r.json()["error"]["field"] == "status", r.text
 
 
+def _spc_notices(sessions) -> list[str]:
+    from domain.models import Notification
+
+    with sessions() as s:
+        return s.scalars(
+            select(Notification.recipient_name)
+            .where(Notification.event == "SPC_CONDITION")
+            .order_by(Notification.id)
+        ).all()
+
+
 async def test_an_spc_violation_naming_a_condition_schedule_drafts_its_pm_work_order(
     client, token_for, sessions
 ):
@@ -354,6 +365,9 @@ async def test_an_spc_violation_naming_a_condition_schedule_drafts_its_pm_work_o
     with sessions() as s:
         row = s.scalars(select(WorkOrder).where(WorkOrder.number == wo["number"])).one()
         assert row.pm_schedule_id == schedule["id"]
+    # The quality roles are told of the draft through the one notifier, once each.
+    told = _spc_notices(sessions)
+    assert "Wen Li" in told and len(told) == len(set(told))
     # A second violation while it is open drafts nothing more: the same work order.
     r = await client.post(
         f"{BASE}/quality/spc-violations",
@@ -361,6 +375,7 @@ async def test_an_spc_violation_naming_a_condition_schedule_drafts_its_pm_work_o
         headers=quality,
     )
     assert r.status_code == 201 and r.json()["number"] == wo["number"]
+    assert _spc_notices(sessions) == told  # nothing told again
     with sessions() as s:
         drafted = s.scalars(
             select(WorkOrder.number).where(WorkOrder.pm_schedule_id == schedule["id"])

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer
 
 from domain.actor import Actor
 from domain.models import Asset, AuditLog, User
@@ -37,18 +37,6 @@ def _input(sessions, number: str) -> AssetInput:
             a.status.value,
             indexed=False,  # the time-skipping server has no custom search attributes
         )
-
-
-@pytest.fixture
-async def tworker(time_env, sessions, task_queue, executor):
-    async with Worker(
-        time_env.client,
-        task_queue=task_queue,
-        workflows=registry.WORKFLOWS,
-        activities=registry.activities(sessions),
-        activity_executor=executor,
-    ):
-        yield time_env.client
 
 
 async def test_status_changes_are_applied_audited_and_replayable(tworker, sessions, task_queue):

@@ -6,10 +6,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer
 
 from activities.breakdown import BreakdownActivities
 from domain.db import transaction
@@ -24,8 +23,6 @@ from domain.models import (
 )
 from domain.services import breakdowns as breakdown_service
 from tests.anomaly_helpers import PNG, actor
-from tests.conftest import ending_started_workflows
-from tests.workflows.lifecycle_env import register_search_attributes
 from workers import registry
 from workflows.breakdown import BreakdownWorkflow
 from workflows.breakdown_types import (
@@ -40,20 +37,6 @@ from workflows.work_order import WorkOrderWorkflow
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 ASSET = "SAW-JKS-001"
-
-
-@pytest.fixture
-async def tclient(time_env, sessions, task_queue, executor, settings):
-    await register_search_attributes(time_env)
-    async with ending_started_workflows(time_env.client) as client:
-        async with Worker(
-            time_env.client,
-            task_queue=task_queue,
-            workflows=registry.WORKFLOWS,
-            activities=registry.activities(sessions, settings, client=client),
-            activity_executor=executor,
-        ):
-            yield client
 
 
 def report_input(sessions, asset: str = ASSET, photos: int = 1, **fields) -> BreakdownInput:

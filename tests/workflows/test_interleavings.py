@@ -46,7 +46,7 @@ from workflows.work_order_types import (
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 ASSET = "SAW-JKS-001"
-indexed_time_env, tclient = base.indexed_time_env, base.tclient
+indexed_time_env = base.indexed_time_env  # tclient: tests/workflows/conftest.py
 
 
 class Gate:

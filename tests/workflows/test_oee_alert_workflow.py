@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import CancelledError
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer
 
 from domain.actor import system_actor
 from domain.models import AuditLog, Notification
@@ -36,18 +36,6 @@ from workflows.oee_snapshot_types import OeeSnapshotInput
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 time_env = own_time_env  # its clock runs through quarter hours of its own
-
-
-@pytest.fixture
-async def tworker(time_env, sessions, task_queue, executor):
-    async with Worker(
-        time_env.client,
-        task_queue=task_queue,
-        workflows=registry.WORKFLOWS,
-        activities=registry.activities(sessions),
-        activity_executor=executor,
-    ):
-        yield time_env.client
 
 
 def _alerts(sessions, **where):

@@ -8,10 +8,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from temporalio.client import ScheduleHandle
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer
 
 from domain.models.production import OeeDailySummary, OeeHourlySummary, OeeSnapshot
 from domain.rules.oee import figures, percent
@@ -23,18 +22,6 @@ from workflows.oee_snapshot import OeeSnapshotWorkflow
 from workflows.oee_snapshot_types import OeeSnapshotInput
 
 HISTORIES = Path(__file__).parent.parent / "histories"
-
-
-@pytest.fixture
-async def tworker(time_env, sessions, task_queue, executor):
-    async with Worker(
-        time_env.client,
-        task_queue=task_queue,
-        workflows=registry.WORKFLOWS,
-        activities=registry.activities(sessions),
-        activity_executor=executor,
-    ):
-        yield time_env.client
 
 
 def _record_example(sessions) -> dict[str, int]:

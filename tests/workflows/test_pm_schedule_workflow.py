@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer
 
 from activities.pm import PmActivities
 from domain.db import transaction
@@ -37,8 +37,6 @@ from domain.models import (
 from domain.schemas.pm import ScheduleIn, TemplateIn
 from domain.services import pm_schedules, pm_templates
 from tests.anomaly_helpers import actor
-from tests.conftest import ending_started_workflows
-from tests.workflows.lifecycle_env import register_search_attributes
 from workers import registry
 from workflows.pm_schedule import PMScheduleWorkflow
 from workflows.pm_schedule_types import (
@@ -64,20 +62,6 @@ async def time_env():
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path)
     yield env
     await env.shutdown()
-
-
-@pytest.fixture
-async def tclient(time_env, sessions, task_queue, executor, settings):
-    await register_search_attributes(time_env)
-    async with ending_started_workflows(time_env.client) as client:
-        async with Worker(
-            time_env.client,
-            task_queue=task_queue,
-            workflows=registry.WORKFLOWS,
-            activities=registry.activities(sessions, settings, client=client),
-            activity_executor=executor,
-        ):
-            yield client
 
 
 def make_schedule(
@@ -685,6 +669,12 @@ async def test_a_condition_drafts_one_work_order_at_a_time(tclient, time_env, se
     state = await handle.execute_update(PMScheduleWorkflow.condition, told)
     assert state.facts.open_work_order == first and len(work_orders(sessions, sid)) == 1
     assert [e.action for e in state.events][-2:] == ["WORK_ORDER_OPENED", "CONDITION_NOTED"]
+    # The quality roles were told of the draft once, in its opening step; not of the note.
+    with sessions() as s:
+        told_quality = s.scalars(
+            select(Notification.recipient_name).where(Notification.event == "SPC_CONDITION")
+        ).all()
+    assert told_quality and len(told_quality) == len(set(told_quality))
     await finish(tclient, handle, sessions, first, await time_env.get_current_time())
     state = await settle(handle, lambda s: s.facts.cycles == 1, "closed")
     assert state.facts.next_due_date is None and state.status == "WAITING"
@@ -703,7 +693,8 @@ async def test_a_condition_drafts_one_work_order_at_a_time(tclient, time_env, se
     history = await handle.fetch_history()
     await Replayer(workflows=registry.WORKFLOWS).replay_workflow(history)
     if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
-        (HISTORIES / "pm_schedule_condition.json").write_text(history.to_json())
+        # The first recording (pm_schedule_condition.json) predates the quality notice.
+        (HISTORIES / "pm_schedule_condition_quality.json").write_text(history.to_json())
 
 
 async def test_a_certification_inspection_renews_the_certificate(

@@ -1,17 +1,17 @@
 """Seed 002's retention as a daily round on the time-skipping server: rows past their age
 are gone, younger rows stay, a second run deletes nothing, and the shift reports' table is
-handled once it exists (and skipped while it does not)."""
+handled once it exists (and skipped while it does not). The raw sensor readings go in the
+same round, under the same one Schedule."""
 
 import os
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from sqlalchemy import func, select, text
-from temporalio.worker import Replayer, Worker
+from sqlalchemy import func, insert, select, text
+from temporalio.worker import Replayer
 
-from domain.models import HandoverNote, ShiftReport, Site
+from domain.models import HandoverNote, ShiftReport, Site, sensor_readings
 from domain.models.production import (
     EnergyReading,
     Machine,
@@ -22,24 +22,12 @@ from domain.models.production import (
 from domain.rules import retention as rules
 from tests.oee_helpers import saw_line
 from workers import registry
-from workers.schedules import RETENTION_ID, schedules
+from workers.schedules import RETENTION_ID, SENSOR_RETENTION_ID, schedules
 from workflows.retention import RetentionWorkflow
 from workflows.retention_types import RetentionInput
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 NOW = datetime(2026, 12, 1, 3, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-async def tworker(time_env, sessions, task_queue, executor):
-    async with Worker(
-        time_env.client,
-        task_queue=task_queue,
-        workflows=registry.WORKFLOWS,
-        activities=registry.activities(sessions),
-        activity_executor=executor,
-    ):
-        yield time_env.client
 
 
 def test_cutoffs_follow_the_calendar():
@@ -72,6 +60,9 @@ def _seed(sessions) -> int:
             NOW.replace(year=2024) + timedelta(days=1),
         ):
             s.add(EnergyReading(**common, reading_time=at, kwh=1.0, reading_type="manual"))
+        for age in (timedelta(days=91), timedelta(days=89)):  # kept 90 days by default
+            s.execute(insert(sensor_readings).values(organization_id=org, sensor_id=1,
+                                                     time=NOW - age, value=1.0))  # fmt: skip
         s.commit()
     return org
 
@@ -99,9 +90,10 @@ async def test_old_rows_go_young_rows_stay_and_a_rerun_deletes_nothing(
         "oee_daily_summaries": 1,
         "energy_readings": 1,
         "shift_reports": 0,
+        "sensor_readings": 1,
     }  # fmt: skip
-    for model in (OeeSnapshot, OeeHourlySummary, OeeDailySummary, EnergyReading):
-        assert _count(sessions, model) == 1, model.__tablename__
+    for model in (OeeSnapshot, OeeHourlySummary, OeeDailySummary, EnergyReading, sensor_readings):
+        assert _count(sessions, model) == 1, model
     with sessions() as s:
         assert s.scalar(select(OeeDailySummary.day)) == date(2023, 12, 1)  # the cutoff day stays
     again = await _run(tworker, task_queue)
@@ -145,6 +137,8 @@ async def test_old_rows_go_young_rows_stay_and_a_rerun_deletes_nothing(
 
 
 def test_the_retention_schedule_is_daily(settings):
-    spec = schedules(settings)[RETENTION_ID].spec
+    kept = schedules(settings)
+    assert SENSOR_RETENTION_ID not in kept  # one round, one Schedule, for both
+    spec = kept[RETENTION_ID].spec
     [calendar] = spec.calendars
     assert [r.start for r in calendar.hour] == [3] and [r.start for r in calendar.minute] == [30]

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer
 
 from domain.db import transaction
 from domain.errors import Conflict
@@ -23,7 +23,7 @@ from domain.models import AuditLog, HandoverNote, Notification, ShiftReport, Sto
 from domain.rules import shift_reports as rules
 from domain.services import shift_reports as service
 from tests.anomaly_helpers import actor
-from tests.conftest import ending_started_workflows, own_time_env
+from tests.conftest import own_time_env
 from tests.oee_helpers import DAY, local
 from tests.shift_report_helpers import REF, shift_example
 from workers import registry
@@ -39,19 +39,6 @@ HISTORIES = Path(__file__).parent.parent / "histories"
 
 # Its test sleeps through the reminder timers.
 time_env = own_time_env
-
-
-@pytest.fixture
-async def tclient(time_env, sessions, task_queue, executor, settings):
-    async with ending_started_workflows(time_env.client) as client:
-        async with Worker(
-            time_env.client,
-            task_queue=task_queue,
-            workflows=registry.WORKFLOWS,
-            activities=registry.activities(sessions, settings, client=client),
-            activity_executor=executor,
-        ):
-            yield client
 
 
 async def fire(client: Client, task_queue: str, n: int, org: int):

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer
 
 from activities.stop_work import StopWorkActivities
 from activities.work_orders import snapshot
@@ -22,8 +22,7 @@ from domain.models import Asset, AuditLog, StopWork
 from domain.services import stop_work as stop_work_service
 from domain.services import work_orders as service
 from tests.anomaly_helpers import actor
-from tests.conftest import ending_started_workflows, own_time_env
-from tests.workflows.lifecycle_env import register_search_attributes
+from tests.conftest import own_time_env
 from tests.workflows.test_work_order_workflow import _open, _to_in_progress
 from workers import registry
 from workflows.kit import ASSET as ASSET_KEY
@@ -40,20 +39,6 @@ ASSET = "SAW-JKS-001"
 # Its tests sleep through the retry timer, which an activity another module left in flight
 # would keep from skipping.
 time_env = own_time_env
-
-
-@pytest.fixture
-async def tclient(time_env, sessions, task_queue, executor, settings):
-    await register_search_attributes(time_env)
-    async with ending_started_workflows(time_env.client) as client:
-        async with Worker(
-            time_env.client,
-            task_queue=task_queue,
-            workflows=registry.WORKFLOWS,
-            activities=registry.activities(sessions, settings, client=client),
-            activity_executor=executor,
-        ):
-            yield client
 
 
 async def raise_stop_work(

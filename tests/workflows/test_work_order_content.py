@@ -56,7 +56,7 @@ from workflows.work_order_types import (
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 # The time-skipping server and worker of the work-order workflow tests.
-indexed_time_env, tclient = base.indexed_time_env, base.tclient
+indexed_time_env = base.indexed_time_env  # tclient: tests/workflows/conftest.py
 
 
 def _stored(sessions, organization_id: int, content: bytes) -> FileKey:

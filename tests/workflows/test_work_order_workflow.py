@@ -8,12 +8,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer
 
 from activities.anomalies import Person
 from activities.asset_gateway import asset_workflow_start
@@ -26,9 +23,8 @@ from domain.services import downtime as downtime_service
 from domain.services import files
 from domain.services import work_orders as service
 from tests.anomaly_helpers import PNG, actor
-from tests.conftest import ending_started_workflows
+from tests.workflows.lifecycle_env import register_search_attributes
 from workers import registry
-from workers.embedded import SEARCH_ATTRIBUTES
 from workflows.asset import AssetWorkflow, ChangeStatusRequest
 from workflows.work_order import WorkOrderWorkflow as WO
 from workflows.work_order_types import (
@@ -59,33 +55,8 @@ CHECKLIST = {item: True for item in rules.VERIFICATION_CHECKLIST}
 async def indexed_time_env(time_env):
     """The time-skipping server with the project's search attributes registered: the asset
     workflow that a work order moves is started with them by the asset gateway."""
-    try:
-        await time_env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace="default",
-                search_attributes={
-                    name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in SEARCH_ATTRIBUTES
-                },
-            )
-        )
-    except RPCError as err:  # registered by an earlier module of the session
-        if "already" not in str(err).lower():
-            raise
+    await register_search_attributes(time_env)
     return time_env
-
-
-@pytest.fixture
-async def tclient(indexed_time_env, sessions, task_queue, executor, settings):
-    """A client that ends what it started, and a worker whose asset gateway uses it."""
-    async with ending_started_workflows(indexed_time_env.client) as client:
-        async with Worker(
-            indexed_time_env.client,
-            task_queue=task_queue,
-            workflows=registry.WORKFLOWS,
-            activities=registry.activities(sessions, settings, client=client),
-            activity_executor=executor,
-        ):
-            yield client
 
 
 # -- steps, each one the way the API takes it --
