@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, and_, case, cast, func, literal, select
+from sqlalchemy import Float, Integer, and_, any_, bindparam, case, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from domain.actor import Actor
@@ -100,6 +101,12 @@ def period_of(start: datetime, end: datetime, now: datetime | None = None) -> In
     return Interval(start, max(start, min(end, now)))
 
 
+def _any_of(ids) -> Any:
+    """`= ANY(:ids)`, one array parameter: a site's hundreds of machines are not spelled
+    out (and parsed) as hundreds of parameters in every query."""
+    return any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+
+
 def _counts(session: Session, machines: list[Machine], period: Interval) -> dict[int, list[Count]]:
     out: dict[int, list[Count]] = defaultdict(list)
     if not machines:
@@ -115,7 +122,7 @@ def _counts(session: Session, machines: list[Machine], period: Interval) -> dict
             c.ideal_cycle_seconds,
             c.startup_reject,
         ).where(
-            c.machine_id.in_([m.id for m in machines]),
+            c.machine_id == _any_of([m.id for m in machines]),
             c.period_start < period.end,
             c.period_end > period.start,
         )
@@ -165,7 +172,7 @@ def _count_sums(
             func.sum(c.startup_reject * share).label("startup"),
         )
         .where(
-            c.machine_id.in_([m.id for m in machines]),
+            c.machine_id == _any_of([m.id for m in machines]),
             c.period_start < period.end,
             c.period_end > period.start,
         )
@@ -378,7 +385,8 @@ def reliability_stored(*, session: Session, scope: Scope, period: Interval) -> d
     """`reliability` from stored sums: failures and repair time summed by the database
     over the merged stoppages kept, operating time (planned less every stop inside it)
     from the OEE summaries."""
-    tallies = summed_tallies(session=session, scope=scope, period=period)
+    # Operating time needs no output: the records at the ragged ends are read without it.
+    tallies = summed_tallies(session=session, scope=scope, period=period, counts=False)
     failures = oee_stoppages.failure_sums(
         session=session, machine_ids=[m.id for m in scope.machines], period=period
     )
@@ -422,7 +430,7 @@ def _summary_sums(model, bucket, machine_ids, where):
             bucket.label("bucket"),
             *[func.sum(getattr(model, c)).label(c) for c in _COLUMNS],
         )  # fmt: skip
-        .where(model.machine_id.in_(machine_ids), *where)
+        .where(model.machine_id == _any_of(machine_ids), *where)
         .group_by(model.machine_id, bucket)
     )
 
@@ -440,8 +448,11 @@ def summed(*, session: Session, scope: Scope, period: Interval) -> dict[str, Any
     return figures_of(scope=scope, period=period, per_machine=per_machine)
 
 
-def summed_tallies(*, session: Session, scope: Scope, period: Interval) -> dict[int, Tally]:
-    """Each machine's tally over the period from the summaries (see `summed`)."""
+def summed_tallies(
+    *, session: Session, scope: Scope, period: Interval, counts: bool = True
+) -> dict[int, Tally]:
+    """Each machine's tally over the period from the summaries (see `summed`); without
+    `counts`, the output at the ragged ends is left out (the times are whole)."""
     per_machine: dict[int, Tally] = {m.id: Tally() for m in scope.machines}
     raw_edges: set[tuple[int, Interval]] = set()
     for site_id, site in scope.sites.items():
@@ -487,7 +498,7 @@ def summed_tallies(*, session: Session, scope: Scope, period: Interval) -> dict[
             continue
         machines = [m for m in scope.machines if m.site_id == site_id]
         part = Scope(scope.kind, scope.ref, machines, {site_id: scope.sites[site_id]}, scope.names)
-        facts = load(session=session, scope=part, period=edge, summed=True)
+        facts = load(session=session, scope=part, period=edge, counts=counts, summed=True)
         for m in machines:
             per_machine[m.id] = per_machine[m.id] + facts.tally(m)
     return per_machine
@@ -508,7 +519,8 @@ def hour_tallies(*, session: Session, scope: Scope, period: Interval) -> dict[in
         query = (
             select(h.machine_id, func.count().label("hours"),
                    *[func.sum(getattr(h, c)).label(c) for c in _COLUMNS])
-            .where(h.machine_id.in_(list(per_machine)), h.hour_start >= h0, h.hour_start < h1)
+            .where(h.machine_id == _any_of(list(per_machine)), h.hour_start >= h0,
+                   h.hour_start < h1)
             .group_by(h.machine_id)
         )  # fmt: skip
         for r in session.execute(query):
