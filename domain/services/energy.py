@@ -1,6 +1,7 @@
 """Energy readings, rates and baselines, and a scope's consumption and cost over a period."""
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from domain.errors import RuleViolation
 from domain.models import Site
 from domain.models.production import EnergyBaseline, EnergyRate, EnergyReading, Machine
 from domain.rules import energy as rules
-from domain.rules.oee import Interval
+from domain.rules.oee import Interval, Tally
 from domain.services import oee
 from domain.services.audit import record_change
 
@@ -95,9 +96,16 @@ def _rate(row: EnergyRate) -> rules.Rate:
     )  # fmt: skip
 
 
-def consumption(*, session: Session, scope: oee.Scope, period: Interval) -> dict[str, Any]:
+def consumption(
+    *,
+    session: Session,
+    scope: oee.Scope,
+    period: Interval,
+    tallies: Mapping[int, Tally] | None = None,
+) -> dict[str, Any]:
     """Each machine's kWh and cost over the period, and its use against its baseline (per
-    unit made, else per hour run), with seed 002's spike flag."""
+    unit made, else per hour run), with seed 002's spike flag. `tallies`, the machines'
+    OEE tallies over the period when the caller has them, spare reading the records."""
     ids = [m.id for m in scope.machines]
     readings: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
     for r in session.execute(
@@ -120,12 +128,14 @@ def consumption(*, session: Session, scope: oee.Scope, period: Interval) -> dict
         .order_by(EnergyBaseline.effective_date)
     ):
         baselines[b.machine_id] = b  # the latest in force wins
-    facts = oee.load(session=session, scope=scope, period=period)
+    if tallies is None:
+        facts = oee.load(session=session, scope=scope, period=period)
+        tallies = {m.id: facts.tally(m) for m in scope.machines}
     machines, total_kwh, total_cost, currency, priced = [], 0.0, 0.0, None, True
     for m in scope.machines:
         site = scope.sites[m.site_id]
         c = rules.cost(readings.get(m.id, []), rates.get(site.id, []), site.timezone)
-        t = facts.tally(m)
+        t = tallies[m.id]
         b = baselines.get(m.id)
         vs = rules.against_baseline(
             actual_kwh=c.kwh, units=t.total, run_hours=t.run_s / 3600,

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, Integer, and_, any_, bindparam, case, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from domain.actor import Actor
@@ -100,6 +101,12 @@ def period_of(start: datetime, end: datetime, now: datetime | None = None) -> In
     return Interval(start, max(start, min(end, now)))
 
 
+def _any_of(ids) -> Any:
+    """`= ANY(:ids)`, one array parameter: a site's hundreds of machines are not spelled
+    out (and parsed) as hundreds of parameters in every query."""
+    return any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+
+
 def _counts(session: Session, machines: list[Machine], period: Interval) -> dict[int, list[Count]]:
     out: dict[int, list[Count]] = defaultdict(list)
     if not machines:
@@ -115,7 +122,7 @@ def _counts(session: Session, machines: list[Machine], period: Interval) -> dict
             c.ideal_cycle_seconds,
             c.startup_reject,
         ).where(
-            c.machine_id.in_([m.id for m in machines]),
+            c.machine_id == _any_of([m.id for m in machines]),
             c.period_start < period.end,
             c.period_end > period.start,
         )
@@ -129,6 +136,54 @@ def _counts(session: Session, machines: list[Machine], period: Interval) -> dict
                 r.startup_reject,
             )  # fmt: skip
         )
+    return out
+
+
+def _count_sums(
+    session: Session, machines: list[Machine], period: Interval
+) -> dict[int, list[Count]]:
+    """`_counts` summed by the database: each machine's output over the period as one
+    count spanning it, every record taken pro rata to its overlap as `rules.tally` takes
+    it. Only for a tally over that same period."""
+    out: dict[int, list[Count]] = {}
+    if not machines:
+        return out
+    c = ProductionCount
+    seconds = cast(func.extract("epoch", c.period_end - c.period_start), Float)
+    inside = cast(
+        func.extract(
+            "epoch",
+            func.least(c.period_end, literal(period.end))
+            - func.greatest(c.period_start, literal(period.start)),
+        ),
+        Float,
+    )
+    instant = and_(c.period_start >= literal(period.start), c.period_start < literal(period.end))
+    share = case(
+        (seconds == 0, case((instant, 1.0), else_=0.0)),
+        else_=func.greatest(inside, 0.0) / func.nullif(seconds, 0),
+    )
+    query = (
+        select(
+            c.machine_id,
+            func.sum(c.total * share).label("total"),
+            func.sum(c.good * share).label("good"),
+            func.sum(c.ideal_cycle_seconds * c.total * share).label("ideal"),
+            func.sum(c.startup_reject * share).label("startup"),
+        )
+        .where(
+            c.machine_id == _any_of([m.id for m in machines]),
+            c.period_start < period.end,
+            c.period_end > period.start,
+        )
+        .group_by(c.machine_id)
+    )
+    for r in session.execute(query):
+        total = float(r.total or 0.0)
+        ideal_cycle = float(r.ideal or 0.0) / total if total else 0.0
+        out[r.machine_id] = [
+            Count(period, total, float(r.good or 0.0), ideal_cycle, float(r.startup or 0.0))
+        ]
     return out
 
 
@@ -155,9 +210,12 @@ class Facts:
         )
 
 
-def load(*, session: Session, scope: Scope, period: Interval, counts: bool = True) -> Facts:
+def load(
+    *, session: Session, scope: Scope, period: Interval, counts: bool = True, summed: bool = False
+) -> Facts:
     """Shift windows, merged stops and (unless `counts` is False: reliability needs no
-    output) the output of the scope's machines over the period."""
+    output) the output of the scope's machines over the period; `summed`, the output summed
+    by the database (see `_count_sums`: only for tallies over the whole period)."""
     windows = {
         sid: site_shift_windows(session=session, site=site, period=period)
         for sid, site in scope.sites.items()
@@ -165,7 +223,9 @@ def load(*, session: Session, scope: Scope, period: Interval, counts: bool = Tru
     merged: dict[int, list[Stoppage]] = defaultdict(list)
     for s in load_stoppages(session=session, machines=scope.machines, period=period):
         merged[s.machine_id].append(s)
-    output = _counts(session, scope.machines, period) if counts else {}
+    output = {}
+    if counts:
+        output = (_count_sums if summed else _counts)(session, scope.machines, period)
     return Facts(scope, period, windows, merged, output)
 
 
@@ -188,14 +248,10 @@ def figures_out(t: Tally) -> dict[str, Any]:
     }
 
 
-def calculate(
-    *, session: Session, scope: Scope, period: Interval, by_shift: bool = False
-) -> dict[str, Any]:
-    """The scope's figures over the period, each machine's, and per shift if asked; every
-    aggregate is a sum of tallies divided once."""
-    facts = load(session=session, scope=scope, period=period)
-    per_machine = {m.id: facts.tally(m) for m in scope.machines}
-    out: dict[str, Any] = {
+def figures_of(*, scope: Scope, period: Interval, per_machine: dict[int, Tally]) -> dict[str, Any]:
+    """The answer of `calculate` from each machine's tally: the scope's figures divided
+    once from the summed tallies, then each machine's."""
+    return {
         "scope": scope.kind,
         "ref": scope.ref,
         "start": period.start,
@@ -205,6 +261,16 @@ def calculate(
             {"machine": scope.names[m.id], **figures_out(per_machine[m.id])} for m in scope.machines
         ],
     }
+
+
+def calculate(
+    *, session: Session, scope: Scope, period: Interval, by_shift: bool = False
+) -> dict[str, Any]:
+    """The scope's figures over the period, each machine's, and per shift if asked; every
+    aggregate is a sum of tallies divided once."""
+    facts = load(session=session, scope=scope, period=period)
+    per_machine = {m.id: facts.tally(m) for m in scope.machines}
+    out = figures_of(scope=scope, period=period, per_machine=per_machine)
     if by_shift:
         shifts: dict[tuple[str, str, Any], Tally] = {}
         starts: dict[tuple[str, str, Any], Interval] = {}
@@ -319,7 +385,8 @@ def reliability_stored(*, session: Session, scope: Scope, period: Interval) -> d
     """`reliability` from stored sums: failures and repair time summed by the database
     over the merged stoppages kept, operating time (planned less every stop inside it)
     from the OEE summaries."""
-    tallies = summed_tallies(session=session, scope=scope, period=period)
+    # Operating time needs no output: the records at the ragged ends are read without it.
+    tallies = summed_tallies(session=session, scope=scope, period=period, counts=False)
     failures = oee_stoppages.failure_sums(
         session=session, machine_ids=[m.id for m in scope.machines], period=period
     )
@@ -363,7 +430,7 @@ def _summary_sums(model, bucket, machine_ids, where):
             bucket.label("bucket"),
             *[func.sum(getattr(model, c)).label(c) for c in _COLUMNS],
         )  # fmt: skip
-        .where(model.machine_id.in_(machine_ids), *where)
+        .where(model.machine_id == _any_of(machine_ids), *where)
         .group_by(model.machine_id, bucket)
     )
 
@@ -378,16 +445,14 @@ def summed(*, session: Session, scope: Scope, period: Interval) -> dict[str, Any
     left of an hour at each end from the records. Exact wherever the snapshot round ran;
     the answer for a long period in a handful of queries."""
     per_machine = summed_tallies(session=session, scope=scope, period=period)
-    return {
-        "scope": scope.kind, "ref": scope.ref, "start": period.start, "end": period.end,
-        **figures_out(rules.add_up(per_machine.values())),
-        "machines": [{"machine": scope.names[m.id], **figures_out(per_machine[m.id])}
-                     for m in scope.machines],
-    }  # fmt: skip
+    return figures_of(scope=scope, period=period, per_machine=per_machine)
 
 
-def summed_tallies(*, session: Session, scope: Scope, period: Interval) -> dict[int, Tally]:
-    """Each machine's tally over the period from the summaries (see `summed`)."""
+def summed_tallies(
+    *, session: Session, scope: Scope, period: Interval, counts: bool = True
+) -> dict[int, Tally]:
+    """Each machine's tally over the period from the summaries (see `summed`); without
+    `counts`, the output at the ragged ends is left out (the times are whole)."""
     per_machine: dict[int, Tally] = {m.id: Tally() for m in scope.machines}
     raw_edges: set[tuple[int, Interval]] = set()
     for site_id, site in scope.sites.items():
@@ -433,7 +498,45 @@ def summed_tallies(*, session: Session, scope: Scope, period: Interval) -> dict[
             continue
         machines = [m for m in scope.machines if m.site_id == site_id]
         part = Scope(scope.kind, scope.ref, machines, {site_id: scope.sites[site_id]}, scope.names)
-        facts = load(session=session, scope=part, period=edge)
+        facts = load(session=session, scope=part, period=edge, counts=counts, summed=True)
+        for m in machines:
+            per_machine[m.id] = per_machine[m.id] + facts.tally(m)
+    return per_machine
+
+
+def hour_tallies(*, session: Session, scope: Scope, period: Interval) -> dict[int, Tally]:
+    """Each machine's tally over a period of a few hours (a shift): its whole UTC hours
+    from the hour summaries and what is left at either end from the records; a machine
+    missing the summary of one of those hours (the snapshot round did not run, or the
+    hour held nothing) is tallied from its records over the whole period. Equal to the
+    tallies `calculate` sums, without reading every count of the period."""
+    h0, h1 = _ceil_hour(period.start), _floor_hour(period.end)
+    hours = int((h1 - h0).total_seconds() // 3600) if h0 < h1 else 0
+    per_machine: dict[int, Tally] = {m.id: Tally() for m in scope.machines}
+    summarised: set[int] = set()
+    if hours and scope.machines:
+        h = OeeHourlySummary
+        query = (
+            select(h.machine_id, func.count().label("hours"),
+                   *[func.sum(getattr(h, c)).label(c) for c in _COLUMNS])
+            .where(h.machine_id == _any_of(list(per_machine)), h.hour_start >= h0,
+                   h.hour_start < h1)
+            .group_by(h.machine_id)
+        )  # fmt: skip
+        for r in session.execute(query):
+            if r.hours == hours:
+                per_machine[r.machine_id] = _tally_of(r)
+                summarised.add(r.machine_id)
+    whole = [m for m in scope.machines if m.id not in summarised]
+    parts = [(whole, period)]
+    if summarised:
+        done = [m for m in scope.machines if m.id in summarised]
+        parts += [(done, Interval(period.start, h0)), (done, Interval(h1, period.end))]
+    for machines, span in parts:
+        if not machines or span.seconds <= 0:
+            continue
+        part = Scope(scope.kind, scope.ref, machines, scope.sites, scope.names)
+        facts = load(session=session, scope=part, period=span, summed=True)
         for m in machines:
             per_machine[m.id] = per_machine[m.id] + facts.tally(m)
     return per_machine
@@ -464,8 +567,12 @@ def bottlenecks(
     }  # fmt: skip
 
 
+def _floor_hour(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
 def _ceil_hour(at: datetime) -> datetime:
-    floor = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    floor = _floor_hour(at)
     return floor if floor == at else floor + timedelta(hours=1)
 
 

@@ -11,7 +11,22 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, delete, func, insert, literal, or_, select
+from sqlalchemy import (
+    Float,
+    Integer,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from domain.errors import RuleViolation
@@ -165,6 +180,11 @@ def refresh_recent(*, session: Session, until: datetime, days: int = 7) -> Chang
 # -- reads --
 
 
+def _any_of(ids: Iterable[int]) -> Any:
+    """`= ANY(:ids)`: one array parameter for a site's hundreds of machines."""
+    return any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+
+
 def _clipped_seconds(period: Interval, until: datetime):
     """Seconds of a stored stoppage inside the period, an open one running to `until`."""
     s = OeeStoppage
@@ -177,7 +197,7 @@ def _clipped_seconds(period: Interval, until: datetime):
 def _touching(machine_ids: Iterable[int], period: Interval, until: datetime):
     s = OeeStoppage
     end, start, _ = _clipped_seconds(period, until)
-    return (s.machine_id.in_(list(machine_ids)), s.start_time < period.end, end > start)
+    return (s.machine_id == _any_of(machine_ids), s.start_time < period.end, end > start)
 
 
 def pareto_rows(
@@ -225,7 +245,7 @@ def failure_sums(
         for r in session.execute(
             select(s.machine_id, func.count().label("failures"),
                    func.sum(case((seconds > 0, seconds), else_=0.0)).label("seconds"))
-            .where(s.machine_id.in_(list(machine_ids)), s.start_time < period.end, failure)
+            .where(s.machine_id == _any_of(machine_ids), s.start_time < period.end, failure)
             .group_by(s.machine_id)
         )
     }  # fmt: skip

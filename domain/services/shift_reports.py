@@ -97,10 +97,12 @@ def _supervisors(session: Session, site: Site, window: ShiftWindow) -> list[int]
 
 def collect(session: Session, site: Site, window: ShiftWindow) -> dict[str, Any]:
     """The shift's figures. OEE comes from the shift's summed times and counts (one
-    division at the end, never an average of percentages); stops are clipped to the shift."""
+    division at the end, never an average of percentages), read from its hour summaries
+    where the snapshot round kept them; stops are clipped to the shift."""
     period = window.interval
     scope = oee.resolve(session=session, actor=system_actor(site.organization_id), site=site.code)
-    figures = oee.calculate(session=session, scope=scope, period=period)
+    tallies = oee.hour_tallies(session=session, scope=scope, period=period)
+    figures = oee.figures_of(scope=scope, period=period, per_machine=tallies)
     stops = []
     for s in load_stoppages(session=session, machines=scope.machines, period=period):
         clipped = s.interval(period.end).clip(period)
@@ -120,7 +122,7 @@ def collect(session: Session, site: Site, window: ShiftWindow) -> dict[str, Any]
             .group_by(QualityEvent.event_type)
         ):
             quality[kind] = int(qty or 0)
-    used = energy.consumption(session=session, scope=scope, period=period)
+    used = energy.consumption(session=session, scope=scope, period=period, tallies=tallies)
     return {
         "oee": {k: v for k, v in figures.items() if k not in ("scope", "ref", "start", "end")},
         "downtime": downtime,
