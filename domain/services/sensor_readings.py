@@ -45,7 +45,19 @@ from domain.services import anomalies
 from domain.services.audit import record_change
 
 CLOCK_SKEW = timedelta(minutes=5)
-COPY = "COPY sensor_readings (organization_id, sensor_id, time, value, gateway_id) FROM STDIN"
+# A batch goes by COPY into a temporary table of the connection's own (emptied at each
+# commit), then into the readings with one INSERT that passes over the (sensor, time) pairs
+# stored already: a batch sent again stores nothing twice, and only new readings are judged.
+INCOMING = """CREATE TEMP TABLE IF NOT EXISTS sensor_readings_incoming (n int, organization_id int,
+    sensor_id int, time timestamptz, value float8, gateway_id int) ON COMMIT DELETE ROWS"""
+COPY = "COPY sensor_readings_incoming FROM STDIN"
+# The ordinals of the readings that were stored already (none, unless a batch is resent).
+STORE = """WITH stored AS (
+        INSERT INTO sensor_readings (organization_id, sensor_id, time, value, gateway_id)
+        SELECT organization_id, sensor_id, time, value, gateway_id FROM sensor_readings_incoming
+        ON CONFLICT (sensor_id, time) DO NOTHING RETURNING sensor_id, time)
+    SELECT i.n FROM sensor_readings_incoming i
+    WHERE NOT EXISTS (SELECT FROM stored s WHERE s.sensor_id = i.sensor_id AND s.time = i.time)"""
 
 
 @dataclass
@@ -84,7 +96,8 @@ class Condition:
 
 @dataclass
 class Ingested:
-    stored: int = 0
+    stored: int = 0  # new readings (a reading stored already is passed over)
+    duplicates: int = 0
     registered: list[str] = field(default_factory=list)
     told: list[Told] = field(default_factory=list)
     meters: int = 0
@@ -238,8 +251,8 @@ def ingest(
         # Locked in id order: two batches for one sensor take turns, and never deadlock.
         cur.execute(SENSORS, (org, json.dumps(codes)))  # JSON: quicker than an array
         sensors = {row[1]: SensorRow(*row) for row in cur.fetchall()}
-    by_sensor: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
-    lines = []
+    lines, kept = [], []
+    seen: set[tuple[int, datetime]] = set()
     latest = now + CLOCK_SKEW
     gateway_id = gateway.id
     for i, r in enumerate(readings):
@@ -250,12 +263,30 @@ def ingest(
             raise RuleViolation(f"sensor {r.sensor} is not active", field=f"readings.{i}.sensor")
         if r.time > latest:
             raise RuleViolation("a reading cannot be in the future", field=f"readings.{i}.time")
+        key = (sensor.id, r.time)
+        if key in seen:  # twice in one batch: the first one counts, as it would stored
+            continue
+        seen.add(key)
         # COPY's text format, written here: codes, ids and finite floats need no escaping.
-        lines.append(f"{org}\t{sensor.id}\t{r.time.isoformat()}\t{r.value!r}\t{gateway_id}\n")
-        by_sensor[sensor.id].append((r.time, r.value))
-    result = Ingested(stored=len(lines), actor=gateway_actor(gateway))
-    with raw.cursor() as cur, cur.copy(COPY) as copy:  # one COPY for the batch
-        copy.write("".join(lines))
+        lines.append(
+            f"{len(kept)}\t{org}\t{sensor.id}\t{r.time.isoformat()}\t{r.value!r}\t{gateway_id}\n"
+        )
+        kept.append((sensor.id, r.time, r.value))
+    with raw.cursor() as cur:
+        cur.execute(INCOMING)
+        with cur.copy(COPY) as copy:  # one COPY for the batch
+            copy.write("".join(lines))
+        cur.execute(STORE)
+        old = {n for (n,) in cur.fetchall()}
+    by_sensor: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
+    for n, (sensor_id, at, value) in enumerate(kept):
+        if n not in old:
+            by_sensor[sensor_id].append((at, value))
+    result = Ingested(
+        stored=len(kept) - len(old),
+        duplicates=len(readings) - len(kept) + len(old),
+        actor=gateway_actor(gateway),
+    )
 
     for series in by_sensor.values():
         series.sort(key=lambda p: p[0])
