@@ -187,7 +187,7 @@ class RuleRow:
 SENSORS = """SELECT id, code, name, unit, asset_id, is_active, meter_id, last_reading_at,
     stale_since, meter_told_at, expected_interval_seconds
     FROM sensors WHERE organization_id = %s
-    AND code = ANY(ARRAY(SELECT json_array_elements_text(%s::json))) ORDER BY id FOR UPDATE"""
+    AND code IN (SELECT json_array_elements_text(%s::json)) ORDER BY id FOR UPDATE"""
 RULES = """SELECT r.id, r.sensor_id, r.organization_id, r.kind, r.threshold, r.for_seconds,
     r.deadband, r.safety_impact, r.urgency, s.status, s.breaching_since, s.count, s.episodes,
     s.peak, s.last_seen, s.last_value, s.last_time, s.anomaly_reference, s.signalled_at,
