@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import Select, func, insert, or_, select, text
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached, selectinload
 
 from domain.actor import Actor
 from domain.errors import DomainError, NotFound, RuleViolation
@@ -307,13 +308,33 @@ def register_many(
         if anomaly.detected_at >= since:  # seen by the next ones on its asset
             recent[asset.id].append(((anomaly.detected_at, 1, n), _recent(anomaly)))
             recent[asset.id].sort(key=lambda e: e[0], reverse=True)
-    session.add_all([anomaly for _, anomaly, _, _ in rows])
-    session.flush()
+    # The rows written with one cached statement (executemany) rather than the ORM's
+    # flush, whose many-row INSERT ... RETURNING costs more to build than to run: their
+    # ids are taken first, and the objects join the session as if loaded.
+    ids = session.scalars(NEW_IDS, {"n": len(rows)}).all()
+    for (_, anomaly, _, _), new_id in zip(rows, ids, strict=True):
+        anomaly.id = new_id
+    _bulk_insert(session, Anomaly, [anomaly for _, anomaly, _, _ in rows])
     for i, anomaly, asset, photos in rows:
+        make_transient_to_detached(anomaly)
+        session.add(anomaly)
         _attached(session, actor, anomaly, asset, photos)
         results[i] = anomaly
     session.flush()
     return results  # type: ignore[return-value]
+
+
+NEW_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('anomalies', 'id')) FROM generate_series(1, :n)"
+)
+
+
+def _bulk_insert(session: Session, model: type, objects: list) -> None:
+    """The objects' set attributes as rows of one executemany; defaults as a flush gives."""
+    keys = [a.key for a in sa_inspect(model).column_attrs]
+    session.execute(
+        insert(model), [{k: o.__dict__[k] for k in keys if k in o.__dict__} for o in objects]
+    )
 
 
 def _histories(session: Session, assets: list[Asset], now: datetime) -> tuple[dict, ...]:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from domain.db import transaction
@@ -111,12 +112,17 @@ def _registered(s, refs: list[str]) -> list[tuple]:
     for ref in refs:
         a = s.scalars(select(Anomaly).where(Anomaly.reference == ref)).one()
         audit = s.scalars(select(AuditLog).where(AuditLog.entity_id == ref)).one()
+        columns = {
+            k: getattr(a, k)
+            for k in (c.key for c in sa_inspect(Anomaly).column_attrs)
+            if k not in ("id", "created_at", "updated_at")  # the server's
+        }
         rows.append(
             (
-                a.reference, a.asset_id, a.site_id, a.title, a.location, a.detected_at,
-                a.registered_at, a.enrichment, a.factors, a.status, a.reporter_name,
-                [(p.filename, p.size, p.kind) for p in a.attachments],
-                (audit.action, audit.user_name, audit.new_state, audit.reason),
+                columns,
+                [(p.filename, p.size, p.kind, p.caption) for p in a.attachments],
+                (audit.action, audit.user_name, audit.user_role, audit.previous_state,
+                 audit.new_state, audit.changed_fields, audit.reason),
             )
         )  # fmt: skip
     return rows
@@ -177,7 +183,7 @@ def test_a_batch_registers_as_one_by_one_would(sessions):
     assert refs == [f"ANO-2026-{n:06d}" for n in range(3, 12)]
     with sessions() as s:
         assert _registered(s, refs) == expected
-        history = [x["title"] for x in expected[-1][7]["recent_anomalies"]]
+        history = [x["title"] for x in expected[-1][0]["enrichment"]["recent_anomalies"]]
     # The last row sees the five newest on its asset, the batch's and the earlier ones,
     # newest first (of two at one moment, the later registered).
     assert history == ["Row 6", "Row 8", "Row 9", REPORT["title"], "Row 1"]
