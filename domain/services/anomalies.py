@@ -209,7 +209,9 @@ def _record(
     )
 
 
-def _attached(session: Session, actor: Actor, anomaly: Anomaly, asset: Asset, photos: list) -> None:
+def _attached(
+    session: Session, actor: Actor, anomaly: Anomaly, asset: Asset, photos: list
+) -> AuditLog:
     """The registered row's photos and its audit row (the row has its id)."""
     for photo, content in photos:
         session.add(
@@ -224,7 +226,7 @@ def _attached(session: Session, actor: Actor, anomaly: Anomaly, asset: Asset, ph
                 uploaded_by=actor.full_name,
             )
         )
-    record_change(
+    return record_change(
         session=session,
         actor=actor,
         entity_type=ENTITY,
@@ -315,11 +317,15 @@ def register_many(
     for (_, anomaly, _, _), new_id in zip(rows, ids, strict=True):
         anomaly.id = new_id
     _bulk_insert(session, Anomaly, [anomaly for _, anomaly, _, _ in rows])
+    audits = []
     for i, anomaly, asset, photos in rows:
         make_transient_to_detached(anomaly)
         session.add(anomaly)
-        _attached(session, actor, anomaly, asset, photos)
+        audit = _attached(session, actor, anomaly, asset, photos)
+        session.expunge(audit)  # written with the others below, in the same order
+        audits.append(audit)
         results[i] = anomaly
+    _bulk_insert(session, AuditLog, audits)
     session.flush()
     return results  # type: ignore[return-value]
 
