@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.settings import Settings
+from workers.bench_cpu import CpuMeter, postmaster
 
 SENSORS_PER_STREAM = 1_000
 URL = "/api/v1/sensor-readings"
@@ -98,13 +99,18 @@ def _body(codes: list[str], start: datetime, batch: int, step: int) -> bytes:
     return json.dumps({"readings": readings}).encode()
 
 
-async def _throughput(http, key: str, codes, total: int, batch: int) -> tuple[int, float, int]:
-    """(readings stored, seconds, refused batches)."""
+def _bodies(codes, total: int, batch: int) -> list[list[bytes]]:
+    """Each stream's batches, built before the clock starts: the gateways' own JSON is not
+    the server's work."""
     streams = len(codes)
     per_stream = max(1, total // (batch * streams))
     start = datetime.now(UTC) - timedelta(hours=2)
-    # Built before the clock starts: the gateways' own JSON is not the server's work.
-    bodies = [[_body(codes[k], start, batch, n) for n in range(per_stream)] for k in range(streams)]
+    return [[_body(codes[k], start, batch, n) for n in range(per_stream)] for k in range(streams)]
+
+
+async def _throughput(http, key: str, bodies: list[list[bytes]]) -> tuple[int, float, int]:
+    """(readings stored, seconds, refused batches)."""
+    streams = len(bodies)
     headers = {"X-API-Key": key, "Content-Type": "application/json"}
     stored = refused = 0
 
@@ -140,6 +146,17 @@ async def _breaches(http, key: str, hot: list[str]) -> tuple[list[float], int]:
         if r.status_code == 200 and r.json()["registered"]:
             opened += 1
     return times, opened
+
+
+def _cpu(own: float, database: float, readings: int) -> None:
+    """CPU per 1,000 readings: it holds on a shared machine where the rate does not."""
+    per = 1000 / readings if readings else 0.0
+    print(
+        f"  CPU {own + database:.2f} s ({own:.2f} s API and worker, {database:.2f} s "
+        f"PostgreSQL): {(own + database) * per:.3f} s per 1,000 readings "
+        f"({own * per:.3f} + {database * per:.3f})",
+        flush=True,
+    )
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -206,10 +223,18 @@ async def run(settings: Settings, total: int, batch: int, streams: int, breaches
                     f"{SENSORS_PER_STREAM} sensors each (one rule per sensor)",
                     flush=True,
                 )
-                stored, seconds, refused = await _throughput(http, key, codes, total, batch)
+                bodies = _bodies(codes, total, batch)
+                meter = CpuMeter(postmaster(root / "data")).start()
+                own = time.process_time()
+                stored, seconds, refused = await _throughput(http, key, bodies)
+                own = time.process_time() - own
                 rate = stored / seconds if seconds else 0.0
                 print(f"  stored {stored} in {seconds:.2f} s: {rate:,.0f} readings/s"
                       f" ({refused} batches refused)", flush=True)  # fmt: skip
+                _cpu(own, meter.seconds(), stored)
+                print("A'. the same batches sent again (a gateway that did not hear the answer)")
+                again, seconds, refused = await _throughput(http, key, bodies)
+                print(f"  stored {again} new in {seconds:.2f} s ({refused} batches refused)")
                 print(f"B. {len(hot)} breaches, each reading sent alone (bearing 85 °C vs 80 °C)")
                 times, opened = await _breaches(http, key, hot)
                 if times:

@@ -183,7 +183,11 @@ async def post_readings(
         conditions = [(c.schedule_id, c.detail) for c in done.conditions]
         await tell_conditions(client, done.actor, conditions, "SENSOR")
     return IngestOut(
-        stored=done.stored, registered=done.registered, updated=updated, meters=done.meters
+        stored=done.stored,
+        duplicates=done.duplicates,
+        registered=done.registered,
+        updated=updated,
+        meters=done.meters,
     )
 
 

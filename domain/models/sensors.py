@@ -118,8 +118,8 @@ class SensorRuleState(Base):
     pending: Mapped[str | None] = mapped_column(String(10))  # BREACH or NORMAL, not yet told
 
 
-# Raw readings: no primary key and one BRIN index on time, so a batch goes in with one COPY
-# at the cost of appending; the latest value per sensor is kept on the sensor itself.
+# Raw readings: one BRIN index on time for the retention, and one key (sensor, time) so a
+# batch sent again stores nothing twice; the latest value per sensor is kept on the sensor.
 sensor_readings = Table(
     "sensor_readings",
     Base.metadata,
@@ -129,4 +129,5 @@ sensor_readings = Table(
     Column("value", Float, nullable=False),
     Column("gateway_id", Integer, nullable=True),
     Index("ix_sensor_readings_time_brin", "time", postgresql_using="brin"),
+    UniqueConstraint("sensor_id", "time", name="uq_sensor_readings_sensor_time"),
 )

@@ -11,7 +11,7 @@ from domain.rules.criticality import SafetyImpact, Urgency
 
 MAX_ROWS = 10_000
 MAX_FILE_BYTES = 10 * 1024 * 1024
-BATCH = 100  # rows registered per activity, in one transaction
+BATCH = 250  # rows registered per activity, in one transaction
 SHEET = "Anomalies"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHANNELS = ("EXCEL", "MOBILE", "IOT", "MAXIMO", "API")

@@ -135,7 +135,8 @@ class ReadingBatch(BaseModel):
 
 
 class IngestOut(BaseModel):
-    stored: int
+    stored: int = Field(description="readings stored (new ones only)")
+    duplicates: int = Field(0, description="readings passed over: stored already, by time")
     registered: list[str] = Field(description="anomalies opened by this batch")
     updated: list[str] = Field(description="open anomalies told of a change of state")
     meters: int = Field(description="meters updated")

@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import Select, func, insert, or_, select, text
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached, selectinload
 
 from domain.actor import Actor
-from domain.errors import NotFound, RuleViolation
+from domain.errors import DomainError, NotFound, RuleViolation
 from domain.models import (
     Anomaly,
     AnomalyAttachment,
@@ -43,7 +44,7 @@ from domain.schemas.anomalies import (
     TimelineEntry,
 )
 from domain.services.audit import record_change
-from domain.services.steps import next_number, write_step
+from domain.services.steps import next_number, next_numbers, write_step
 
 ENTITY = "ANOMALY"
 PREFIX = "ANO"
@@ -81,20 +82,53 @@ def _asset(session: Session, actor: Actor, number: str) -> Asset:
     return asset_for_write(session=session, actor=actor, ref=number)
 
 
+RECENT_DAYS = 180  # the asset's anomalies shown with a new one
+SHOWN_RECENT = 5
+
+
 def _enrich(session: Session, asset: Asset, site: Site, now: datetime) -> dict[str, Any]:
     atype = session.get(AssetType, asset.type_id)
     recent = session.scalars(
         select(Anomaly)
-        .where(Anomaly.asset_id == asset.id, Anomaly.detected_at >= now - timedelta(days=180))
-        .order_by(Anomaly.detected_at.desc())
-        .limit(5)
+        .where(
+            Anomaly.asset_id == asset.id,
+            Anomaly.detected_at >= now - timedelta(days=RECENT_DAYS),
+        )
+        .order_by(Anomaly.detected_at.desc(), Anomaly.id.desc())
+        .limit(SHOWN_RECENT)
     ).all()
     work = session.scalars(
         select(AuditLog)
         .where(AuditLog.entity_type == "ASSET", AuditLog.entity_id == asset.asset_number)
-        .order_by(AuditLog.occurred_at.desc())
-        .limit(5)
+        .order_by(AuditLog.occurred_at.desc(), AuditLog.id.desc())
+        .limit(SHOWN_RECENT)
     ).all()
+    return _enrichment(asset, atype, site, [_recent(a) for a in recent], [_work(w) for w in work])
+
+
+def _recent(a: Anomaly) -> dict[str, Any]:
+    return {
+        "reference": a.reference,
+        "title": a.title,
+        "status": a.status,
+        "criticality": a.criticality,
+        "detected_at": a.detected_at.isoformat(),
+    }
+
+
+def _work(w: AuditLog) -> dict[str, Any]:
+    return {
+        "action": w.action,
+        "at": w.occurred_at.isoformat(),
+        "by": w.user_name,
+        "reason": w.reason,
+        "status": (w.new_state or {}).get("status"),
+    }
+
+
+def _enrichment(
+    asset: Asset, atype: AssetType, site: Site, recent: list[dict], work: list[dict]
+) -> dict[str, Any]:
     return {
         "asset_number": asset.asset_number,
         "asset_name": asset.name,
@@ -108,34 +142,13 @@ def _enrich(session: Session, asset: Asset, site: Site, now: datetime) -> dict[s
         "site_code": site.code,
         "site_name": site.name,
         "site_timezone": site.timezone,
-        "recent_anomalies": [
-            {
-                "reference": a.reference,
-                "title": a.title,
-                "status": a.status,
-                "criticality": a.criticality,
-                "detected_at": a.detected_at.isoformat(),
-            }
-            for a in recent
-        ],
-        "recent_work": [
-            {
-                "action": w.action,
-                "at": w.occurred_at.isoformat(),
-                "by": w.user_name,
-                "reason": w.reason,
-                "status": (w.new_state or {}).get("status"),
-            }
-            for w in work
-        ],
+        "recent_anomalies": recent,
+        "recent_work": work,
     }
 
 
-def register(
-    *, session: Session, actor: Actor, report: AnomalyReport, now: datetime | None = None
-) -> Anomaly:
-    """One standard record from any channel; the caller's transaction commits it."""
-    now = now or datetime.now(UTC)
+def _checked(report: AnomalyReport, now: datetime) -> list[tuple[Any, bytes]]:
+    """What registration refuses before it writes anything; the photos' bytes."""
     detected = report.detected_at or now
     if detected > now + CLOCK_SKEW:
         raise RuleViolation("detected_at cannot be in the future", field="detected_at")
@@ -153,16 +166,24 @@ def register(
                 field=f"photos.{i}",
             )
         photos.append((photo, content))
+    return photos
 
-    asset = _asset(session, actor, report.asset)
-    site = session.get(Site, asset.site_id)
-    enrichment = _enrich(session, asset, site, now)
+
+def _record(
+    actor: Actor,
+    report: AnomalyReport,
+    asset: Asset,
+    site: Site,
+    enrichment: dict[str, Any],
+    reference: str,
+    now: datetime,
+) -> Anomaly:
     loss = report.production_loss_per_hour
     if loss is None:
         loss = asset.production_loss_per_hour or 0.0
-    anomaly = Anomaly(
+    return Anomaly(
         organization_id=actor.organization_id,
-        reference=next_reference(session, now.year),
+        reference=reference,
         site_id=site.id,
         asset_id=asset.id,
         location=report.location or f"{site.name} / {asset.name}",
@@ -172,7 +193,7 @@ def register(
         reporter_name=actor.full_name,
         channel=report.channel.value,
         occurred_at=report.occurred_at,
-        detected_at=detected,
+        detected_at=report.detected_at or now,
         registered_at=now,
         latitude=report.latitude,
         longitude=report.longitude,
@@ -186,8 +207,12 @@ def register(
         },
         status="REGISTERED",
     )
-    session.add(anomaly)
-    session.flush()
+
+
+def _attached(
+    session: Session, actor: Actor, anomaly: Anomaly, asset: Asset, photos: list
+) -> AuditLog:
+    """The registered row's photos and its audit row (the row has its id)."""
     for photo, content in photos:
         session.add(
             AnomalyAttachment(
@@ -201,7 +226,7 @@ def register(
                 uploaded_by=actor.full_name,
             )
         )
-    record_change(
+    return record_change(
         session=session,
         actor=actor,
         entity_type=ENTITY,
@@ -212,12 +237,170 @@ def register(
             "status": "REGISTERED",
             "asset": asset.asset_number,
             "channel": anomaly.channel,
-            "detected_at": detected.isoformat(),
+            "detected_at": anomaly.detected_at.isoformat(),
         },
-        reason=report.title,
+        reason=anomaly.title,
     )
+
+
+def register(
+    *, session: Session, actor: Actor, report: AnomalyReport, now: datetime | None = None
+) -> Anomaly:
+    """One standard record from any channel; the caller's transaction commits it."""
+    now = now or datetime.now(UTC)
+    photos = _checked(report, now)
+    asset = _asset(session, actor, report.asset)
+    site = session.get(Site, asset.site_id)
+    enrichment = _enrich(session, asset, site, now)
+    reference = next_reference(session, now.year)
+    anomaly = _record(actor, report, asset, site, enrichment, reference, now)
+    session.add(anomaly)
+    session.flush()
+    _attached(session, actor, anomaly, asset, photos)
     session.flush()
     return anomaly
+
+
+def register_many(
+    *,
+    session: Session,
+    actor: Actor,
+    reports: list[AnomalyReport],
+    now: datetime | None = None,
+) -> list[Anomaly | DomainError]:
+    """Many reports registered in the caller's one transaction, each exactly as `register`
+    would have one after the other (same references in the same order, same enrichment,
+    including the anomalies registered earlier in the batch, same audit rows), in a fixed
+    number of statements: assets and sites once each, their history in one query each, the
+    references in one, the rows and the audit rows in bulk. A report refused gets its
+    error in its place and takes no reference; the others are registered."""
+    now = now or datetime.now(UTC)
+    results: list[Anomaly | DomainError | None] = [None] * len(reports)
+    assets: dict[str, Asset | DomainError] = {}
+    valid: list[tuple[int, AnomalyReport, Asset, list]] = []
+    for i, report in enumerate(reports):
+        try:
+            photos = _checked(report, now)
+        except DomainError as err:
+            results[i] = err
+            continue
+        if report.asset not in assets:
+            try:
+                assets[report.asset] = _asset(session, actor, report.asset)
+            except DomainError as err:
+                assets[report.asset] = err
+        asset = assets[report.asset]
+        if isinstance(asset, DomainError):
+            results[i] = asset
+            continue
+        valid.append((i, report, asset, photos))
+    if not valid:
+        return results  # type: ignore[return-value]
+    used = {a.id: a for _, _, a, _ in valid}
+    recent, work, types, sites = _histories(session, list(used.values()), now)
+    since = now - timedelta(days=RECENT_DAYS)
+    numbers = next_numbers(session, PREFIX, now.year, 6, len(valid))
+    rows = []
+    for n, (i, report, asset, photos) in enumerate(valid):
+        site = sites[asset.site_id]
+        shown = [entry for _, entry in recent[asset.id][:SHOWN_RECENT]]
+        enrichment = _enrichment(asset, types[asset.type_id], site, shown, work[asset.id])
+        anomaly = _record(actor, report, asset, site, enrichment, numbers[n], now)
+        rows.append((i, anomaly, asset, photos))
+        if anomaly.detected_at >= since:  # seen by the next ones on its asset
+            recent[asset.id].append(((anomaly.detected_at, 1, n), _recent(anomaly)))
+            recent[asset.id].sort(key=lambda e: e[0], reverse=True)
+    # The rows written with one cached statement (executemany) rather than the ORM's
+    # flush, whose many-row INSERT ... RETURNING costs more to build than to run: their
+    # ids are taken first, and the objects join the session as if loaded.
+    ids = session.scalars(NEW_IDS, {"n": len(rows)}).all()
+    for (_, anomaly, _, _), new_id in zip(rows, ids, strict=True):
+        anomaly.id = new_id
+    _bulk_insert(session, Anomaly, [anomaly for _, anomaly, _, _ in rows])
+    audits = []
+    for i, anomaly, asset, photos in rows:
+        make_transient_to_detached(anomaly)
+        session.add(anomaly)
+        audit = _attached(session, actor, anomaly, asset, photos)
+        session.expunge(audit)  # written with the others below, in the same order
+        audits.append(audit)
+        results[i] = anomaly
+    _bulk_insert(session, AuditLog, audits)
+    session.flush()
+    return results  # type: ignore[return-value]
+
+
+NEW_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('anomalies', 'id')) FROM generate_series(1, :n)"
+)
+
+
+def _bulk_insert(session: Session, model: type, objects: list) -> None:
+    """The objects' set attributes as rows of one executemany; defaults as a flush gives."""
+    keys = [a.key for a in sa_inspect(model).column_attrs]
+    session.execute(
+        insert(model), [{k: o.__dict__[k] for k in keys if k in o.__dict__} for o in objects]
+    )
+
+
+def _histories(session: Session, assets: list[Asset], now: datetime) -> tuple[dict, ...]:
+    """Per asset: its recent anomalies (sortable by detection, newest first) and recent
+    work as `_enrich` shows them, each in one query; its type and site."""
+    ids = [a.id for a in assets]
+    numbers = {a.asset_number: a.id for a in assets}
+    ranked = (
+        select(
+            Anomaly.id,
+            func.row_number()
+            .over(
+                partition_by=Anomaly.asset_id,
+                order_by=(Anomaly.detected_at.desc(), Anomaly.id.desc()),
+            )
+            .label("n"),
+        )
+        .where(
+            Anomaly.asset_id.in_(ids),
+            Anomaly.detected_at >= now - timedelta(days=RECENT_DAYS),
+        )
+        .subquery()
+    )
+    recent: dict[int, list] = {i: [] for i in ids}
+    for a in session.scalars(
+        select(Anomaly).join(ranked, ranked.c.id == Anomaly.id).where(ranked.c.n <= SHOWN_RECENT)
+    ):
+        recent[a.asset_id].append(((a.detected_at, 0, a.id), _recent(a)))
+    for entries in recent.values():
+        entries.sort(key=lambda e: e[0], reverse=True)
+    logged = (
+        select(
+            AuditLog.id,
+            func.row_number()
+            .over(
+                partition_by=AuditLog.entity_id,
+                order_by=(AuditLog.occurred_at.desc(), AuditLog.id.desc()),
+            )
+            .label("n"),
+        )
+        .where(AuditLog.entity_type == "ASSET", AuditLog.entity_id.in_(list(numbers)))
+        .subquery()
+    )
+    work: dict[int, list] = {i: [] for i in ids}
+    for w in session.scalars(
+        select(AuditLog)
+        .join(logged, logged.c.id == AuditLog.id)
+        .where(logged.c.n <= SHOWN_RECENT)
+        .order_by(AuditLog.occurred_at.desc(), AuditLog.id.desc())
+    ):
+        work[numbers[w.entity_id]].append(_work(w))
+    types = {
+        t.id: t
+        for t in session.scalars(
+            select(AssetType).where(AssetType.id.in_({a.type_id for a in assets}))
+        )
+    }
+    where = Site.id.in_({a.site_id for a in assets})
+    sites = {s.id: s for s in session.scalars(select(Site).where(where))}
+    return recent, work, types, sites
 
 
 @dataclass(frozen=True)

@@ -337,34 +337,47 @@ def register_batch(
         key = (asset.id, report.detected_at, rules.title_key(report.title)[:200])
         checked.append((row, report, channel, key))
     taken = _taken(session, actor.organization_id, [key for *_, key in checked])
-    # Registered rows' outcomes are written after the loop: each registration flushes,
-    # and a row changed meanwhile would cost a statement of its own every time.
+    # The batch's rows registered together (one transaction, a fixed number of statements),
+    # each as it would be alone. A row whose key an earlier row of the batch holds waits
+    # for that row's outcome: a duplicate if it registered, tried in the next round if it
+    # was refused (such a row then takes its reference after the round's).
     keys: list[dict[str, Any]] = []
     done: list[tuple[AnomalyImportRow, Any, str]] = []
-    for row, report, channel, key in checked:
-        if key in taken:
-            row.status = RowStatus.DUPLICATE.value
-            row.message = "already imported (same asset, detection time and title)"
-            continue
-        try:
-            # Registration checks everything before it writes: a refusal leaves nothing.
-            anomaly = anomaly_service.register(session=session, actor=actor, report=report, now=now)
-        except DomainError as err:
-            _refuse(row, [Problem(err.field or "row", err.message)])
-            continue
-        taken.add(key)
-        asset_id, detected, title = key
-        keys.append(
-            {
-                "organization_id": actor.organization_id,
-                "asset_id": asset_id,
-                "detected_at": detected,
-                "title_key": title,
-                "anomaly_id": anomaly.id,
-                "import_id": import_id,
-            }
+    waiting = checked
+    while waiting:
+        chosen, later, held = [], [], set()
+        for item in waiting:
+            row, key = item[0], item[3]
+            if key in taken:
+                row.status = RowStatus.DUPLICATE.value
+                row.message = "already imported (same asset, detection time and title)"
+            elif key in held:
+                later.append(item)
+            else:
+                held.add(key)
+                chosen.append(item)
+        results = anomaly_service.register_many(
+            session=session, actor=actor, reports=[r for _, r, _, _ in chosen], now=now
         )
-        done.append((row, anomaly, channel))
+        for (row, _, channel, key), anomaly in zip(chosen, results, strict=True):
+            if isinstance(anomaly, DomainError):
+                # Registration checks everything before it writes: a refusal leaves nothing.
+                _refuse(row, [Problem(anomaly.field or "row", anomaly.message)])
+                continue
+            taken.add(key)
+            asset_id, detected, title = key
+            keys.append(
+                {
+                    "organization_id": actor.organization_id,
+                    "asset_id": asset_id,
+                    "detected_at": detected,
+                    "title_key": title,
+                    "anomaly_id": anomaly.id,
+                    "import_id": import_id,
+                }
+            )
+            done.append((row, anomaly, channel))
+        waiting = later
     if keys:
         won = session.scalars(
             insert(AnomalyImportKey)

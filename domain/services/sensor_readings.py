@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from pydantic import TypeAdapter
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -45,7 +46,35 @@ from domain.services import anomalies
 from domain.services.audit import record_change
 
 CLOCK_SKEW = timedelta(minutes=5)
-COPY = "COPY sensor_readings (organization_id, sensor_id, time, value, gateway_id) FROM STDIN"
+# A batch goes as one JSON document (pydantic writes it, the server reads it: no Python
+# work per reading) into a temporary table of the connection's own, emptied at each commit;
+# from there into the readings with one INSERT that passes over the (sensor, time) pairs
+# stored already, so a batch sent again stores nothing twice. The table then keeps only
+# the new readings, the ones the rules judge; what the rules need of them is summed there.
+INCOMING = """CREATE TEMP TABLE IF NOT EXISTS sensor_readings_incoming (n int, sensor_id int,
+    time timestamptz, value float8) ON COMMIT DELETE ROWS"""
+# One row per (sensor, time), the first in the batch: (rows kept, first reading too late).
+LOAD = """WITH loaded AS (
+        INSERT INTO sensor_readings_incoming (n, sensor_id, time, value)
+        SELECT DISTINCT ON (s.id, v.time) v.n - 1, s.id, v.time, v.value
+        FROM ROWS FROM (json_to_recordset(%(readings)s::json)
+            AS (sensor text, time timestamptz, value float8)) WITH ORDINALITY
+            AS v(sensor, time, value, n)
+        JOIN sensors s ON s.organization_id = %(org)s AND s.code = upper(v.sensor)
+        ORDER BY s.id, v.time, v.n
+        RETURNING n, time)
+    SELECT count(*), min(n) FILTER (WHERE time > %(latest)s) FROM loaded"""
+# Stored, and the readings stored already dropped from the table (their number is the rowcount).
+STORE = """WITH stored AS (
+        INSERT INTO sensor_readings (organization_id, sensor_id, time, value, gateway_id)
+        SELECT %s, sensor_id, time, value, %s FROM sensor_readings_incoming
+        ON CONFLICT (sensor_id, time) DO NOTHING RETURNING sensor_id, time)
+    DELETE FROM sensor_readings_incoming i
+    WHERE NOT EXISTS (SELECT FROM stored s WHERE s.sensor_id = i.sensor_id AND s.time = i.time)"""
+LATEST = """SELECT DISTINCT ON (sensor_id) sensor_id, time, value FROM sensor_readings_incoming
+    ORDER BY sensor_id, time DESC"""
+SERIES = """SELECT sensor_id, time, value FROM sensor_readings_incoming
+    WHERE sensor_id = ANY(%s) ORDER BY sensor_id, time"""
 
 
 @dataclass
@@ -84,7 +113,8 @@ class Condition:
 
 @dataclass
 class Ingested:
-    stored: int = 0
+    stored: int = 0  # new readings (a reading stored already is passed over)
+    duplicates: int = 0
     registered: list[str] = field(default_factory=list)
     told: list[Told] = field(default_factory=list)
     meters: int = 0
@@ -174,13 +204,20 @@ class RuleRow:
 SENSORS = """SELECT id, code, name, unit, asset_id, is_active, meter_id, last_reading_at,
     stale_since, meter_told_at, expected_interval_seconds
     FROM sensors WHERE organization_id = %s
-    AND code = ANY(ARRAY(SELECT json_array_elements_text(%s::json))) ORDER BY id FOR UPDATE"""
-RULES = """SELECT r.id, r.sensor_id, r.organization_id, r.kind, r.threshold, r.for_seconds,
+    AND code IN (SELECT json_array_elements_text(%s::json)) ORDER BY id FOR UPDATE"""
+# The rules of the sensors with new readings, but those at rest with nothing open or waiting
+# that no new reading passes (a normal rule has no deadband yet): most rules end there.
+RULES = """WITH span AS (SELECT sensor_id, max(value) AS hi, min(value) AS lo
+        FROM sensor_readings_incoming GROUP BY sensor_id)
+    SELECT r.id, r.sensor_id, r.organization_id, r.kind, r.threshold, r.for_seconds,
     r.deadband, r.safety_impact, r.urgency, s.status, s.breaching_since, s.count, s.episodes,
     s.peak, s.last_seen, s.last_value, s.last_time, s.anomaly_reference, s.signalled_at,
     s.pending
-    FROM sensor_rules r LEFT JOIN sensor_rule_states s ON s.rule_id = r.id
-    WHERE r.sensor_id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)::int))
+    FROM sensor_rules r JOIN span ON span.sensor_id = r.sensor_id
+    LEFT JOIN sensor_rule_states s ON s.rule_id = r.id
+    WHERE NOT (r.kind <> 'RATE' AND coalesce(s.status, 'NORMAL') = 'NORMAL'
+        AND s.anomaly_reference IS NULL AND s.pending IS NULL
+        AND CASE WHEN r.kind = 'HIGH' THEN span.hi <= r.threshold ELSE span.lo >= r.threshold END)
     ORDER BY r.id"""
 # Every state of the batch in one statement (the sensors' locks already serialise them),
 # its rows as one JSON document: the server unpacks it faster than arrays are quoted here.
@@ -223,6 +260,22 @@ def _moment(value: object) -> str:
     raise TypeError(f"cannot store {type(value).__name__}")
 
 
+_BATCH = TypeAdapter(list[ReadingIn])
+
+
+def _refuse(readings: list[ReadingIn], sensors: dict[str, SensorRow], latest: datetime) -> None:
+    """The first reading the batch cannot hold, named (a batch with an unknown or inactive
+    sensor: the readings are checked in order, as they stand)."""
+    for i, r in enumerate(readings):
+        sensor = sensors.get(r.sensor.upper())
+        if sensor is None:
+            raise RuleViolation(f"unknown sensor {r.sensor}", field=f"readings.{i}.sensor")
+        if not sensor.is_active:
+            raise RuleViolation(f"sensor {r.sensor} is not active", field=f"readings.{i}.sensor")
+        if r.time > latest:
+            raise RuleViolation("a reading cannot be in the future", field=f"readings.{i}.time")
+
+
 def ingest(
     *,
     session: Session,
@@ -238,34 +291,29 @@ def ingest(
         # Locked in id order: two batches for one sensor take turns, and never deadlock.
         cur.execute(SENSORS, (org, json.dumps(codes)))  # JSON: quicker than an array
         sensors = {row[1]: SensorRow(*row) for row in cur.fetchall()}
-    by_sensor: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
-    lines = []
     latest = now + CLOCK_SKEW
-    gateway_id = gateway.id
-    for i, r in enumerate(readings):
-        sensor = sensors.get(r.sensor.upper())
-        if sensor is None:
-            raise RuleViolation(f"unknown sensor {r.sensor}", field=f"readings.{i}.sensor")
-        if not sensor.is_active:
-            raise RuleViolation(f"sensor {r.sensor} is not active", field=f"readings.{i}.sensor")
-        if r.time > latest:
-            raise RuleViolation("a reading cannot be in the future", field=f"readings.{i}.time")
-        # COPY's text format, written here: codes, ids and finite floats need no escaping.
-        lines.append(f"{org}\t{sensor.id}\t{r.time.isoformat()}\t{r.value!r}\t{gateway_id}\n")
-        by_sensor[sensor.id].append((r.time, r.value))
-    result = Ingested(stored=len(lines), actor=gateway_actor(gateway))
-    with raw.cursor() as cur, cur.copy(COPY) as copy:  # one COPY for the batch
-        copy.write("".join(lines))
-
-    for series in by_sensor.values():
-        series.sort(key=lambda p: p[0])
-    by_id = {s.id: s for s in sensors.values() if s.id in by_sensor}
-    _evaluate(session, raw, gateway, by_id, by_sensor, now, result)
-    told = _meters(session, by_id, by_sensor, now, result)
+    if len(sensors) < len(codes) or not all(s.is_active for s in sensors.values()):
+        _refuse(readings, sensors, latest)
+    with raw.cursor() as cur:
+        cur.execute(INCOMING)
+        cur.execute(LOAD, {"readings": _BATCH.dump_json(readings).decode(), "org": org,
+                           "latest": latest})  # fmt: skip
+        kept, late = cur.fetchone()
+        if late is not None:
+            raise RuleViolation("a reading cannot be in the future", field=f"readings.{late}.time")
+        cur.execute(STORE, (org, gateway.id))
+        old = cur.rowcount
+        cur.execute(LATEST)
+        last = {sensor_id: (at, value) for sensor_id, at, value in cur.fetchall()}
+    result = Ingested(
+        stored=kept - old, duplicates=len(readings) - kept + old, actor=gateway_actor(gateway)
+    )
+    by_id = {s.id: s for s in sensors.values() if s.id in last}
+    _evaluate(session, raw, gateway, by_id, now, result)
+    told = _meters(session, by_id, last, now, result)
     updates = []
-    for sensor_id, series in by_sensor.items():
+    for sensor_id, (at, value) in last.items():
         sensor = by_id[sensor_id]
-        at, value = series[-1]
         if sensor_id not in told and not sensor.worth_writing(at):
             continue
         updates.append({"id": sensor_id, "value": value, "at": at, "told": told.get(sensor_id)})
@@ -283,18 +331,17 @@ def ingest(
     return result
 
 
-def _evaluate(session, raw, gateway, sensors, by_sensor, now, result: Ingested) -> None:
+def _evaluate(session, raw, gateway, sensors, now, result: Ingested) -> None:
     with raw.cursor() as cur:
-        cur.execute(RULES, (json.dumps(list(sensors)),))
+        cur.execute(RULES)
         fetched = cur.fetchall()
+        by_sensor: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
+        if fetched:  # the readings of the sensors whose rules move, in time order
+            cur.execute(SERIES, (list({f[1] for f in fetched}),))
+            for sensor_id, at, value in cur.fetchall():
+                by_sensor[sensor_id].append((at, value))
     rules, before = [], {}
     for f in fetched:
-        if f[3] != "RATE" and f[9] in (None, "NORMAL") and f[17] is None and f[19] is None:
-            # At rest with nothing open or waiting: only a reading past the threshold
-            # matters (a normal rule has no deadband yet), so most rules end here.
-            values = [v for _, v in by_sensor[f[1]]]
-            if (max(values) <= f[4]) if f[3] == "HIGH" else (min(values) >= f[4]):
-                continue
         status = STATUS[f[9] or "NORMAL"]
         state = RuleState(status, f[10], f[11] or 0, f[12] or 0, f[13], f[14], f[15], f[16])
         row = RuleRow(*f[:9], state, f[17], f[18], f[19])
@@ -425,7 +472,7 @@ def _register(
     return anomaly.reference
 
 
-def _meters(session, sensors, by_sensor, now, result: Ingested) -> dict[int, datetime]:
+def _meters(session, sensors, last, now, result: Ingested) -> dict[int, datetime]:
     """A sensor that reads a meter moves it to the batch's latest value (a meter never goes
     back); its PM schedules hear of it at most once a minute. The sensors that told them."""
     from domain.services import pm_schedules
@@ -434,7 +481,7 @@ def _meters(session, sensors, by_sensor, now, result: Ingested) -> dict[int, dat
     for sensor_id, sensor in sensors.items():
         if sensor.meter_id is None:
             continue
-        at, value = by_sensor[sensor_id][-1]
+        at, value = last[sensor_id]
         meter = session.get(Meter, sensor.meter_id, with_for_update=True)
         if value < 0 or (meter.current_reading is not None and value < meter.current_reading):
             continue

@@ -26,6 +26,19 @@ def next_number(session: Session, prefix: str, year: int, width: int) -> str:
     return f"{prefix}-{year}-{number:0{width}d}"
 
 
+def next_numbers(session: Session, prefix: str, year: int, width: int, count: int) -> list[str]:
+    """`count` numbers in a row in one statement, as `count` calls of next_number would give."""
+    last = session.execute(
+        insert(ReferenceCounter)
+        .values(prefix=prefix, year=year, last=count)
+        .on_conflict_do_update(
+            index_elements=["prefix", "year"], set_={"last": ReferenceCounter.last + count}
+        )
+        .returning(ReferenceCounter.last)
+    ).scalar_one()
+    return [f"{prefix}-{year}-{n:0{width}d}" for n in range(last - count + 1, last + 1)]
+
+
 def reserve_id(session: Session, table: str) -> int:
     """A row's id before the row exists, so the lifecycle that writes it can be named
     after it."""

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from domain.db import transaction
@@ -103,3 +104,86 @@ def test_fifty_concurrent_registrations_get_fifty_gapless_references(sessions):
     year = datetime.now(UTC).year
     assert len(set(refs)) == 50
     assert sorted(refs) == [f"ANO-{year}-{n:06d}" for n in range(1, 51)]
+
+
+def _registered(s, refs: list[str]) -> list[tuple]:
+    """What registration wrote for these references, without ids and server times."""
+    rows = []
+    for ref in refs:
+        a = s.scalars(select(Anomaly).where(Anomaly.reference == ref)).one()
+        audit = s.scalars(select(AuditLog).where(AuditLog.entity_id == ref)).one()
+        columns = {
+            k: getattr(a, k)
+            for k in (c.key for c in sa_inspect(Anomaly).column_attrs)
+            if k not in ("id", "created_at", "updated_at")  # the server's
+        }
+        rows.append(
+            (
+                columns,
+                [(p.filename, p.size, p.kind, p.caption) for p in a.attachments],
+                (audit.action, audit.user_name, audit.user_role, audit.previous_state,
+                 audit.new_state, audit.changed_fields, audit.reason),
+            )
+        )  # fmt: skip
+    return rows
+
+
+def test_a_batch_registers_as_one_by_one_would(sessions):
+    """Same references, enrichment (the batch's earlier rows in a later one's history, past
+    180 days left out) and audit rows; a refused report keeps its error and its place."""
+    now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    who = actor(sessions, "planner")
+    with transaction(sessions) as s:  # history already there
+        for minutes in (50, 40):
+            report = AnomalyReport(**REPORT, detected_at=now - timedelta(minutes=minutes))
+            service.register(session=s, actor=who, report=report, now=now)
+    photo = {"filename": "b.png", "content_type": "image/png", "data_base64": "iVBORw0K"}
+    spec = [
+        ("PP-ST-001", 45, {}),
+        ("PP-ST-001", 45, {}),  # same moment: the newer one first
+        ("NOPE-1", 5, {}),  # unknown asset: refused, no reference taken
+        ("SAW-JKS-001", 200 * 24 * 60, {}),  # older than 180 days: in nobody's history
+        ("SAW-JKS-001", 30, {"photos": [photo]}),
+        ("PP-ST-001", -60, {}),  # detected in the future: refused
+        ("PP-ST-001", 1, {"occurred_at": now - timedelta(hours=2)}),
+        ("saw-jks-001", 2, {}),
+        ("PP-ST-001", 3, {}),
+        ("PP-ST-001", 20, {}),
+        ("PP-ST-001", 10, {}),
+    ]
+    reports = [
+        AnomalyReport(**{**REPORT, "asset": asset, "title": f"Row {i}", **extra},
+                      detected_at=now - timedelta(minutes=minutes))
+        for i, (asset, minutes, extra) in enumerate(spec)
+    ]  # fmt: skip
+    # One by one, then rolled back (the counter hands its numbers back)...
+    single, errors = [], []
+    with sessions() as s:
+        for report in reports:
+            try:
+                single.append(service.register(session=s, actor=who, report=report, now=now))
+            except (NotFound, RuleViolation) as err:
+                errors.append((err.field, err.message))
+        expected = _registered(s, [a.reference for a in single])
+        s.rollback()
+    # ...and as one batch, committed.
+    with transaction(sessions) as s:
+        results = service.register_many(session=s, actor=who, reports=reports, now=now)
+    refused = [(r.field, r.message) for r in results if not isinstance(r, Anomaly)]
+    assert (
+        refused
+        == errors
+        == [
+            ("asset", "asset NOPE-1 not found"),
+            ("detected_at", "detected_at cannot be in the future"),
+        ]
+    )
+    assert [type(r) for r in results][2] is NotFound and isinstance(results[5], RuleViolation)
+    refs = [r.reference for r in results if isinstance(r, Anomaly)]
+    assert refs == [f"ANO-2026-{n:06d}" for n in range(3, 12)]
+    with sessions() as s:
+        assert _registered(s, refs) == expected
+        history = [x["title"] for x in expected[-1][0]["enrichment"]["recent_anomalies"]]
+    # The last row sees the five newest on its asset, the batch's and the earlier ones,
+    # newest first (of two at one moment, the later registered).
+    assert history == ["Row 6", "Row 8", "Row 9", REPORT["title"], "Row 1"]

@@ -197,3 +197,72 @@ def test_silent_sensors_are_flagged_once_and_raw_readings_age_out(sessions):
         assert ingest_service.trim(session=s, now=NOW + timedelta(days=1, seconds=100), days=1) == 1
         left = s.scalar(select(func.count()).select_from(sensor_readings))
         assert left == 1
+
+
+def _readings(sessions) -> int:
+    with sessions() as s:
+        return s.scalar(select(func.count()).select_from(sensor_readings))
+
+
+def test_a_batch_sent_again_stores_and_counts_nothing_twice(sessions):
+    _sensor(sessions)
+    gw = _gateway(sessions)
+    now = NOW + timedelta(minutes=5)
+    first = _send(sessions, gw, [70, 85, 86], start=NOW, now=now)
+    assert (first.stored, first.duplicates, len(first.registered)) == (3, 0, 1)
+    before = _state(sessions)
+    assert (before.count, before.episodes, before.peak) == (2, 1, 86)
+    # The gateway did not hear the answer and sends the batch again: nothing new.
+    again = _send(sessions, gw, [70, 85, 86], start=NOW, now=now)
+    assert (again.stored, again.duplicates, again.registered, again.told) == (0, 3, [], [])
+    st = _state(sessions)
+    assert (st.count, st.episodes, st.peak, st.last_time) == (2, 1, 86, before.last_time)
+    # A batch half old, half new (and one reading twice in it): only the new ones count.
+    t = NOW + timedelta(seconds=20)
+    mixed = [
+        ReadingIn(sensor="TT-101", time=t, value=86),  # stored already
+        ReadingIn(sensor="TT-101", time=t + timedelta(seconds=10), value=91),
+        ReadingIn(sensor="TT-101", time=t + timedelta(seconds=10), value=99),  # twice
+        ReadingIn(sensor="tt-101", time=t + timedelta(seconds=20), value=87),
+    ]
+    with transaction(sessions) as s:
+        done = ingest_service.ingest(
+            session=s, gateway=s.get(SensorGateway, gw), readings=mixed, now=now
+        )
+    assert (done.stored, done.duplicates, done.registered) == (2, 2, [])
+    st = _state(sessions)
+    assert (st.count, st.episodes, st.peak) == (4, 1, 91)
+    assert _readings(sessions) == 5
+    with sessions() as s:
+        iot = select(func.count()).select_from(Anomaly).where(Anomaly.channel == "IOT")
+        assert s.scalar(iot) == 1
+        sensor = s.scalars(select(Sensor).where(Sensor.code == "TT-101")).one()
+        assert sensor.last_value == 87
+
+
+def test_the_key_migration_keeps_the_first_of_each_duplicate(cluster):
+    """0019: readings stored twice before the key existed are removed before it is made."""
+    from sqlalchemy import text
+    from sqlalchemy.pool import NullPool
+
+    from domain.db import make_engine
+    from domain.migrate import downgrade, upgrade
+
+    name = cluster.create()
+    url = cluster.url(name)
+    try:
+        downgrade(url, "0018_maximo")
+        engine = make_engine(url, poolclass=NullPool)
+        with engine.begin() as c:
+            for sensor, value in ((1, 1.0), (1, 2.0), (1, 3.0), (2, 4.0)):
+                c.execute(
+                    text("INSERT INTO sensor_readings VALUES (1, :s, :t, :v, NULL)"),
+                    {"s": sensor, "t": NOW, "v": value},
+                )
+        upgrade(url)
+        with engine.connect() as c:
+            rows = c.execute(text("SELECT sensor_id, value FROM sensor_readings ORDER BY 1"))
+            assert rows.all() == [(1, 1.0), (2, 4.0)]
+        engine.dispose()
+    finally:
+        cluster.drop(name)
