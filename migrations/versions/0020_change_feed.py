@@ -1,8 +1,8 @@
 """Change feed: each committed change to the tables the busiest reads use is announced on
 the `plantops_changed` channel, so API processes drop the answers they keep.
 
-Revision ID: 0022_change_feed
-Revises: 0018_maximo
+Revision ID: 0020_change_feed
+Revises: 0019_reading_key
 Create Date: 2026-12-01 21:40:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0022_change_feed"
-down_revision: str | None = "0018_maximo"
+revision: str = "0020_change_feed"
+down_revision: str | None = "0019_reading_key"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
