@@ -76,6 +76,15 @@ def get_report(session: Session, organization_id: int, report_id: int) -> Operat
     return report
 
 
+# What the report's lifecycle writes through the kit's step writer: the last step done.
+WRITABLE = frozenset({"status"})
+
+
+def load_locked(session: Session, organization_id: int, key: str) -> OperatorReport:
+    """The report of this reference (OPR-<id>), locked for its step's write."""
+    return get_report(session, organization_id, int(key.removeprefix("OPR-")))
+
+
 def record_report(
     *,
     session: Session,
@@ -90,8 +99,10 @@ def record_report(
     safety_hazard: bool,
     impacted_job: str | None,
     reported_at: datetime,
+    audited: bool = True,
 ) -> OperatorReport:
-    """The report's row under its reserved id, with its audit row; once."""
+    """The report's row under its reserved id, once. With its own audit row unless its
+    first step (REPORTED) is written through the lifecycle's step writer, which audits it."""
     found = session.get(OperatorReport, report_id)
     if found is not None:
         return found
@@ -112,6 +123,8 @@ def record_report(
     )
     session.add(report)
     session.flush()
+    if not audited:
+        return report
     record_change(
         session=session,
         actor=actor,
