@@ -85,6 +85,19 @@ def load_locked(session: Session, organization_id: int, key: str) -> OperatorRep
     return get_report(session, organization_id, int(key.removeprefix("OPR-")))
 
 
+def status_of(session: Session, organization_id: int, reference: str | None) -> str | None:
+    """The last step done of the report of this reference (OPR-<id>), for where the report
+    is named; None for another kind of reference or another organisation's report."""
+    number = (reference or "").removeprefix("OPR-")
+    if not reference or not reference.startswith("OPR-") or not number.isdigit():
+        return None
+    return session.scalar(
+        select(OperatorReport.status).where(
+            OperatorReport.id == int(number), OperatorReport.organization_id == organization_id
+        )
+    )
+
+
 def record_report(
     *,
     session: Session,
