@@ -45,11 +45,16 @@ def load_locked(session: Session, organization_id: int, key: str) -> StopWork:
     return swa
 
 
+RAISING = "RAISING"
+
+
 def create(*, session: Session, actor: Actor, swa_id: int, asset_id: int, reason: str) -> list[str]:
     """The stop-work's row under its reserved id, once, unaudited: its first step
-    (STOP_WORK_RAISED, through the step writer) audits it with the work it holds. The
-    work orders active on the asset now."""
-    if session.get(StopWork, swa_id) is None:
+    (STOP_WORK_RAISED, through the step writer) audits it with the work orders active on
+    the asset now, which this answers. A row raised before its steps were written this way
+    is audited already: it counts as that first step done, and keeps the work it holds."""
+    found = session.get(StopWork, swa_id, with_for_update=True)
+    if found is None:
         session.add(
             StopWork(
                 id=swa_id,
@@ -58,9 +63,16 @@ def create(*, session: Session, actor: Actor, swa_id: int, asset_id: int, reason
                 reason=reason,
                 raised_by=actor.full_name,
                 held_work_orders=[],
+                status=RAISING,
             )
         )
         session.flush()
+    elif found.status is None:
+        found.status, found.last_step = "STOP_WORK_RAISED", max(found.last_step, 1)
+        session.flush()
+        return list(found.held_work_orders)
+    elif found.status != RAISING:
+        return list(found.held_work_orders)
     return dispatch_service.active_on_asset(session, asset_id)
 
 

@@ -11,12 +11,14 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowInput
 
 from api.app import create_app
 from domain.db import make_engine, make_sessionmaker
@@ -115,8 +117,30 @@ async def ending_queue_workflows(dev_env, task_queue: str):
             pass
 
 
+# A workflow task lost with its killed worker is handed on after this long: a step write
+# (a local activity) runs inside the task, so a kill after one waits for it.
+TASK_TIMEOUT = timedelta(seconds=3)
+
+
+class _ShortTasks(Interceptor):
+    """The lifecycles the API starts here get a short workflow task timeout."""
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        class Outbound(OutboundInterceptor):
+            async def start_workflow(self, input: StartWorkflowInput):
+                return await super().start_workflow(replace(input, task_timeout=TASK_TIMEOUT))
+
+        return Outbound(next)
+
+
 @pytest.fixture
 async def http(task_queue: str, tmp_path: Path, app_sessions, temporal_client: Client):
+    temporal_client = Client(
+        temporal_client.service_client,
+        namespace=temporal_client.namespace,
+        data_converter=temporal_client.data_converter,
+        interceptors=[_ShortTasks()],
+    )
     settings = Settings(
         secret_key=SECRET,
         task_queue=task_queue,

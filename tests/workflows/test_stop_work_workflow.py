@@ -139,7 +139,7 @@ async def test_stop_work_holds_every_open_order_until_ehs_clears(
     assert [a.action for a in audit] == [e.action for e in state.events]
     assert (row.status, row.last_step) == ("WORK_ORDER_TOLD", len(audit))
     raised_row, cleared_row = audit[0], audit[4]
-    assert raised_row.previous_state == {"status": None, "held_work_orders": []}
+    assert raised_row.previous_state == {"status": "RAISING", "held_work_orders": []}
     assert raised_row.new_state["held_work_orders"] == [working.id]
     assert raised_row.reason == "guard missing"
     assert (cleared_row.action, cleared_row.user_name, cleared_row.reason) == (
@@ -267,3 +267,29 @@ async def test_a_stop_work_opened_while_another_releases_keeps_the_asset_held(
     )
     assert released == StopWorkReleased("SAFETY_HOLD", opened)
     assert asset_status(sessions) == "SAFETY_HOLD"
+
+
+async def test_a_stop_work_raised_before_its_steps_were_written_keeps_its_raise(
+    tclient: Client, sessions, task_queue
+):
+    """A row raised and audited by the writer from before, its lifecycle started later (as
+    the API does for one without): its raise counts as done, with the work it held."""
+    working = await _open(tclient, sessions, task_queue)
+    await _to_in_progress(working, sessions)
+    by = actor(sessions, "operator")
+    with transaction(sessions) as s:
+        asset_id = s.scalars(select(Asset.id).where(Asset.asset_number == ASSET)).one()
+        swa_id = stop_work_service.reserve_id(s)
+        stop_work_service.open_stop_work(session=s, actor=by, swa_id=swa_id, asset_id=asset_id,
+                                         reason="guard missing")  # fmt: skip
+    data = StopWorkInput(swa_id, by.organization_id, asset_id, ASSET, "guard missing", by)
+    swa = await tclient.start_workflow(
+        StopWorkWorkflow.run, data, id=f"SWA-{swa_id}", task_queue=task_queue
+    )
+    raised = await swa.execute_update(StopWorkWorkflow.raised)
+    assert raised.held_work_orders == [working.id]
+    with sessions() as s:
+        row = s.get(StopWork, swa_id)
+        actions = s.scalars(select(AuditLog.action).where(AuditLog.entity_id == swa.id)).all()
+    assert row.held_work_orders == [working.id] and row.status == "WORK_ORDER_TOLD"
+    assert actions.count("STOP_WORK_RAISED") == 1 and "ASSET_HELD" in actions
