@@ -9,6 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.asset_gateway import AssetChange, AssetGateway
 from activities.notifier import Subject
+from activities.steps import StepTarget
 from activities.work_orders import snapshot
 from domain.actor import system_actor
 from domain.db import transaction
@@ -36,6 +37,11 @@ REPORT_SUBJECT = Subject(
     render=service.render_report_notice,
 )
 
+# The report's steps, written by the kit's one step writer: the last step done.
+OPERATOR_REPORT_STEPS = StepTarget(
+    entity=service.ENTITY, load=service.load_locked, writable=service.WRITABLE
+)
+
 
 class BreakdownActivities:
     def __init__(
@@ -48,6 +54,15 @@ class BreakdownActivities:
 
     @activity.defn
     def record_report(self, data: BreakdownInput) -> str:
+        """The report's row with its audit row (runs recorded before the step writer)."""
+        return self._report(data, audited=True)
+
+    @activity.defn
+    def create_report(self, data: BreakdownInput) -> str:
+        """The report's row; its REPORTED step, through the step writer, audits it."""
+        return self._report(data, audited=False)
+
+    def _report(self, data: BreakdownInput, audited: bool) -> str:
         try:
             with transaction(self.sessions) as session:
                 service.record_report(
@@ -63,6 +78,7 @@ class BreakdownActivities:
                     safety_hazard=data.safety_hazard,
                     impacted_job=data.impacted_job,
                     reported_at=data.reported_at,
+                    audited=audited,
                 )
         except DomainError as err:
             refuse(err.kind, err.message, err.field)

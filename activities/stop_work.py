@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from activities.asset_gateway import AssetChange, AssetGateway
+from activities.steps import StepTarget
 from domain.actor import Actor, system_actor
 from domain.db import transaction
 from domain.errors import DomainError
@@ -34,6 +35,14 @@ FINAL = {s.value for s in wo_rules.FINAL}
 # Rounds of read-then-ask before a step gives up and is retried (each round lands a
 # change another stop-work made meanwhile; two are the usual most).
 SETTLE_AT_MOST = 10
+# The stop-work's decisions (raised with the work it holds, each work order told or not,
+# cleared, released), written by the kit's one step writer.
+STOP_WORK_STEPS = StepTarget(
+    entity=service.ENTITY,
+    load=service.load_locked,
+    writable=service.WRITABLE,
+    datetimes=service.DATETIMES,
+)
 
 
 class StopWorkActivities:
@@ -57,6 +66,22 @@ class StopWorkActivities:
                     reason=data.reason,
                 )
                 return list(swa.held_work_orders)
+        except DomainError as err:
+            refuse(err.kind, err.message, err.field)
+
+    @activity.defn
+    def create_stop_work(self, data: StopWorkInput) -> list[str]:
+        """The stop-work's row (its STOP_WORK_RAISED step audits it); the work orders
+        active on the asset, which that step names as held."""
+        try:
+            with transaction(self.sessions) as session:
+                return service.create(
+                    session=session,
+                    actor=data.actor,
+                    swa_id=data.swa_id,
+                    asset_id=data.asset_id,
+                    reason=data.reason,
+                )
         except DomainError as err:
             refuse(err.kind, err.message, err.field)
 

@@ -100,6 +100,7 @@ async def submit_report(
         "downtime_id": outcome.downtime_id,
         "impacted_jobs": outcome.impacted_jobs,
         "asset_status": outcome.asset_status,
+        "status": outcome.status,
     }
 
 

@@ -45,6 +45,7 @@ from domain.schemas.work_orders import (
     WorkOrderUpdate,
 )
 from domain.services import assets as asset_service
+from domain.services import breakdowns as breakdown_service
 from domain.services import work_orders as service
 from workflows.work_order import WorkOrderWorkflow
 from workflows.work_order_types import FirstArticleRequest, MoveRequest, VerifyRequest
@@ -174,6 +175,9 @@ async def _detail(
         evidence_kinds=list(rules.Evidence),
         required_evidence=sorted(rules.EVIDENCE.get(rules.WoType(wo.type), rules.DEFAULT_EVIDENCE)),
         history=history,
+        report_status=breakdown_service.status_of(
+            session, actor.organization_id, wo.source_reference
+        ),
         notice=request.query_params.get("notice"),
         warning=request.query_params.get("warning"),
         **extra,

@@ -6,7 +6,7 @@ from temporalio.client import Client
 from activities.anomalies import ANOMALY_STEPS, ANOMALY_SUBJECT, AnomalyActivities
 from activities.asset_gateway import AssetGateway
 from activities.assets import AssetActivities
-from activities.breakdown import REPORT_SUBJECT, BreakdownActivities
+from activities.breakdown import OPERATOR_REPORT_STEPS, REPORT_SUBJECT, BreakdownActivities
 from activities.channels import Channels
 from activities.imports import ImportActivities
 from activities.maximo import MaximoActivities
@@ -23,7 +23,7 @@ from activities.shift_reports import (
     ShiftReportActivities,
 )
 from activities.steps import StepActivities
-from activities.stop_work import StopWorkActivities
+from activities.stop_work import STOP_WORK_STEPS, StopWorkActivities
 from activities.work_orders import WORK_ORDER_STEPS, WorkOrderActivities
 from domain.settings import Settings, get_settings
 from workflows.alert_watch import AlertWatchWorkflow
@@ -94,7 +94,16 @@ def activities(
         [ANOMALY_SUBJECT, REPORT_SUBJECT, PM_SUBJECT, SHIFT_REPORT_SUBJECT],
     )
     steps = StepActivities(
-        sessions, [ANOMALY_STEPS, WORK_ORDER_STEPS, PM_STEPS, SHIFT_REPORT_STEPS], notifier
+        sessions,
+        [
+            ANOMALY_STEPS,
+            WORK_ORDER_STEPS,
+            PM_STEPS,
+            SHIFT_REPORT_STEPS,
+            OPERATOR_REPORT_STEPS,
+            STOP_WORK_STEPS,
+        ],
+        notifier,
     )
     return [
         steps.record_step,
@@ -126,11 +135,13 @@ def activities(
         work_orders.other_active_work_orders,
         gateway.change_asset_status,
         breakdown.record_report,
+        breakdown.create_report,
         breakdown.open_report_work_order,
         breakdown.open_report_downtime,
         breakdown.start_report_work_order,
         breakdown.take_asset_down,
         stop_work.open_stop_work,
+        stop_work.create_stop_work,
         stop_work.hold_asset,
         stop_work.open_work_orders,
         stop_work.tell_work_order,

@@ -79,5 +79,6 @@ class BreakdownState:
     downtime_id: int | None = None
     impacted_jobs: list[str] = field(default_factory=list)
     asset_status: str | None = None
+    status: str = "REPORTING"  # the last step done, as the report's row holds it
     steps: list[str] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)

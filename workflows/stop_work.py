@@ -9,7 +9,12 @@ another stop-work still holds it, and tells the work orders.
 The raise and the clear run one after the other in this workflow: a clear arriving while
 work orders are still being told waits for the raise to finish. Across two stop-works on
 one asset, each step reads what is open after its own commit and settles the asset and
-its work from that, asking again until what it reads still stands (see activities/stop_work)."""
+its work from that, asking again until what it reads still stands (see activities/stop_work).
+
+Each decision (raised with the work it holds, the asset held, each work order told or not
+reached, cleared, the asset released or still held) is written through the kit's step
+writer: the stop-work's fields and status with their audit row, keyed by the step's
+number. Runs recorded before STOP_WORK_STEPS kept them on the timeline only."""
 
 from datetime import timedelta
 
@@ -21,7 +26,15 @@ with workflow.unsafe.imports_passed_through():
     from domain.actor import Actor
     from domain.rules.roles import Action
     from domain.rules.work_order_doors import refusal as door_refusal
-    from workflows.kit import CONFLICT, NOT_ALLOWED, NOT_FOUND, Record, index, refuse
+    from workflows.kit import (
+        CONFLICT,
+        LOCAL_STEPS,
+        NOT_ALLOWED,
+        NOT_FOUND,
+        Record,
+        index,
+        refuse,
+    )
     from workflows.stop_work_types import (
         ClearRequest,
         HoldRequest,
@@ -43,6 +56,8 @@ CALL = {**WRITE, "start_to_close_timeout": timedelta(seconds=15)}
 # intervals up to half an hour (a hold of weeks keeps its history small), until told.
 RETRY_EVERY = timedelta(minutes=1)
 RETRY_AT_MOST = timedelta(minutes=30)
+# Each decision written to the stop-work's row with its audit row (the kit's step writer).
+STOP_WORK_STEPS = "stop-work-steps"
 
 
 @workflow.defn
@@ -57,22 +72,36 @@ class StopWorkWorkflow:
         self._raised: StopWorkRaisedEvent | None = None
         self._clear: ClearRequest | None = None
         self._cleared: StopWorkClearedEvent | None = None
-        # The timeline; the steps' rows and audit rows are this lifecycle's own activities.
+        # The steps written (or, in runs from before, logged) and the timeline.
         self._record = Record("STOP_WORK", f"SWA-{data.swa_id}", data.organization_id)
+        self._steps = False
+        self._not_told: set[str] = set()  # named as not reached (written once each)
 
     @workflow.run
     async def run(self, data: StopWorkInput) -> StopWorkState:
+        # Asked before the first command, so both markers lead the history.
+        self._steps = workflow.patched(STOP_WORK_STEPS)
+        if self._steps:
+            workflow.patched(LOCAL_STEPS)
         self._index()
-        self._held = await workflow.execute_activity_method(
-            StopWorkActivities.open_stop_work, data, **WRITE
-        )
-        self._log("STOP_WORK_RAISED", data.actor, data.reason)
+        if self._steps:
+            self._held = await workflow.execute_activity_method(
+                StopWorkActivities.create_stop_work, data, **WRITE
+            )
+            await self._step(
+                "STOP_WORK_RAISED", data.actor, data.reason, held_work_orders=list(self._held)
+            )
+        else:
+            self._held = await workflow.execute_activity_method(
+                StopWorkActivities.open_stop_work, data, **WRITE
+            )
+            self._log("STOP_WORK_RAISED", data.actor, data.reason)
         await workflow.execute_activity_method(
             StopWorkActivities.hold_asset,
             HoldRequest(data.swa_id, data.asset_id, data.actor, data.reason),
             **CALL,
         )
-        self._log("ASSET_HELD", data.actor, data.asset_number)
+        await self._step("ASSET_HELD", data.actor, data.asset_number)
         await self._tell_open(data.actor, data.reason, cleared=False)
         self._set_status("HELD")
         self._raised = StopWorkRaisedEvent(
@@ -89,15 +118,22 @@ class StopWorkWorkflow:
         clear = self._clear
         self._set_status("CLEARING")
         reason = clear.reason or "stop-work cleared"
+        if self._steps:
+            # Cleared before the asset is settled: the settling reads it as no longer open.
+            cleared_at = workflow.now().isoformat()
+            await self._step("STOP_WORK_CLEARED", clear.actor, reason,
+                             cleared_by=clear.actor.full_name, cleared_at=cleared_at)  # fmt: skip
         released = await workflow.execute_activity_method(
             StopWorkActivities.release_asset,
             ReleaseRequest(data.swa_id, data.asset_id, clear.actor, reason),
             **CALL,
         )
-        self._log("STOP_WORK_CLEARED", clear.actor, reason)
-        self._log("ASSET_RELEASED" if not released.still_open_stop_work else "ASSET_STILL_HELD",
-                  clear.actor, released.asset_status)  # fmt: skip
+        if not self._steps:
+            self._log("STOP_WORK_CLEARED", clear.actor, reason)
+        await self._step("ASSET_RELEASED" if not released.still_open_stop_work
+                         else "ASSET_STILL_HELD", clear.actor, released.asset_status)  # fmt: skip
         self._told, self._unreached = [], []
+        self._not_told = set()
         if not released.still_open_stop_work:
             await self._tell_open(clear.actor, clear.reason or "cleared", cleared=True)
         self._set_status("CLEARED")
@@ -197,7 +233,11 @@ class StopWorkWorkflow:
         )
         (self._told if told else self._unreached).append(number)
         if told:
-            self._log("WORK_ORDER_TOLD", actor, number)
+            await self._step("WORK_ORDER_TOLD", actor, number)
+        elif self._steps and number not in self._not_told:
+            # Named once as not reached; a retry that fails again writes nothing more.
+            self._not_told.add(number)
+            await self._step("WORK_ORDER_NOT_TOLD", actor, number)
 
     def _same_organization(self, actor: Actor) -> None:
         # Another organisation's caller learns nothing, not even that the order exists.
@@ -206,6 +246,14 @@ class StopWorkWorkflow:
 
     def _log(self, action: str, actor: Actor, detail: str = "") -> None:
         self._record.log(action, actor.full_name, actor.role, detail)
+
+    async def _step(self, action: str, actor: Actor, detail: str, **fields: object) -> None:
+        """A decision: the stop-work's status (and these fields) with its audit row, on the
+        timeline with them; in runs from before, on the timeline only."""
+        if self._steps:
+            await self._record.write(action, {"status": action, **fields}, actor, detail or None)
+        else:
+            self._log(action, actor, detail)
 
     def _set_status(self, status: str) -> None:
         self._status = status

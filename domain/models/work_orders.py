@@ -283,6 +283,9 @@ class OperatorReport(Base):
     reported_at: Mapped[datetime]
     work_order_number: Mapped[str | None] = mapped_column(String(20))
     downtime_id: Mapped[int | None] = mapped_column(ForeignKey("downtime_records.id"))
+    # The last step its lifecycle did (REPORTED … ASSET_DOWN), and that step's number.
+    status: Mapped[str | None] = mapped_column(String(40))
+    last_step: Mapped[int] = mapped_column(default=0)
 
 
 class StopWork(Base):
@@ -299,6 +302,9 @@ class StopWork(Base):
     cleared_by: Mapped[str | None] = mapped_column(String(200))
     cleared_at: Mapped[datetime | None]
     held_work_orders: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    # The last step its lifecycle did (STOP_WORK_RAISED … ASSET_RELEASED), and its number.
+    status: Mapped[str | None] = mapped_column(String(40))
+    last_step: Mapped[int] = mapped_column(default=0)
 
 
 class MaintenanceEvent(Base):

@@ -199,6 +199,8 @@ class OperatorReportOut(BaseModel):
     asset_status: str | None
     downtime_id: int | None
     impacted_jobs: list[str]
+    # The last step the report's lifecycle did (REPORTED … ASSET_DOWN).
+    status: str
 
 
 class StopWorkOut(BaseModel):

@@ -76,6 +76,28 @@ def get_report(session: Session, organization_id: int, report_id: int) -> Operat
     return report
 
 
+# What the report's lifecycle writes through the kit's step writer: the last step done.
+WRITABLE = frozenset({"status"})
+
+
+def load_locked(session: Session, organization_id: int, key: str) -> OperatorReport:
+    """The report of this reference (OPR-<id>), locked for its step's write."""
+    return get_report(session, organization_id, int(key.removeprefix("OPR-")))
+
+
+def status_of(session: Session, organization_id: int, reference: str | None) -> str | None:
+    """The last step done of the report of this reference (OPR-<id>), for where the report
+    is named; None for another kind of reference or another organisation's report."""
+    number = (reference or "").removeprefix("OPR-")
+    if not reference or not reference.startswith("OPR-") or not number.isdigit():
+        return None
+    return session.scalar(
+        select(OperatorReport.status).where(
+            OperatorReport.id == int(number), OperatorReport.organization_id == organization_id
+        )
+    )
+
+
 def record_report(
     *,
     session: Session,
@@ -90,8 +112,10 @@ def record_report(
     safety_hazard: bool,
     impacted_job: str | None,
     reported_at: datetime,
+    audited: bool = True,
 ) -> OperatorReport:
-    """The report's row under its reserved id, with its audit row; once."""
+    """The report's row under its reserved id, once. With its own audit row unless its
+    first step (REPORTED) is written through the lifecycle's step writer, which audits it."""
     found = session.get(OperatorReport, report_id)
     if found is not None:
         return found
@@ -112,6 +136,8 @@ def record_report(
     )
     session.add(report)
     session.flush()
+    if not audited:
+        return report
     record_change(
         session=session,
         actor=actor,

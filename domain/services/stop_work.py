@@ -31,10 +31,56 @@ def get(session: Session, organization_id: int, swa_id: int) -> StopWork:
     return swa
 
 
+# What the stop-work's lifecycle writes through the kit's step writer.
+WRITABLE = frozenset({"status", "held_work_orders", "cleared_by", "cleared_at"})
+DATETIMES = frozenset({"cleared_at"})
+
+
+def load_locked(session: Session, organization_id: int, key: str) -> StopWork:
+    """The stop-work of this reference (SWA-<id>), locked for its step's write."""
+    swa_id = int(key.removeprefix("SWA-"))
+    swa = session.get(StopWork, swa_id, with_for_update=True)
+    if swa is None or swa.organization_id != organization_id:
+        raise NotFound(f"stop-work {swa_id} not found", field="swa_id")
+    return swa
+
+
+RAISING = "RAISING"
+
+
+def create(*, session: Session, actor: Actor, swa_id: int, asset_id: int, reason: str) -> list[str]:
+    """The stop-work's row under its reserved id, once, unaudited: its first step
+    (STOP_WORK_RAISED, through the step writer) audits it with the work orders active on
+    the asset now, which this answers. A row raised before its steps were written this way
+    is audited already: it counts as that first step done, and keeps the work it holds."""
+    found = session.get(StopWork, swa_id, with_for_update=True)
+    if found is None:
+        session.add(
+            StopWork(
+                id=swa_id,
+                organization_id=actor.organization_id,
+                asset_id=asset_id,
+                reason=reason,
+                raised_by=actor.full_name,
+                held_work_orders=[],
+                status=RAISING,
+            )
+        )
+        session.flush()
+    elif found.status is None:
+        found.status, found.last_step = "STOP_WORK_RAISED", max(found.last_step, 1)
+        session.flush()
+        return list(found.held_work_orders)
+    elif found.status != RAISING:
+        return list(found.held_work_orders)
+    return dispatch_service.active_on_asset(session, asset_id)
+
+
 def open_stop_work(
     *, session: Session, actor: Actor, swa_id: int, asset_id: int, reason: str
 ) -> StopWork:
-    """The stop-work's row under its reserved id, naming the work it holds; once."""
+    """The stop-work's row under its reserved id, naming the work it holds, with its audit
+    row; once (runs recorded before the step writer)."""
     found = session.get(StopWork, swa_id)
     if found is not None:
         return found

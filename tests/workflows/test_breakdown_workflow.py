@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from temporalio.client import Client
 from temporalio.worker import Replayer
 
-from activities.breakdown import BreakdownActivities
+from activities.breakdown import OPERATOR_REPORT_STEPS, BreakdownActivities
+from activities.steps import StepInput, write
 from domain.db import transaction
 from domain.models import (
     Asset,
@@ -113,6 +114,7 @@ async def test_a_breakdown_report_does_every_step_once(tclient: Client, sessions
     ]  # fmt: skip
     assert [e.action for e in outcome.events] == outcome.steps
     assert outcome.events[0].by == data.actor.full_name
+    assert outcome.status == "ASSET_DOWN"
     found = (await handle.describe()).typed_search_attributes
     assert (found.get(ENTITY), found.get(ASSET_KEY), found.get(SITE), found.get(STATUS)) == (
         "OPERATOR_REPORT", ASSET, "JKS", "ASSET_DOWN",
@@ -127,6 +129,23 @@ async def test_a_breakdown_report_does_every_step_once(tclient: Client, sessions
     # Through the one notifier: the site's supervisors and managers, once each.
     assert first["notices"] and all("/OPERATOR_REPORT/IN_APP/" in k for k in first["notices"])
     assert [a for _, a in first["audit"]].count("CREATED") == 1
+    # Each step through the kit's step writer: the report's status, one audit row a step
+    # (who, role, before, after), in the order done.
+    reference = f"OPR-{data.report_id}"
+    with sessions() as s:
+        row = s.get(OperatorReport, data.report_id)
+        steps = s.scalars(
+            select(AuditLog).where(AuditLog.entity_id == reference).order_by(AuditLog.id)
+        ).all()
+    assert (row.status, row.last_step) == ("ASSET_DOWN", 7)  # six steps and one notice
+    assert [a.action for a in steps] == outcome.steps
+    assert {(a.user_name, a.user_role) for a in steps} == {(data.actor.full_name, data.actor.role)}
+    assert (steps[0].previous_state, steps[0].new_state) == (
+        {"status": None},
+        {"status": "REPORTED"},
+    )
+    assert steps[0].reason == data.description
+    assert steps[-1].previous_state == {"status": "WORK_ORDER_SUBMITTED"}
 
     # Each step run again after its commit (a worker lost before reporting it) adds nothing.
     acts = BreakdownActivities(sessions, tclient, task_queue)
@@ -139,12 +158,18 @@ async def test_a_breakdown_report_does_every_step_once(tclient: Client, sessions
     ) == "SUBMITTED"  # fmt: skip
     down = AssetDownRequest(data.report_id, data.asset_id, number, data.actor)
     assert await acts.take_asset_down(down) == "OUT_OF_SERVICE"
+    # A step write run again after its commit (its local activity retried) writes nothing.
+    again = StepInput("OPERATOR_REPORT", reference, data.organization_id, 2,
+                      "WORK_ORDER_OPENED", {"status": "WORK_ORDER_OPENED"}, data.actor)  # fmt: skip
+    assert write(sessions, OPERATOR_REPORT_STEPS, again).written is False
     assert counts(sessions, data) == first
+    with sessions() as s:
+        assert s.get(OperatorReport, data.report_id).status == "ASSET_DOWN"
 
     history = await handle.fetch_history()
     await Replayer(workflows=registry.WORKFLOWS).replay_workflow(history)
     if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
-        (HISTORIES / "breakdown_report.json").write_text(history.to_json())
+        (HISTORIES / "breakdown_report_steps.json").write_text(history.to_json())
 
 
 async def test_a_quality_report_opens_work_but_leaves_the_asset_running(
@@ -160,8 +185,15 @@ async def test_a_quality_report_opens_work_but_leaves_the_asset_running(
     outcome = await handle.result()
     assert outcome.work_order_type == "QUALITY_RELATED"
     assert (outcome.downtime_id, outcome.asset_status) == (None, None)
+    assert outcome.steps == [
+        "REPORTED", "WORK_ORDER_OPENED", "ROLES_NOTIFIED", "WORK_ORDER_SUBMITTED",
+    ]  # fmt: skip
+    with sessions() as s:
+        assert s.get(OperatorReport, data.report_id).status == "WORK_ORDER_SUBMITTED"
     assert counts(sessions, data)["asset"] == "IN_SERVICE"
 
 
 def test_breakdown_history_is_recorded():
+    # Before the step writer, and with it.
     assert (HISTORIES / "breakdown_report.json").exists()
+    assert (HISTORIES / "breakdown_report_steps.json").exists()

@@ -115,15 +115,28 @@ async def test_stop_work_holds_every_open_order_until_ehs_clears(
     with sessions() as s:
         row = s.get(StopWork, swa_id)
         audit = s.scalars(
-            select(AuditLog.action).where(AuditLog.entity_id == swa.id).order_by(AuditLog.id)
+            select(AuditLog).where(AuditLog.entity_id == swa.id).order_by(AuditLog.id)
         ).all()
-    assert row.cleared_by == actor(sessions, "ehs").full_name and row.cleared_at
-    assert audit == ["STOP_WORK_RAISED", "STOP_WORK_CLEARED"]
+    ehs = actor(sessions, "ehs")
+    assert row.cleared_by == ehs.full_name and row.cleared_at
+    assert row.held_work_orders == [working.id]
+    # Every decision through the kit's step writer: one audit row each, with the fields.
+    assert [a.action for a in audit] == [e.action for e in state.events]
+    assert (row.status, row.last_step) == ("WORK_ORDER_TOLD", len(audit))
+    raised_row, cleared_row = audit[0], audit[4]
+    assert raised_row.previous_state == {"status": "RAISING", "held_work_orders": []}
+    assert raised_row.new_state["held_work_orders"] == [working.id]
+    assert raised_row.reason == "guard missing"
+    assert (cleared_row.action, cleared_row.user_name, cleared_row.reason) == (
+        "STOP_WORK_CLEARED", ehs.full_name, "guard refitted",
+    )  # fmt: skip
+    assert cleared_row.previous_state["cleared_at"] is None
+    assert cleared_row.new_state["cleared_by"] == ehs.full_name
 
     history = await swa.fetch_history()
     await Replayer(workflows=registry.WORKFLOWS).replay_workflow(history)
     if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
-        (HISTORIES / "stop_work.json").write_text(history.to_json())
+        (HISTORIES / "stop_work_steps.json").write_text(history.to_json())
 
 
 async def test_a_work_order_that_cannot_be_reached_is_told_once_it_answers(
@@ -152,6 +165,14 @@ async def test_a_work_order_that_cannot_be_reached_is_told_once_it_answers(
         await asyncio.sleep(0.1)
     assert state.unreached == [] and lost.id in state.told
     assert await held(back)
+    # Named once as not reached (retries that failed again wrote nothing), then told.
+    with sessions() as s:
+        audit = s.execute(
+            select(AuditLog.action, AuditLog.reason)
+            .where(AuditLog.entity_id == swa.id, AuditLog.action.like("WORK_ORDER_%"))
+            .order_by(AuditLog.id)
+        ).all()
+    assert audit == [("WORK_ORDER_NOT_TOLD", lost.id), ("WORK_ORDER_TOLD", lost.id)]
 
 
 async def test_a_clear_sent_during_the_raise_waits_for_it(tclient: Client, sessions, task_queue):
@@ -195,7 +216,9 @@ async def test_two_stop_works_on_one_asset_end_consistent(tclient: Client, sessi
 
 
 def test_stop_work_history_is_recorded():
+    # Before the step writer, and with it.
     assert (HISTORIES / "stop_work.json").exists()
+    assert (HISTORIES / "stop_work_steps.json").exists()
 
 
 async def test_a_stop_work_opened_while_another_releases_keeps_the_asset_held(
@@ -229,3 +252,29 @@ async def test_a_stop_work_opened_while_another_releases_keeps_the_asset_held(
     )
     assert released == StopWorkReleased("SAFETY_HOLD", opened)
     assert asset_status(sessions) == "SAFETY_HOLD"
+
+
+async def test_a_stop_work_raised_before_its_steps_were_written_keeps_its_raise(
+    tclient: Client, sessions, task_queue
+):
+    """A row raised and audited by the writer from before, its lifecycle started later (as
+    the API does for one without): its raise counts as done, with the work it held."""
+    working = await _open(tclient, sessions, task_queue)
+    await _to_in_progress(working, sessions)
+    by = actor(sessions, "operator")
+    with transaction(sessions) as s:
+        asset_id = s.scalars(select(Asset.id).where(Asset.asset_number == ASSET)).one()
+        swa_id = stop_work_service.reserve_id(s)
+        stop_work_service.open_stop_work(session=s, actor=by, swa_id=swa_id, asset_id=asset_id,
+                                         reason="guard missing")  # fmt: skip
+    data = StopWorkInput(swa_id, by.organization_id, asset_id, ASSET, "guard missing", by)
+    swa = await tclient.start_workflow(
+        StopWorkWorkflow.run, data, id=f"SWA-{swa_id}", task_queue=task_queue
+    )
+    raised = await swa.execute_update(StopWorkWorkflow.raised)
+    assert raised.held_work_orders == [working.id]
+    with sessions() as s:
+        row = s.get(StopWork, swa_id)
+        actions = s.scalars(select(AuditLog.action).where(AuditLog.entity_id == swa.id)).all()
+    assert row.held_work_orders == [working.id] and row.status == "WORK_ORDER_TOLD"
+    assert actions.count("STOP_WORK_RAISED") == 1 and "ASSET_HELD" in actions
