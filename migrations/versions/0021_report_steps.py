@@ -1,8 +1,8 @@
 """Operator reports and stop-work orders record their lifecycle's steps: the last step done
 (`status`) and its number (`last_step`, the key that makes a retried write change nothing).
 
-Revision ID: 0023_report_steps
-Revises: 0022_change_feed
+Revision ID: 0021_report_steps
+Revises: 0020_change_feed
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0023_report_steps"
-down_revision: str | None = "0022_change_feed"
+revision: str = "0021_report_steps"
+down_revision: str | None = "0020_change_feed"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
