@@ -42,6 +42,7 @@ from workers.worker import build_alert_worker
 from workflows.alert_watch import alert_queue
 
 TEMPLATE = "plantops_template"
+KEPT_CONNECTIONS = 4
 SECRET = "test-secret-key-for-the-suite-only-0123456789"
 
 
@@ -125,7 +126,9 @@ def db_url(cluster: Cluster) -> Iterator[str]:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url, poolclass=NullPool)
+    """A few connections kept (a new one costs a server process), as many more as asked
+    for: no caller ever waits for the pool. The app's reads keep as many of their own."""
+    eng = make_engine(db_url, pool_size=KEPT_CONNECTIONS, max_overflow=-1)
     yield eng
     eng.dispose()
 
@@ -310,6 +313,14 @@ async def client(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+    await close_read_pool(app)
+
+
+async def close_read_pool(app) -> None:
+    """The reads' kept connections, which the app's lifespan closes when it runs."""
+    pool = getattr(app.state, "read_pool", None)
+    if pool is not None:
+        await pool.close()
 
 
 @pytest.fixture
