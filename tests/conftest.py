@@ -6,7 +6,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +26,7 @@ from temporalio.client import (
 )
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from api import tokens
 from api.app import create_app
@@ -41,17 +42,31 @@ from workers.worker import RUNNER, build_alert_worker
 from workflows.alert_watch import alert_queue
 
 TEMPLATE = "plantops_template"
+KEPT_CONNECTIONS = 4
 SECRET = "test-secret-key-for-the-suite-only-0123456789"
 
 
 class Cluster:
+    """The suite's PostgreSQL. A test's database is cloned from the template while the test
+    before it runs, and dropped while the next one runs: one thread does both, in order."""
+
     def __init__(self, pg: EmbeddedPostgres) -> None:
         self.pg = pg
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="databases")
+        self._next: Future[str] | None = None
+        self._drops: list[Future[None]] = []
 
     def admin(self) -> psycopg.Connection:
         return psycopg.connect(
             f"postgresql://postgres@127.0.0.1:{self.pg.port}/postgres", autocommit=True
         )
+
+    def fresh(self) -> str:
+        """A database cloned from the template, made ahead of time."""
+        ready, self._next = self._next, None
+        name = ready.result() if ready else self.create()
+        self._next = self._background.submit(self.create)
+        return name
 
     def create(self, template: str | None = TEMPLATE) -> str:
         name = "t_" + uuid.uuid4().hex[:12]
@@ -64,6 +79,20 @@ class Cluster:
     def drop(self, name: str) -> None:
         with self.admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def drop_later(self, name: str) -> None:
+        for dropped in [f for f in self._drops if f.done()]:
+            dropped.result()  # an earlier drop's failure shows
+            self._drops.remove(dropped)
+        self._drops.append(self._background.submit(self.drop, name))
+
+    def close(self) -> None:
+        """Waits for the clones and drops under way (a failed drop fails here)."""
+        if self._next is not None:
+            self.drop(self._next.result())
+        self._background.shutdown(wait=True)
+        for dropped in self._drops:
+            dropped.result()
 
     def url(self, name: str) -> str:
         return self.pg.url(name)
@@ -82,6 +111,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     load_demo(make_sessionmaker(engine))
     engine.dispose()
     yield cluster
+    cluster.close()
     pg.stop()
     shutil.rmtree(root, ignore_errors=True)
 
@@ -89,14 +119,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 @pytest.fixture
 def db_url(cluster: Cluster) -> Iterator[str]:
     """A fresh database with the schema and the demo enterprise."""
-    name = cluster.create()
+    name = cluster.fresh()
     yield cluster.url(name)
-    cluster.drop(name)
+    cluster.drop_later(name)
 
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url, poolclass=NullPool)
+    """A few connections kept (a new one costs a server process), as many more as asked
+    for: no caller ever waits for the pool. The app's reads keep as many of their own."""
+    eng = make_engine(db_url, pool_size=KEPT_CONNECTIONS, max_overflow=-1)
     yield eng
     eng.dispose()
 
@@ -104,6 +136,27 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return make_sessionmaker(engine)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def workflows_validated_once() -> Iterator[None]:
+    """A Worker validates each of its workflows in a fresh sandbox (about 0.4 s for the
+    registry), and the suite builds hundreds of workers of the same classes: each class is
+    validated by the first worker that has it, under the same restrictions."""
+    original = SandboxedWorkflowRunner.prepare_workflow
+    validated: set[tuple] = set()
+    kept: list = []  # the restrictions compared by identity, kept alive so no id is reused
+
+    def prepare_workflow(self: SandboxedWorkflowRunner, defn) -> None:
+        key = (defn.cls, defn.name, id(self.restrictions), self.runner_class)
+        if key not in validated:
+            original(self, defn)
+            validated.add(key)
+            kept.append(self.restrictions)
+
+    SandboxedWorkflowRunner.prepare_workflow = prepare_workflow  # type: ignore[method-assign]
+    yield
+    SandboxedWorkflowRunner.prepare_workflow = original  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")
@@ -261,6 +314,14 @@ async def client(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+    await close_read_pool(app)
+
+
+async def close_read_pool(app) -> None:
+    """The reads' kept connections, which the app's lifespan closes when it runs."""
+    pool = getattr(app.state, "read_pool", None)
+    if pool is not None:
+        await pool.close()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ first failed statement, which runs once more; a refusal raised by the work keeps
 
 import psycopg
 import pytest
+from sqlalchemy.pool import NullPool
 
 from api.read_pool import ReadPool, conninfo, keep_for, limit_for
 from domain.db import make_engine
@@ -37,7 +38,10 @@ async def test_a_refusal_raised_by_the_work_keeps_the_connection(db_url):
     await pool.close()
 
 
-def test_the_read_connections_follow_the_engines_pool(engine):
-    assert (keep_for(engine), limit_for(engine)) == (0, None)  # a NullPool: none kept
+def test_the_read_connections_follow_the_engines_pool():
+    unpooled = make_engine("postgresql://u@localhost/db", poolclass=NullPool)
+    assert (keep_for(unpooled), limit_for(unpooled)) == (0, None)  # none kept
+    unlimited = make_engine("postgresql://u@localhost/db", pool_size=4, max_overflow=-1)
+    assert (keep_for(unlimited), limit_for(unlimited)) == (4, None)
     pooled = make_engine("postgresql://u@localhost/db", pool_size=3, max_overflow=2)
     assert (keep_for(pooled), limit_for(pooled)) == (3, 5)

@@ -16,6 +16,7 @@ import uvicorn
 
 from api.app import create_app
 from domain import demo_data
+from tests.conftest import close_read_pool
 from workers.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +67,7 @@ async def live_server(settings, sessions, temporal_client, worker) -> AsyncItera
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await task
+    await close_read_pool(app)
 
 
 class Phone:

@@ -1,7 +1,9 @@
 """A worker for the kill tests: the real worker (every workflow and activity) plus an
 activity interceptor that SIGKILLs its own process once the N-th activity of one workflow
 type has done its work, before Temporal hears of it. Set PLANTOPS_TEST_KILL_AFTER to
-"<WorkflowType>:<N>"; without it this is a plain worker.
+"<WorkflowType>:<N>"; without it this is a plain worker. With PLANTOPS_TEST_START_ON_GO
+set it gets ready (imports, connection, workflows checked) and polls only once a line
+arrives on its standard input.
 
 A killed worker's activity is noticed by its heartbeat timeout, not its start-to-close
 timeout: this worker gives every activity a short heartbeat timeout and heartbeats for it
@@ -12,6 +14,7 @@ Run as `python -m tests.workers.boundary_worker` with the worker's usual environ
 import asyncio
 import os
 import signal
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -125,6 +128,10 @@ async def main() -> None:
             # A dead worker's cached workflows go back to the shared queue at once.
             sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
         )
+        if os.environ.get("PLANTOPS_TEST_START_ON_GO"):
+            # Started ahead, while the worker before it runs: polls once told to.
+            print("ready", flush=True)
+            await asyncio.to_thread(sys.stdin.readline)
         print("polling", flush=True)
         await worker.run()
 

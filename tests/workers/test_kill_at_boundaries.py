@@ -58,24 +58,34 @@ STOP_WORK_STEPS = 19
 
 
 class BoundaryWorker:
-    """The worker in its own process, killed by itself after the N-th step."""
+    """The worker in its own process, killed by itself after the N-th step. It is started
+    ahead (while the one before it runs) and polls once told to `go`."""
 
     def __init__(self, env: dict[str, str], kill_after: str | None = None) -> None:
-        env = dict(env)
+        env = {**env, "PLANTOPS_TEST_START_ON_GO": "1"}
         if kill_after:
             env["PLANTOPS_TEST_KILL_AFTER"] = kill_after
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.workers.boundary_worker"], env=env, cwd=ROOT
+            [sys.executable, "-m", "tests.workers.boundary_worker"],
+            env=env,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
         )
 
+    def go(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"go\n")
+        self.process.stdin.flush()
+
     async def killed(self) -> int:
-        for _ in range(int(TIMEOUT * 10)):
-            if self.process.poll() is not None:
-                return self.process.returncode
-            await asyncio.sleep(0.1)
-        raise AssertionError("the worker was not killed at its boundary")
+        try:
+            return await asyncio.to_thread(self.process.wait, TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the worker was not killed at its boundary") from None
 
     def stop(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -181,17 +191,21 @@ async def _through_kills(
     lifecycles' queries while `check` looks at the outcome. A killed step is run again
     first by the next worker (its commit was never reported), so that worker counts it,
     and the local activities of its workflow task before it (`reruns`)."""
-    workers: list[BoundaryWorker] = []
     reruns = reruns or {}
+    # The step each worker dies after, counted from its start; the last one lives.
+    kill_after, passed = [], 0
+    for boundary in boundaries:
+        kill_after.append(boundary - passed + (reruns.get(passed, 1) if passed else 0))
+        passed = boundary
+    workers = [BoundaryWorker(worker_env, f"{workflow_type}:{kill_after[0]}")]
     try:
         task = asyncio.ensure_future(call())
-        passed = 0
-        for boundary in boundaries:
-            after = boundary - passed + (reruns.get(passed, 1) if passed else 0)
-            workers.append(BoundaryWorker(worker_env, f"{workflow_type}:{after}"))
-            assert await workers[-1].killed() == -signal.SIGKILL, boundary
-            passed = boundary
-        workers.append(BoundaryWorker(worker_env))
+        for i, boundary in enumerate(boundaries):
+            workers[-1].go()
+            after = kill_after[i + 1] if i + 1 < len(kill_after) else None
+            workers.append(BoundaryWorker(worker_env, after and f"{workflow_type}:{after}"))
+            assert await workers[-2].killed() == -signal.SIGKILL, boundary
+        workers[-1].go()
         await check(await asyncio.wait_for(task, TIMEOUT))
     finally:
         for worker in workers:
@@ -281,10 +295,10 @@ async def _in_progress(http, token_for) -> str:
             201,
         )  # fmt: skip
     )["number"]
-    for _ in range(600):  # the lifecycle starts with the request; wait until it answers
+    for _ in range(2400):  # the lifecycle starts with the request; wait until it answers
         if (await http.get(f"{BASE}/work-orders/{number}", headers=sup)).json().get("live"):
             break
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.05)
     await _post(http, sup, f"/work-orders/{number}/submit")
     await _post(http, token_for("manager"), f"/work-orders/{number}/approve")
     await _post(http, sup, f"/work-orders/{number}/schedule", {"assignee": "tech"})
@@ -297,10 +311,10 @@ async def _draft(http, token_for) -> str:
     body = {"asset": ASSET, "type": "CORRECTIVE", "title": "Not started yet",
             "description": "Waiting"}  # fmt: skip
     number = (await _post(http, sup, "/work-orders", body, 201))["number"]
-    for _ in range(600):
+    for _ in range(2400):
         if (await http.get(f"{BASE}/work-orders/{number}", headers=sup)).json().get("live"):
             return number
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.05)
     raise AssertionError(number)
 
 
