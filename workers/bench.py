@@ -369,8 +369,11 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
         return
     if args.what == "pm":
         from workers.bench_pm import cmd_bench_pm
+        from workers.cli import database_url
 
-        cmd_bench_pm(settings, args.schedules, args.keep)
+        with database_url(settings) as url:  # the configured database, or the embedded one
+            cmd_bench_pm(settings.model_copy(update={"database_url": url}), args.schedules,
+                         args.keep)  # fmt: skip
         return
     if args.what == "sensors":  # on a scratch system of its own
         from workers.bench_sensors import cmd_bench_sensors
