@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -178,8 +180,9 @@ def _die_with_parent() -> None:
 
 
 MAX_DEFAULT_API_WORKERS = 8
-# The niceness of the routine parts (lifecycle worker, API) under `plantops up`.
+# The niceness of the routine parts (lifecycle worker, API) under `plantops up`, once it is up.
 ROUTINE_NICENESS = 10
+API_START_TIMEOUT = 300.0  # seconds for the API to answer on its port under `plantops up`
 
 
 def api_workers(settings: Settings) -> int:
@@ -188,6 +191,18 @@ def api_workers(settings: Settings) -> int:
     if "api_workers" in settings.model_fields_set:
         return settings.api_workers
     return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_API_WORKERS))
+
+
+def wait_for_api(supervisor: Supervisor, port: int, timeout: float) -> None:
+    """Until the API answers on its port, the supervisor keeping the parts running meanwhile
+    (one that crashes while starting is started again)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        supervisor.check()
+        with contextlib.suppress(StartupError):
+            wait_for_port(port, 1.0, "the API", host="127.0.0.1")
+            return
+    raise StartupError(f"the API did not open port {port} within {timeout:.0f} s")
 
 
 def _interrupt(*_: object) -> None:
@@ -256,7 +271,10 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
         for part, (argv, niceness) in parts.items():
             command = [sys.executable, "-m", "workers.cli", *argv]
             supervisor.start(ChildProcess(part, command, env, niceness=niceness))
-        wait_for_port(settings.api_port, 60, "the API", host="127.0.0.1")
+        # Generous: on a busy machine the API's first imports take a while; a part that
+        # crashes meanwhile is restarted by the supervisor, not waited for in vain.
+        wait_for_api(supervisor, settings.api_port, API_START_TIMEOUT)
+        supervisor.settle()
         ui = (
             f"http://127.0.0.1:{settings.temporal_ui_port}"
             if not settings.temporal_address

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from workers.backoff import Backoff
@@ -46,6 +47,7 @@ class ChildProcess:
     ) -> None:
         self.name = name
         self.niceness = niceness
+        self.settled = False
         self.argv = list(argv)
         self.env = dict(env) if env is not None else None
         self.stop_timeout = stop_timeout
@@ -57,11 +59,22 @@ class ChildProcess:
 
     def start(self) -> None:
         self.process = subprocess.Popen(self.argv, env=self.env, start_new_session=True)
-        if self.niceness:
-            # Lower CPU priority for routine parts: when the cores are short, the kernel
-            # serves the parts left at the normal priority (the safety watches) first.
-            # Relative to what it inherited: raising niceness needs no privilege.
-            pid = self.process.pid
+        if self.settled:  # a restart while the system runs: at the lower priority at once
+            self._lower_priority()
+
+    def settle(self) -> None:
+        """From now on the part runs at its lower priority. Left at the normal priority while
+        the system starts, it cannot be starved of the CPU by whatever else the machine runs
+        during its imports; then, when the cores are short, the kernel serves the parts left
+        at the normal priority (the safety watches) first."""
+        self.settled = True
+        self._lower_priority()
+
+    def _lower_priority(self) -> None:
+        if not self.niceness or self.process is None:
+            return
+        for pid in (self.process.pid, *descendants(self.process.pid)):
+            # Relative to what it has: raising niceness needs no privilege.
             with contextlib.suppress(OSError):  # it may have exited already
                 niceness = min(os.getpriority(os.PRIO_PROCESS, pid) + self.niceness, 19)
                 os.setpriority(os.PRIO_PROCESS, pid, niceness)
@@ -78,6 +91,24 @@ class ChildProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes started by `pid` and by them (for an API served by several processes),
+    read from /proc; none where there is no /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # The command name, in parentheses, may hold spaces: the fields follow its end.
+            fields = entry.read_text().rpartition(")")[2].split()
+            children.setdefault(int(fields[1]), []).append(int(entry.parent.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def describe_exit(code: int) -> str:
@@ -163,6 +194,13 @@ class Supervisor:
         while not stop.is_set():
             self.check()
             stop.wait(self.poll_every)
+
+    def settle(self) -> None:
+        """The system is up: every part now runs at its own priority."""
+        for watch in self._watches:
+            settle = getattr(watch.service, "settle", None)
+            if settle is not None:
+                settle()
 
     def stop_all(self) -> None:
         for watch in reversed(self._watches):

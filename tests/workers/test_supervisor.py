@@ -1,6 +1,7 @@
 """The supervisor of `plantops up`: the back-off policy, and a real child killed with SIGKILL
 that comes back while its sibling keeps running."""
 
+import contextlib
 import logging
 import os
 import signal
@@ -11,7 +12,7 @@ import time
 import pytest
 
 from workers.backoff import Backoff
-from workers.supervisor import ChildProcess, Supervisor, describe_exit
+from workers.supervisor import ChildProcess, Supervisor, descendants, describe_exit
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 
@@ -105,3 +106,47 @@ def test_a_part_that_cannot_start_is_tried_again_later(caplog):
     assert "flaky did not restart (no such file); next try in 0.2 s" in lines
     assert "flaky did not restart (still missing); next try in 0.2 s" in lines
     assert "flaky restarted" in lines
+
+
+PARENT_OF_ONE = [
+    sys.executable,
+    "-c",
+    "import subprocess, sys, time;"
+    "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']);"
+    "time.sleep(60)",
+]
+
+
+def test_a_routine_part_starts_at_full_priority_and_yields_once_the_system_is_up():
+    # On a busy machine a part started at a low priority can be starved while it imports;
+    # it is lowered, with what it started (the API's processes), only once all is up.
+    supervisor = Supervisor(Backoff(initial=0.1, cap=0.2), poll_every=0.02)
+    routine = ChildProcess("routine", PARENT_OF_ONE, stop_timeout=5, niceness=10)
+    watch = ChildProcess("watch", SLEEPER, stop_timeout=5)
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    supervisor.start(routine)
+    supervisor.start(watch)
+    grandchildren: list[int] = []
+    try:
+        _wait_for(lambda: descendants(routine.pid))
+        grandchildren = descendants(routine.pid)
+        assert os.getpriority(os.PRIO_PROCESS, routine.pid) == base
+
+        supervisor.settle()
+        lowered = min(base + 10, 19)
+        assert os.getpriority(os.PRIO_PROCESS, routine.pid) == lowered
+        assert [os.getpriority(os.PRIO_PROCESS, p) for p in grandchildren] == [lowered]
+        assert os.getpriority(os.PRIO_PROCESS, watch.pid) == base
+
+        first = routine.pid
+        os.kill(first, signal.SIGKILL)  # restarted while the system runs: lowered at once
+        _wait_for(lambda: routine.exit_code() is not None)
+        supervisor.check()
+        _wait_for(lambda: supervisor.check() or routine.pid != first)
+        assert os.getpriority(os.PRIO_PROCESS, routine.pid) == lowered
+    finally:
+        grandchildren += descendants(routine.pid) if routine.exit_code() is None else []
+        supervisor.stop_all()
+        for pid in grandchildren:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
