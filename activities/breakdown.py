@@ -9,11 +9,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities.asset_gateway import AssetChange, AssetGateway
 from activities.notifier import Subject
-from activities.steps import StepTarget
+from activities.steps import StepTarget, refusing
 from activities.work_orders import snapshot
 from domain.actor import system_actor
 from domain.db import transaction
-from domain.errors import DomainError
 from domain.models import Asset
 from domain.rules.asset_status import AssetStatus, origins
 from domain.services import breakdowns as service
@@ -25,7 +24,7 @@ from workflows.breakdown_types import (
     ReportStepRequest,
     StartWorkOrderRequest,
 )
-from workflows.kit import passed_on, refuse
+from workflows.kit import passed_on
 from workflows.work_order import WorkOrderWorkflow
 from workflows.work_order_types import MoveRequest, WorkOrderInput
 
@@ -63,40 +62,34 @@ class BreakdownActivities:
         return self._report(data, audited=False)
 
     def _report(self, data: BreakdownInput, audited: bool) -> str:
-        try:
-            with transaction(self.sessions) as session:
-                service.record_report(
-                    session=session,
-                    actor=data.actor,
-                    report_id=data.report_id,
-                    asset_id=data.asset_id,
-                    report_type=data.report_type,
-                    severity=data.severity,
-                    symptom=data.symptom,
-                    description=data.description,
-                    stopped_equipment=data.stopped_equipment,
-                    safety_hazard=data.safety_hazard,
-                    impacted_job=data.impacted_job,
-                    reported_at=data.reported_at,
-                    audited=audited,
-                )
-        except DomainError as err:
-            refuse(err.kind, err.message, err.field)
+        with refusing(self.sessions) as session:
+            service.record_report(
+                session=session,
+                actor=data.actor,
+                report_id=data.report_id,
+                asset_id=data.asset_id,
+                report_type=data.report_type,
+                severity=data.severity,
+                symptom=data.symptom,
+                description=data.description,
+                stopped_equipment=data.stopped_equipment,
+                safety_hazard=data.safety_hazard,
+                impacted_job=data.impacted_job,
+                reported_at=data.reported_at,
+                audited=audited,
+            )
         return service.reference(data.report_id)
 
     @activity.defn
     def open_report_work_order(self, data: ReportStepRequest) -> OpenedWorkOrder:
-        try:
-            with transaction(self.sessions) as session:
-                wo = service.open_work_order(
-                    session=session,
-                    actor=data.actor,
-                    report_id=data.report_id,
-                    photo_keys=data.photo_keys,
-                )
-                return OpenedWorkOrder(wo.number, wo.type)
-        except DomainError as err:
-            refuse(err.kind, err.message, err.field)
+        with refusing(self.sessions) as session:
+            wo = service.open_work_order(
+                session=session,
+                actor=data.actor,
+                report_id=data.report_id,
+                photo_keys=data.photo_keys,
+            )
+            return OpenedWorkOrder(wo.number, wo.type)
 
     @activity.defn
     def open_report_downtime(self, data: ReportStepRequest) -> int | None:

@@ -11,8 +11,8 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from activities.steps import refusing
 from domain.db import transaction
-from domain.errors import DomainError
 from domain.models import Anomaly
 from domain.services import imports as service
 from domain.settings import Settings
@@ -24,7 +24,6 @@ from workflows.anomaly_import_types import (
     ImportRowsState,
     RegisterBatchRequest,
 )
-from workflows.kit import refuse
 
 STARTS_AT_ONCE = 25  # lifecycle starts in flight per batch
 URGENT_LEVELS = ("G1", "G2")  # paged at once (H1, H2): their lifecycles start first
@@ -47,14 +46,9 @@ class ImportActivities:
 
     @activity.defn
     def read_import_rows(self, data: AnomalyImportInput) -> ImportRowsState:
-        try:
-            with transaction(self.sessions) as session:
-                rows = service.load_rows(
-                    session=session, actor=data.actor, import_id=data.import_id
-                )
-                numbers = service.row_numbers(session=session, import_id=data.import_id)
-        except DomainError as err:
-            refuse(err.kind, err.message, err.field)
+        with refusing(self.sessions) as session:
+            rows = service.load_rows(session=session, actor=data.actor, import_id=data.import_id)
+            numbers = service.row_numbers(session=session, import_id=data.import_id)
         return ImportRowsState(rows, numbers)
 
     @activity.defn

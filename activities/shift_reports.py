@@ -8,9 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from activities.notifier import Subject
-from activities.steps import StepTarget, refusal
+from activities.steps import StepTarget, refusing
 from domain.db import transaction
-from domain.errors import DomainError
 from domain.models import ShiftReport
 from domain.services import files, handover
 from domain.services import shift_report_exports as exports
@@ -51,35 +50,29 @@ class ShiftReportActivities:
 
     @activity.defn
     def shift_ended(self, organization_id: int, site_code: str, fired_at: datetime) -> FiredShift:
-        try:
-            with transaction(self.sessions) as session:
-                site = service.site_by_code(session, organization_id, site_code)
-                window = service.fired_shift(session, site, fired_at)
-        except DomainError as err:
-            raise refusal(err) from err
+        with refusing(self.sessions) as session:
+            site = service.site_by_code(session, organization_id, site_code)
+            window = service.fired_shift(session, site, fired_at)
         if window is None:
             return FiredShift()
         return FiredShift(window.code, window.day.isoformat())
 
     @activity.defn
     def draft_shift_report(self, data: ShiftReportInput) -> ShiftReportFacts:
-        try:
-            with transaction(self.sessions) as session:
-                site = service.site_by_code(session, data.organization_id, data.site_code)
-                window = service.shift_window(
-                    session, site, data.shift_code, date.fromisoformat(data.day)
-                )
-                drafted = service.draft(
-                    session=session, site=site, window=window, version=data.version,
-                    corrects=data.corrects, reason=data.reason, actor=data.actor,
-                )  # fmt: skip
-                r = drafted.report
-                return ShiftReportFacts(
-                    r.reference, r.status, r.last_step, list(r.supervisor_ids or []),
-                    drafted.created, r.notes, r.reminders,
-                )  # fmt: skip
-        except DomainError as err:
-            raise refusal(err) from err
+        with refusing(self.sessions) as session:
+            site = service.site_by_code(session, data.organization_id, data.site_code)
+            window = service.shift_window(
+                session, site, data.shift_code, date.fromisoformat(data.day)
+            )
+            drafted = service.draft(
+                session=session, site=site, window=window, version=data.version,
+                corrects=data.corrects, reason=data.reason, actor=data.actor,
+            )  # fmt: skip
+            r = drafted.report
+            return ShiftReportFacts(
+                r.reference, r.status, r.last_step, list(r.supervisor_ids or []),
+                drafted.created, r.notes, r.reminders,
+            )  # fmt: skip
 
     @activity.defn
     def archive_shift_report(self, data: ArchiveRequest) -> str:

@@ -2,7 +2,8 @@
 row with its audit row, idempotent by the workflow's step number. Each lifecycle describes
 its record once (a StepTarget); nothing else about writing a step is lifecycle-specific."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,18 @@ def refusal(err: DomainError) -> ApplicationError:
     """A business refusal will not change on retry: non-retryable, its field as detail."""
     details = [err.field] if err.field else []
     return ApplicationError(err.message, *details, type=err.kind, non_retryable=True)
+
+
+@contextmanager
+def refusing(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work for an activity: committed on success; a business refusal reaches
+    the workflow as a typed, non-retryable error (it will not change on retry), any other
+    error is retried as usual."""
+    try:
+        with transaction(sessions) as session:
+            yield session
+    except DomainError as err:
+        raise refusal(err) from err
 
 
 def record(sessions: sessionmaker[Session], target: StepTarget, data: StepInput) -> bool:

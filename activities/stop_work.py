@@ -13,14 +13,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from activities.asset_gateway import AssetChange, AssetGateway
-from activities.steps import StepTarget
+from activities.steps import StepTarget, refusing
 from domain.actor import Actor, system_actor
 from domain.db import transaction
-from domain.errors import DomainError
 from domain.rules import work_orders as wo_rules
 from domain.services import dispatch as dispatch_service
 from domain.services import stop_work as service
-from workflows.kit import refuse
 from workflows.stop_work_types import (
     HoldRequest,
     ReleaseRequest,
@@ -56,34 +54,28 @@ class StopWorkActivities:
     @activity.defn
     def open_stop_work(self, data: StopWorkInput) -> list[str]:
         """The stop-work's row; the work orders active on the asset when it was raised."""
-        try:
-            with transaction(self.sessions) as session:
-                swa = service.open_stop_work(
-                    session=session,
-                    actor=data.actor,
-                    swa_id=data.swa_id,
-                    asset_id=data.asset_id,
-                    reason=data.reason,
-                )
-                return list(swa.held_work_orders)
-        except DomainError as err:
-            refuse(err.kind, err.message, err.field)
+        with refusing(self.sessions) as session:
+            swa = service.open_stop_work(
+                session=session,
+                actor=data.actor,
+                swa_id=data.swa_id,
+                asset_id=data.asset_id,
+                reason=data.reason,
+            )
+            return list(swa.held_work_orders)
 
     @activity.defn
     def create_stop_work(self, data: StopWorkInput) -> list[str]:
         """The stop-work's row (its STOP_WORK_RAISED step audits it); the work orders
         active on the asset, which that step names as held."""
-        try:
-            with transaction(self.sessions) as session:
-                return service.create(
-                    session=session,
-                    actor=data.actor,
-                    swa_id=data.swa_id,
-                    asset_id=data.asset_id,
-                    reason=data.reason,
-                )
-        except DomainError as err:
-            refuse(err.kind, err.message, err.field)
+        with refusing(self.sessions) as session:
+            return service.create(
+                session=session,
+                actor=data.actor,
+                swa_id=data.swa_id,
+                asset_id=data.asset_id,
+                reason=data.reason,
+            )
 
     @activity.defn
     async def hold_asset(self, data: HoldRequest) -> str:
@@ -147,17 +139,14 @@ class StopWorkActivities:
     async def release_asset(self, data: ReleaseRequest) -> StopWorkReleased:
         """The stop-work cleared; the asset back to MAINTENANCE unless another stop-work
         still holds it."""
-        try:
-            with transaction(self.sessions) as session:
-                service.mark_cleared(
-                    session=session,
-                    actor=data.actor,
-                    swa_id=data.swa_id,
-                    reason=data.reason,
-                    now=datetime.now(UTC),
-                )
-        except DomainError as err:
-            refuse(err.kind, err.message, err.field)
+        with refusing(self.sessions) as session:
+            service.mark_cleared(
+                session=session,
+                actor=data.actor,
+                swa_id=data.swa_id,
+                reason=data.reason,
+                now=datetime.now(UTC),
+            )
         status, still_open = await self._settle_asset(
             data.asset_id, data.reason or "stop-work cleared", data.actor
         )
