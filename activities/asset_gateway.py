@@ -1,6 +1,7 @@
 """Asset status changes asked for by other lifecycles, sent to the asset's own workflow
 so it stays the one owner of the status (seed 003 B.4)."""
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -76,8 +77,8 @@ class AssetGateway:
         """The asset's status after the change (unchanged when only_from excluded it)."""
         if self.client is None:
             raise ApplicationError("no Temporal client for asset changes", non_retryable=True)
-        with self.sessions() as session:
-            start = asset_workflow_start(session, session.get(Asset, change.asset_id))
+        # Read off the event loop: the worker's other activities and workflows run on it.
+        start = await asyncio.to_thread(self._start_of, change.asset_id)
         request = ChangeStatusRequest(
             change.status,
             change.reason,
@@ -102,3 +103,7 @@ class AssetGateway:
                 raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from err
             raise
         return entry.status
+
+    def _start_of(self, asset_id: int) -> tuple[str, AssetInput]:
+        with self.sessions() as session:
+            return asset_workflow_start(session, session.get(Asset, asset_id))

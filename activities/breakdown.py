@@ -1,6 +1,8 @@
 """The steps of a breakdown report: each opens a session, runs one service keyed by the
 report, and commits; run again after its commit it finds its own work and adds nothing."""
 
+import asyncio
+
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -103,11 +105,15 @@ class BreakdownActivities:
         """The work order's lifecycle, started once and submitted once; its status."""
         if self.client is None:
             raise ApplicationError("no Temporal client to start work orders", non_retryable=True)
-        with self.sessions() as session:
-            wo = work_order_service.get(session, data.actor.organization_id, data.number)
-            start = WorkOrderInput(
-                wo.number, wo.organization_id, snapshot(session, wo), data.indexed
-            )
+
+        def read() -> WorkOrderInput:
+            with self.sessions() as session:
+                wo = work_order_service.get(session, data.actor.organization_id, data.number)
+                return WorkOrderInput(
+                    wo.number, wo.organization_id, snapshot(session, wo), data.indexed
+                )
+
+        start = await asyncio.to_thread(read)  # off the worker's event loop
         handle = await self.client.start_workflow(
             WorkOrderWorkflow.run,
             start,
@@ -135,8 +141,12 @@ class BreakdownActivities:
     async def take_asset_down(self, data: AssetDownRequest) -> str:
         """Out of service through the asset's workflow, unless already down or held by a
         stop-work (stricter): the report stands either way. The asset's status after."""
-        with self.sessions() as session:
-            current = session.get(Asset, data.asset_id).status.value
+
+        def read() -> str:
+            with self.sessions() as session:
+                return session.get(Asset, data.asset_id).status.value
+
+        current = await asyncio.to_thread(read)  # off the worker's event loop
         if current in service.STOPPED_ALREADY:
             return current
         # Only legal origins: from any other status nothing moves and the report stays whole.

@@ -4,6 +4,7 @@ to change; read again after the change landed, so steps of two stop-works on one
 interleave without undoing each other, and a step run again after its commit changes
 nothing. No transaction or lock is held across a Temporal call."""
 
+import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -88,11 +89,7 @@ class StopWorkActivities:
             )
         except ApplicationError as err:
             if err.non_retryable:
-                with transaction(self.sessions) as session:
-                    service.void_refused(
-                        session=session, actor=platform, swa_id=data.swa_id,
-                        why=err.message, now=datetime.now(UTC),
-                    )  # fmt: skip
+                await asyncio.to_thread(self._void, platform, data.swa_id, err.message)
             raise
         return status
 
@@ -113,7 +110,7 @@ class StopWorkActivities:
         told: bool | None = None
         for _ in range(SETTLE_AT_MOST):
             # Read in its own short transaction; the work order is told after it ends.
-            held = self._stop_work_open(data.asset_id)
+            held = await asyncio.to_thread(self._stop_work_open, data.asset_id)
             if told is not None and told == held:
                 return True  # what was told still stands after it landed
             try:
@@ -139,6 +136,21 @@ class StopWorkActivities:
     async def release_asset(self, data: ReleaseRequest) -> StopWorkReleased:
         """The stop-work cleared; the asset back to MAINTENANCE unless another stop-work
         still holds it."""
+        await asyncio.to_thread(self._mark_cleared, data)  # off the worker's event loop
+        status, still_open = await self._settle_asset(
+            data.asset_id, data.reason or "stop-work cleared", data.actor
+        )
+        return StopWorkReleased(status, [i for i in still_open if i != data.swa_id])
+
+    # -- the asset's hold, settled without a lock held across a call --
+
+    def _void(self, platform: Actor, swa_id: int, why: str) -> None:
+        with transaction(self.sessions) as session:
+            service.void_refused(
+                session=session, actor=platform, swa_id=swa_id, why=why, now=datetime.now(UTC)
+            )
+
+    def _mark_cleared(self, data: ReleaseRequest) -> None:
         with refusing(self.sessions) as session:
             service.mark_cleared(
                 session=session,
@@ -147,12 +159,10 @@ class StopWorkActivities:
                 reason=data.reason,
                 now=datetime.now(UTC),
             )
-        status, still_open = await self._settle_asset(
-            data.asset_id, data.reason or "stop-work cleared", data.actor
-        )
-        return StopWorkReleased(status, [i for i in still_open if i != data.swa_id])
 
-    # -- the asset's hold, settled without a lock held across a call --
+    def _open_on(self, asset_id: int) -> list[int]:
+        with self.sessions() as session:
+            return service.open_on(session, asset_id)
 
     def _stop_work_open(self, asset_id: int) -> bool:
         with self.sessions() as session:
@@ -170,8 +180,7 @@ class StopWorkActivities:
         acted_on: bool | None = None
         status = ""
         for _ in range(SETTLE_AT_MOST):
-            with self.sessions() as session:
-                still_open = service.open_on(session, asset_id)
+            still_open = await asyncio.to_thread(self._open_on, asset_id)  # off the loop
             held = bool(still_open)
             if acted_on is not None and acted_on == held:
                 return status, still_open

@@ -1,6 +1,7 @@
 """Breakdowns and stop-work (seed 003 E.1, E.4, F.3): the API validates, starts or updates
 the lifecycle that does the steps (BreakdownWorkflow, StopWorkWorkflow), and answers."""
 
+import asyncio
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -42,51 +43,55 @@ async def submit_report(
         why = upload_refusal(len(content), content_type, "PHOTO_BEFORE", "image")
         if why:
             raise RuleViolation(why, field="photos")
-    with app_state.sessions() as session, session.begin():
-        asset = asset_service.asset_for_write(session=session, actor=actor, ref=data.asset)
-        if data.report_type.value == "BREAKDOWN" or data.stopped_equipment:
-            # Refused before anything is written: a breakdown takes its asset down.
-            why = unreachable(
-                AssetStatus(asset.status.value),
-                AssetStatus.OUT_OF_SERVICE,
-                AssetStatus.SAFETY_HOLD,
-            )
-            if why:
-                raise ApiError(422, "RuleViolation", f"asset: {why}", "asset")
-        report_id = breakdown_service.reserve_report_id(session)
-        keys = [
-            breakdown_service.store_file(
-                session=session,
+
+    def prepare() -> BreakdownInput:
+        with app_state.sessions() as session, session.begin():
+            asset = asset_service.asset_for_write(session=session, actor=actor, ref=data.asset)
+            if data.report_type.value == "BREAKDOWN" or data.stopped_equipment:
+                # Refused before anything is written: a breakdown takes its asset down.
+                why = unreachable(
+                    AssetStatus(asset.status.value),
+                    AssetStatus.OUT_OF_SERVICE,
+                    AssetStatus.SAFETY_HOLD,
+                )
+                if why:
+                    raise ApiError(422, "RuleViolation", f"asset: {why}", "asset")
+            report_id = breakdown_service.reserve_report_id(session)
+            keys = [
+                breakdown_service.store_file(
+                    session=session,
+                    organization_id=actor.organization_id,
+                    filename=name,
+                    content_type=content_type,
+                    content=content,
+                )
+                for name, content_type, content in photos
+            ]
+            return BreakdownInput(
+                report_id=report_id,
                 organization_id=actor.organization_id,
-                filename=name,
-                content_type=content_type,
-                content=content,
+                asset_id=asset.id,
+                asset_number=asset.asset_number,
+                report_type=data.report_type.value,
+                severity=data.severity.value,
+                symptom=data.symptom.value,
+                description=data.description,
+                stopped_equipment=data.stopped_equipment,
+                safety_hazard=data.safety_hazard,
+                impacted_job=data.impacted_job,
+                reported_at=data.reported_at or datetime.now(UTC),
+                actor=actor,
+                photo_keys=keys,
+                site_code=asset.site.code,
             )
-            for name, content_type, content in photos
-        ]
-        start = BreakdownInput(
-            report_id=report_id,
-            organization_id=actor.organization_id,
-            asset_id=asset.id,
-            asset_number=asset.asset_number,
-            report_type=data.report_type.value,
-            severity=data.severity.value,
-            symptom=data.symptom.value,
-            description=data.description,
-            stopped_equipment=data.stopped_equipment,
-            safety_hazard=data.safety_hazard,
-            impacted_job=data.impacted_job,
-            reported_at=data.reported_at or datetime.now(UTC),
-            actor=actor,
-            photo_keys=keys,
-            site_code=asset.site.code,
-        )
+
+    start = await asyncio.to_thread(prepare)  # off the event loop
     try:
         handle = await gateway.start(
             client,
             BreakdownWorkflow.run,
             start,
-            workflow_id=breakdown_service.reference(report_id),
+            workflow_id=breakdown_service.reference(start.report_id),
             task_queue=settings.task_queue,
         )
         outcome = await handle.result()
@@ -107,16 +112,20 @@ async def submit_report(
 async def raise_stop_work(app_state, actor: Actor, asset_ref: str, reason: str) -> dict[str, Any]:
     """Start the stop-work's lifecycle; answer once the asset is held and its work told."""
     client, settings = app_state.temporal, app_state.settings
-    with app_state.sessions() as session, session.begin():
-        asset = asset_service.asset_for_write(session=session, actor=actor, ref=asset_ref)
-        # Refused before its row is written: a stop-work holds its asset in SAFETY_HOLD.
-        why = unreachable(AssetStatus(asset.status.value), AssetStatus.SAFETY_HOLD)
-        if why:
-            raise ApiError(422, "RuleViolation", f"asset: {why}", "asset")
-        swa_id = stop_work_service.reserve_id(session)
-        start = StopWorkInput(swa_id, actor.organization_id, asset.id, asset.asset_number,
-                              reason, actor, asset.site.code)  # fmt: skip
-    ref = stop_work_service.reference(swa_id)
+
+    def prepare() -> StopWorkInput:
+        with app_state.sessions() as session, session.begin():
+            asset = asset_service.asset_for_write(session=session, actor=actor, ref=asset_ref)
+            # Refused before its row is written: a stop-work holds its asset in SAFETY_HOLD.
+            why = unreachable(AssetStatus(asset.status.value), AssetStatus.SAFETY_HOLD)
+            if why:
+                raise ApiError(422, "RuleViolation", f"asset: {why}", "asset")
+            swa_id = stop_work_service.reserve_id(session)
+            return StopWorkInput(swa_id, actor.organization_id, asset.id, asset.asset_number,
+                                  reason, actor, asset.site.code)  # fmt: skip
+
+    start = await asyncio.to_thread(prepare)  # off the event loop
+    ref = stop_work_service.reference(start.swa_id)
     try:
         handle = await gateway.start(
             client, StopWorkWorkflow.run, start, workflow_id=ref, task_queue=settings.task_queue
@@ -126,10 +135,12 @@ async def raise_stop_work(app_state, actor: Actor, asset_ref: str, reason: str) 
     return asdict(await gateway.update(handle, STOP_WORK, ref, StopWorkWorkflow.raised, None))
 
 
-async def _stop_work_handle(client: Client, task_queue: str, session, swa) -> WorkflowHandle:
+async def _stop_work_handle(
+    client: Client, task_queue: str, start: StopWorkInput
+) -> WorkflowHandle:
     """The stop-work's lifecycle; one raised before stop-work had its own is started from
     its stored row (its steps find their work done and only tell what is left)."""
-    workflow_id = stop_work_service.reference(swa.id)
+    workflow_id = stop_work_service.reference(start.swa_id)
     handle = client.get_workflow_handle(workflow_id)
     try:
         await handle.describe()
@@ -137,11 +148,6 @@ async def _stop_work_handle(client: Client, task_queue: str, session, swa) -> Wo
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
-    asset = session.get(Asset, swa.asset_id)
-    by = system_actor(swa.organization_id, "stop-work")
-    start = StopWorkInput(swa.id, swa.organization_id, asset.id, asset.asset_number, swa.reason,
-                          by, asset.site.code)  # fmt: skip
-    session.rollback()
     return await gateway.start(
         client, StopWorkWorkflow.run, start, workflow_id=workflow_id, task_queue=task_queue
     )
@@ -150,16 +156,28 @@ async def _stop_work_handle(client: Client, task_queue: str, session, swa) -> Wo
 async def clear_stop_work(app_state, actor: Actor, swa_id: int, reason: str) -> dict[str, Any]:
     """EHS clears: the stop-work's `clear` update, answered once the asset is released."""
     client, settings = app_state.temporal, app_state.settings
-    with app_state.sessions() as session:
-        swa = session.get(StopWork, swa_id)
-        if swa is None or swa.organization_id != actor.organization_id:
-            raise ApiError(404, "NotFound", f"stop-work {swa_id} not found", "swa_id")
-        if swa.cleared_at:
-            raise ApiError(409, "Conflict", f"stop-work {swa_id} was cleared by {swa.cleared_by}")
-        try:
-            handle = await _stop_work_handle(client, settings.task_queue, session, swa)
-        except RPCError as err:
-            raise gateway.api_error(err, STOP_WORK, str(swa_id)) from None
+
+    def stored() -> StopWorkInput:
+        """The stop-work as stored (to start its lifecycle if it has none), read and ended
+        before Temporal is asked anything."""
+        with app_state.sessions() as session:
+            swa = session.get(StopWork, swa_id)
+            if swa is None or swa.organization_id != actor.organization_id:
+                raise ApiError(404, "NotFound", f"stop-work {swa_id} not found", "swa_id")
+            if swa.cleared_at:
+                raise ApiError(
+                    409, "Conflict", f"stop-work {swa_id} was cleared by {swa.cleared_by}"
+                )
+            asset = session.get(Asset, swa.asset_id)
+            by = system_actor(swa.organization_id, "stop-work")
+            return StopWorkInput(swa.id, swa.organization_id, asset.id, asset.asset_number,
+                                 swa.reason, by, asset.site.code)  # fmt: skip
+
+    start = await asyncio.to_thread(stored)  # off the event loop
+    try:
+        handle = await _stop_work_handle(client, settings.task_queue, start)
+    except RPCError as err:
+        raise gateway.api_error(err, STOP_WORK, str(swa_id)) from None
     request = ClearRequest(actor, reason or "")
     cleared = await gateway.update(handle, STOP_WORK, str(swa_id), StopWorkWorkflow.clear, request)
     return asdict(cleared)

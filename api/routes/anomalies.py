@@ -349,32 +349,43 @@ async def attach(
 
 async def store_attachment(session, actor, client, ref, file, kind, caption) -> dict[str, Any]:
     """Stored first so the workflow can refer to it; removed again if the workflow
-    refuses it (wrong state or wrong person), so nothing unaccounted for stays."""
-    anomaly = service.get_anomaly(
-        session=session, organization_id=actor.organization_id, reference=ref
-    )
+    refuses it (wrong state or wrong person), so nothing unaccounted for stays. The
+    database parts run off the event loop."""
     content = await file.read()
-    row = service.add_attachment(
-        session=session,
-        actor=actor,
-        anomaly=anomaly,
-        kind=kind,
-        filename=file.filename or "upload",
-        content_type=file.content_type or "application/octet-stream",
-        content=content,
-        caption=caption,
-    )
-    session.commit()
-    notice = AttachRequest(actor, row.id, kind.value, row.filename)
+
+    def stored() -> tuple[int, str]:
+        anomaly = service.get_anomaly(
+            session=session, organization_id=actor.organization_id, reference=ref
+        )
+        row = service.add_attachment(
+            session=session,
+            actor=actor,
+            anomaly=anomaly,
+            kind=kind,
+            filename=file.filename or "upload",
+            content_type=file.content_type or "application/octet-stream",
+            content=content,
+            caption=caption,
+        )
+        session.commit()
+        return row.id, row.filename
+
+    def removed(row_id: int) -> None:
+        row = session.get(AnomalyAttachment, row_id)
+        if row is not None:
+            session.delete(row)
+        session.commit()
+
+    row_id, filename = await asyncio.to_thread(stored)
+    notice = AttachRequest(actor, row_id, kind.value, filename)
     try:
         state = await gateway.act(
             session, client, actor, ANOMALY, ref, AnomalyWorkflow.attachment, notice, plain=True
         )
     except ApiError:
-        session.delete(row)
-        session.commit()
+        await asyncio.to_thread(removed, row_id)
         raise
-    return {"attachment_id": row.id, "state": _state(state)}
+    return {"attachment_id": row_id, "state": _state(state)}
 
 
 @router.post(

@@ -62,25 +62,38 @@ async def upload_and_start(
     """Check the workbook, store it and its import, start the import's workflow; the
     import's status and whether it is new. The same file again answers the first import."""
     rows = await run_in_threadpool(service.check_file, content)
-    imp, created = service.create_import(
-        session=session, actor=actor, content=content, filename=filename, rows=rows
-    )
-    session.commit()  # the import stands even if Temporal is briefly away
-    if created or imp.state != rules.ImportStatus.DONE.value:
-        await start(client, settings, actor, imp)
-    session.refresh(imp)
-    answer = service.status_of(session, imp)
-    session.rollback()
+
+    def store() -> tuple[int, int, str, bool]:
+        imp, created = service.create_import(
+            session=session, actor=actor, content=content, filename=filename, rows=rows
+        )
+        session.commit()  # the import stands even if Temporal is briefly away
+        return imp.id, imp.organization_id, imp.state, created
+
+    def answer_for(import_id: int) -> dict[str, Any]:
+        imp = session.get(AnomalyImport, import_id)
+        session.refresh(imp)
+        answer = service.status_of(session, imp)
+        session.rollback()
+        return answer
+
+    # The database parts off the event loop: it serves other requests meanwhile.
+    import_id, organization_id, state, created = await run_in_threadpool(store)
+    if created or state != rules.ImportStatus.DONE.value:
+        await start(client, settings, actor, import_id, organization_id)
+    answer = await run_in_threadpool(answer_for, import_id)
     answer["already_imported"] = not created
     return answer, created
 
 
-async def start(client: Client, settings: Settings, actor: Actor, imp: AnomalyImport) -> None:
-    ref = service.reference(imp.id)
+async def start(
+    client: Client, settings: Settings, actor: Actor, import_id: int, organization_id: int
+) -> None:
+    ref = service.reference(import_id)
     await gateway.start(
         client,
         AnomalyImportWorkflow.run,
-        AnomalyImportInput(imp.id, imp.organization_id, actor),
+        AnomalyImportInput(import_id, organization_id, actor),
         workflow_id=ref,
         task_queue=settings.task_queue,
         # An upload again while it runs finds it running. One that ended without closing

@@ -234,44 +234,49 @@ async def create_work_order(
     client: TemporalClient,
     settings: AppSettings,
 ) -> dict[str, Any]:
-    asset = asset_service.asset_for_write(session=session, actor=actor, ref=data.asset)
-    if data.source is rules.WoSource.ANOMALY:
-        # The anomaly it comes from is one of the caller's own, so it links nothing across.
-        from domain.services import anomalies as anomaly_service
+    def created() -> WorkOrder:
+        asset = asset_service.asset_for_write(session=session, actor=actor, ref=data.asset)
+        if data.source is rules.WoSource.ANOMALY:
+            # The anomaly it comes from is one of the caller's own, so it links nothing across.
+            from domain.services import anomalies as anomaly_service
 
-        if not data.source_reference:
-            raise ApiError(
-                422,
-                "RuleViolation",
-                "source_reference: the anomaly's reference",
-                "source_reference",
+            if not data.source_reference:
+                raise ApiError(
+                    422,
+                    "RuleViolation",
+                    "source_reference: the anomaly's reference",
+                    "source_reference",
+                )
+            anomaly_service.get_anomaly(
+                session=session,
+                organization_id=actor.organization_id,
+                reference=data.source_reference,
             )
-        anomaly_service.get_anomaly(
+        wo = service.create(
             session=session,
-            organization_id=actor.organization_id,
-            reference=data.source_reference,
+            actor=actor,
+            asset=asset,
+            type=data.type,
+            priority=data.priority,
+            source=data.source,
+            title=data.title,
+            description=data.description,
+            source_reference=data.source_reference,
+            estimated_hours=data.estimated_hours,
+            estimated_cost=data.estimated_cost,
+            requires_loto=data.requires_loto,
+            requires_hot_work=data.requires_hot_work,
+            requires_confined_space=data.requires_confined_space,
+            requires_first_article=data.requires_first_article,
+            tasks=[service.NewTask(**t.model_dump()) for t in data.tasks],
         )
-    wo = service.create(
-        session=session,
-        actor=actor,
-        asset=asset,
-        type=data.type,
-        priority=data.priority,
-        source=data.source,
-        title=data.title,
-        description=data.description,
-        source_reference=data.source_reference,
-        estimated_hours=data.estimated_hours,
-        estimated_cost=data.estimated_cost,
-        requires_loto=data.requires_loto,
-        requires_hot_work=data.requires_hot_work,
-        requires_confined_space=data.requires_confined_space,
-        requires_first_article=data.requires_first_article,
-        tasks=[service.NewTask(**t.model_dump()) for t in data.tasks],
-    )
-    session.commit()
+        session.commit()
+        return wo
+
+    # The database parts off the event loop: it serves other requests meanwhile.
+    wo = await asyncio.to_thread(created)
     await wo_actions.start(client, settings.task_queue, session, wo)
-    return _out(session, wo)
+    return await asyncio.to_thread(_out, session, wo)
 
 
 @router.get(
@@ -305,7 +310,8 @@ async def update_work_order(
     changes = {k: getattr(v, "value", v) for k, v in data.model_dump(exclude_none=True).items()}
     if not changes:
         raise ApiError(422, "RuleViolation", "nothing to change", "body")
-    number = wo_actions.own(session, actor, number)  # no transaction left open
+    # Off the event loop; no transaction left open.
+    number = await asyncio.to_thread(wo_actions.own, session, actor, number)
     # The workflow writes it: only it may lock the work order's row.
     return jsonable(await content.update_details(client, actor, number, changes))
 
@@ -372,12 +378,16 @@ for _name, _method in wo_actions.TRANSITIONS.items():
 async def schedule(
     number: str, data: ScheduleIn, session: DbSession, actor: Planner, client: TemporalClient
 ) -> dict[str, Any]:
-    number = gateway.own(session, actor, WORK_ORDER, number)
-    user = wo_actions.user_for(session, actor, data.assignee)
-    session.rollback()
     from activities.anomalies import Person
 
-    who = Person(user.id, user.username, user.full_name) if user else None
+    def checked() -> tuple[str, Person | None]:
+        owned = gateway.own(session, actor, WORK_ORDER, number)
+        user = wo_actions.user_for(session, actor, data.assignee)
+        who = Person(user.id, user.username, user.full_name) if user else None
+        session.rollback()
+        return owned, who
+
+    number, who = await asyncio.to_thread(checked)  # off the event loop
     req = ScheduleRequest(actor, who, data.scheduled_date, data.shift)
     method = WorkOrderWorkflow.schedule
     return jsonable(await gateway.update(client, WORK_ORDER, number, method, req))

@@ -141,4 +141,53 @@ async def test_writes_and_temporal_calls_keep_the_database_off_the_loop(
         }  # fmt: skip
         r = await client.post("/oee/output", data=output)
         assert r.status_code == 303, r.text
-    assert seen == []
+    assert seen == [], "\n".join(sorted(set(seen)))
+
+
+async def test_reports_stop_work_uploads_and_work_order_writes_keep_the_database_off_the_loop(
+    client, token_for, engine
+):
+    from tests.api.test_anomalies_api import PNG
+    from tests.api.test_imports_api import row, upload, workbook
+    from tests.api.test_interleavings import REPORT as BREAKDOWN
+
+    maint = "/api/v1/maintenance"
+    operator, planner, ehs = token_for("operator"), token_for("planner"), token_for("ehs")
+    supervisor, tech = token_for("supervisor"), token_for("tech")
+    r = await client.post("/api/v1/anomalies", json=REPORT, headers=supervisor)
+    assert r.status_code == 201, r.text
+    anomaly = r.json()["reference"]
+    order = {"asset": "SAW-JKS-001", "type": "CORRECTIVE", "title": "Loose guard",
+             "description": "Guard rattles at speed"}  # fmt: skip
+    with on_the_loop(engine) as seen:
+        # A work order created, edited before approval and scheduled.
+        r = await client.post(f"{maint}/work-orders", json=order, headers=planner)
+        assert r.status_code == 201, r.text
+        number = r.json()["number"]
+        r = await client.put(f"{maint}/work-orders/{number}", headers=planner,
+                             json={"title": "Loose guard, left side"})  # fmt: skip
+        assert r.status_code in (200, 409), r.text
+        soon = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+        r = await client.post(f"{maint}/work-orders/{number}/schedule", headers=planner,
+                              json={"scheduled_date": soon, "assignee": "tech"})  # fmt: skip
+        assert r.status_code in (200, 409, 422), r.text
+        # A stop-work raised and cleared by EHS, then an operator's breakdown report.
+        r = await client.post(f"{maint}/stop-work", headers=operator,
+                              json={"asset": "SAW-JKS-001", "reason": "Guard off"})  # fmt: skip
+        assert r.status_code == 201, r.text
+        swa = r.json()["stop_work_id"]
+        r = await client.post(f"{maint}/stop-work/{swa}/clear", json={"reason": "refitted"},
+                              headers=ehs)  # fmt: skip
+        assert r.status_code == 200, r.text
+        r = await client.post(f"{maint}/reports/operator", json=BREAKDOWN, headers=operator)
+        assert r.status_code == 201, r.text
+        # A photo added to an anomaly; a workbook of anomalies uploaded.
+        r = await client.post(f"/api/v1/anomalies/{anomaly}/attachments", headers=tech,
+                              data={"kind": "BEFORE_PHOTO"},
+                              files={"file": ("guard.png", PNG, "image/png")})  # fmt: skip
+        assert r.status_code in (201, 403, 409), r.text
+        book = workbook([row("SAW-JKS-001", "Coolant drip under the saw")])
+        r = await client.post("/api/v1/anomalies/imports", files=upload(book),
+                              headers=supervisor)  # fmt: skip
+        assert r.status_code in (200, 202), r.text
+    assert seen == [], "\n".join(sorted(set(seen)))
