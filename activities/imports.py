@@ -4,6 +4,7 @@ a web report's are), the import closed. Each step is keyed by the import and its
 a run again after its commit adds nothing."""
 
 import asyncio
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -79,23 +80,30 @@ class ImportActivities:
         from workflows.anomaly_start import first_watches, start_lifecycle
 
         settings = self.settings
-        with self.sessions() as session:
-            refs = service.registered_in(
-                session=session,
-                organization_id=data.organization_id,
-                import_id=data.import_id,
-                first_row=data.first_row,
-                last_row=data.last_row,
-            )
-            anomalies = session.scalars(select(Anomaly).where(Anomaly.reference.in_(refs))).all()
-            watches = {}
-            for a in anomalies:
-                level = service_level(session, settings, a)
-                if data.starts == OTHERS and level in URGENT_LEVELS:
-                    continue
-                if data.starts == URGENT and level not in URGENT_LEVELS:
-                    continue
-                watches[a.reference] = first_watches(session, settings, a)
+
+        def watched() -> dict[str, Any]:
+            with self.sessions() as session:
+                refs = service.registered_in(
+                    session=session,
+                    organization_id=data.organization_id,
+                    import_id=data.import_id,
+                    first_row=data.first_row,
+                    last_row=data.last_row,
+                )
+                chosen = select(Anomaly).where(Anomaly.reference.in_(refs))
+                anomalies = session.scalars(chosen).all()
+                watches = {}
+                for a in anomalies:
+                    level = service_level(session, settings, a)
+                    if data.starts == OTHERS and level in URGENT_LEVELS:
+                        continue
+                    if data.starts == URGENT and level not in URGENT_LEVELS:
+                        continue
+                    watches[a.reference] = first_watches(session, settings, a)
+            return watches
+
+        # Read off the worker's event loop: its workflows and other activities run on it.
+        watches = await asyncio.to_thread(watched)
         gate = asyncio.Semaphore(STARTS_AT_ONCE)
         client = self.client
 

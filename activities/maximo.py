@@ -2,7 +2,9 @@
 time (the cursor stored with each page), start the lifecycles of the open records, close
 the run. Also the lifecycle start the upload door shares."""
 
+import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,11 +44,15 @@ async def start_lifecycles(
     from workflows.anomaly_start import first_watches, start_lifecycle
 
     started = []
-    for reference in references:
+
+    def watched(reference: str) -> tuple[int, Any]:
         with sessions() as session:
             anomaly = session.query(Anomaly).filter_by(reference=reference).one()
-            organization_id = anomaly.organization_id
-            watches = first_watches(session, settings, anomaly)
+            return anomaly.organization_id, first_watches(session, settings, anomaly)
+
+    for reference in references:
+        # Read off the worker's event loop: its workflows and other activities run on it.
+        organization_id, watches = await asyncio.to_thread(watched, reference)
         if await start_lifecycle(
             client, settings, reference, organization_id, watches, indexed=indexed
         ):

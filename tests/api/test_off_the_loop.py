@@ -148,7 +148,7 @@ async def test_reports_stop_work_uploads_and_work_order_writes_keep_the_database
     client, token_for, engine
 ):
     from tests.api.test_anomalies_api import PNG
-    from tests.api.test_imports_api import row, upload, workbook
+    from tests.api.test_imports_api import _done, row, upload, workbook
     from tests.api.test_interleavings import REPORT as BREAKDOWN
 
     maint = "/api/v1/maintenance"
@@ -190,4 +190,7 @@ async def test_reports_stop_work_uploads_and_work_order_writes_keep_the_database
         r = await client.post("/api/v1/anomalies/imports", files=upload(book),
                               headers=supervisor)  # fmt: skip
         assert r.status_code in (200, 202), r.text
+        # Its lifecycle starts the imported anomalies' own (on the worker's loop).
+        done = await _done(client, supervisor, r.json()["id"])
+        assert done["registered"] == 1, done
     assert seen == [], "\n".join(sorted(set(seen)))
