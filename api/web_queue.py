@@ -3,6 +3,7 @@
 remove, REX peer reviews, the PM work orders assigned to them and, for a technician, the PMs
 due that their skills fit) and their unread notices."""
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -87,7 +88,9 @@ def _pms_due(session, actor: Actor) -> list[PmSchedule]:
     return sorted(found.values(), key=lambda r: (r.next_due_date is None, r.next_due_date, r.id))
 
 
-async def waiting_on(request: Request, session, actor: Actor) -> dict[str, list]:
+def _stored(session, actor: Actor) -> tuple[dict[str, list], list[tuple[WorkOrder, str, str]]]:
+    """What waits on the person, from the database; the verified work orders (with their
+    number and type, read now) whose return to service the workflows may still wait for."""
     steps = Steps(actor)
     me = actor.user_id
     roles = actor.roles
@@ -127,20 +130,6 @@ async def waiting_on(request: Request, session, actor: Actor) -> dict[str, list]
         sections["to_schedule"] = _wos(session, actor, WorkOrder.status == "APPROVED")
     if steps.may("verify"):
         sections["to_verify"] = _wos(session, actor, WorkOrder.status == "COMPLETED")
-    verified = _wos(session, actor, WorkOrder.status == "VERIFIED")
-    session.rollback()  # no transaction held across the workflow queries
-    client = request.app.state.temporal
-    for wo in verified:
-        live = await gateway.live(client, wo.number, WorkOrderWorkflow.get_state) or {}
-        after = bool(live.get("after_stop_work"))
-        missing = [
-            name
-            for name in live.get("approvals_needed", [])
-            if name not in live.get("approvals", {})
-            and set(roles) & approvers(name, wo.type, after)
-        ]
-        if missing:
-            sections["to_return"].append((wo, missing))
     if steps.may("permit-remove"):
         sections["permits"] = list(
             session.execute(
@@ -155,6 +144,29 @@ async def waiting_on(request: Request, session, actor: Actor) -> dict[str, list]
                 .limit(LIMIT)
             ).all()
         )
+    verified = [
+        (wo, wo.number, wo.type) for wo in _wos(session, actor, WorkOrder.status == "VERIFIED")
+    ]
+    session.rollback()  # no transaction held across the workflow queries
+    return sections, verified
+
+
+async def waiting_on(request: Request, session, actor: Actor) -> dict[str, list]:
+    # The database off the event loop: it serves other requests meanwhile.
+    sections, verified = await asyncio.to_thread(_stored, session, actor)
+    roles = actor.roles
+    client = request.app.state.temporal
+    for wo, number, wo_type in verified:
+        live = await gateway.live(client, number, WorkOrderWorkflow.get_state) or {}
+        after = bool(live.get("after_stop_work"))
+        missing = [
+            name
+            for name in live.get("approvals_needed", [])
+            if name not in live.get("approvals", {})
+            and set(roles) & approvers(name, wo_type, after)
+        ]
+        if missing:
+            sections["to_return"].append((wo, missing))
     return sections
 
 
@@ -162,27 +174,33 @@ async def waiting_on(request: Request, session, actor: Actor) -> dict[str, list]
 @router.get("/anomalies/queue", response_class=HTMLResponse)
 async def queue(request: Request, session: DbSession, actor: Viewer) -> HTMLResponse:
     sections = await waiting_on(request, session, actor)
-    assets = dict(
-        session.execute(
-            select(Asset.id, Asset.asset_number).where(
-                Asset.organization_id == actor.organization_id
-            )
-        ).all()
-    )
-    sites = dict(
-        session.execute(
-            select(Asset.id, Asset.site_id).where(Asset.organization_id == actor.organization_id)
-        ).all()
-    )
-    notices = outbox.unread(session, actor.user_id) if actor.user_id else []
-    return render(
-        request,
-        "web/queue.html",
-        actor=actor,
-        notices=notices,
-        assets=assets,
-        asset_site=sites,
-        zones=site_zones(session, actor.organization_id),
-        empty=not any(sections.values()),
-        **sections,
-    )
+
+    def page() -> HTMLResponse:
+        assets = dict(
+            session.execute(
+                select(Asset.id, Asset.asset_number).where(
+                    Asset.organization_id == actor.organization_id
+                )
+            ).all()
+        )
+        sites = dict(
+            session.execute(
+                select(Asset.id, Asset.site_id).where(
+                    Asset.organization_id == actor.organization_id
+                )
+            ).all()
+        )
+        notices = outbox.unread(session, actor.user_id) if actor.user_id else []
+        return render(
+            request,
+            "web/queue.html",
+            actor=actor,
+            notices=notices,
+            assets=assets,
+            asset_site=sites,
+            zones=site_zones(session, actor.organization_id),
+            empty=not any(sections.values()),
+            **sections,
+        )
+
+    return await asyncio.to_thread(page)  # its reads off the event loop too

@@ -1,6 +1,7 @@
 """Sensor pages: the sensors of each asset with their rules and where each rule stands, and
 the form that adds or changes a sensor and its rules (input kept, errors at their field)."""
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -130,7 +131,8 @@ async def _save(request: Request, session, actor: Actor, code: str | None) -> Re
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     values = _values(form)
-    try:
+
+    def save() -> str:
         data = _data(values)
         if code is None:
             sensor = service.create_sensor(session=session, actor=actor, data=data)
@@ -138,10 +140,18 @@ async def _save(request: Request, session, actor: Actor, code: str | None) -> Re
             sensor = service.update_sensor(session=session, actor=actor, code=code, data=data)
         saved = sensor.code
         session.commit()
-    except (ValidationError, ApiError, DomainError) as err:
+        return saved
+
+    def refused(err: Exception) -> Response:
         session.rollback()
         status, errors, error = _errors(err)
         return _form_page(request, session, actor, values, errors, error, code, status)
+
+    # The database off the event loop: it serves other requests meanwhile.
+    try:
+        saved = await asyncio.to_thread(save)
+    except (ValidationError, ApiError, DomainError) as err:
+        return await asyncio.to_thread(refused, err)
     return RedirectResponse(f"/sensors?notice=Sensor+{saved}+saved", 303)
 
 

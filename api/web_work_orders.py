@@ -2,6 +2,7 @@
 actions, the return-to-service approval screen (H.5), the operator report form (H.6) and
 the QR label each asset prints. Refusals re-show the page with the rule's message."""
 
+import asyncio
 import io
 from typing import Annotated
 from urllib.parse import urlencode
@@ -128,60 +129,73 @@ def centre(
 async def _detail(
     request: Request, session, actor: Actor, number: str, status_code: int = 200, **extra
 ) -> HTMLResponse:
-    wo = service.get(session, actor.organization_id, number)
-    live = await _live(request, wo.number)
-    asset = session.get(Asset, wo.asset_id)
-    users = {
-        u.id: u
-        for u in session.scalars(
-            select(User).where(User.organization_id == actor.organization_id)
-        ).all()
-    }
-    history = wo_history(session, wo.number)
+    # The database off the event loop, and no transaction held across the workflow's query;
+    # the record is read after the query (the workflow writes it before changing its state).
+    def found() -> str:
+        wo_number = service.get(session, actor.organization_id, number).number
+        session.rollback()
+        return wo_number
+
+    number = await asyncio.to_thread(found)
+    live = await _live(request, number) or {}
     template = extra.pop("template", "web/work_order_detail.html")
-    live = live or {}
-    approvals = [
-        {
-            "name": name,
-            "by": live.get("approvals", {}).get(name),
-            "waiting": waiting_for(approvers(name, wo.type, bool(live.get("after_stop_work")))),
-            "mine": name in mine,
+
+    def page() -> HTMLResponse:
+        wo = service.get(session, actor.organization_id, number)
+        asset = session.get(Asset, wo.asset_id)
+        users = {
+            u.id: u
+            for u in session.scalars(
+                select(User).where(User.organization_id == actor.organization_id)
+            ).all()
         }
-        for mine in [_approvals_for(actor, wo, live)]
-        for name in live.get("approvals_needed", [])
-    ]
-    extra.setdefault("errors", {})
-    extra.setdefault("form", {})
-    extra.setdefault("failed", None)
-    return render(
-        request,
-        template,
-        status_code,
-        actor=actor,
-        wo=wo,
-        asset=asset,
-        live=live,
-        steps=Steps(actor),
-        version=live_version(live),
-        zone=asset_zone(session, wo.asset_id),
-        approvals=approvals,
-        assignee=users.get(wo.assigned_to_id),
-        technicians=[
-            u
-            for u in users.values()
-            if {"MAINT_TECH", "FIELD_TECHNICIAN", "SENIOR_TECHNICIAN"} & set(u.roles)
-        ],  # fmt: skip
-        checklist=rules.VERIFICATION_CHECKLIST,
-        evidence_kinds=list(rules.Evidence),
-        required_evidence=sorted(rules.EVIDENCE.get(rules.WoType(wo.type), rules.DEFAULT_EVIDENCE)),
-        history=history,
-        report_status=breakdown_service.status_of(
-            session, actor.organization_id, wo.source_reference
-        ),
-        notice=request.query_params.get("notice"),
-        warning=request.query_params.get("warning"),
-        **extra,
-    )
+        history = wo_history(session, wo.number)
+        approvals = [
+            {
+                "name": name,
+                "by": live.get("approvals", {}).get(name),
+                "waiting": waiting_for(approvers(name, wo.type, bool(live.get("after_stop_work")))),
+                "mine": name in mine,
+            }
+            for mine in [_approvals_for(actor, wo, live)]
+            for name in live.get("approvals_needed", [])
+        ]
+        extra.setdefault("errors", {})
+        extra.setdefault("form", {})
+        extra.setdefault("failed", None)
+        return render(
+            request,
+            template,
+            status_code,
+            actor=actor,
+            wo=wo,
+            asset=asset,
+            live=live,
+            steps=Steps(actor),
+            version=live_version(live),
+            zone=asset_zone(session, wo.asset_id),
+            approvals=approvals,
+            assignee=users.get(wo.assigned_to_id),
+            technicians=[
+                u
+                for u in users.values()
+                if {"MAINT_TECH", "FIELD_TECHNICIAN", "SENIOR_TECHNICIAN"} & set(u.roles)
+            ],  # fmt: skip
+            checklist=rules.VERIFICATION_CHECKLIST,
+            evidence_kinds=list(rules.Evidence),
+            required_evidence=sorted(
+                rules.EVIDENCE.get(rules.WoType(wo.type), rules.DEFAULT_EVIDENCE)
+            ),
+            history=history,
+            report_status=breakdown_service.status_of(
+                session, actor.organization_id, wo.source_reference
+            ),
+            notice=request.query_params.get("notice"),
+            warning=request.query_params.get("warning"),
+            **extra,
+        )
+
+    return await asyncio.to_thread(page)
 
 
 def _approvals_for(actor: Actor, wo: WorkOrder, live: dict) -> set[str]:

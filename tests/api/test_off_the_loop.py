@@ -150,6 +150,7 @@ async def test_reports_stop_work_uploads_and_work_order_writes_keep_the_database
     from tests.api.test_anomalies_api import PNG
     from tests.api.test_imports_api import _done, row, upload, workbook
     from tests.api.test_interleavings import REPORT as BREAKDOWN
+    from tests.api.test_web_sensors import FORM
 
     maint = "/api/v1/maintenance"
     operator, planner, ehs = token_for("operator"), token_for("planner"), token_for("ehs")
@@ -193,4 +194,15 @@ async def test_reports_stop_work_uploads_and_work_order_writes_keep_the_database
         # Its lifecycle starts the imported anomalies' own (on the worker's loop).
         done = await _done(client, supervisor, r.json()["id"])
         assert done["registered"] == 1, done
+        # Pages: a planner's queue and work order, a sensor saved (refused, then saved).
+        csrf = await _login(client, "planner")
+        r = await client.get("/queue")
+        assert r.status_code == 200, r.text
+        r = await client.get(f"/work-orders/{number}")
+        assert r.status_code == 200 and number in r.text, r.text
+        bad = FORM | {"rules.0.threshold": "", "csrf_token": csrf}
+        r = await client.post("/sensors/new", data=bad)
+        assert r.status_code == 422, r.text
+        r = await client.post("/sensors/new", data=FORM | {"csrf_token": csrf})
+        assert r.status_code == 303, r.text
     assert seen == [], "\n".join(sorted(set(seen)))
