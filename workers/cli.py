@@ -11,6 +11,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from domain.settings import Settings, get_settings
@@ -235,10 +236,10 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     require_free_port(settings.api_port, "the API", "PLANTOPS_API_PORT")
     try:
         env = dict(os.environ)
+        # The database and Temporal start side by side: neither waits for the other.
+        pg = temporal = None
         if not settings.database_url:
             pg = EmbeddedPostgres(settings.data_dir / "pg", settings.pg_port, foreground=True)
-            env["PLANTOPS_DATABASE_URL"] = str(supervisor.start(pg))
-            print(f"PostgreSQL   embedded, data in {pg.data_dir}", flush=True)
         if not settings.temporal_address:
             temporal = TemporalDevServer(
                 settings.data_dir / "temporal.db",
@@ -246,8 +247,15 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
                 settings.temporal_ui_port,
                 settings.data_dir / "temporal.log",
             )
-            env["PLANTOPS_TEMPORAL_ADDRESS"] = str(supervisor.start(temporal))
-            print(f"Temporal     dev server, data in {temporal.db_file}", flush=True)
+        with ThreadPoolExecutor(2) as pool:
+            database = pool.submit(supervisor.start, pg) if pg else None
+            frontend = pool.submit(supervisor.start, temporal) if temporal else None
+            if database is not None:
+                env["PLANTOPS_DATABASE_URL"] = str(database.result())
+                print(f"PostgreSQL   embedded, data in {pg.data_dir}", flush=True)
+            if frontend is not None:
+                env["PLANTOPS_TEMPORAL_ADDRESS"] = str(frontend.result())
+                print(f"Temporal     dev server, data in {temporal.db_file}", flush=True)
         resolved = Settings(
             database_url=env["PLANTOPS_DATABASE_URL"],
             temporal_address=env["PLANTOPS_TEMPORAL_ADDRESS"],
