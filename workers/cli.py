@@ -234,9 +234,9 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     signal.signal(signal.SIGINT, _interrupt)  # even where a shell started us with it ignored
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     require_free_port(settings.api_port, "the API", "PLANTOPS_API_PORT")
+    starting = ThreadPoolExecutor(2)  # the database and Temporal, side by side
     try:
         env = dict(os.environ)
-        # The database and Temporal start side by side: neither waits for the other.
         pg = temporal = None
         if not settings.database_url:
             pg = EmbeddedPostgres(settings.data_dir / "pg", settings.pg_port, foreground=True)
@@ -247,15 +247,14 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
                 settings.temporal_ui_port,
                 settings.data_dir / "temporal.log",
             )
-        with ThreadPoolExecutor(2) as pool:
-            database = pool.submit(supervisor.start, pg) if pg else None
-            frontend = pool.submit(supervisor.start, temporal) if temporal else None
-            if database is not None:
-                env["PLANTOPS_DATABASE_URL"] = str(database.result())
-                print(f"PostgreSQL   embedded, data in {pg.data_dir}", flush=True)
-            if frontend is not None:
-                env["PLANTOPS_TEMPORAL_ADDRESS"] = str(frontend.result())
-                print(f"Temporal     dev server, data in {temporal.db_file}", flush=True)
+        database = starting.submit(supervisor.start, pg) if pg else None
+        frontend = starting.submit(supervisor.start, temporal) if temporal else None
+        if database is not None:
+            env["PLANTOPS_DATABASE_URL"] = str(database.result())
+            print(f"PostgreSQL   embedded, data in {pg.data_dir}", flush=True)
+        if frontend is not None:
+            env["PLANTOPS_TEMPORAL_ADDRESS"] = str(frontend.result())
+            print(f"Temporal     dev server, data in {temporal.db_file}", flush=True)
         resolved = Settings(
             database_url=env["PLANTOPS_DATABASE_URL"],
             temporal_address=env["PLANTOPS_TEMPORAL_ADDRESS"],
@@ -311,6 +310,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\nstopping plantops ...", flush=True)
+        starting.shutdown(wait=True)  # a part still starting is stopped once it has started
         supervisor.stop_all()
         print("stopped", flush=True)
 

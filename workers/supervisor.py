@@ -71,13 +71,15 @@ class ChildProcess:
         self._lower_priority()
 
     def _lower_priority(self) -> None:
-        if not self.niceness or self.process is None:
-            return
+        if not self.niceness or self.process is None or self.process.poll() is not None:
+            return  # an exited part's pid may already be another process's
         for pid in (self.process.pid, *descendants(self.process.pid)):
-            # Relative to what it has: raising niceness needs no privilege.
-            with contextlib.suppress(OSError):  # it may have exited already
-                niceness = min(os.getpriority(os.PRIO_PROCESS, pid) + self.niceness, 19)
-                os.setpriority(os.PRIO_PROCESS, pid, niceness)
+            # Niceness is per thread on Linux: every thread the process has by now (runtime
+            # and pool threads), each relative to its own (raising it needs no privilege).
+            for thread in threads(pid):
+                with contextlib.suppress(OSError):  # it may have exited already
+                    niceness = min(os.getpriority(os.PRIO_PROCESS, thread) + self.niceness, 19)
+                    os.setpriority(os.PRIO_PROCESS, thread, niceness)
 
     def exit_code(self) -> int | None:
         return self.process.poll() if self.process else None
@@ -109,6 +111,12 @@ def descendants(pid: int) -> list[int]:
             found.append(child)
             todo.append(child)
     return found
+
+
+def threads(pid: int) -> list[int]:
+    """The ids of the process's threads (itself alone where there is no /proc)."""
+    found = [int(t.name) for t in Path(f"/proc/{pid}/task").glob("[0-9]*")]
+    return found or [pid]
 
 
 def describe_exit(code: int) -> str:

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from workers.backoff import Backoff
-from workers.supervisor import ChildProcess, Supervisor, descendants, describe_exit
+from workers.supervisor import ChildProcess, Supervisor, descendants, describe_exit, threads
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 
@@ -111,8 +111,9 @@ def test_a_part_that_cannot_start_is_tried_again_later(caplog):
 PARENT_OF_ONE = [
     sys.executable,
     "-c",
-    "import subprocess, sys, time;"
+    "import subprocess, sys, threading, time;"
     "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']);"
+    "threading.Thread(target=time.sleep, args=(60,), daemon=True).start();"
     "time.sleep(60)",
 ]
 
@@ -128,14 +129,16 @@ def test_a_routine_part_starts_at_full_priority_and_yields_once_the_system_is_up
     supervisor.start(watch)
     grandchildren: list[int] = []
     try:
-        _wait_for(lambda: descendants(routine.pid))
+        _wait_for(lambda: descendants(routine.pid) and len(threads(routine.pid)) == 2)
         grandchildren = descendants(routine.pid)
         assert os.getpriority(os.PRIO_PROCESS, routine.pid) == base
 
         supervisor.settle()
         lowered = min(base + 10, 19)
-        assert os.getpriority(os.PRIO_PROCESS, routine.pid) == lowered
-        assert [os.getpriority(os.PRIO_PROCESS, p) for p in grandchildren] == [lowered]
+        # Every thread, the ones started before the change too (niceness is per thread).
+        tasks = [t for pid in [routine.pid, *grandchildren] for t in threads(pid)]
+        assert len(tasks) == 3
+        assert [os.getpriority(os.PRIO_PROCESS, t) for t in tasks] == [lowered] * 3
         assert os.getpriority(os.PRIO_PROCESS, watch.pid) == base
 
         first = routine.pid
