@@ -3,6 +3,7 @@ so it stays the one owner of the status (seed 003 B.4)."""
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -11,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actor import Actor
-from domain.models import Asset, Site
+from domain.models import Asset, Organization, Site
 from domain.services import assets as asset_service
 from workflows.asset import (
     AssetInput,
@@ -71,13 +72,25 @@ class AssetGateway:
         self.client = client
         self.task_queue = task_queue
 
+    def _start(self, asset_id: int) -> tuple[str, AssetInput]:
+        with self.sessions() as session:
+            return asset_workflow_start(session, session.get(Asset, asset_id))
+
+    def _workflow_id(self, asset_id: int) -> str:
+        """One read for the id; the start data is read only when the workflow is new."""
+        with self.sessions() as session:
+            org_code, number = session.execute(
+                select(Organization.code, Asset.asset_number)
+                .join(Organization, Organization.id == Asset.organization_id)
+                .where(Asset.id == asset_id)
+            ).one()
+        return asset_workflow_id(org_code, number)
+
     @activity.defn
     async def change_asset_status(self, change: AssetChange) -> str:
         """The asset's status after the change (unchanged when only_from excluded it)."""
         if self.client is None:
             raise ApplicationError("no Temporal client for asset changes", non_retryable=True)
-        with self.sessions() as session:
-            start = asset_workflow_start(session, session.get(Asset, change.asset_id))
         request = ChangeStatusRequest(
             change.status,
             change.reason,
@@ -86,7 +99,7 @@ class AssetGateway:
             change.only_from,
             if_needed=True,  # a retry after the change went through changes nothing
         )
-        handle = self.client.get_workflow_handle(start[0])
+        handle = self.client.get_workflow_handle(self._workflow_id(change.asset_id))
         try:
             try:
                 entry = await handle.execute_update(AssetWorkflow.change_status, request)
@@ -94,6 +107,7 @@ class AssetGateway:
                 if err.status != RPCStatusCode.NOT_FOUND:
                     raise
                 # The asset's workflow starts on first need, from the stored status.
+                start = self._start(change.asset_id)
                 handle = await ensure_asset_workflow(self.client, self.task_queue, *start)
                 entry = await handle.execute_update(AssetWorkflow.change_status, request)
         except WorkflowUpdateFailedError as err:
