@@ -62,6 +62,10 @@ class AssetChange:
     actor: Actor
     via_pm_work_order: bool = False
     only_from: list[str] | None = None  # skip quietly unless the asset is in one of these
+    # Passed on the way from one of `through_from`, by the platform (ChangeStatusRequest).
+    through: str | None = None
+    through_from: list[str] | None = None
+    through_reason: str = ""
 
 
 class AssetGateway:
@@ -98,6 +102,9 @@ class AssetGateway:
             change.via_pm_work_order,
             change.only_from,
             if_needed=True,  # a retry after the change went through changes nothing
+            through=change.through,
+            through_from=change.through_from,
+            through_reason=change.through_reason,
         )
         handle = self.client.get_workflow_handle(self._workflow_id(change.asset_id))
         try:

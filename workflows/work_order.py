@@ -91,6 +91,11 @@ TASK_EDITS = "task-edits"
 # condition, and every later move of this order waits for it. Runs recorded before moved
 # the asset before answering.
 ASSET_AFTER_ANSWER = "asset-move-after-answer"
+# The return to service asks the asset once: to IN_SERVICE, through PENDING_RETURN when a
+# cleared stop-work left it in MAINTENANCE. Runs recorded before asked twice.
+RETURN_IN_ONE_CALL = "return-in-one-asset-call"
+# Where an asset waits before PENDING_RETURN, once the work on it is verified.
+BEFORE_RETURN = ["MAINTENANCE", "OUT_OF_SERVICE", "QUALITY_HOLD"]
 
 
 _fail = refuse
@@ -922,15 +927,21 @@ class WorkOrderWorkflow:
             if workflow.patched("closed-only-in-service"):
                 # A stop-work cleared meanwhile left the asset in MAINTENANCE: it passes
                 # PENDING_RETURN again, and the order closes only once the asset is back.
-                await self._asset(
-                    "PENDING_RETURN",
-                    f"{self._in.number}: verified work, return to service signed",
-                    self._system(),
-                    ["MAINTENANCE", "OUT_OF_SERVICE", "QUALITY_HOLD"],
-                )
-                now_status = await self._asset(
-                    "IN_SERVICE", reason, approver, only_from=["PENDING_RETURN"], via_pm=via_pm
-                )
+                signed = f"{self._in.number}: verified work, return to service signed"
+                if workflow.patched(RETURN_IN_ONE_CALL):
+                    now_status = await self._asset(
+                        "IN_SERVICE",
+                        reason,
+                        approver,
+                        only_from=["PENDING_RETURN"],
+                        via_pm=via_pm,
+                        through=("PENDING_RETURN", BEFORE_RETURN, signed),
+                    )
+                else:
+                    await self._asset("PENDING_RETURN", signed, self._system(), BEFORE_RETURN)
+                    now_status = await self._asset(
+                        "IN_SERVICE", reason, approver, only_from=["PENDING_RETURN"], via_pm=via_pm
+                    )
                 if now_status != "IN_SERVICE":
                     self._rts = "BLOCKED"
                     self._message = (
@@ -1093,6 +1104,7 @@ class WorkOrderWorkflow:
         actor: Actor,
         only_from: list[str] | None = None,
         via_pm: bool = False,
+        through: tuple[str, list[str], str] | None = None,  # (status, from, reason)
     ) -> str:
         if self._moving:  # a move sent after an earlier answer goes first
             await workflow.wait_condition(lambda: self._moving == 0)
@@ -1101,7 +1113,9 @@ class WorkOrderWorkflow:
             # workflow's task (local), except in histories recorded before.
             return await call(
                 AssetGateway.change_asset_status,
-                AssetChange(self._snap.asset_id, status, reason, actor, via_pm, only_from),
+                AssetChange(
+                    self._snap.asset_id, status, reason, actor, via_pm, only_from, *(through or ())
+                ),
                 **WRITE,
             )
         except ActivityError as err:

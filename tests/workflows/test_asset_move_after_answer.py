@@ -1,7 +1,8 @@
 """Start and verify answer once the work order's own step is committed; the asset's move
 follows (workflow ASSET_AFTER_ANSWER). The gated asset activity holds that move so the
 interleavings are exact: a stop-work raised between the answer and the move, a second
-start on the same asset, and a later move of the same order waiting for the first."""
+start on the same asset, and a later move of the same order waiting for the first. The
+return to service moves the asset in one call (RETURN_IN_ONE_CALL)."""
 
 import asyncio
 import os
@@ -12,8 +13,8 @@ from sqlalchemy import select
 from temporalio import activity
 from temporalio.worker import Replayer, Worker
 
-from activities.asset_gateway import AssetChange
-from domain.models import AuditLog, WorkOrder
+from activities.asset_gateway import AssetChange, asset_workflow_start
+from domain.models import Asset, AuditLog, WorkOrder
 from tests.anomaly_helpers import actor
 from tests.conftest import ending_started_workflows
 from tests.workflows import test_work_order_workflow as base
@@ -21,6 +22,7 @@ from tests.workflows.test_stop_work_workflow import raise_stop_work
 from tests.workflows.test_work_order_workflow import (
     _asset_status,
     _audit,
+    _move_asset,
     _open,
     _permit,
     _to_completed,
@@ -35,6 +37,7 @@ from workflows.work_order_types import MoveRequest, VerifyRequest
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 ANSWER_WITHIN = 60  # seconds; a start that waits for the held move never answers
+OPERATIONS = "opsmanager"
 indexed_time_env = base.indexed_time_env  # tclient: tests/workflows/conftest.py
 
 
@@ -136,10 +139,33 @@ async def test_start_answers_before_the_asset_moves_and_a_stop_work_between_hold
     assert _asset_status(sessions) == "PENDING_RETURN"
     assert gate.moves == ["MAINTENANCE", "MAINTENANCE", "PENDING_RETURN"]
 
-    history = await wo.fetch_history()
-    await Replayer(workflows=registry.WORKFLOWS).replay_workflow(history)
-    if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
-        (HISTORIES / "work_order_asset_after_answer.json").write_text(history.to_json())
+    # Taken back to MAINTENANCE meanwhile, the asset returns through PENDING_RETURN in the
+    # return to service's one call, and the order closes with it back in service.
+    await _move_asset(client, sessions, "MAINTENANCE", actor(sessions, "supervisor"))
+    # I.3 after the stop-work: the manager, EHS, then operations, whose approval closes.
+    for who in ("manager", "ehs", OPERATIONS):
+        s = await wo.execute_update(WO.approve_return, MoveRequest(actor(sessions, who)))
+    assert s.status == "CLOSED" and s.return_to_service == "DONE", s.message
+    assert _asset_status(sessions) == "IN_SERVICE"
+    assert gate.moves[3:] == ["IN_SERVICE"]  # one call
+    assert _asset_moves(sessions)[-3:] == [
+        ("PENDING_RETURN", "MAINTENANCE"),
+        ("MAINTENANCE", "PENDING_RETURN"),
+        ("PENDING_RETURN", "IN_SERVICE"),
+    ]
+
+    with sessions() as db:
+        asset_id, _ = asset_workflow_start(
+            db, db.scalars(select(Asset).where(Asset.asset_number == base.ASSET)).one()
+        )
+    for handle, name in [
+        (wo, "work_order_asset_after_answer"),
+        (client.get_workflow_handle(asset_id), "asset_return_through"),
+    ]:
+        history = await handle.fetch_history()
+        await Replayer(workflows=registry.WORKFLOWS).replay_workflow(history)
+        if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
+            (HISTORIES / f"{name}.json").write_text(history.to_json())
 
 
 async def test_two_starts_on_one_asset_move_it_once_and_a_later_move_waits(
