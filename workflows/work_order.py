@@ -163,6 +163,7 @@ class WorkOrderWorkflow:
         # Asset moves sent after the answer (ASSET_AFTER_ANSWER), one at a time, in order.
         self._asset_lock = asyncio.Lock()
         self._moving = 0
+        self._moves: list[asyncio.Task[None]] = []  # held, so none is collected mid-way
 
     @workflow.run
     async def run(self, data: WorkOrderInput) -> WorkOrderState:
@@ -1065,7 +1066,10 @@ class WorkOrderWorkflow:
             await self._asset_best_effort(status, reason, actor, only_from)
             return
         self._moving += 1
-        asyncio.create_task(self._move_after_answer(status, reason, actor, only_from))
+        self._moves = [t for t in self._moves if not t.done()]
+        self._moves.append(
+            asyncio.create_task(self._move_after_answer(status, reason, actor, only_from))
+        )
 
     async def _move_after_answer(
         self, status: str, reason: str, actor: Actor, only_from: list[str]
