@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         index,
         passed_on,
         refuse,
+        system_actor,
     )
 
 
@@ -61,6 +62,12 @@ class ChangeStatusRequest:
     # query and an update did.
     only_from: list[str] | None = None
     if_needed: bool = False
+    # A status passed on the way, by the platform, when the asset is in one of
+    # `through_from` (a return to service from MAINTENANCE passes PENDING_RETURN): one
+    # call where a lifecycle made two.
+    through: str | None = None
+    through_from: list[str] | None = None
+    through_reason: str = ""
 
 
 @dataclass
@@ -136,60 +143,74 @@ class AssetWorkflow:
     @workflow.update
     async def change_status(self, request: ChangeStatusRequest) -> AssetEvent:
         async with self._lock:
-            # Re-check: an earlier update may have moved the asset while this one waited.
-            self._refuse_if_illegal(request)
-            if self._leaves_stop_work_hold(request) and workflow.patched("stop-work-hold-kept"):
-                self._refuse_leaving_stop_work_hold(request)
-            now = workflow.now()
-            if self._not_needed(request):
-                current = self._status.value
-                if current == request.status == "SAFETY_HOLD" and _by_platform(request):
-                    self._stop_work_hold = True
-                who = request.actor
-                return AssetEvent(current, current, request.reason, who.full_name, who.role, now)
-            target = AssetStatus(request.status)
-            try:
-                # A local activity: the change answers once written, with no round trip
-                # through the server; histories recorded before replay the activity.
-                await call(
-                    AssetActivities.apply_asset_status,
-                    ApplyStatusInput(
-                        self._data.asset_id, target.value, request.reason, now, request.actor
-                    ),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=RetryPolicy(
-                        maximum_attempts=10, maximum_interval=timedelta(seconds=10)
-                    ),
+            if request.through is not None and self._status.value in (request.through_from or []):
+                await self._change(
+                    ChangeStatusRequest(
+                        request.through,
+                        request.through_reason,
+                        system_actor(self._data.organization_id),
+                        only_from=request.through_from,
+                        if_needed=True,
+                    )
                 )
-            except ActivityError as err:
-                # Hand the rule's own refusal back to the caller, not the activity wrapper.
-                refusal = passed_on(err)
-                if refusal is err:
-                    raise
-                raise refusal from err
-            entry = AssetEvent(
-                self._status.value,
-                target.value,
-                request.reason,
-                request.actor.full_name,
-                request.actor.role,
-                now,
+            return await self._change(request)
+
+    async def _change(self, request: ChangeStatusRequest) -> AssetEvent:
+        """One move, under the lock."""
+        # Re-check: an earlier update may have moved the asset while this one waited.
+        self._refuse_if_illegal(request)
+        if self._leaves_stop_work_hold(request) and workflow.patched("stop-work-hold-kept"):
+            self._refuse_leaving_stop_work_hold(request)
+        now = workflow.now()
+        if self._not_needed(request):
+            current = self._status.value
+            if current == request.status == "SAFETY_HOLD" and _by_platform(request):
+                self._stop_work_hold = True
+            who = request.actor
+            return AssetEvent(current, current, request.reason, who.full_name, who.role, now)
+        target = AssetStatus(request.status)
+        try:
+            # A local activity: the change answers once written, with no round trip
+            # through the server; histories recorded before replay the activity.
+            await call(
+                AssetActivities.apply_asset_status,
+                ApplyStatusInput(
+                    self._data.asset_id, target.value, request.reason, now, request.actor
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(
+                    maximum_attempts=10, maximum_interval=timedelta(seconds=10)
+                ),
             )
-            self._status = target
-            self._stop_work_hold = target is AssetStatus.SAFETY_HOLD and (
-                _by_platform(request) or self._stop_work_hold
-            )
-            self._history.append(entry)
-            d = self._data
-            index(
-                d.indexed,
-                "ASSET",
-                asset=d.asset_number,
-                site=d.site_code,
-                criticality=d.criticality,
-                status=target.value,
-            )
-            return entry
+        except ActivityError as err:
+            # Hand the rule's own refusal back to the caller, not the activity wrapper.
+            refusal = passed_on(err)
+            if refusal is err:
+                raise
+            raise refusal from err
+        entry = AssetEvent(
+            self._status.value,
+            target.value,
+            request.reason,
+            request.actor.full_name,
+            request.actor.role,
+            now,
+        )
+        self._status = target
+        self._stop_work_hold = target is AssetStatus.SAFETY_HOLD and (
+            _by_platform(request) or self._stop_work_hold
+        )
+        self._history.append(entry)
+        d = self._data
+        index(
+            d.indexed,
+            "ASSET",
+            asset=d.asset_number,
+            site=d.site_code,
+            criticality=d.criticality,
+            status=target.value,
+        )
+        return entry
 
     @change_status.validator
     def validate_change_status(self, request: ChangeStatusRequest) -> None:

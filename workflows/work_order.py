@@ -85,6 +85,17 @@ DETAILS = {"title", "description", "priority", "estimated_hours", "estimated_cos
 TASKS_OPEN = {W.DRAFT, W.SUBMITTED}
 # Runs that took a task edit or removal carry this marker (the updates came with it).
 TASK_EDITS = "task-edits"
+# Start and verify answer once the work order's own step is committed; the asset's move
+# that goes with them (an update of the asset's own workflow) follows right after, still
+# durable here and in order. Nothing reads the asset's MAINTENANCE or PENDING_RETURN as a
+# condition, and every later move of this order waits for it. Runs recorded before moved
+# the asset before answering.
+ASSET_AFTER_ANSWER = "asset-move-after-answer"
+# The return to service asks the asset once: to IN_SERVICE, through PENDING_RETURN when a
+# cleared stop-work left it in MAINTENANCE. Runs recorded before asked twice.
+RETURN_IN_ONE_CALL = "return-in-one-asset-call"
+# Where an asset waits before PENDING_RETURN, once the work on it is verified.
+BEFORE_RETURN = ["MAINTENANCE", "OUT_OF_SERVICE", "QUALITY_HOLD"]
 
 
 _fail = refuse
@@ -149,11 +160,17 @@ class WorkOrderWorkflow:
         self._approval_times: dict[str, dict[str, str]] = {}
         # The stop-work whose tell held this order, when one did (see _check_stop_work).
         self._held_by_stop_work: int | None = None
+        # Asset moves sent after the answer (ASSET_AFTER_ANSWER), one at a time, in order.
+        self._asset_lock = asyncio.Lock()
+        self._moving = 0
+        self._moves: list[asyncio.Task[None]] = []  # held, so none is collected mid-way
 
     @workflow.run
     async def run(self, data: WorkOrderInput) -> WorkOrderState:
         self._index()
         await workflow.wait_condition(lambda: self._facts.status in rules.FINAL)
+        if self._moving:  # a cancelled order still leaves the asset where its work put it
+            await workflow.wait_condition(lambda: self._moving == 0)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.get_state()
 
@@ -221,19 +238,21 @@ class WorkOrderWorkflow:
     async def start(self, req: MoveRequest) -> WorkOrderState:
         async with self._lock:
             self._check_start(req)
+            after = workflow.patched(ASSET_AFTER_ANSWER)  # before any command of this update
             state = await self._apply(
                 W.IN_PROGRESS,
                 req.actor,
                 req.reason or "work started",
                 {"started_at": workflow.now().isoformat()},
             )
-            await self._asset_best_effort(
+            await self._side_move(
+                after,
                 "MAINTENANCE",
                 f"{self._in.number} in progress",
                 self._system(),
                 ["IN_SERVICE", "OUT_OF_SERVICE"],
             )
-            return state
+            return self.get_state() if after else state  # after: saying the move follows
 
     @start.validator
     def _check_start(self, req: MoveRequest) -> None:
@@ -302,6 +321,7 @@ class WorkOrderWorkflow:
         """C.5: the checklist and the test run; any failure returns the work to IN_PROGRESS."""
         async with self._lock:
             self._check_verify(req)
+            after = workflow.patched(ASSET_AFTER_ANSWER)  # before any command of this update
             f = self._facts
             checked = replace(f, checklist=dict(req.checklist), test_run_passed=req.test_run_passed)
             verification = {"checklist": checked.checklist, "notes": req.notes}
@@ -326,13 +346,14 @@ class WorkOrderWorkflow:
                 },
             )
             f.checklist, f.test_run_passed = checked.checklist, True
-            await self._asset_best_effort(
+            await self._side_move(
+                after,
                 "PENDING_RETURN",
                 f"{self._in.number} verified, awaiting return-to-service approval",
                 self._system(),
                 ["MAINTENANCE", "OUT_OF_SERVICE", "QUALITY_HOLD"],
             )
-            return state
+            return self.get_state() if after else state
 
     @verify.validator
     def _check_verify(self, req: VerifyRequest) -> None:
@@ -874,6 +895,7 @@ class WorkOrderWorkflow:
             return_to_service=self._rts,
             message=self._message,
             events=list(self._record.events),
+            asset_moving=self._moving > 0,
         )
 
     # -- helpers --
@@ -906,15 +928,21 @@ class WorkOrderWorkflow:
             if workflow.patched("closed-only-in-service"):
                 # A stop-work cleared meanwhile left the asset in MAINTENANCE: it passes
                 # PENDING_RETURN again, and the order closes only once the asset is back.
-                await self._asset(
-                    "PENDING_RETURN",
-                    f"{self._in.number}: verified work, return to service signed",
-                    self._system(),
-                    ["MAINTENANCE", "OUT_OF_SERVICE", "QUALITY_HOLD"],
-                )
-                now_status = await self._asset(
-                    "IN_SERVICE", reason, approver, only_from=["PENDING_RETURN"], via_pm=via_pm
-                )
+                signed = f"{self._in.number}: verified work, return to service signed"
+                if workflow.patched(RETURN_IN_ONE_CALL):
+                    now_status = await self._asset(
+                        "IN_SERVICE",
+                        reason,
+                        approver,
+                        only_from=["PENDING_RETURN"],
+                        via_pm=via_pm,
+                        through=("PENDING_RETURN", BEFORE_RETURN, signed),
+                    )
+                else:
+                    await self._asset("PENDING_RETURN", signed, self._system(), BEFORE_RETURN)
+                    now_status = await self._asset(
+                        "IN_SERVICE", reason, approver, only_from=["PENDING_RETURN"], via_pm=via_pm
+                    )
                 if now_status != "IN_SERVICE":
                     self._rts = "BLOCKED"
                     self._message = (
@@ -1029,6 +1057,39 @@ class WorkOrderWorkflow:
         if action.startswith("RTS_APPROVED_"):
             self._approver_actors[action.removeprefix("RTS_APPROVED_")] = actor
 
+    async def _side_move(
+        self, after: bool, status: str, reason: str, actor: Actor, only_from: list[str]
+    ) -> None:
+        """Start's and verify's asset move: after the answer (ASSET_AFTER_ANSWER), else
+        before it, as runs recorded before did."""
+        if not after:
+            await self._asset_best_effort(status, reason, actor, only_from)
+            return
+        self._moving += 1
+        self._moves = [t for t in self._moves if not t.done()]
+        self._moves.append(
+            asyncio.create_task(self._move_after_answer(status, reason, actor, only_from))
+        )
+
+    async def _move_after_answer(
+        self, status: str, reason: str, actor: Actor, only_from: list[str]
+    ) -> None:
+        """A plain activity, not a local one: the workflow task (and with it the update's
+        answer) completes while a local activity still runs only once it is done."""
+        try:
+            async with self._asset_lock:
+                change = AssetChange(self._snap.asset_id, status, reason, actor, False, only_from)
+                try:
+                    await workflow.execute_activity_method(
+                        AssetGateway.change_asset_status, change, **WRITE
+                    )
+                except ActivityError as err:
+                    cause = passed_on(err, f"asset {self._snap.asset_number}: ")
+                    self._message = f"the asset did not move to {status}: {cause}"
+                    self._log("ASSET_NOT_MOVED", actor, self._message)
+        finally:
+            self._moving -= 1
+
     async def _asset_best_effort(
         self, status: str, reason: str, actor: Actor, only_from: list[str]
     ) -> None:
@@ -1047,13 +1108,18 @@ class WorkOrderWorkflow:
         actor: Actor,
         only_from: list[str] | None = None,
         via_pm: bool = False,
+        through: tuple[str, list[str], str] | None = None,  # (status, from, reason)
     ) -> str:
+        if self._moving:  # a move sent after an earlier answer goes first
+            await workflow.wait_condition(lambda: self._moving == 0)
         try:
             # The asset's workflow answers once its row is written: run beside this
             # workflow's task (local), except in histories recorded before.
             return await call(
                 AssetGateway.change_asset_status,
-                AssetChange(self._snap.asset_id, status, reason, actor, via_pm, only_from),
+                AssetChange(
+                    self._snap.asset_id, status, reason, actor, via_pm, only_from, *(through or ())
+                ),
                 **WRITE,
             )
         except ActivityError as err:

@@ -217,6 +217,9 @@ class WorkOrderState:
     return_to_service: str  # NOT_YET, BLOCKED, DONE
     message: str
     events: list[WorkOrderEvent]
+    # The asset's move that goes with start or verify is still under way (it follows the
+    # answer); every later move of this order waits for it.
+    asset_moving: bool = False
 
 
 @dataclass

@@ -32,18 +32,31 @@ def on_shift(pattern: ShiftPattern | None, at: datetime, timezone: str) -> bool:
     return now < end and yesterday in pattern.weekdays
 
 
-def with_role(session: Session, organization_id: int, roles: set[Role]) -> list[User]:
-    """With what the assignment and the audiences read of each person, loaded in a fixed
-    number of queries (not one more per person)."""
+# What each person's row brings along, by what reads it: the assignment reads it all; an
+# audience only what picks its people (each relation left out is one query less).
+ASSIGNMENT = ("skills", "certifications", "clearances", "shift_pattern")
+CLEARANCES = ("clearances",)
+ON_DUTY = ("clearances", "shift_pattern")
+
+
+def with_role(
+    session: Session,
+    organization_id: int,
+    roles: set[Role],
+    reads: tuple[str, ...] = ASSIGNMENT,
+) -> list[User]:
+    """With what the caller `reads` of each person, loaded in a fixed number of queries
+    (not one more per person)."""
+    options = [
+        joinedload(User.shift_pattern)
+        if name == "shift_pattern"
+        else selectinload(getattr(User, name))
+        for name in reads
+    ]
     return list(
         session.scalars(
             select(User)
-            .options(
-                selectinload(User.skills),
-                selectinload(User.certifications),
-                selectinload(User.clearances),
-                joinedload(User.shift_pattern),
-            )
+            .options(*options)
             .where(
                 User.organization_id == organization_id,
                 User.is_active.is_(True),
@@ -114,7 +127,7 @@ def on_duty_supervisor(session: Session, anomaly: Anomaly, at: datetime) -> User
     site = session.get(Site, anomaly.site_id)
     supervisors = [
         u
-        for u in with_role(session, anomaly.organization_id, {Role.MAINT_SUPERVISOR})
+        for u in with_role(session, anomaly.organization_id, {Role.MAINT_SUPERVISOR}, ON_DUTY)
         if u.home_site_id == site.id or _cleared(u, site.id, at.date())
     ]
     for user in supervisors:
@@ -122,16 +135,16 @@ def on_duty_supervisor(session: Session, anomaly: Anomaly, at: datetime) -> User
             return user
     if supervisors:
         return supervisors[0]
-    managers = with_role(session, anomaly.organization_id, MANAGERS)
+    managers = with_role(session, anomaly.organization_id, MANAGERS, ())
     return managers[0] if managers else None
 
 
 def manager(session: Session, anomaly: Anomaly) -> User | None:
     managers = [
         u
-        for u in with_role(session, anomaly.organization_id, {Role.MAINT_MANAGER})
+        for u in with_role(session, anomaly.organization_id, {Role.MAINT_MANAGER}, ())
         if u.home_site_id in (None, anomaly.site_id)
-    ] or with_role(session, anomaly.organization_id, MANAGERS)
+    ] or with_role(session, anomaly.organization_id, MANAGERS, ())
     return managers[0] if managers else None
 
 
@@ -143,7 +156,7 @@ def audience(session: Session, anomaly: Anomaly, who: Audience, at: datetime) ->
     if who is Audience.TEAM_LEAD:
         leads = [
             u
-            for u in with_role(session, anomaly.organization_id, {Role.MAINT_SUPERVISOR})
+            for u in with_role(session, anomaly.organization_id, {Role.MAINT_SUPERVISOR}, ())
             if u.home_site_id == site_id
         ]
         return leads or audience(session, anomaly, Audience.ON_DUTY_SUPERVISOR, at)
@@ -152,7 +165,9 @@ def audience(session: Session, anomaly: Anomaly, who: Audience, at: datetime) ->
         today = at.date()
         return [
             u
-            for u in with_role(session, anomaly.organization_id, TECHNICIANS)
+            for u in with_role(
+                session, anomaly.organization_id, TECHNICIANS, ("clearances", "skills")
+            )
             if _cleared(u, site_id, today)
             and (not skills or skills & {us.skill.code for us in u.skills})
         ]
@@ -168,7 +183,7 @@ def audience(session: Session, anomaly: Anomaly, who: Audience, at: datetime) ->
     if who is Audience.SENIOR_TECHNICIANS:
         return [
             u
-            for u in with_role(session, anomaly.organization_id, REX_REVIEWERS)
+            for u in with_role(session, anomaly.organization_id, REX_REVIEWERS, CLEARANCES)
             if _cleared(u, site_id, at.date()) or u.home_site_id == site_id
         ]
     raise ValueError(f"unknown audience {who}")

@@ -38,7 +38,20 @@ async def _loaded(client, h, number):
 async def _post(client, h, path, json=None, expect=200):
     r = await asyncio.wait_for(client.post(f"{BASE}{path}", json=json or {}, headers=h), 30)
     assert r.status_code == expect, (path, r.status_code, r.text)
-    return r.json()
+    body = r.json()
+    if r.is_success and body.get("asset_moving"):
+        await _settled(client, h, path.split("/")[2])
+    return body
+
+
+async def _settled(client, h, number):
+    """Once the asset's move that follows a start or verify answer is done."""
+    for _ in range(600):
+        body = (await client.get(f"{BASE}/work-orders/{number}", headers=h)).json()
+        if body["live"] and not body["live"]["asset_moving"]:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(body)
 
 
 async def _create(client, token_for, **fields) -> str:

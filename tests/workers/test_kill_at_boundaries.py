@@ -303,6 +303,11 @@ async def _in_progress(http, token_for) -> str:
     await _post(http, token_for("manager"), f"/work-orders/{number}/approve")
     await _post(http, sup, f"/work-orders/{number}/schedule", {"assignee": "tech"})
     await _post(http, tech, f"/work-orders/{number}/start")
+    for _ in range(2400):  # the asset's move follows the answer: the order's work began
+        live = (await http.get(f"{BASE}/work-orders/{number}", headers=sup)).json()["live"]
+        if live and not live["asset_moving"]:
+            break
+        await asyncio.sleep(0.05)
     return number
 
 

@@ -100,7 +100,17 @@ async def _open(
 
 
 async def _act(handle: WorkflowHandle, method, who: Actor, reason: str = "") -> WorkOrderState:
-    return await handle.execute_update(method, MoveRequest(who, reason))
+    state = await handle.execute_update(method, MoveRequest(who, reason))
+    if method is WO.start:
+        await settled(handle)
+    return state
+
+
+async def settled(handle: WorkflowHandle) -> WorkOrderState:
+    """The state once the asset's move that follows a start or verify is done."""
+    while (state := await handle.query(WO.get_state)).asset_moving:
+        await asyncio.sleep(0.02)
+    return state
 
 
 async def _refused(handle: WorkflowHandle, method, request, kind: str, *says: str) -> str:
@@ -213,9 +223,11 @@ async def _to_completed(handle, sessions, evidence=("CHECKLIST",), loto=False) -
 
 
 async def _verify(handle, sessions, passed=True, checklist=CHECKLIST) -> WorkOrderState:
-    return await handle.execute_update(
+    state = await handle.execute_update(
         WO.verify, VerifyRequest(actor(sessions, "supervisor"), dict(checklist), passed)
     )
+    await settled(handle)
+    return state
 
 
 async def _to_verified(handle, sessions, evidence=("CHECKLIST",), loto=False) -> WorkOrderState:
