@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, Timestamps
+from domain.models.spans import span
 
 
 class ProductionLine(Timestamps, Base):
@@ -128,6 +129,14 @@ class ProductionDowntime(Timestamps, Base):
     notes: Mapped[str | None] = mapped_column(Text)
     logged_by: Mapped[str] = mapped_column(String(200))
     ended_by: Mapped[str | None] = mapped_column(String(200))
+
+
+# The stops touching a short window (the ragged ends of a period) without a quarter's scan.
+Index(
+    "ix_production_downtime_span",
+    span(ProductionDowntime.start_time, ProductionDowntime.end_time),
+    postgresql_using="gist",
+)
 
 
 class ProductionCount(Base):
@@ -308,3 +317,10 @@ class OeeStoppage(Base):
     category: Mapped[str] = mapped_column(String(20))
     planned: Mapped[bool] = mapped_column(default=False)
     linked: Mapped[str] = mapped_column(Text, default="")  # the other stops' keys, comma-joined
+
+
+Index(
+    "ix_oee_stoppages_span",
+    span(OeeStoppage.start_time, OeeStoppage.end_time),
+    postgresql_using="gist",
+)

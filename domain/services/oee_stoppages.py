@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from domain.errors import RuleViolation
 from domain.models import DowntimeRecord
 from domain.models.production import Machine, OeeStoppage, ProductionDowntime
+from domain.models.spans import touches
 from domain.rules import reliability as rel
 from domain.rules.oee import Interval, Stoppage, merge_stops
 from domain.services import production_downtime
@@ -45,6 +46,7 @@ def _stored_hull(session: Session, machine_id: int, span: Interval) -> Interval 
             func.min(OeeStoppage.start_time), func.max(func.coalesce(OeeStoppage.end_time, FAR))
         ).where(
             OeeStoppage.machine_id == machine_id,
+            touches(OeeStoppage, span),
             OeeStoppage.start_time < span.end,
             or_(OeeStoppage.end_time.is_(None), OeeStoppage.end_time > span.start),
         )
@@ -61,6 +63,7 @@ def _touching_rows(machine_ids: Sequence[int], span: Interval):
     s = OeeStoppage
     return (
         s.machine_id.in_(list(machine_ids)),
+        touches(s, span),
         s.start_time < span.end,
         or_(s.end_time.is_(None), s.end_time > span.start),
     )
@@ -197,7 +200,8 @@ def _clipped_seconds(period: Interval, until: datetime):
 def _touching(machine_ids: Iterable[int], period: Interval, until: datetime):
     s = OeeStoppage
     end, start, _ = _clipped_seconds(period, until)
-    return (s.machine_id == _any_of(machine_ids), s.start_time < period.end, end > start)
+    return (s.machine_id == _any_of(machine_ids), touches(s, period), s.start_time < period.end,
+            end > start)  # fmt: skip
 
 
 def pareto_rows(

@@ -11,6 +11,7 @@ from domain.actor import Actor
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.models import DowntimeRecord
 from domain.models.production import Machine, OeeStoppage, ProductionDowntime
+from domain.models.spans import touches
 from domain.rules.downtime_reasons import SEVERITIES, category_for
 from domain.rules.oee import Interval, Stop, Stoppage, merge_stops
 from domain.services import oee_stoppages
@@ -157,6 +158,7 @@ def stops(*, session: Session, machines: Sequence[Machine], period: Interval) ->
     for d in session.execute(
         select(*floor).where(
             ProductionDowntime.machine_id.in_(by_id),
+            touches(ProductionDowntime, period),
             ProductionDowntime.start_time < period.end,
             or_(ProductionDowntime.end_time.is_(None), ProductionDowntime.end_time > period.start),
         )
@@ -169,6 +171,7 @@ def stops(*, session: Session, machines: Sequence[Machine], period: Interval) ->
     for d in session.execute(
         select(*kept).where(
             DowntimeRecord.asset_id.in_(by_asset),
+            touches(DowntimeRecord, period),
             DowntimeRecord.start_time < period.end,
             or_(DowntimeRecord.end_time.is_(None), DowntimeRecord.end_time > period.start),
         )
@@ -191,6 +194,7 @@ def stoppages(*, session: Session, machines: Sequence[Machine], period: Interval
             select(func.min(OeeStoppage.start_time),
                    func.max(func.coalesce(OeeStoppage.end_time, period.end)))
             .where(OeeStoppage.machine_id.in_([m.id for m in machines]),
+                   touches(OeeStoppage, period),
                    OeeStoppage.start_time < period.end,
                    or_(OeeStoppage.end_time.is_(None), OeeStoppage.end_time > period.start))
         ).one()  # fmt: skip
