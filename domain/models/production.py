@@ -7,12 +7,12 @@ recomputed from their sums (domain.rules.oee)."""
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, Timestamps
-from domain.models.spans import span
+from domain.models.spans import LONG_COUNT_SQL, span
 
 
 class ProductionLine(Timestamps, Base):
@@ -147,6 +147,12 @@ class ProductionCount(Base):
     __table_args__ = (
         Index("ix_production_counts_machine_period", "machine_id", "period_start"),
         Index("ix_production_counts_machine_end", "machine_id", "period_end"),
+        Index(
+            "ix_production_counts_long",
+            "machine_id",
+            "period_start",
+            postgresql_where=text(LONG_COUNT_SQL),
+        ),
         UniqueConstraint("organization_id", "entry_key"),
     )
 

@@ -1,10 +1,14 @@
-"""A record's time span as a range, for the GiST indexes that find the stops touching a
-short window without reading every earlier start or every later end.
+"""What the indexes that find the records touching a short window (the ragged ends of a
+long period) need, without reading every earlier start or every later end.
+
+A stop's time span as a range, for GiST indexes.
 
 A stop is the closed range [start, end]; an open one (no end) runs on without bound. The
 services never write a stop ending before it starts, and the index refuses one."""
 
-from sqlalchemy import ColumnElement, func, literal, literal_column
+from datetime import timedelta
+
+from sqlalchemy import ColumnElement, func, literal, literal_column, text
 from sqlalchemy.dialects.postgresql import TSTZRANGE
 
 
@@ -21,3 +25,14 @@ def touches(model, period) -> ColumnElement:
         literal(period.start), literal(period.end), literal_column("'[]'"), type_=TSTZRANGE
     )
     return span(model.start_time, model.end_time).op("&&")(window)
+
+
+# Output counts are short (a minute to an hour) and many: a btree on their start bounds the
+# scan once the longest is known, and the few longer ones are indexed apart (partial index).
+LONG_COUNT = timedelta(hours=1)
+LONG_COUNT_SQL = "period_end - period_start > interval '1 hour'"
+
+
+def is_long_count() -> ColumnElement:
+    """The partial index's predicate, spelled as it is so the planner matches it."""
+    return text(LONG_COUNT_SQL)

@@ -7,7 +7,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, Integer, and_, any_, bindparam, case, cast, func, literal, select
+from sqlalchemy import (
+    Float,
+    Integer,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -21,6 +33,7 @@ from domain.models.production import (
     ProductionCount,
     ProductionLine,
 )
+from domain.models.spans import LONG_COUNT, is_long_count
 from domain.rules import oee as rules
 from domain.rules import reliability as rel
 from domain.rules.oee import Count, Interval, Stoppage, Tally
@@ -107,11 +120,32 @@ def _any_of(ids) -> Any:
     return any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
 
 
+def _overlapping(machines: list[Machine], period: Interval, *extra):
+    """The machines' counts overlapping the period, as a subquery of the count columns. One
+    of at most `LONG_COUNT` overlapping it starts less than that before it, so the start
+    index bounds the scan (an hour at either end of a quarter is not a read of every earlier
+    count); the longer ones starting earlier come from their own partial index. `extra`:
+    more columns, computed once a row."""
+    c = ProductionCount
+    columns = (c.machine_id, c.period_start, c.period_end, c.total, c.good,
+               c.ideal_cycle_seconds, c.startup_reject, *extra)  # fmt: skip
+    overlap = (
+        c.machine_id == _any_of([m.id for m in machines]),
+        c.period_start < period.end,
+        c.period_end > period.start,
+    )
+    since = period.start - LONG_COUNT
+    return union_all(
+        select(*columns).where(*overlap, c.period_start > since),
+        select(*columns).where(*overlap, c.period_start <= since, is_long_count()),
+    ).subquery("counts")
+
+
 def _counts(session: Session, machines: list[Machine], period: Interval) -> dict[int, list[Count]]:
     out: dict[int, list[Count]] = defaultdict(list)
     if not machines:
         return out
-    c = ProductionCount
+    c = _overlapping(machines, period).c
     for r in session.execute(
         select(
             c.machine_id,
@@ -121,10 +155,6 @@ def _counts(session: Session, machines: list[Machine], period: Interval) -> dict
             c.good,
             c.ideal_cycle_seconds,
             c.startup_reject,
-        ).where(
-            c.machine_id == _any_of([m.id for m in machines]),
-            c.period_start < period.end,
-            c.period_end > period.start,
         )
     ):
         out[r.machine_id].append(
@@ -163,21 +193,15 @@ def _count_sums(
         (seconds == 0, case((instant, 1.0), else_=0.0)),
         else_=func.greatest(inside, 0.0) / func.nullif(seconds, 0),
     )
-    query = (
-        select(
-            c.machine_id,
-            func.sum(c.total * share).label("total"),
-            func.sum(c.good * share).label("good"),
-            func.sum(c.ideal_cycle_seconds * c.total * share).label("ideal"),
-            func.sum(c.startup_reject * share).label("startup"),
-        )
-        .where(
-            c.machine_id == _any_of([m.id for m in machines]),
-            c.period_start < period.end,
-            c.period_end > period.start,
-        )
-        .group_by(c.machine_id)
-    )
+    # The share once a row, not once in each of the four sums.
+    r = _overlapping(machines, period, share.label("share")).c
+    query = select(
+        r.machine_id,
+        func.sum(r.total * r.share).label("total"),
+        func.sum(r.good * r.share).label("good"),
+        func.sum(r.ideal_cycle_seconds * r.total * r.share).label("ideal"),
+        func.sum(r.startup_reject * r.share).label("startup"),
+    ).group_by(r.machine_id)
     for r in session.execute(query):
         total = float(r.total or 0.0)
         ideal_cycle = float(r.ideal or 0.0) / total if total else 0.0

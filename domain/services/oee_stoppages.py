@@ -17,7 +17,6 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
-    case,
     cast,
     delete,
     func,
@@ -248,7 +247,7 @@ def failure_sums(
         r.machine_id: (int(r.failures), float(r.seconds or 0.0))
         for r in session.execute(
             select(s.machine_id, func.count().label("failures"),
-                   func.sum(case((seconds > 0, seconds), else_=0.0)).label("seconds"))
+                   func.sum(func.greatest(seconds, 0.0)).label("seconds"))
             .where(s.machine_id == _any_of(machine_ids), s.start_time < period.end, failure)
             .group_by(s.machine_id)
         )
