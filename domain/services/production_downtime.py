@@ -3,8 +3,10 @@ the maintenance downtime (seed 003 E.2), so one stoppage is never counted twice.
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Integer, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from domain.actor import Actor
@@ -141,6 +143,12 @@ def _state(row: ProductionDowntime) -> dict:
     }  # fmt: skip
 
 
+def _any_of(ids) -> Any:
+    """`= ANY(:ids)`, one array parameter: a site's hundreds of machines are not spelled out
+    (and parsed) as hundreds of parameters in every query."""
+    return any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+
+
 def stops(*, session: Session, machines: Sequence[Machine], period: Interval) -> list[Stop]:
     """Every stop of the machines touching the period, from both records. A maintenance
     downtime is keyed "maintenance:<id>", a floor stop "oee:<id>"."""
@@ -157,7 +165,7 @@ def stops(*, session: Session, machines: Sequence[Machine], period: Interval) ->
              ProductionDowntime.category, ProductionDowntime.planned)  # fmt: skip
     for d in session.execute(
         select(*floor).where(
-            ProductionDowntime.machine_id.in_(by_id),
+            ProductionDowntime.machine_id == _any_of(by_id),
             touches(ProductionDowntime, period),
             ProductionDowntime.start_time < period.end,
             or_(ProductionDowntime.end_time.is_(None), ProductionDowntime.end_time > period.start),
@@ -170,7 +178,7 @@ def stops(*, session: Session, machines: Sequence[Machine], period: Interval) ->
             DowntimeRecord.planned)  # fmt: skip
     for d in session.execute(
         select(*kept).where(
-            DowntimeRecord.asset_id.in_(by_asset),
+            DowntimeRecord.asset_id == _any_of(by_asset),
             touches(DowntimeRecord, period),
             DowntimeRecord.start_time < period.end,
             or_(DowntimeRecord.end_time.is_(None), DowntimeRecord.end_time > period.start),
@@ -193,7 +201,7 @@ def stoppages(*, session: Session, machines: Sequence[Machine], period: Interval
         first, last = session.execute(
             select(func.min(OeeStoppage.start_time),
                    func.max(func.coalesce(OeeStoppage.end_time, period.end)))
-            .where(OeeStoppage.machine_id.in_([m.id for m in machines]),
+            .where(OeeStoppage.machine_id == _any_of(m.id for m in machines),
                    touches(OeeStoppage, period),
                    OeeStoppage.start_time < period.end,
                    or_(OeeStoppage.end_time.is_(None), OeeStoppage.end_time > period.start))
