@@ -3,7 +3,8 @@ site of many machines, on a scratch PostgreSQL of its own (nothing running is to
 
 It loads shifts, output per machine every `--grain` minutes, stoppages with reasons and
 the hourly and daily summaries, then times each read `--runs` times warm and prints the
-median and the 95th percentile."""
+median and the 95th percentile. With `--reuse` the loaded database is kept under the data
+folder and the next run of the same shape times the reads on it without loading again."""
 
 from __future__ import annotations
 
