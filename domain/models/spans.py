@@ -11,10 +11,12 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, func, literal, literal_column, text
 from sqlalchemy.dialects.postgresql import TSTZRANGE
 
+_RANGE = TSTZRANGE()  # one type object: its cache key is computed once
+
 
 def span(start: ColumnElement, end: ColumnElement) -> ColumnElement:
     """The indexed expression; a query must spell it the same way for the index to serve."""
-    return func.tstzrange(start, end, literal_column("'[]'"), type_=TSTZRANGE)
+    return func.tstzrange(start, end, literal_column("'[]'"), type_=_RANGE)
 
 
 def touches(model, period) -> ColumnElement:
@@ -22,7 +24,7 @@ def touches(model, period) -> ColumnElement:
     period.end]: a superset of `start_time < end AND (end_time IS NULL OR end_time > start)`
     that the index answers; callers keep their exact conditions beside it."""
     window = func.tstzrange(
-        literal(period.start), literal(period.end), literal_column("'[]'"), type_=TSTZRANGE
+        literal(period.start), literal(period.end), literal_column("'[]'"), type_=_RANGE
     )
     return span(model.start_time, model.end_time).op("&&")(window)
 

@@ -114,10 +114,13 @@ def period_of(start: datetime, end: datetime, now: datetime | None = None) -> In
     return Interval(start, max(start, min(end, now)))
 
 
+_IDS = ARRAY(Integer)  # one type object: its cache key is computed once
+
+
 def _any_of(ids) -> Any:
     """`= ANY(:ids)`, one array parameter: a site's hundreds of machines are not spelled
     out (and parsed) as hundreds of parameters in every query."""
-    return any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return any_(bindparam(None, list(ids), type_=_IDS))
 
 
 def _overlapping(machines: list[Machine], period: Interval, *extra):

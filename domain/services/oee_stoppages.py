@@ -182,9 +182,12 @@ def refresh_recent(*, session: Session, until: datetime, days: int = 7) -> Chang
 # -- reads --
 
 
+_IDS = ARRAY(Integer)  # one type object: its cache key is computed once
+
+
 def _any_of(ids: Iterable[int]) -> Any:
     """`= ANY(:ids)`: one array parameter for a site's hundreds of machines."""
-    return any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return any_(bindparam(None, list(ids), type_=_IDS))
 
 
 def _clipped_seconds(period: Interval, until: datetime):

@@ -143,10 +143,13 @@ def _state(row: ProductionDowntime) -> dict:
     }  # fmt: skip
 
 
+_IDS = ARRAY(Integer)  # one type object: its cache key is computed once
+
+
 def _any_of(ids) -> Any:
     """`= ANY(:ids)`, one array parameter: a site's hundreds of machines are not spelled out
     (and parsed) as hundreds of parameters in every query."""
-    return any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return any_(bindparam(None, list(ids), type_=_IDS))
 
 
 def stops(*, session: Session, machines: Sequence[Machine], period: Interval) -> list[Stop]:
