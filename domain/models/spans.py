@@ -23,9 +23,12 @@ def touches(model, period) -> ColumnElement:
     """The model's span (its `start_time` and `end_time`) meets the closed window [period.start,
     period.end]: a superset of `start_time < end AND (end_time IS NULL OR end_time > start)`
     that the index answers; callers keep their exact conditions beside it."""
-    window = func.tstzrange(
-        literal(period.start), literal(period.end), literal_column("'[]'"), type_=_RANGE
-    )
+    return touches_between(model, literal(period.start), literal(period.end))
+
+
+def touches_between(model, start: ColumnElement, end: ColumnElement) -> ColumnElement:
+    """`touches` over SQL values (parameters of a statement built once)."""
+    window = func.tstzrange(start, end, literal_column("'[]'"), type_=_RANGE)
     return span(model.start_time, model.end_time).op("&&")(window)
 
 
