@@ -2,7 +2,7 @@
 shift calendars, merged stoppages and output, through the pure rules."""
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -244,9 +244,16 @@ class Facts:
     windows: dict[int, list[ShiftWindow]]  # site id -> shifts
     stoppages: dict[int, list[Stoppage]]  # machine id -> merged stops
     counts: dict[int, list[Count]]
+    # site id -> its planned windows, listed once: a site's read tallies hundreds of machines.
+    _planned: dict[int, list[Interval]] = field(default_factory=dict, repr=False, compare=False)
 
     def planned(self, machine: Machine) -> list[Interval]:
-        return [i for w in self.windows.get(machine.site_id, []) for i in w.planned]
+        site_id = machine.site_id
+        out = self._planned.get(site_id)
+        if out is None:
+            out = [i for w in self.windows.get(site_id, []) for i in w.planned]
+            self._planned[site_id] = out
+        return out
 
     def tally(self, machine: Machine, period: Interval | None = None) -> Tally:
         return rules.tally(
