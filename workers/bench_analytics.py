@@ -3,11 +3,13 @@ site of many machines, on a scratch PostgreSQL of its own (nothing running is to
 
 It loads shifts, output per machine every `--grain` minutes, stoppages with reasons and
 the hourly and daily summaries, then times each read `--runs` times warm and prints the
-median and the 95th percentile."""
+median and the 95th percentile. With `--reuse` the loaded database is kept under the data
+folder and the next run of the same shape times the reads on it without loading again."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -47,6 +49,13 @@ def add_arguments(bench) -> None:
     bench.add_argument("--days", type=int, default=90, help="analytics: days of history")
     bench.add_argument("--grain", type=int, default=1, help="analytics: minutes per count")
     bench.add_argument("--runs", type=int, default=20, help="analytics: warm runs per read")
+    bench.add_argument(
+        "--reuse",
+        action="store_true",
+        help="analytics: keep the loaded database under the data folder (bench-analytics) "
+        "and, when one made with the same --machines, --days and --grain is there, time the "
+        "reads on it instead of loading again",
+    )
 
 
 def cmd_bench_analytics(args: argparse.Namespace) -> None:
@@ -57,36 +66,59 @@ def cmd_bench_analytics(args: argparse.Namespace) -> None:
 
     if 60 % args.grain:
         raise SystemExit("--grain must divide an hour (1, 2, 3, 5, 10, 15, 30 or 60)")
-    root = Path(tempfile.mkdtemp(prefix="plantops-bench-analytics-"))
+    shape = {"machines": args.machines, "days": args.days, "grain": args.grain}
+    if getattr(args, "reuse", False):
+        from domain.settings import Settings
+
+        root = (Path(Settings().data_dir) / "bench-analytics").resolve()
+        marker = root / "loaded.json"
+        kept = json.loads(marker.read_text()) if marker.exists() else {}
+        if kept.get("shape") != shape:
+            shutil.rmtree(root, ignore_errors=True)  # another shape, or a load cut short
+            kept = {}
+        root.mkdir(parents=True, exist_ok=True)
+    else:
+        root, marker, kept = Path(tempfile.mkdtemp(prefix="plantops-bench-analytics-")), None, {}
     pg = EmbeddedPostgres(root / "data", free_port(), durable=False)
     pg.start()
     try:
         import psycopg
 
-        with psycopg.connect(pg.url("postgres").replace("+psycopg", ""), autocommit=True) as c:
-            c.execute('CREATE DATABASE "bench"')
         url = pg.url("bench")
-        upgrade(url)
+        if not kept:
+            with psycopg.connect(pg.url("postgres").replace("+psycopg", ""), autocommit=True) as c:
+                c.execute('DROP DATABASE IF EXISTS "bench"')
+                c.execute('CREATE DATABASE "bench"')
+        upgrade(url)  # a kept database gets the migrations added since its load
         engine = make_engine(url)
         sessions = make_sessionmaker(engine)
-        load_demo(sessions)
-        started = time.perf_counter()
-        now = datetime.now(UTC).replace(second=0, microsecond=0)
-        with sessions() as s:
-            loaded = _load(s, args, now)
-            s.commit()
+        if kept:
+            now = datetime.fromisoformat(kept["now"])
+            print(f"reusing the data loaded at {kept['now']} in {root}: {kept['loaded']}",
+                  flush=True)  # fmt: skip
+        else:
+            load_demo(sessions)
+            started = time.perf_counter()
+            now = datetime.now(UTC).replace(second=0, microsecond=0)
+            with sessions() as s:
+                loaded = _load(s, args, now)
+                s.commit()
+            rows = ", ".join(f"{n:,} {what}" for what, n in loaded.items())
+            summary = (f"{args.machines} machines x {args.days} days, a count every "
+                       f"{args.grain} min: {sum(loaded.values()):,} rows ({rows})")  # fmt: skip
+            print(f"loaded {summary} in {time.perf_counter() - started:.1f} s", flush=True)
         with sessions() as s:
             s.execute(text("ANALYZE"))
             s.commit()
-            rows = ", ".join(f"{n:,} {what}" for what, n in loaded.items())
-            print(f"loaded {args.machines} machines x {args.days} days, a count every "
-                  f"{args.grain} min: {sum(loaded.values()):,} rows ({rows}) "
-                  f"in {time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+            if marker is not None and not kept:
+                marker.write_text(json.dumps({"shape": shape, "now": now.isoformat(),
+                                              "loaded": summary}))  # fmt: skip
             _time_reads(s, args, now)
         engine.dispose()
     finally:
         pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        if marker is None:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def _load(s: Session, args: argparse.Namespace, now: datetime) -> dict[str, int]:

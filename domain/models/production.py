@@ -7,11 +7,12 @@ recomputed from their sums (domain.rules.oee)."""
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, Timestamps
+from domain.models.spans import LONG_COUNT_SQL, span
 
 
 class ProductionLine(Timestamps, Base):
@@ -130,6 +131,14 @@ class ProductionDowntime(Timestamps, Base):
     ended_by: Mapped[str | None] = mapped_column(String(200))
 
 
+# The stops touching a short window (the ragged ends of a period) without a quarter's scan.
+Index(
+    "ix_production_downtime_span",
+    span(ProductionDowntime.start_time, ProductionDowntime.end_time),
+    postgresql_using="gist",
+)
+
+
 class ProductionCount(Base):
     """Output of one machine over one period; the ideal cycle time in force is kept with it
     so a later change of the machine's figure does not rewrite history."""
@@ -138,6 +147,12 @@ class ProductionCount(Base):
     __table_args__ = (
         Index("ix_production_counts_machine_period", "machine_id", "period_start"),
         Index("ix_production_counts_machine_end", "machine_id", "period_end"),
+        Index(
+            "ix_production_counts_long",
+            "machine_id",
+            "period_start",
+            postgresql_where=text(LONG_COUNT_SQL),
+        ),
         UniqueConstraint("organization_id", "entry_key"),
     )
 
@@ -308,3 +323,10 @@ class OeeStoppage(Base):
     category: Mapped[str] = mapped_column(String(20))
     planned: Mapped[bool] = mapped_column(default=False)
     linked: Mapped[str] = mapped_column(Text, default="")  # the other stops' keys, comma-joined
+
+
+Index(
+    "ix_oee_stoppages_span",
+    span(OeeStoppage.start_time, OeeStoppage.end_time),
+    postgresql_using="gist",
+)

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.models.base import Base, Timestamps
+from domain.models.spans import span
 
 if TYPE_CHECKING:
     from domain.models.assets import Asset
@@ -207,6 +208,13 @@ class DowntimeRecord(Base):
     work_order_number: Mapped[str | None] = mapped_column(String(20))
     reported_by: Mapped[str] = mapped_column(String(200))
     ended_by: Mapped[str | None] = mapped_column(String(200))
+
+
+Index(
+    "ix_downtime_records_span",
+    span(DowntimeRecord.start_time, DowntimeRecord.end_time),
+    postgresql_using="gist",
+)
 
 
 class SparePart(Timestamps, Base):

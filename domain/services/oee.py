@@ -2,12 +2,25 @@
 shift calendars, merged stoppages and output, through the pure rules."""
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, Integer, and_, any_, bindparam, case, cast, func, literal, select
+from sqlalchemy import (
+    Float,
+    Integer,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -21,6 +34,7 @@ from domain.models.production import (
     ProductionCount,
     ProductionLine,
 )
+from domain.models.spans import LONG_COUNT, is_long_count
 from domain.rules import oee as rules
 from domain.rules import reliability as rel
 from domain.rules.oee import Count, Interval, Stoppage, Tally
@@ -101,17 +115,44 @@ def period_of(start: datetime, end: datetime, now: datetime | None = None) -> In
     return Interval(start, max(start, min(end, now)))
 
 
+_IDS = ARRAY(Integer)  # one type object: its cache key is computed once
+
+
 def _any_of(ids) -> Any:
     """`= ANY(:ids)`, one array parameter: a site's hundreds of machines are not spelled
     out (and parsed) as hundreds of parameters in every query."""
-    return any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return any_(bindparam(None, list(ids), type_=_IDS))
+
+
+def _overlapping(machines: list[Machine], period: Interval, *extra):
+    """The machines' counts overlapping the period, as a subquery of the count columns. One
+    of at most `LONG_COUNT` overlapping it starts less than that before it, so the start
+    index bounds the scan (an hour at either end of a quarter is not a read of every earlier
+    count); the longer ones starting earlier come from their own partial index. `extra`:
+    more columns, computed once a row."""
+    return _overlapping_of(
+        _any_of([m.id for m in machines]), period.start, period.end, period.start - LONG_COUNT,
+        *extra,
+    )  # fmt: skip
+
+
+def _overlapping_of(ids, start, end, since, *extra):
+    """`_overlapping` over the given SQL values (parameters or literals)."""
+    c = ProductionCount
+    columns = (c.machine_id, c.period_start, c.period_end, c.total, c.good,
+               c.ideal_cycle_seconds, c.startup_reject, *extra)  # fmt: skip
+    overlap = (c.machine_id == ids, c.period_start < end, c.period_end > start)
+    return union_all(
+        select(*columns).where(*overlap, c.period_start > since),
+        select(*columns).where(*overlap, c.period_start <= since, is_long_count()),
+    ).subquery("counts")
 
 
 def _counts(session: Session, machines: list[Machine], period: Interval) -> dict[int, list[Count]]:
     out: dict[int, list[Count]] = defaultdict(list)
     if not machines:
         return out
-    c = ProductionCount
+    c = _overlapping(machines, period).c
     for r in session.execute(
         select(
             c.machine_id,
@@ -121,10 +162,6 @@ def _counts(session: Session, machines: list[Machine], period: Interval) -> dict
             c.good,
             c.ideal_cycle_seconds,
             c.startup_reject,
-        ).where(
-            c.machine_id == _any_of([m.id for m in machines]),
-            c.period_start < period.end,
-            c.period_end > period.start,
         )
     ):
         out[r.machine_id].append(
@@ -139,6 +176,43 @@ def _counts(session: Session, machines: list[Machine], period: Interval) -> dict
     return out
 
 
+@cache
+def _count_sums_query():
+    """The statement of `_count_sums`, built once: a site's read runs it at each ragged end,
+    and building the expression cost more than the database's work. Parameters: ids,
+    start, end and since (start less `LONG_COUNT`)."""
+    c = ProductionCount
+    at_start = bindparam("start", type_=c.period_start.type)
+    at_end = bindparam("end", type_=c.period_start.type)
+    seconds = cast(func.extract("epoch", c.period_end - c.period_start), Float)
+    inside = cast(
+        func.extract(
+            "epoch", func.least(c.period_end, at_end) - func.greatest(c.period_start, at_start)
+        ),
+        Float,
+    )
+    instant = and_(c.period_start >= at_start, c.period_start < at_end)
+    share = case(
+        (seconds == 0, case((instant, 1.0), else_=0.0)),
+        else_=func.greatest(inside, 0.0) / func.nullif(seconds, 0),
+    )
+    # The share once a row, not once in each of the four sums.
+    r = _overlapping_of(
+        any_(bindparam("ids", type_=_IDS)),
+        at_start,
+        at_end,
+        bindparam("since", type_=c.period_start.type),
+        share.label("share"),
+    ).c
+    return select(
+        r.machine_id,
+        func.sum(r.total * r.share).label("total"),
+        func.sum(r.good * r.share).label("good"),
+        func.sum(r.ideal_cycle_seconds * r.total * r.share).label("ideal"),
+        func.sum(r.startup_reject * r.share).label("startup"),
+    ).group_by(r.machine_id)
+
+
 def _count_sums(
     session: Session, machines: list[Machine], period: Interval
 ) -> dict[int, list[Count]]:
@@ -148,41 +222,15 @@ def _count_sums(
     out: dict[int, list[Count]] = {}
     if not machines:
         return out
-    c = ProductionCount
-    seconds = cast(func.extract("epoch", c.period_end - c.period_start), Float)
-    inside = cast(
-        func.extract(
-            "epoch",
-            func.least(c.period_end, literal(period.end))
-            - func.greatest(c.period_start, literal(period.start)),
-        ),
-        Float,
-    )
-    instant = and_(c.period_start >= literal(period.start), c.period_start < literal(period.end))
-    share = case(
-        (seconds == 0, case((instant, 1.0), else_=0.0)),
-        else_=func.greatest(inside, 0.0) / func.nullif(seconds, 0),
-    )
-    query = (
-        select(
-            c.machine_id,
-            func.sum(c.total * share).label("total"),
-            func.sum(c.good * share).label("good"),
-            func.sum(c.ideal_cycle_seconds * c.total * share).label("ideal"),
-            func.sum(c.startup_reject * share).label("startup"),
-        )
-        .where(
-            c.machine_id == _any_of([m.id for m in machines]),
-            c.period_start < period.end,
-            c.period_end > period.start,
-        )
-        .group_by(c.machine_id)
-    )
-    for r in session.execute(query):
-        total = float(r.total or 0.0)
-        ideal_cycle = float(r.ideal or 0.0) / total if total else 0.0
-        out[r.machine_id] = [
-            Count(period, total, float(r.good or 0.0), ideal_cycle, float(r.startup or 0.0))
+    params = {
+        "ids": [m.id for m in machines], "start": period.start, "end": period.end,
+        "since": period.start - LONG_COUNT,
+    }  # fmt: skip
+    for machine_id, total, good, ideal, startup in session.execute(_count_sums_query(), params):
+        total = float(total or 0.0)
+        ideal_cycle = float(ideal or 0.0) / total if total else 0.0
+        out[machine_id] = [
+            Count(period, total, float(good or 0.0), ideal_cycle, float(startup or 0.0))
         ]
     return out
 
@@ -196,9 +244,16 @@ class Facts:
     windows: dict[int, list[ShiftWindow]]  # site id -> shifts
     stoppages: dict[int, list[Stoppage]]  # machine id -> merged stops
     counts: dict[int, list[Count]]
+    # site id -> its planned windows, listed once: a site's read tallies hundreds of machines.
+    _planned: dict[int, list[Interval]] = field(default_factory=dict, repr=False, compare=False)
 
     def planned(self, machine: Machine) -> list[Interval]:
-        return [i for w in self.windows.get(machine.site_id, []) for i in w.planned]
+        site_id = machine.site_id
+        out = self._planned.get(site_id)
+        if out is None:
+            out = [i for w in self.windows.get(site_id, []) for i in w.planned]
+            self._planned[site_id] = out
+        return out
 
     def tally(self, machine: Machine, period: Interval | None = None) -> Tally:
         return rules.tally(
@@ -439,6 +494,22 @@ def _tally_of(row) -> Tally:
     return Tally(*(float(getattr(row, c) or 0.0) for c in _COLUMNS))
 
 
+def _part_sums(model, part: int, machine_ids, where):
+    """Each machine's sums of the summaries matching `where`, tagged `part` (a constant of
+    the statement, not a parameter: the parts of one read sort by it)."""
+    return (
+        select(model.machine_id, literal_column(str(part)).label("part"),
+               *[func.sum(getattr(model, c)).label(c) for c in _COLUMNS])
+        .where(model.machine_id == _any_of(machine_ids), *where)
+        .group_by(model.machine_id)
+    )  # fmt: skip
+
+
+def _tally_at(row) -> Tally:
+    """A `_part_sums` row's tally, its sums read by position."""
+    return Tally(*[float(v or 0.0) for v in row[2:]])
+
+
 def summed(*, session: Session, scope: Scope, period: Interval) -> dict[str, Any]:
     """The scope's figures over the period read from the summaries: whole site-local days
     from the daily ones, whole hours left at either end from the hourly ones, and what is
@@ -464,14 +535,12 @@ def summed_tallies(
         last = period.end.astimezone(zone).date()
         if site_day(last, site.timezone).end > period.end:
             last -= timedelta(days=1)
+        parts = []  # the summaries' sums, read in one statement and added in this order
         if first <= last:
             days = Interval(site_day(first, site.timezone).start, site_day(last, site.timezone).end)
-            rows = session.execute(_summary_sums(
-                OeeDailySummary, OeeDailySummary.organization_id, ids,
-                [OeeDailySummary.day.between(first, last)],
+            parts.append(_part_sums(
+                OeeDailySummary, len(parts), ids, [OeeDailySummary.day.between(first, last)]
             ))  # fmt: skip
-            for r in rows:
-                per_machine[r.machine_id] = per_machine[r.machine_id] + _tally_of(r)
             edges = [Interval(period.start, days.start), Interval(days.end, period.end)]
         else:
             edges = [period]
@@ -481,18 +550,20 @@ def summed_tallies(
             h0 = _ceil_hour(edge.start)
             h1 = edge.end.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
             if h0 < h1:
-                rows = session.execute(_summary_sums(
-                    OeeHourlySummary, OeeHourlySummary.organization_id, ids,
+                parts.append(_part_sums(
+                    OeeHourlySummary, len(parts), ids,
                     [OeeHourlySummary.hour_start >= h0, OeeHourlySummary.hour_start < h1],
                 ))  # fmt: skip
-                for r in rows:
-                    per_machine[r.machine_id] = per_machine[r.machine_id] + _tally_of(r)
                 raw_edges |= {
                     (site_id, Interval(edge.start, h0)),
                     (site_id, Interval(h1, edge.end)),
                 }
             else:
                 raw_edges.add((site_id, edge))
+        if parts:
+            query = parts[0] if len(parts) == 1 else union_all(*parts).order_by("part")
+            for r in session.execute(query):
+                per_machine[r[0]] = per_machine[r[0]] + _tally_at(r)
     for site_id, edge in sorted(raw_edges, key=lambda e: (e[0], e[1].start)):
         if edge.seconds <= 0:
             continue

@@ -17,7 +17,6 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
-    case,
     cast,
     delete,
     func,
@@ -32,6 +31,7 @@ from sqlalchemy.orm import Session
 from domain.errors import RuleViolation
 from domain.models import DowntimeRecord
 from domain.models.production import Machine, OeeStoppage, ProductionDowntime
+from domain.models.spans import touches
 from domain.rules import reliability as rel
 from domain.rules.oee import Interval, Stoppage, merge_stops
 from domain.services import production_downtime
@@ -45,6 +45,7 @@ def _stored_hull(session: Session, machine_id: int, span: Interval) -> Interval 
             func.min(OeeStoppage.start_time), func.max(func.coalesce(OeeStoppage.end_time, FAR))
         ).where(
             OeeStoppage.machine_id == machine_id,
+            touches(OeeStoppage, span),
             OeeStoppage.start_time < span.end,
             or_(OeeStoppage.end_time.is_(None), OeeStoppage.end_time > span.start),
         )
@@ -61,6 +62,7 @@ def _touching_rows(machine_ids: Sequence[int], span: Interval):
     s = OeeStoppage
     return (
         s.machine_id.in_(list(machine_ids)),
+        touches(s, span),
         s.start_time < span.end,
         or_(s.end_time.is_(None), s.end_time > span.start),
     )
@@ -180,9 +182,12 @@ def refresh_recent(*, session: Session, until: datetime, days: int = 7) -> Chang
 # -- reads --
 
 
+_IDS = ARRAY(Integer)  # one type object: its cache key is computed once
+
+
 def _any_of(ids: Iterable[int]) -> Any:
     """`= ANY(:ids)`: one array parameter for a site's hundreds of machines."""
-    return any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return any_(bindparam(None, list(ids), type_=_IDS))
 
 
 def _clipped_seconds(period: Interval, until: datetime):
@@ -197,6 +202,8 @@ def _clipped_seconds(period: Interval, until: datetime):
 def _touching(machine_ids: Iterable[int], period: Interval, until: datetime):
     s = OeeStoppage
     end, start, _ = _clipped_seconds(period, until)
+    # No span filter here: these reads cover a quarter, which the planner scans whole, and
+    # building a range for every row would only add to it.
     return (s.machine_id == _any_of(machine_ids), s.start_time < period.end, end > start)
 
 
@@ -244,7 +251,7 @@ def failure_sums(
         r.machine_id: (int(r.failures), float(r.seconds or 0.0))
         for r in session.execute(
             select(s.machine_id, func.count().label("failures"),
-                   func.sum(case((seconds > 0, seconds), else_=0.0)).label("seconds"))
+                   func.sum(func.greatest(seconds, 0.0)).label("seconds"))
             .where(s.machine_id == _any_of(machine_ids), s.start_time < period.end, failure)
             .group_by(s.machine_id)
         )

@@ -3,14 +3,18 @@ the maintenance downtime (seed 003 E.2), so one stoppage is never counted twice.
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Integer, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from domain.actor import Actor
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.models import DowntimeRecord
 from domain.models.production import Machine, OeeStoppage, ProductionDowntime
+from domain.models.spans import touches_between
 from domain.rules.downtime_reasons import SEVERITIES, category_for
 from domain.rules.oee import Interval, Stop, Stoppage, merge_stops
 from domain.services import oee_stoppages
@@ -140,6 +144,50 @@ def _state(row: ProductionDowntime) -> dict:
     }  # fmt: skip
 
 
+_IDS = ARRAY(Integer)  # one type object: its cache key is computed once
+
+
+def _any_of(ids) -> Any:
+    """`= ANY(:ids)`, one array parameter: a site's hundreds of machines are not spelled out
+    (and parsed) as hundreds of parameters in every query."""
+    return any_(bindparam(None, list(ids), type_=_IDS))
+
+
+_FLOOR = (ProductionDowntime.id, ProductionDowntime.machine_id, ProductionDowntime.start_time,
+          ProductionDowntime.end_time, ProductionDowntime.reason_code,
+          ProductionDowntime.category, ProductionDowntime.planned)  # fmt: skip
+_KEPT = (DowntimeRecord.id, DowntimeRecord.asset_id, DowntimeRecord.start_time,
+         DowntimeRecord.end_time, DowntimeRecord.reason_code, DowntimeRecord.type,
+         DowntimeRecord.planned)  # fmt: skip
+
+
+def _touching(model, key):
+    """The rows of `model` (its `key` one of the `ids` parameter) touching [start, end]."""
+    start = bindparam("start", type_=model.start_time.type)
+    end = bindparam("end", type_=model.start_time.type)
+    return (
+        key == any_(bindparam("ids", type_=_IDS)),
+        touches_between(model, start, end),
+        model.start_time < end,
+        or_(model.end_time.is_(None), model.end_time > start),
+    )
+
+
+@cache
+def _queries():
+    """The statements of `stops` and `stoppages`, built once (parameters ids, start, end):
+    a site's read runs them at each ragged end of a period, and building them cost more
+    than the database's work."""
+    s = OeeStoppage
+    return (
+        select(*_FLOOR).where(*_touching(ProductionDowntime, ProductionDowntime.machine_id)),
+        select(*_KEPT).where(*_touching(DowntimeRecord, DowntimeRecord.asset_id)),
+        select(func.min(s.start_time),
+               func.max(func.coalesce(s.end_time, bindparam("end", type_=s.start_time.type))))
+        .where(*_touching(s, s.machine_id)),
+    )  # fmt: skip
+
+
 def stops(*, session: Session, machines: Sequence[Machine], period: Interval) -> list[Stop]:
     """Every stop of the machines touching the period, from both records. A maintenance
     downtime is keyed "maintenance:<id>", a floor stop "oee:<id>"."""
@@ -150,33 +198,19 @@ def stops(*, session: Session, machines: Sequence[Machine], period: Interval) ->
     org = machines[0].organization_id
     catalogue = reason_categories(session=session, organization_id=org)
     out: list[Stop] = []
+    floor, kept, _ = _queries()
     # Columns, not entities: a site's quarter is tens of thousands of rows.
-    floor = (ProductionDowntime.id, ProductionDowntime.machine_id, ProductionDowntime.start_time,
-             ProductionDowntime.end_time, ProductionDowntime.reason_code,
-             ProductionDowntime.category, ProductionDowntime.planned)  # fmt: skip
-    for d in session.execute(
-        select(*floor).where(
-            ProductionDowntime.machine_id.in_(by_id),
-            ProductionDowntime.start_time < period.end,
-            or_(ProductionDowntime.end_time.is_(None), ProductionDowntime.end_time > period.start),
-        )
+    at = {"start": period.start, "end": period.end}
+    for d_id, machine_id, start, end, code, category, planned in session.execute(
+        floor, {"ids": list(by_id), **at}
     ):
-        out.append(Stop(f"oee:{d.id}", d.machine_id, d.start_time, d.end_time, d.reason_code,
-                        d.category, d.planned))  # fmt: skip
-    kept = (DowntimeRecord.id, DowntimeRecord.asset_id, DowntimeRecord.start_time,
-            DowntimeRecord.end_time, DowntimeRecord.reason_code, DowntimeRecord.type,
-            DowntimeRecord.planned)  # fmt: skip
-    for d in session.execute(
-        select(*kept).where(
-            DowntimeRecord.asset_id.in_(by_asset),
-            DowntimeRecord.start_time < period.end,
-            or_(DowntimeRecord.end_time.is_(None), DowntimeRecord.end_time > period.start),
-        )
+        out.append(Stop(f"oee:{d_id}", machine_id, start, end, code, category, planned))
+    for d_id, asset_id, start, end, code, kind, planned in session.execute(
+        kept, {"ids": list(by_asset), **at}
     ):
         out.append(Stop(
-            f"maintenance:{d.id}", by_asset[d.asset_id].id, d.start_time, d.end_time,
-            d.reason_code, category_for(d.reason_code, d.type, catalogue),
-            d.planned or d.type == "PM",
+            f"maintenance:{d_id}", by_asset[asset_id].id, start, end,
+            code, category_for(code, kind, catalogue), planned or kind == "PM",
         ))  # fmt: skip
     return out
 
@@ -188,11 +222,8 @@ def stoppages(*, session: Session, machines: Sequence[Machine], period: Interval
     span = period
     if machines:
         first, last = session.execute(
-            select(func.min(OeeStoppage.start_time),
-                   func.max(func.coalesce(OeeStoppage.end_time, period.end)))
-            .where(OeeStoppage.machine_id.in_([m.id for m in machines]),
-                   OeeStoppage.start_time < period.end,
-                   or_(OeeStoppage.end_time.is_(None), OeeStoppage.end_time > period.start))
+            _queries()[2], {"ids": [m.id for m in machines], "start": period.start,
+                            "end": period.end}
         ).one()  # fmt: skip
         if first is not None:
             span = Interval(min(first, period.start), max(last, period.end))
