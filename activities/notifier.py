@@ -123,9 +123,15 @@ class Notifier:
         plan = [(s.channel, s.audience, None) for s in data.sends] + [
             (Channel.EMAIL.value, a, data.digest) for a in data.digest_audience
         ]
+        # Each audience is looked up once, however many channels reach it (an H1 alert
+        # tells the on-duty supervisor by SMS and WhatsApp, an escalation by three).
+        people: dict[str, list[User]] = {}
         for channel_name, audience_name, digest in plan:
             channel = Channel(channel_name)
-            for user in subject.audience(session, record, Audience(audience_name), now):
+            if audience_name not in people:
+                who = Audience(audience_name)
+                people[audience_name] = subject.audience(session, record, who, now)
+            for user in people[audience_name]:
                 if (channel_name, user.id) in seen:
                     continue
                 seen.add((channel_name, user.id))

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -85,3 +85,32 @@ async def test_digest_messages_wait_for_their_digest(sessions, settings):
     rows = _rows(sessions)
     assert [(r.channel, r.status, r.digest) for r in rows] == [("EMAIL", "DIGEST", "DAILY")]
     assert rows[0].created_at <= datetime.now(UTC)
+
+
+async def test_an_audience_reached_by_several_channels_is_looked_up_once(
+    engine, sessions, notify_settings, smtp, twilio_recorder
+):
+    """An escalation tells the supervisor by email, SMS and in-app: one lookup of who that
+    is (its people with their clearances and shift), not one per channel."""
+    ref = register(sessions)
+    lookups: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().startswith("SELECT") and "FROM users" in statement:
+            lookups.append(statement)
+
+    data = NotifyInput(
+        ref,
+        1,
+        8,
+        "ESCALATED",
+        [Send(c, "ON_DUTY_SUPERVISOR") for c in ("EMAIL", "SMS", "IN_APP")],
+        {"assignee": "Sam Supervisor"},
+    )
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        await ActivityEnvironment().run(Notifier(sessions, notify_settings).notify, data)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert {r.channel for r in _rows(sessions)} == {"EMAIL", "SMS", "IN_APP"}
+    assert len(lookups) == 1, lookups
