@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -357,6 +358,9 @@ async def register_burst(
     from domain.models import User
     from domain.schemas.anomalies import AnomalyReport
 
+    # The registrations' database work runs in threads (asyncio.to_thread, as in the API):
+    # enough of them that a slow commit does not hold the next registrations back.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=16))
     refs: list[str] = []
     errors: list[str] = []
     address = f"127.0.0.1:{settings.temporal_port}"
@@ -380,15 +384,17 @@ async def register_burst(
             title=f"timer bench {i}",
             description=f"timer benchmark anomaly {i}, nobody acknowledges",
         )
+        session = sessions()
         try:
-            with sessions() as session:
-                refs.append(
-                    await register_and_start(
-                        client=client, settings=live, session=session, actor=operator, report=report
-                    )
+            refs.append(
+                await register_and_start(
+                    client=client, settings=live, session=session, actor=operator, report=report
                 )
+            )
         except Exception as err:  # any failure is counted, the burst goes on
             errors.append(f"anomaly {i}: {type(err).__name__} {err}")
+        finally:
+            await asyncio.to_thread(session.close)  # a round trip to the database, off the loop
 
     try:
         await asyncio.gather(*(one(i) for i in range(count)))

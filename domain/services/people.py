@@ -32,15 +32,19 @@ def on_shift(pattern: ShiftPattern | None, at: datetime, timezone: str) -> bool:
     return now < end and yesterday in pattern.weekdays
 
 
-def with_role(session: Session, organization_id: int, roles: set[Role]) -> list[User]:
+def with_role(
+    session: Session, organization_id: int, roles: set[Role], *, skills: bool = True
+) -> list[User]:
     """With what the assignment and the audiences read of each person, loaded in a fixed
-    number of queries (not one more per person)."""
+    number of queries (not one more per person). Without `skills`: only the site clearances
+    and the shift, which are all that finding a supervisor or a manager reads (an
+    escalation's lookup, on the safety watch's path)."""
+    details = [selectinload(User.skills), selectinload(User.certifications)] if skills else []
     return list(
         session.scalars(
             select(User)
             .options(
-                selectinload(User.skills),
-                selectinload(User.certifications),
+                *details,
                 selectinload(User.clearances),
                 joinedload(User.shift_pattern),
             )
@@ -114,7 +118,7 @@ def on_duty_supervisor(session: Session, anomaly: Anomaly, at: datetime) -> User
     site = session.get(Site, anomaly.site_id)
     supervisors = [
         u
-        for u in with_role(session, anomaly.organization_id, {Role.MAINT_SUPERVISOR})
+        for u in with_role(session, anomaly.organization_id, {Role.MAINT_SUPERVISOR}, skills=False)
         if u.home_site_id == site.id or _cleared(u, site.id, at.date())
     ]
     for user in supervisors:
@@ -122,16 +126,16 @@ def on_duty_supervisor(session: Session, anomaly: Anomaly, at: datetime) -> User
             return user
     if supervisors:
         return supervisors[0]
-    managers = with_role(session, anomaly.organization_id, MANAGERS)
+    managers = with_role(session, anomaly.organization_id, MANAGERS, skills=False)
     return managers[0] if managers else None
 
 
 def manager(session: Session, anomaly: Anomaly) -> User | None:
     managers = [
         u
-        for u in with_role(session, anomaly.organization_id, {Role.MAINT_MANAGER})
+        for u in with_role(session, anomaly.organization_id, {Role.MAINT_MANAGER}, skills=False)
         if u.home_site_id in (None, anomaly.site_id)
-    ] or with_role(session, anomaly.organization_id, MANAGERS)
+    ] or with_role(session, anomaly.organization_id, MANAGERS, skills=False)
     return managers[0] if managers else None
 
 
@@ -141,11 +145,10 @@ def audience(session: Session, anomaly: Anomaly, who: Audience, at: datetime) ->
         user = on_duty_supervisor(session, anomaly, at)
         return [user] if user else []
     if who is Audience.TEAM_LEAD:
-        leads = [
-            u
-            for u in with_role(session, anomaly.organization_id, {Role.MAINT_SUPERVISOR})
-            if u.home_site_id == site_id
-        ]
+        supervisors = with_role(
+            session, anomaly.organization_id, {Role.MAINT_SUPERVISOR}, skills=False
+        )
+        leads = [u for u in supervisors if u.home_site_id == site_id]
         return leads or audience(session, anomaly, Audience.ON_DUTY_SUPERVISOR, at)
     if who is Audience.RELEVANT_TECHNICIANS:
         skills = set((anomaly.enrichment or {}).get("required_skills", []))

@@ -91,13 +91,16 @@ async def test_an_audience_reached_by_several_channels_is_looked_up_once(
     engine, sessions, notify_settings, smtp, twilio_recorder
 ):
     """An escalation tells the supervisor by email, SMS and in-app: one lookup of who that
-    is (its people with their clearances and shift), not one per channel."""
+    is (its people with their clearances and shift, not their skills), not one per channel."""
     ref = register(sessions)
     lookups: list[str] = []
+    skills: list[str] = []
 
     def seen(conn, cursor, statement, parameters, context, executemany) -> None:
         if statement.lstrip().startswith("SELECT") and "FROM users" in statement:
             lookups.append(statement)
+        if "FROM user_skills" in statement or "FROM certifications" in statement:
+            skills.append(statement)
 
     data = NotifyInput(
         ref,
@@ -114,3 +117,4 @@ async def test_an_audience_reached_by_several_channels_is_looked_up_once(
         event.remove(engine, "before_cursor_execute", seen)
     assert {r.channel for r in _rows(sessions)} == {"EMAIL", "SMS", "IN_APP"}
     assert len(lookups) == 1, lookups
+    assert not skills, skills
