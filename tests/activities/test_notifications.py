@@ -1,5 +1,7 @@
 """The outbox: keyed rows, delivery through real SMTP and the Twilio client, retries."""
 
+import asyncio
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -118,3 +120,34 @@ async def test_an_audience_reached_by_several_channels_is_looked_up_once(
     assert {r.channel for r in _rows(sessions)} == {"EMAIL", "SMS", "IN_APP"}
     assert len(lookups) == 1, lookups
     assert not skills, skills
+
+
+async def test_an_sms_does_not_wait_for_the_email_beside_it(
+    sessions, notify_settings, smtp, twilio_recorder
+):
+    """An escalation's email and SMS go out side by side: a mail server that is slow to
+    answer holds the email, not the text message to the supervisor's phone."""
+    ref = register(sessions)
+    smtp.gate = threading.Event()
+    data = NotifyInput(
+        ref,
+        1,
+        9,
+        "ESCALATED",
+        [Send(c, "ON_DUTY_SUPERVISOR") for c in ("EMAIL", "SMS")],
+        {"assignee": "Sam Supervisor"},
+    )
+    sending = asyncio.create_task(
+        ActivityEnvironment().run(Notifier(sessions, notify_settings).notify, data)
+    )
+    try:
+        for _ in range(500):  # the SMS arrives while the email is still held
+            if twilio_recorder.of_kind("message") or sending.done():
+                break
+            await asyncio.sleep(0.02)
+        assert [r["To"] for r in twilio_recorder.of_kind("message")] == ["+16015550104"]
+        assert not smtp.messages
+    finally:
+        smtp.gate.set()
+    result = await sending
+    assert result.sent == 2 and len(smtp.messages) == 1
