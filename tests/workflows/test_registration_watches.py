@@ -266,3 +266,40 @@ async def test_a_watch_that_never_reports_leaves_the_escalation_to_the_lifecycle
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)  # and no second one follows
         assert len(_escalation_texts(twilio_recorder)) == 1
+
+
+async def test_the_registration_holds_no_transaction_across_its_temporal_calls(
+    client, sessions, notify_settings
+):
+    """What the API's POST does: the record committed and its watches computed first, then
+    the Temporal starts with no transaction open (a burst of registrations waiting on
+    Temporal would otherwise hold every pooled connection, idle in transaction)."""
+    from api.anomaly_actions import register_and_start
+    from domain.schemas.anomalies import AnomalyReport
+
+    report = AnomalyReport(
+        asset="SAW-JKS-001",
+        channel="API",
+        safety_impact="IMMEDIATE",
+        urgency="URGENT",
+        title="Guard missing on saw line 1",
+        description="The blade guard is off and the saw is running.",
+    )
+    session = sessions()
+    try:
+        ref = await register_and_start(
+            client=client,
+            settings=notify_settings,
+            session=session,
+            actor=actor(sessions, "operator"),
+            report=report,
+        )
+        assert not session.in_transaction()
+    finally:
+        session.close()
+    with sessions() as s:
+        anomaly = s.scalars(select(Anomaly).where(Anomaly.reference == ref)).one()
+        watches = first_watches(s, notify_settings, anomaly)
+    for workflow_id in [ref, *(watch_id(w) for w in watches)]:
+        await client.get_workflow_handle(workflow_id).describe()  # each was started
+    assert {w.kind for w in watches} == {"VOICE", "ESCALATION"}
