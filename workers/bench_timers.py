@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -202,33 +202,34 @@ def cpu_by_part(up: int | None) -> dict[str, float]:
     return seen
 
 
-async def first_summaries(settings: Settings, longest: float = SETTLE) -> None:
-    """Takes the scratch system's first OEE snapshot now and waits for it: the first one
-    summarises again the 90 days of demo production just loaded (once, minutes of work),
-    which would otherwise land in the middle of the burst."""
+async def first_summaries(settings: Settings, loaded: float, longest: float = SETTLE) -> None:
+    """Waits for the scratch system's first OEE snapshot after the demo was loaded (at
+    `loaded`, epoch seconds): the demo's records all changed then, so that snapshot takes
+    the 90 days of demo production again (once, minutes of work), which would otherwise
+    land in the middle of the burst. Snapshots are taken every five minutes."""
     from temporalio.client import Client
     from temporalio.service import RPCError
 
     from workers.schedules import OEE_SNAPSHOT_ID
 
+    every = 300
+    due = datetime.fromtimestamp(math.ceil(loaded / every) * every, UTC)
     address = f"127.0.0.1:{settings.temporal_port}"
     client = await Client.connect(address, namespace=settings.temporal_namespace)
     handle = client.get_schedule_handle(OEE_SNAPSHOT_ID)
     until = time.monotonic() + longest
-    while True:  # the worker makes the schedule as it comes up
-        try:
-            before = (await handle.describe()).info.num_actions
-            break
-        except RPCError:
-            if time.monotonic() > until:
-                return
-            await asyncio.sleep(2)
-    await handle.trigger()
     while time.monotonic() < until:
-        info = (await handle.describe()).info
-        if info.num_actions > before and not info.running_actions:
+        try:
+            info = (await handle.describe()).info
+        except RPCError:  # the worker makes the schedule as it comes up
+            info = None
+        if (
+            info is not None
+            and not info.running_actions
+            and any(a.scheduled_at >= due for a in info.recent_actions)
+        ):
             return
-        await asyncio.sleep(2)
+        await asyncio.sleep(5)
 
 
 def settle(up: int | None, quiet: float = QUIET, longest: float = SETTLE) -> float:
@@ -482,12 +483,14 @@ def run(settings: Settings, count: int, after: int, rate: float, keep: bool) -> 
     print(f"starting a scratch plantops in {data_dir} (log {system.log})", flush=True)
     try:
         system.start()
+        loaded = time.time()  # the demo is loaded before the API answers
         up = system.process.pid if system.process else None
         t0 = time.monotonic()
-        asyncio.run(first_summaries(settings))
+        asyncio.run(first_summaries(settings, loaded))
         rest = settle(up)
         print(
-            f"scratch system at rest after {time.monotonic() - t0:.0f} s, using {rest:.2f} "
+            f"scratch system at rest after {time.monotonic() - t0:.0f} s (its first OEE "
+            f"snapshot taken), using {rest:.2f} "
             f"cores; load average {_load()}",
             flush=True,
         )
