@@ -17,6 +17,7 @@ from domain.models import Anomaly, AuditLog
 from tests.anomaly_helpers import (
     actor,
     notifications,
+    register,
     start_registered,
     state,
     until_status,
@@ -303,3 +304,26 @@ async def test_the_registration_holds_no_transaction_across_its_temporal_calls(
     for workflow_id in [ref, *(watch_id(w) for w in watches)]:
         await client.get_workflow_handle(workflow_id).describe()  # each was started
     assert {w.kind for w in watches} == {"VOICE", "ESCALATION"}
+
+
+def test_the_escalation_is_due_even_before_the_lifecycle_assigned(sessions, notify_settings):
+    """Under a burst the lifecycle may not have assessed nor assigned the anomaly by its
+    deadline: nobody accepted, so the registration's escalation watch still tells the
+    supervisor at the deadline (the lifecycle writes the escalation when it catches up)."""
+    from activities.anomalies import AnomalyActivities, WatchCheck
+
+    ref = register(sessions, safety_impact="IMMEDIATE")
+    with sessions() as s:
+        anomaly = s.scalars(select(Anomaly).where(Anomaly.reference == ref)).one()
+        assert anomaly.status == "REGISTERED" and anomaly.response_deadline is None
+        escalation = first_watches(s, notify_settings, anomaly)[-1]
+        org = anomaly.organization_id
+    acts = AnomalyActivities(sessions, notify_settings)
+    check = WatchCheck(ref, org, "ESCALATION", escalation.deadline)
+    assert acts.watch_still_due(check)
+    moved = WatchCheck(ref, org, "ESCALATION", escalation.deadline + timedelta(minutes=5))
+    with sessions() as s:  # assessed: the written deadline is the one enforced
+        row = s.scalars(select(Anomaly).where(Anomaly.reference == ref)).one()
+        row.response_deadline = escalation.deadline
+        s.commit()
+    assert acts.watch_still_due(check) and not acts.watch_still_due(moved)
