@@ -327,3 +327,43 @@ def test_the_escalation_is_due_even_before_the_lifecycle_assigned(sessions, noti
         row.response_deadline = escalation.deadline
         s.commit()
     assert acts.watch_still_due(check) and not acts.watch_still_due(moved)
+
+
+async def test_a_lifecycle_behind_the_deadline_writes_the_watchs_escalation_once(
+    client, time_env, sessions, task_queue, notify_settings, twilio_recorder, alerts, lifecycles
+):
+    """The lifecycle starts well past the deadline (a burst held it back): the escalation
+    watch told the supervisor at the deadline all the same; the lifecycle, once it runs,
+    assigns and then writes that escalation (to the supervisor the watch told) without
+    telling anyone twice."""
+    from domain.db import transaction
+    from domain.services import anomalies as anomaly_service
+    from workflows.anomaly_start import start_watches
+    from workflows.anomaly_types import AnomalyInput
+
+    ref = register(sessions, safety_impact="IMMEDIATE")
+    org = actor(sessions, "operator").organization_id
+    with transaction(sessions) as s:
+        anomaly = anomaly_service.get_anomaly(session=s, organization_id=org, reference=ref)
+        anomaly.registered_at = await time_env.get_current_time()
+        s.flush()
+        watches = first_watches(s, notify_settings, anomaly)
+    async with alerts:
+        assert await start_watches(client, task_queue, watches)
+        await time_env.sleep(timedelta(minutes=16))
+        texts = _escalation_texts(twilio_recorder)
+        assert len(texts) == 1 and texts[0]["To"] == SUPERVISOR_PHONE
+        async with lifecycles:
+            handle = await client.start_workflow(
+                AnomalyWorkflow.run,
+                AnomalyInput(
+                    ref, org, notify_settings.voice_call_after_seconds, indexed=False, watches=True
+                ),
+                id=ref,
+                task_queue=task_queue,
+            )
+            await _until(handle, lambda s: s.status == "ESCALATED", time_env)
+            s = await state(handle)
+    assert s.escalation_level == "SUPERVISOR" and s.assignee.username == "supervisor"
+    assert [e.action for e in s.events].count("ESCALATED") == 1
+    assert len(_escalation_texts(twilio_recorder)) == 1
