@@ -270,12 +270,11 @@ async def test_a_watch_that_never_reports_leaves_the_escalation_to_the_lifecycle
 
 
 async def test_the_registration_holds_no_transaction_across_its_temporal_calls(
-    client, sessions, notify_settings
+    dev_env, sessions, notify_settings
 ):
     """What the API's POST does: the record committed and its watches computed first, then
     the Temporal starts with no transaction open (a burst of registrations waiting on
     Temporal would otherwise hold every pooled connection, idle in transaction)."""
-    from api.anomaly_actions import register_and_start
     from domain.schemas.anomalies import AnomalyReport
 
     report = AnomalyReport(
@@ -286,6 +285,13 @@ async def test_the_registration_holds_no_transaction_across_its_temporal_calls(
         title="Guard missing on saw line 1",
         description="The blade guard is off and the saw is running.",
     )
+    async with ending_started_workflows(dev_env.client) as client:  # no clock of the others
+        await _register_through_the_api_path(client, sessions, notify_settings, report)
+
+
+async def _register_through_the_api_path(client, sessions, notify_settings, report) -> None:
+    from api.anomaly_actions import register_and_start
+
     session = sessions()
     try:
         ref = await register_and_start(
