@@ -247,9 +247,14 @@ class AnomalyActivities:
                 return False
             if data.kind == "VOICE":
                 return anomaly.alert_acknowledged_at is None
-            if anomaly.status not in ("ASSIGNED", "ESCALATED"):
-                return False
             written = anomaly.response_deadline
+            if anomaly.status == "REGISTERED":
+                # Not even assigned by the deadline (its lifecycle is behind a burst): nobody
+                # accepted, so the escalation is due all the same; the lifecycle writes it
+                # when it catches up. Before its assessment no deadline is written yet.
+                written = written or data.deadline
+            elif anomaly.status not in ("ASSIGNED", "ESCALATED"):
+                return False
             return (
                 written is not None
                 and data.deadline is not None

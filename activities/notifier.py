@@ -23,6 +23,8 @@ from domain.rules.alerts import Audience, Channel
 from domain.services import outbox
 from domain.settings import Settings
 
+PARALLEL_SENDS = 8  # messages of one notice sent at once
+
 
 @dataclass
 class Send:
@@ -123,9 +125,15 @@ class Notifier:
         plan = [(s.channel, s.audience, None) for s in data.sends] + [
             (Channel.EMAIL.value, a, data.digest) for a in data.digest_audience
         ]
+        # Each audience is looked up once, however many channels reach it (an H1 alert
+        # tells the on-duty supervisor by SMS and WhatsApp, an escalation by three).
+        people: dict[str, list[User]] = {}
         for channel_name, audience_name, digest in plan:
             channel = Channel(channel_name)
-            for user in subject.audience(session, record, Audience(audience_name), now):
+            if audience_name not in people:
+                who = Audience(audience_name)
+                people[audience_name] = subject.audience(session, record, who, now)
+            for user in people[audience_name]:
                 if (channel_name, user.id) in seen:
                     continue
                 seen.add((channel_name, user.id))
@@ -154,7 +162,15 @@ class Notifier:
             and info.attempt >= info.retry_policy.maximum_attempts
         )
         ids = await asyncio.to_thread(self._pending_ids, keys)
-        errors = [e for i in ids if (e := await self._deliver(i, final)) != "SENT"]
+        # Side by side (a few at a time): an escalation's SMS does not wait for its email.
+        gate = asyncio.Semaphore(PARALLEL_SENDS)
+
+        async def one(notification_id: int) -> str:
+            async with gate:
+                return await self._deliver(notification_id, final)
+
+        outcomes = await asyncio.gather(*(one(i) for i in ids))
+        errors = [e for e in outcomes if e != "SENT"]
         if errors and not final:
             # Raise so Temporal retries; rows already sent stay SENT and are skipped.
             raise ApplicationError(f"{len(errors)} message(s) not delivered: {errors[0]}")
@@ -162,46 +178,52 @@ class Notifier:
         return NotifyOutput(len(keys), counts.get("SENT", 0), counts.get("HELD", 0))
 
     async def _deliver(self, notification_id: int, final_attempt: bool) -> str:
-        """SENT, or the error text; the row lock is held while the provider is called.
-        The database calls run on a thread (one at a time, so one session serves them):
-        the worker's event loop keeps running workflow tasks meanwhile."""
-        session = self.sessions()
-        try:
-            row = await asyncio.to_thread(self._claim, session, notification_id)
+        """SENT, or the error text. Claim, send and record in one thread (one hop off the
+        worker's event loop per message, which keeps running workflow tasks meanwhile);
+        the row lock is held while the provider is called."""
+        loop = asyncio.get_running_loop()
+        return await asyncio.to_thread(self._deliver_one, notification_id, final_attempt, loop)
+
+    def _deliver_one(
+        self, notification_id: int, final_attempt: bool, loop: asyncio.AbstractEventLoop
+    ) -> str:
+        with self.sessions() as session:  # closing rolls back whatever was not committed
+            row = self._claim(session, notification_id)
             if row is None:
                 return "SENT"
             row.attempts += 1
             try:
-                row.provider_id = await self._send(row)
+                row.provider_id = self._send(row, loop)
             except Exception as err:  # any provider failure is recorded and retried
                 row.last_error = f"{type(err).__name__}: {err}"[:2000]
                 if final_attempt:
                     row.status = "FAILED"
-                await asyncio.to_thread(session.commit)
+                session.commit()
                 return row.last_error
             row.status = "SENT"
             row.sent_at = datetime.now(UTC)
             row.last_error = None
-            await asyncio.to_thread(session.commit)
+            session.commit()
             return "SENT"
-        finally:
-            await asyncio.to_thread(session.close)  # rolls back whatever was not committed
 
     @staticmethod
     def _claim(session: Session, notification_id: int) -> Notification | None:
         session.begin()
         return outbox.claim(session, notification_id)
 
-    async def _send(self, row: Notification) -> str:
+    def _send(self, row: Notification, loop: asyncio.AbstractEventLoop) -> str:
+        """From a worker thread: the Twilio client blocks here; email is sent by the event
+        loop's SMTP client while this thread waits for it."""
         channel = Channel(row.channel)
         if channel is Channel.EMAIL:
-            return await self.channels.email(row.address, row.subject, row.body, row.key)
+            sending = self.channels.email(row.address, row.subject, row.body, row.key)
+            return asyncio.run_coroutine_threadsafe(sending, loop).result()
         send = {
             Channel.SMS: self.channels.sms,
             Channel.WHATSAPP: self.channels.whatsapp,
             Channel.VOICE: self.channels.voice,
         }[channel]
-        return await asyncio.to_thread(send, row.address, row.body)
+        return send(row.address, row.body)
 
     def _pending_ids(self, keys: list[str]) -> list[int]:
         with self.sessions() as session:

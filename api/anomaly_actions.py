@@ -33,8 +33,11 @@ async def register_and_start(
 
     def record() -> tuple[str, list[AlertWatchInput]]:
         anomaly = service.register(session=session, actor=actor, report=report)
-        session.commit()  # the record stands even if Temporal is briefly away
-        return anomaly.reference, first_watches(session, settings, anomaly)
+        found = anomaly.reference, first_watches(session, settings, anomaly)
+        # The record stands even if Temporal is briefly away; no transaction (nor pooled
+        # connection) is held across the Temporal calls below.
+        session.commit()
+        return found
 
     # In a thread: a burst of reports is not held up behind one report's database work.
     reference, first = await asyncio.to_thread(record)

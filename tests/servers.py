@@ -1,6 +1,7 @@
 """Real servers on loopback for the notification channels: an SMTP server (aiosmtpd)
 and an HTTP recorder answering the Twilio REST API the way Twilio does."""
 
+import asyncio
 import json
 import threading
 import uuid
@@ -18,10 +19,13 @@ class SmtpInbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.refuse_next = 0  # answer this many DATA commands with a temporary failure
+        self.gate: threading.Event | None = None  # when set here, DATA waits until it opens
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        while self.gate is not None and not self.gate.is_set():
+            await asyncio.sleep(0.02)
         if self.refuse_next:
             self.refuse_next -= 1
             return "451 temporary failure, try again"

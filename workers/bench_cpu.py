@@ -18,7 +18,7 @@ def _stat(pid: int) -> list[str] | None:
     return text[text.rindex(")") + 2 :].split()  # the name may hold spaces
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     found = []
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
@@ -32,14 +32,17 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def tree_seconds(pid: int) -> float:
-    """User and system CPU of `pid`, of its children reaped so far and of those alive."""
+def tree_seconds(pid: int, below: bool = True) -> float:
+    """User and system CPU of `pid`, of its children reaped so far and of those alive
+    (`below`), or of `pid` alone."""
     fields = _stat(pid)
     if fields is None:
         return 0.0
     # utime, stime, cutime, cstime are fields 14-17 of stat (11-14 past the name)
+    if not below:
+        return sum(int(x) for x in fields[11:13]) / TICK
     own = sum(int(x) for x in fields[11:15]) / TICK
-    return own + sum(tree_seconds(child) for child in _children(pid))
+    return own + sum(tree_seconds(child) for child in children(pid))
 
 
 def postmaster(data_dir: Path) -> int | None:

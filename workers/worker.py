@@ -39,6 +39,9 @@ RUNNER = SandboxedWorkflowRunner(
 
 SERVES = ("all", "lifecycles", "alerts")
 ALERT_SLOTS = 16
+# Threads behind asyncio.to_thread: the notifier's database calls and provider requests.
+# The default pool (cores + 4) would queue a burst of due alerts behind a few slow waits.
+BLOCKING_THREADS = 32
 # Every open watch stays in memory, so a timer that fires needs no replay first.
 ALERT_CACHE = 20_000
 
@@ -97,6 +100,10 @@ async def run_worker(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
+        blocking = stack.enter_context(
+            ThreadPoolExecutor(max_workers=BLOCKING_THREADS, thread_name_prefix="blocking")
+        )
+        loop.set_default_executor(blocking)
         queues = []
         if serves in ("all", "alerts"):
             alerting = stack.enter_context(

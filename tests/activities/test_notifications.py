@@ -1,9 +1,11 @@
 """The outbox: keyed rows, delivery through real SMTP and the Twilio client, retries."""
 
+import asyncio
+import threading
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -85,3 +87,67 @@ async def test_digest_messages_wait_for_their_digest(sessions, settings):
     rows = _rows(sessions)
     assert [(r.channel, r.status, r.digest) for r in rows] == [("EMAIL", "DIGEST", "DAILY")]
     assert rows[0].created_at <= datetime.now(UTC)
+
+
+async def test_an_audience_reached_by_several_channels_is_looked_up_once(
+    engine, sessions, notify_settings, smtp, twilio_recorder
+):
+    """An escalation tells the supervisor by email, SMS and in-app: one lookup of who that
+    is (its people with their clearances and shift, not their skills), not one per channel."""
+    ref = register(sessions)
+    lookups: list[str] = []
+    skills: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().startswith("SELECT") and "FROM users" in statement:
+            lookups.append(statement)
+        if "FROM user_skills" in statement or "FROM certifications" in statement:
+            skills.append(statement)
+
+    data = NotifyInput(
+        ref,
+        1,
+        8,
+        "ESCALATED",
+        [Send(c, "ON_DUTY_SUPERVISOR") for c in ("EMAIL", "SMS", "IN_APP")],
+        {"assignee": "Sam Supervisor"},
+    )
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        await ActivityEnvironment().run(Notifier(sessions, notify_settings).notify, data)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert {r.channel for r in _rows(sessions)} == {"EMAIL", "SMS", "IN_APP"}
+    assert len(lookups) == 1, lookups
+    assert not skills, skills
+
+
+async def test_an_sms_does_not_wait_for_the_email_beside_it(
+    sessions, notify_settings, smtp, twilio_recorder
+):
+    """An escalation's email and SMS go out side by side: a mail server that is slow to
+    answer holds the email, not the text message to the supervisor's phone."""
+    ref = register(sessions)
+    smtp.gate = threading.Event()
+    data = NotifyInput(
+        ref,
+        1,
+        9,
+        "ESCALATED",
+        [Send(c, "ON_DUTY_SUPERVISOR") for c in ("EMAIL", "SMS")],
+        {"assignee": "Sam Supervisor"},
+    )
+    sending = asyncio.create_task(
+        ActivityEnvironment().run(Notifier(sessions, notify_settings).notify, data)
+    )
+    try:
+        for _ in range(500):  # the SMS arrives while the email is still held
+            if twilio_recorder.of_kind("message") or sending.done():
+                break
+            await asyncio.sleep(0.02)
+        assert [r["To"] for r in twilio_recorder.of_kind("message")] == ["+16015550104"]
+        assert not smtp.messages
+    finally:
+        smtp.gate.set()
+    result = await sending
+    assert result.sent == 2 and len(smtp.messages) == 1

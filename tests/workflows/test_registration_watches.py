@@ -17,6 +17,7 @@ from domain.models import Anomaly, AuditLog
 from tests.anomaly_helpers import (
     actor,
     notifications,
+    register,
     start_registered,
     state,
     until_status,
@@ -266,3 +267,109 @@ async def test_a_watch_that_never_reports_leaves_the_escalation_to_the_lifecycle
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)  # and no second one follows
         assert len(_escalation_texts(twilio_recorder)) == 1
+
+
+async def test_the_registration_holds_no_transaction_across_its_temporal_calls(
+    dev_env, sessions, notify_settings
+):
+    """What the API's POST does: the record committed and its watches computed first, then
+    the Temporal starts with no transaction open (a burst of registrations waiting on
+    Temporal would otherwise hold every pooled connection, idle in transaction)."""
+    from domain.schemas.anomalies import AnomalyReport
+
+    report = AnomalyReport(
+        asset="SAW-JKS-001",
+        channel="API",
+        safety_impact="IMMEDIATE",
+        urgency="URGENT",
+        title="Guard missing on saw line 1",
+        description="The blade guard is off and the saw is running.",
+    )
+    async with ending_started_workflows(dev_env.client) as client:  # no clock of the others
+        await _register_through_the_api_path(client, sessions, notify_settings, report)
+
+
+async def _register_through_the_api_path(client, sessions, notify_settings, report) -> None:
+    from api.anomaly_actions import register_and_start
+
+    session = sessions()
+    try:
+        ref = await register_and_start(
+            client=client,
+            settings=notify_settings,
+            session=session,
+            actor=actor(sessions, "operator"),
+            report=report,
+        )
+        assert not session.in_transaction()
+    finally:
+        session.close()
+    with sessions() as s:
+        anomaly = s.scalars(select(Anomaly).where(Anomaly.reference == ref)).one()
+        watches = first_watches(s, notify_settings, anomaly)
+    for workflow_id in [ref, *(watch_id(w) for w in watches)]:
+        await client.get_workflow_handle(workflow_id).describe()  # each was started
+    assert {w.kind for w in watches} == {"VOICE", "ESCALATION"}
+
+
+def test_the_escalation_is_due_even_before_the_lifecycle_assigned(sessions, notify_settings):
+    """Under a burst the lifecycle may not have assessed nor assigned the anomaly by its
+    deadline: nobody accepted, so the registration's escalation watch still tells the
+    supervisor at the deadline (the lifecycle writes the escalation when it catches up)."""
+    from activities.anomalies import AnomalyActivities, WatchCheck
+
+    ref = register(sessions, safety_impact="IMMEDIATE")
+    with sessions() as s:
+        anomaly = s.scalars(select(Anomaly).where(Anomaly.reference == ref)).one()
+        assert anomaly.status == "REGISTERED" and anomaly.response_deadline is None
+        escalation = first_watches(s, notify_settings, anomaly)[-1]
+        org = anomaly.organization_id
+    acts = AnomalyActivities(sessions, notify_settings)
+    check = WatchCheck(ref, org, "ESCALATION", escalation.deadline)
+    assert acts.watch_still_due(check)
+    moved = WatchCheck(ref, org, "ESCALATION", escalation.deadline + timedelta(minutes=5))
+    with sessions() as s:  # assessed: the written deadline is the one enforced
+        row = s.scalars(select(Anomaly).where(Anomaly.reference == ref)).one()
+        row.response_deadline = escalation.deadline
+        s.commit()
+    assert acts.watch_still_due(check) and not acts.watch_still_due(moved)
+
+
+async def test_a_lifecycle_behind_the_deadline_writes_the_watchs_escalation_once(
+    client, time_env, sessions, task_queue, notify_settings, twilio_recorder, alerts, lifecycles
+):
+    """The lifecycle starts well past the deadline (a burst held it back): the escalation
+    watch told the supervisor at the deadline all the same; the lifecycle, once it runs,
+    assigns and then writes that escalation (to the supervisor the watch told) without
+    telling anyone twice."""
+    from domain.db import transaction
+    from domain.services import anomalies as anomaly_service
+    from workflows.anomaly_start import start_watches
+    from workflows.anomaly_types import AnomalyInput
+
+    ref = register(sessions, safety_impact="IMMEDIATE")
+    org = actor(sessions, "operator").organization_id
+    with transaction(sessions) as s:
+        anomaly = anomaly_service.get_anomaly(session=s, organization_id=org, reference=ref)
+        anomaly.registered_at = await time_env.get_current_time()
+        s.flush()
+        watches = first_watches(s, notify_settings, anomaly)
+    async with alerts:
+        assert await start_watches(client, task_queue, watches)
+        await time_env.sleep(timedelta(minutes=16))
+        texts = _escalation_texts(twilio_recorder)
+        assert len(texts) == 1 and texts[0]["To"] == SUPERVISOR_PHONE
+        async with lifecycles:
+            handle = await client.start_workflow(
+                AnomalyWorkflow.run,
+                AnomalyInput(
+                    ref, org, notify_settings.voice_call_after_seconds, indexed=False, watches=True
+                ),
+                id=ref,
+                task_queue=task_queue,
+            )
+            await _until(handle, lambda s: s.status == "ESCALATED", time_env)
+            s = await state(handle)
+    assert s.escalation_level == "SUPERVISOR" and s.assignee.username == "supervisor"
+    assert [e.action for e in s.events].count("ESCALATED") == 1
+    assert len(_escalation_texts(twilio_recorder)) == 1
