@@ -130,8 +130,6 @@ def https_options(settings: Settings) -> dict[str, str]:
 def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    from api.app import create_app
-
     if not settings.database_url or not settings.temporal_address:
         raise StartupError(
             "`plantops api` needs PLANTOPS_DATABASE_URL and "
@@ -148,8 +146,12 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
         options.update(https_options(settings))
     workers = api_workers(settings)
     if workers == 1:
+        from api.app import create_app
+
         uvicorn.run(create_app(settings), **options)
         return
+    # The app is built in each worker process only: this one, which hands them the port,
+    # does not import it (seconds of start-up on a busy machine).
     # Each process builds its own app from the environment: they share one secret key,
     # resolved here once so that two of them never generate one at the same time.
     os.environ["PLANTOPS_SECRET_KEY"] = settings.resolved_secret_key()
