@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from temporalio import activity
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer
 
-from activities.asset_gateway import AssetChange, asset_workflow_start
+from activities.asset_gateway import asset_workflow_start
 from domain.models import Asset, AuditLog, WorkOrder
 from tests.anomaly_helpers import actor
-from tests.conftest import ending_started_workflows
 from tests.workflows import test_work_order_workflow as base
+from tests.workflows.lifecycle_env import gated_worker
 from tests.workflows.test_stop_work_workflow import raise_stop_work
 from tests.workflows.test_work_order_workflow import (
     _asset_status,
@@ -41,44 +40,13 @@ OPERATIONS = "opsmanager"
 indexed_time_env = base.indexed_time_env  # tclient: tests/workflows/conftest.py
 
 
-class Gate:
-    """Holds the work orders' asset moves (the activity) until opened."""
-
-    def __init__(self) -> None:
-        self.reached = asyncio.Event()
-        self.open = asyncio.Event()
-        self.moves: list[str] = []
-
-
 @pytest.fixture
 async def gated(indexed_time_env, sessions, task_queue, executor, settings):
-    gate = Gate()
-    async with ending_started_workflows(indexed_time_env.client) as client:
-        acts = registry.activities(sessions, settings, client=client)
-        i = next(
-            n for n, a in enumerate(acts) if getattr(a, "__name__", "") == "change_asset_status"
-        )
-        real = acts[i]
-
-        @activity.defn(name="change_asset_status")
-        async def change_asset_status(change: AssetChange) -> str:
-            gate.moves.append(change.status)
-            gate.reached.set()
-            await gate.open.wait()
-            return await real(change)
-
-        acts[i] = change_asset_status
-        async with Worker(
-            indexed_time_env.client,
-            task_queue=task_queue,
-            workflows=registry.WORKFLOWS,
-            activities=acts,
-            activity_executor=executor,
-        ):
-            try:
-                yield client, gate
-            finally:
-                gate.open.set()
+    """A worker with every `change_asset_status` held until the test opens the gate."""
+    async with gated_worker(
+        indexed_time_env, sessions, settings, executor, task_queue, "change_asset_status"
+    ) as held:
+        yield held
 
 
 def _asset_moves(sessions) -> list[tuple[str, str]]:
@@ -137,7 +105,7 @@ async def test_start_answers_before_the_asset_moves_and_a_stop_work_between_hold
     assert s.status == "VERIFIED"
     await settled(wo)
     assert _asset_status(sessions) == "PENDING_RETURN"
-    assert gate.moves == ["MAINTENANCE", "MAINTENANCE", "PENDING_RETURN"]
+    assert [c.status for c in gate.seen] == ["MAINTENANCE", "MAINTENANCE", "PENDING_RETURN"]
 
     # Taken back to MAINTENANCE meanwhile, the asset returns through PENDING_RETURN in the
     # return to service's one call, and the order closes with it back in service.
@@ -147,7 +115,7 @@ async def test_start_answers_before_the_asset_moves_and_a_stop_work_between_hold
         s = await wo.execute_update(WO.approve_return, MoveRequest(actor(sessions, who)))
     assert s.status == "CLOSED" and s.return_to_service == "DONE", s.message
     assert _asset_status(sessions) == "IN_SERVICE"
-    assert gate.moves[3:] == ["IN_SERVICE"]  # one call
+    assert [c.status for c in gate.seen][3:] == ["IN_SERVICE"]  # one call
     assert _asset_moves(sessions)[-3:] == [
         ("PENDING_RETURN", "MAINTENANCE"),
         ("MAINTENANCE", "PENDING_RETURN"),

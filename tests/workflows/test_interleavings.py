@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from temporalio import activity
 from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer
 
 from domain.models import Asset, StopWork, WorkOrderTask
 from tests.anomaly_helpers import PNG, actor
-from tests.conftest import ending_started_workflows
 from tests.workflows import test_work_order_workflow as base
+from tests.workflows.lifecycle_env import Gate, gated_worker
 from tests.workflows.test_stop_work_workflow import raise_stop_work
 from tests.workflows.test_work_order_content import _part, _stored
 from tests.workflows.test_work_order_workflow import (
@@ -31,7 +30,7 @@ from tests.workflows.test_work_order_workflow import (
 )
 from workers import registry
 from workflows.stop_work import StopWorkWorkflow
-from workflows.stop_work_types import ClearRequest, TellRequest
+from workflows.stop_work_types import ClearRequest
 from workflows.work_order import WorkOrderWorkflow as WO
 from workflows.work_order_types import (
     AttachFileRequest,
@@ -49,41 +48,13 @@ ASSET = "SAW-JKS-001"
 indexed_time_env = base.indexed_time_env  # tclient: tests/workflows/conftest.py
 
 
-class Gate:
-    """Holds every stop-work tell until opened: the moment after the stop-work is recorded
-    and its asset held, before its work orders hear of it."""
-
-    def __init__(self) -> None:
-        self.reached = asyncio.Event()
-        self.open = asyncio.Event()
-
-
 @pytest.fixture
 async def gated(indexed_time_env, sessions, task_queue, executor, settings):
-    gate = Gate()
-    async with ending_started_workflows(indexed_time_env.client) as client:
-        acts = registry.activities(sessions, settings, client=client)
-        i = next(n for n, a in enumerate(acts) if getattr(a, "__name__", "") == "tell_work_order")
-        real = acts[i]
-
-        @activity.defn(name="tell_work_order")
-        async def tell_work_order(data: TellRequest) -> bool:
-            gate.reached.set()
-            await gate.open.wait()
-            return await real(data)
-
-        acts[i] = tell_work_order
-        async with Worker(
-            indexed_time_env.client,
-            task_queue=task_queue,
-            workflows=registry.WORKFLOWS,
-            activities=acts,
-            activity_executor=executor,
-        ):
-            try:
-                yield client, gate
-            finally:
-                gate.open.set()
+    """A worker with every `tell_work_order` held until the test opens the gate."""
+    async with gated_worker(
+        indexed_time_env, sessions, settings, executor, task_queue, "tell_work_order"
+    ) as held:
+        yield held
 
 
 def _asset_status(sessions) -> str:
