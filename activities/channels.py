@@ -1,7 +1,9 @@
 """Delivery channels: email through aiosmtplib, SMS, WhatsApp and voice through the
 Twilio client. Each send returns the provider's id or raises."""
 
+import socket
 from email.message import EmailMessage
+from functools import cache
 from xml.sax.saxutils import escape
 
 import aiosmtplib
@@ -25,6 +27,13 @@ class _RebasedHttpClient(TwilioHttpClient):
         if url.startswith(TWILIO_API):
             url = self.base + url[len(TWILIO_API) :]
         return super().request(method, url, *args, **kwargs)
+
+
+@cache
+def local_hostname() -> str:
+    """The name this host greets a mail server with, looked up once (a DNS round trip):
+    call it from a thread, not from the event loop."""
+    return socket.getfqdn()
 
 
 class Channels:
@@ -51,7 +60,9 @@ class Channels:
             self._twilio = TwilioClient(s.twilio_account_sid, s.twilio_auth_token, http_client=http)
         return self._twilio
 
-    async def email(self, to: str, subject: str, body: str, key: str) -> str:
+    async def email(
+        self, to: str, subject: str, body: str, key: str, local_hostname: str | None = None
+    ) -> str:
         msg = EmailMessage()
         msg["From"] = self.settings.smtp_from
         msg["To"] = to
@@ -60,7 +71,11 @@ class Channels:
         msg["Message-ID"] = f"<{key.replace('/', '.')}@plantops>"
         msg.set_content(body)
         await aiosmtplib.send(
-            msg, hostname=self.settings.smtp_host, port=self.settings.smtp_port, timeout=20
+            msg,
+            hostname=self.settings.smtp_host,
+            port=self.settings.smtp_port,
+            local_hostname=local_hostname,
+            timeout=20,
         )
         return msg["Message-ID"]
 

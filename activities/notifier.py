@@ -6,6 +6,7 @@ audiences are and how its messages read (a Subject)."""
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.channels import Channels
+from activities.channels import Channels, local_hostname
 from activities.messages import digest_body
 from domain.db import transaction
 from domain.models import Notification, User
@@ -24,6 +25,12 @@ from domain.services import outbox
 from domain.settings import Settings
 
 PARALLEL_SENDS = 8  # messages of one notice sent at once
+SEND_TIMEOUT = 60.0  # seconds a sending thread waits for the event loop's email client
+
+# A sending thread waits for the event loop's SMTP client, and that client borrows the loop's
+# default thread pool: the waiting threads come from a pool of their own, so a burst of
+# notices can never fill the default pool with threads waiting for work queued behind them.
+_SENDERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="plantops-send")
 
 
 @dataclass
@@ -182,7 +189,9 @@ class Notifier:
         worker's event loop per message, which keeps running workflow tasks meanwhile);
         the row lock is held while the provider is called."""
         loop = asyncio.get_running_loop()
-        return await asyncio.to_thread(self._deliver_one, notification_id, final_attempt, loop)
+        return await loop.run_in_executor(
+            _SENDERS, self._deliver_one, notification_id, final_attempt, loop
+        )
 
     def _deliver_one(
         self, notification_id: int, final_attempt: bool, loop: asyncio.AbstractEventLoop
@@ -216,8 +225,10 @@ class Notifier:
         loop's SMTP client while this thread waits for it."""
         channel = Channel(row.channel)
         if channel is Channel.EMAIL:
-            sending = self.channels.email(row.address, row.subject, row.body, row.key)
-            return asyncio.run_coroutine_threadsafe(sending, loop).result()
+            sending = self.channels.email(
+                row.address, row.subject, row.body, row.key, local_hostname()
+            )
+            return asyncio.run_coroutine_threadsafe(sending, loop).result(SEND_TIMEOUT)
         send = {
             Channel.SMS: self.channels.sms,
             Channel.WHATSAPP: self.channels.whatsapp,

@@ -2,6 +2,7 @@
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -151,3 +152,26 @@ async def test_an_sms_does_not_wait_for_the_email_beside_it(
         smtp.gate.set()
     result = await sending
     assert result.sent == 2 and len(smtp.messages) == 1
+
+
+def test_notices_at_once_never_wait_on_the_threads_their_emails_need(
+    sessions, notify_settings, smtp, twilio_recorder
+):
+    """More emails in flight than the event loop has default threads: a sending thread waits
+    for the loop's mail client, which itself borrows a default thread, so the senders must
+    not be default threads (they were, and a burst of notices stalled their activities)."""
+    refs = [register(sessions) for _ in range(4)]
+    acts = Notifier(sessions, notify_settings)
+
+    async def burst() -> list:
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=2))
+        env = ActivityEnvironment()
+        sends = [Send("EMAIL", "TEAM_LEAD"), Send("EMAIL", "ON_DUTY_SUPERVISOR")]
+        notices = [NotifyInput(ref, 1, 7, "ALERT", sends, {"alert": "H2"}) for ref in refs]
+        return await asyncio.wait_for(
+            asyncio.gather(*(env.run(acts.notify, n) for n in notices)), timeout=15
+        )
+
+    results = asyncio.run(burst())  # a loop of its own, with two default threads
+    assert [r.sent for r in results] == [r.queued for r in results]
+    assert len(smtp.messages) == sum(r.sent for r in results) >= 4
