@@ -7,7 +7,6 @@ import io
 from typing import Annotated
 from urllib.parse import urlencode
 
-import segno
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -619,6 +618,8 @@ async def report_submit(request: Request, session: DbSession, actor: Reporter) -
 def qr_label(ref: str, request: Request, session: DbSession, actor: AssetViewer) -> Response:
     asset = asset_service.get_asset(session=session, actor=actor, ref=ref)
     base = request.app.state.settings.public_url or str(request.base_url).rstrip("/")
+    import segno  # only for a label: not loaded with every API process
+
     buffer = io.BytesIO()
     segno.make(f"{base}/report?asset={asset.asset_number}", error="m").save(
         buffer, kind="svg", scale=5, border=2, title=asset.asset_number

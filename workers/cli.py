@@ -57,14 +57,15 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
     print("database migrated to the latest revision")
 
 
-def cmd_demo(settings: Settings, _: argparse.Namespace) -> None:
+def cmd_demo(settings: Settings, _: argparse.Namespace, migrated: bool = False) -> None:
     from domain.db import make_engine, make_sessionmaker
     from domain.migrate import upgrade
     from domain.services.demo import load_demo
     from domain.services.production_demo import load_production_demo
 
     with database_url(settings) as url:
-        upgrade(url)
+        if not migrated:
+            upgrade(url)
         engine = make_engine(url)
         try:
             summary = load_demo(make_sessionmaker(engine))
@@ -263,7 +264,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
         )
         cmd_migrate(resolved, args)
         if not args.no_demo:
-            cmd_demo(resolved, args)
+            cmd_demo(resolved, args, migrated=True)
         # Demo mode: the worker keeps the demo machines producing (the simulator's schedule).
         env["PLANTOPS_DEMO"] = "0" if args.no_demo else "1"
         env["PLANTOPS_SECRET_KEY"] = settings.resolved_secret_key()
@@ -271,15 +272,19 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
         urls = https_addresses(settings, env) if https else [settings.web_url]
         # Safety watches get a process (a core's share, a loop) of their own: a burst of
         # routine lifecycle work cannot hold back a voice call or an escalation.
-        # The routine parts yield the CPU to them when the cores are short.
+        # The routine parts yield the CPU to them when the cores are short: the API once it
+        # answers, the lifecycle worker from the start (nobody waits for it: the lifecycles
+        # queue in Temporal meanwhile), so the API's processes import first.
         parts = {
-            "worker": (["worker", "--serves", "lifecycles"], ROUTINE_NICENESS),
-            "alerts": (["worker", "--serves", "alerts"], 0),
-            "api": (["api", "--https"] if https else ["api"], ROUTINE_NICENESS),
+            "api": (["api", "--https"] if https else ["api"], ROUTINE_NICENESS, False),
+            "alerts": (["worker", "--serves", "alerts"], 0, False),
+            "worker": (["worker", "--serves", "lifecycles"], ROUTINE_NICENESS, True),
         }
-        for part, (argv, niceness) in parts.items():
+        for part, (argv, niceness, at_start) in parts.items():
             command = [sys.executable, "-m", "workers.cli", *argv]
-            supervisor.start(ChildProcess(part, command, env, niceness=niceness))
+            supervisor.start(
+                ChildProcess(part, command, env, niceness=niceness, yields_at_start=at_start)
+            )
         # Generous: on a busy machine the API's first imports take a while; a part that
         # crashes meanwhile is restarted by the supervisor, not waited for in vain.
         wait_for_api(supervisor, settings.api_port, API_START_TIMEOUT)

@@ -44,10 +44,13 @@ class ChildProcess:
         env: Mapping[str, str] | None = None,
         stop_timeout: float = 25.0,
         niceness: int = 0,
+        yields_at_start: bool = False,
     ) -> None:
         self.name = name
         self.niceness = niceness
-        self.settled = False
+        # A part nobody waits for while the system starts yields from its first instruction,
+        # leaving the cores to the parts that must answer first.
+        self.settled = yields_at_start
         self.argv = list(argv)
         self.env = dict(env) if env is not None else None
         self.stop_timeout = stop_timeout
@@ -67,6 +70,8 @@ class ChildProcess:
         the system starts, it cannot be starved of the CPU by whatever else the machine runs
         during its imports; then, when the cores are short, the kernel serves the parts left
         at the normal priority (the safety watches) first."""
+        if self.settled:  # already yielding (from its start): lowered once only
+            return
         self.settled = True
         self._lower_priority()
 

@@ -1,12 +1,11 @@
 """The workbooks of an anomaly import: the template to fill (columns, instructions, pick
 lists of the importer's sites' assets) and the uploaded file back with each row's outcome."""
 
-import io
+from __future__ import annotations
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
-from openpyxl.worksheet.datavalidation import DataValidation
+import io
+from typing import TYPE_CHECKING
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -18,13 +17,23 @@ from domain.rules.imports import RowStatus
 from domain.services import files
 from domain.services.imports import sheet_of, site_ids
 
-HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")
-BAD_FILL = PatternFill("solid", fgColor="F8D7DA")
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+
+# openpyxl is loaded by the functions that make a workbook: every API and worker process
+# imports this module, few of them ever write a workbook.
+HEADER_COLOUR = "DDE7F0"
+BAD_COLOUR = "F8D7DA"
 
 
 def template(*, session: Session, actor: Actor) -> bytes:
     """The workbook to fill: the columns, an instructions sheet, and pick lists (the assets
     of the importer's sites, channel, safety impact, urgency, yes/no)."""
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     mine = site_ids(session, actor)
     assets = session.execute(
         select(Asset.asset_number, Asset.name, Site.code)
@@ -38,7 +47,7 @@ def template(*, session: Session, actor: Actor) -> bytes:
     for i, col in enumerate(rules.COLUMNS, start=1):
         cell = sheet.cell(row=1, column=i, value=col.name)
         cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
+        cell.fill = PatternFill("solid", fgColor=HEADER_COLOUR)
         cell.comment = Comment(("required: " if col.required else "optional: ") + col.hint, "")
         sheet.column_dimensions[cell.column_letter].width = max(14, len(col.name) + 4)
     sheet.freeze_panes = "A2"
@@ -114,6 +123,9 @@ def _saved(book: Workbook) -> bytes:
 
 def report(*, session: Session, imp: AnomalyImport) -> bytes:
     """The uploaded workbook with a status column and the message of each row."""
+    from openpyxl import load_workbook
+    from openpyxl.styles import Font, PatternFill
+
     content = files.content_of(session, organization_id=imp.organization_id, sha256=imp.file_sha256)
     if content is None:
         raise NotFound("the import's file is no longer stored", field="file")
@@ -139,11 +151,12 @@ def report(*, session: Session, imp: AnomalyImport) -> bytes:
         cell = sheet.cell(row=1, column=col, value=name)
         cell.font = Font(bold=True)
     sheet.column_dimensions[sheet.cell(row=1, column=message_col).column_letter].width = 60
+    bad = PatternFill("solid", fgColor=BAD_COLOUR)
     for number in range(2, sheet.max_row + 1):
         status, message = outcome.get(number, (None, None))
         sheet.cell(row=number, column=status_col, value=status)
         sheet.cell(row=number, column=message_col, value=message)
         if status == RowStatus.REFUSED.value:
             for col in (status_col, message_col):
-                sheet.cell(row=number, column=col).fill = BAD_FILL
+                sheet.cell(row=number, column=col).fill = bad
     return _saved(book)

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import load_workbook
 from pydantic import ValidationError
 from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
@@ -77,6 +76,8 @@ def read_rows(content: bytes) -> tuple[list[Any], list[tuple[int, dict[str, Any]
             f"file: the file is over {rules.MAX_FILE_BYTES // 1024 // 1024} MB", field="file"
         )
     try:
+        from openpyxl import load_workbook  # loaded by the processes that read workbooks only
+
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # zip, XML or format errors: all mean "not a workbook"
         raise RuleViolation("file: not an Excel workbook (.xlsx)", field="file") from None

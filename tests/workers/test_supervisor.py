@@ -153,3 +153,17 @@ def test_a_routine_part_starts_at_full_priority_and_yields_once_the_system_is_up
         for pid in grandchildren:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_part_nobody_waits_for_yields_from_its_start():
+    # The lifecycle worker: `up` waits for the API only, so the worker leaves it the cores.
+    supervisor = Supervisor(Backoff(initial=0.1, cap=0.2), poll_every=0.02)
+    early = ChildProcess("early", SLEEPER, stop_timeout=5, niceness=10, yields_at_start=True)
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    supervisor.start(early)
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, early.pid) == min(base + 10, 19)
+        supervisor.settle()  # once all is up: not lowered a second time
+        assert os.getpriority(os.PRIO_PROCESS, early.pid) == min(base + 10, 19)
+    finally:
+        supervisor.stop_all()
