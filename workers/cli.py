@@ -13,8 +13,10 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 
 from domain.settings import Settings, get_settings
+from workers.bootstrap import refresh_project_bytecode
 from workers.embedded import (
     EmbeddedPostgres,
     StartupError,
@@ -186,6 +188,7 @@ def _die_with_parent() -> None:
 MAX_DEFAULT_API_WORKERS = 8
 # The niceness of the routine parts (lifecycle worker, API) under `plantops up`, once it is up.
 ROUTINE_NICENESS = 10
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 API_START_TIMEOUT = 300.0  # seconds for the API to answer on its port under `plantops up`
 
 
@@ -239,6 +242,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     require_free_port(settings.api_port, "the API", "PLANTOPS_API_PORT")
     starting = ThreadPoolExecutor(2)  # the database and Temporal, side by side
     try:
+        bytecode = starting.submit(refresh_project_bytecode, PROJECT_ROOT)
         env = dict(os.environ)
         pg = temporal = None
         if not settings.database_url:
@@ -280,6 +284,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
             "alerts": (["worker", "--serves", "alerts"], 0, False),
             "worker": (["worker", "--serves", "lifecycles"], ROUTINE_NICENESS, True),
         }
+        bytecode.result()
         for part, (argv, niceness, at_start) in parts.items():
             command = [sys.executable, "-m", "workers.cli", *argv]
             supervisor.start(

@@ -1,8 +1,16 @@
 """The install step: pip's settings read as pip applies them, and handed to uv."""
 
+import importlib.util
+import os
 import sys
+from pathlib import Path
 
-from workers.bootstrap import parse_pip_config, read_pip_config, uv_arguments
+from workers.bootstrap import (
+    parse_pip_config,
+    read_pip_config,
+    refresh_project_bytecode,
+    uv_arguments,
+)
 
 LISTING = """\
 :env:.cert='/certs/bundle.pem'
@@ -61,3 +69,21 @@ def test_pip_variables_alone_when_pip_cannot_answer(monkeypatch):
     pip = read_pip_config(sys.executable + "-missing")
 
     assert pip["index-url"] == "https://env.mirror.test/simple"
+
+
+def test_a_start_refreshes_the_bytecode_of_changed_project_files(tmp_path, monkeypatch):
+    """Even where bytecode is never written on import (PYTHONDONTWRITEBYTECODE), the
+    project's changed files are compiled once by `up`, not by every part on every start."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    module = tmp_path / "domain" / "rules_x.py"
+    module.parent.mkdir()
+    module.write_text("LIMIT = 1\n")
+    cached = Path(importlib.util.cache_from_source(str(module)))
+    refresh_project_bytecode(tmp_path)
+    assert cached.exists()
+    first = cached.read_bytes()
+
+    module.write_text("LIMIT = 2  # edited after the install\n")
+    os.utime(module, (module.stat().st_atime, module.stat().st_mtime + 5))
+    refresh_project_bytecode(tmp_path)
+    assert cached.read_bytes() != first
