@@ -235,6 +235,10 @@ def _produce(s, rng, site, spec: DemoMachine, machine: Machine, windows, period,
                     duration_minutes=round((st.end - st.start).total_seconds() / 60, 2),
                     logged_by="demo",
                     ended_by="demo",
+                    # Logged when it ended, as on the floor: a stop stamped now would be
+                    # a late record for the snapshot round, which would retake 90 days.
+                    created_at=st.end,
+                    updated_at=st.end,
                 )
             )
         hour = w.interval.start

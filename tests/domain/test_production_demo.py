@@ -10,7 +10,7 @@ from domain.models import Site
 from domain.models.production import OeeDailySummary, ProductionCount, ProductionDowntime
 from domain.rules.oee import figures, percent
 from domain.services import oee
-from domain.services.oee_snapshots import summary_tally
+from domain.services.oee_snapshots import retake_late, summary_tally
 from domain.services.production_demo import load_production_demo
 
 NOW = datetime(2026, 11, 20, 15, 7, tzinfo=UTC)
@@ -65,3 +65,15 @@ def test_figures_from_the_summaries_equal_those_from_the_records(sessions):
         trend = oee.trend(session=s, scope=scope, period=period, grain="day")
     assert len(trend["points"]) == 6  # weekdays only: no shifts at the weekend
     assert all(p["oee_pct"] is None or 0 <= p["oee_pct"] <= 100 for p in trend["points"])
+
+
+def test_the_snapshot_round_after_the_load_has_no_late_records_to_retake(sessions):
+    # The demo's records are stamped when they happened: the round that follows the load
+    # (at most five minutes later) finds nothing recorded late, so it does not take the
+    # whole demo period again (minutes of work, past its time limit).
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    load_production_demo(sessions, days=3, now=now - timedelta(hours=1))
+    with sessions() as s:
+        stamped = s.scalar(select(func.max(ProductionDowntime.updated_at)))
+        assert stamped <= now - timedelta(hours=1)
+        assert retake_late(session=s, taken_at=now + timedelta(minutes=1)) == 0
