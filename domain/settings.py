@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     voice_call_after_seconds: int = Field(
         default=300, ge=1, description="H1: call the supervisor if unacknowledged this long."
     )
+    workflow_sandbox: bool = Field(
+        default=False,
+        description="Run workflows in Temporal's sandbox, which checks every call at run time "
+        "(about a fifth of the worker's CPU); the test suite always runs them in it.",
+    )
     sensor_raw_retention_days: int = Field(
         default=90, ge=1, le=3650, description="Raw sensor readings are kept this many days."
     )

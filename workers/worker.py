@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.channels import Channels
@@ -37,6 +37,15 @@ RUNNER = SandboxedWorkflowRunner(
     )
 )
 
+
+def runner(settings: Settings) -> WorkflowRunner:
+    """How the worker processes run workflows. The sandbox checks every call of every
+    activation at run time, which costs about a fifth of a lifecycle worker's CPU; the test
+    suite runs every workflow in it and replays recorded histories, so the processes run
+    them without it unless PLANTOPS_WORKFLOW_SANDBOX asks for it."""
+    return RUNNER if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
+
+
 SERVES = ("all", "lifecycles", "alerts")
 ALERT_SLOTS = 16
 # Threads behind asyncio.to_thread: the notifier's database calls and provider requests.
@@ -51,6 +60,7 @@ def build_worker(
     sessions: sessionmaker[Session],
     task_queue: str,
     executor: ThreadPoolExecutor,
+    workflow_runner: WorkflowRunner = RUNNER,
 ) -> Worker:
     return Worker(
         client,
@@ -58,7 +68,7 @@ def build_worker(
         workflows=registry.WORKFLOWS,
         activities=registry.activities(sessions, client=client),
         activity_executor=executor,
-        workflow_runner=RUNNER,
+        workflow_runner=workflow_runner,
         max_concurrent_activities=32,
         max_cached_workflows=CACHED_WORKFLOWS,
         graceful_shutdown_timeout=timedelta(seconds=20),
@@ -72,6 +82,7 @@ def build_alert_worker(
     executor: ThreadPoolExecutor,
     settings: Settings | None = None,
     channels: Channels | None = None,
+    workflow_runner: WorkflowRunner = RUNNER,
     **options: Any,
 ) -> Worker:
     """The alert queue's worker beside the lifecycle queue `task_queue`."""
@@ -81,7 +92,7 @@ def build_alert_worker(
         workflows=registry.ALERT_WORKFLOWS,
         activities=registry.alert_activities(sessions, settings, channels),
         activity_executor=executor,
-        workflow_runner=RUNNER,
+        workflow_runner=workflow_runner,
         max_concurrent_activities=ALERT_SLOTS,
         max_cached_workflows=ALERT_CACHE,
         graceful_shutdown_timeout=timedelta(seconds=20),
@@ -95,6 +106,10 @@ async def run_worker(
     """Run until SIGTERM or SIGINT, then let running activities finish before leaving."""
     if serves not in SERVES:
         raise ValueError(f"serves must be one of {', '.join(SERVES)}")
+    from domain.settings import get_settings
+
+    settings = get_settings()
+    how = runner(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -109,19 +124,17 @@ async def run_worker(
             alerting = stack.enter_context(
                 ThreadPoolExecutor(max_workers=ALERT_SLOTS, thread_name_prefix="alert")
             )
-            alerts = build_alert_worker(client, sessions, task_queue, alerting)
+            alerts = build_alert_worker(client, sessions, task_queue, alerting, workflow_runner=how)
             await stack.enter_async_context(alerts)
             queues.append(alerts.task_queue)
         if serves in ("all", "lifecycles"):
             executor = stack.enter_context(ThreadPoolExecutor(max_workers=32))
-            worker = build_worker(client, sessions, task_queue, executor)
+            worker = build_worker(client, sessions, task_queue, executor, how)
             await stack.enter_async_context(worker)
             queues.insert(0, task_queue)
-            from domain.settings import get_settings
             from workers.resume import start_missing_lifecycles, start_missing_work_orders
             from workers.schedules import ensure_schedules, ensure_shift_report_schedules
 
-            settings = get_settings()
             created = await ensure_schedules(client, settings)
             created += await ensure_shift_report_schedules(client, settings, sessions)
             if created:

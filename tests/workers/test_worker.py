@@ -58,3 +58,16 @@ def test_worker_stops_cleanly_on_sigterm(db_url, dev_env, tmp_path):
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert "worker shutting down" in out
+
+
+def test_the_processes_run_workflows_without_the_sandbox_unless_asked(settings):
+    # The suite runs every workflow in the sandbox (its checks) and replays recorded
+    # histories; the worker processes spare its cost per activation unless configured.
+    from temporalio.worker import UnsandboxedWorkflowRunner
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+    from workers.worker import RUNNER, runner
+
+    assert isinstance(runner(settings), UnsandboxedWorkflowRunner)
+    checked = runner(settings.model_copy(update={"workflow_sandbox": True}))
+    assert checked is RUNNER and isinstance(checked, SandboxedWorkflowRunner)
