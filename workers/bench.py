@@ -338,6 +338,12 @@ def add_parser(sub: Any) -> None:
         "--rate", type=float, default=20.0, help="timers: anomalies registered per second"
     )
     bench.add_argument(
+        "--floor",
+        action="store_true",
+        help="timers: the same burst asked of Temporal alone (two bare watches per anomaly "
+        "on a dev server of its own, no database, no lifecycle), to see this machine's floor",
+    )
+    bench.add_argument(
         "--keep",
         action="store_true",
         help="timers, import: keep the scratch system's data folder; "
@@ -365,6 +371,11 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
 
         if args.rate <= 0:
             raise StartupError("--rate must be above 0")
+        if args.floor:
+            from workers.bench_timers_floor import report_floor
+
+            print(report_floor(args.count, args.after, args.rate), flush=True)
+            return
         bench_timers.run(settings, args.count, args.after, args.rate, args.keep)
         return
     if args.what == "pm":

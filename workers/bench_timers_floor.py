@@ -1,0 +1,125 @@
+"""The floor under `plantops bench timers`: the same burst asked of Temporal alone. For each
+of N anomalies, registered at R per second, two bare watches (the voice call's and the
+escalation's) sleep on a durable timer until `after` seconds past their start, then run one
+local no-op step and end. No database, no lifecycle, no message: how late this machine's
+Temporal, doing nothing else, wakes them."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+WATCHES = ("voice call", "escalation")
+
+
+@dataclass
+class BareWatchInput:
+    kind: str
+    due: float  # seconds since the epoch
+
+
+@dataclass
+class Woken:
+    kind: str
+    late: float  # seconds after the due moment the step ran
+
+
+WOKEN: list[Woken] = []  # filled by the step, in this process
+
+
+@activity.defn(name="bench_timers_floor_step")
+async def floor_step(data: BareWatchInput) -> None:
+    WOKEN.append(Woken(data.kind, time.time() - data.due))
+
+
+@workflow.defn(name="BenchTimersFloorWorkflow")
+class BareWatchWorkflow:
+    @workflow.run
+    async def run(self, data: BareWatchInput) -> None:
+        await workflow.sleep(max(0.0, data.due - workflow.now().timestamp()))
+        await workflow.execute_local_activity(
+            floor_step, data, start_to_close_timeout=timedelta(seconds=30)
+        )
+
+
+async def burst(client: Client, count: int, after: int, rate: float) -> list[Woken]:
+    """Two watches per anomaly, started at `rate` anomalies per second, each due `after`
+    seconds after its start; what each woke to, once the last is due and a grace passed."""
+    WOKEN.clear()
+    queue = f"bench-timers-floor-{uuid.uuid4().hex[:6]}"
+    worker = Worker(
+        client,
+        task_queue=queue,
+        workflows=[BareWatchWorkflow],
+        activities=[floor_step],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+        max_cached_workflows=2 * count + 100,
+    )
+    starts: list[asyncio.Task[object]] = []
+    async with worker:
+        t0 = time.monotonic()
+        for i in range(count):
+            await asyncio.sleep(max(0.0, t0 + i / rate - time.monotonic()))
+            due = time.time() + after
+            for kind in WATCHES:
+                starts.append(
+                    asyncio.create_task(
+                        client.start_workflow(
+                            BareWatchWorkflow.run,
+                            BareWatchInput(kind, due),
+                            id=f"{queue}-{i}-{kind.split()[0]}",
+                            task_queue=queue,
+                        )
+                    )
+                )
+        await asyncio.gather(*starts)
+        print(f"  started {2 * count} bare watches in {time.monotonic() - t0:.1f} s", flush=True)
+        last = time.time() + after
+        while len(WOKEN) < 2 * count and time.time() < last + 120:
+            await asyncio.sleep(1)
+    return list(WOKEN)
+
+
+def run_floor(count: int, after: int, rate: float) -> list[Woken]:
+    """A Temporal dev server of its own (the settings the system's uses), the burst, then
+    the server stopped."""
+    from workers.embedded import TemporalDevServer, free_port
+
+    with tempfile.TemporaryDirectory(prefix="bench-timers-floor-") as folder:
+        server = TemporalDevServer(Path(folder) / "temporal.db", free_port(), None)
+        address = server.start()
+        try:
+            return asyncio.run(_connected(address, count, after, rate))
+        finally:
+            server.stop()
+
+
+async def _connected(address: str, count: int, after: int, rate: float) -> list[Woken]:
+    client = await Client.connect(address)
+    return await burst(client, count, after, rate)
+
+
+def report_floor(count: int, after: int, rate: float) -> str:
+    """The floor run and its lateness table, as `plantops bench timers` prints the system's."""
+    from workers.bench_timers import ON_TIME, Lateness
+
+    woken = run_floor(count, after, rate)
+    rows = [
+        f"Temporal alone: {count} anomalies' bare watches at {rate:g}/s, due {after} s after "
+        "their start",
+        "lateness after the due moment, seconds",
+        f"  {'watch':<11}{'woken':>8}{'p50':>9}{'p95':>9}{'max':>9}{'missing':>9}"
+        f"{'<= ' + format(ON_TIME, 'g') + ' s':>10}",
+    ]
+    for kind in WATCHES:
+        rows.append(Lateness(kind, count, [w.late for w in woken if w.kind == kind]).line())
+    return "\n".join(rows)
