@@ -25,11 +25,9 @@ from domain.services import outbox
 from domain.settings import Settings
 
 PARALLEL_SENDS = 8  # messages of one notice sent at once
-SEND_TIMEOUT = 60.0  # seconds a sending thread waits for the event loop's email client
 
-# A sending thread waits for the event loop's SMTP client, and that client borrows the loop's
-# default thread pool: the waiting threads come from a pool of their own, so a burst of
-# notices can never fill the default pool with threads waiting for work queued behind them.
+# Sending threads are a pool of their own: a burst of notices never fills the worker loop's
+# default pool, which the loop's own work (and any thread-borrowing client) needs.
 _SENDERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="plantops-send")
 
 
@@ -190,19 +188,17 @@ class Notifier:
         the row lock is held while the provider is called."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            _SENDERS, self._deliver_one, notification_id, final_attempt, loop
+            _SENDERS, self._deliver_one, notification_id, final_attempt
         )
 
-    def _deliver_one(
-        self, notification_id: int, final_attempt: bool, loop: asyncio.AbstractEventLoop
-    ) -> str:
+    def _deliver_one(self, notification_id: int, final_attempt: bool) -> str:
         with self.sessions() as session:  # closing rolls back whatever was not committed
             row = self._claim(session, notification_id)
             if row is None:
                 return "SENT"
             row.attempts += 1
             try:
-                row.provider_id = self._send(row, loop)
+                row.provider_id = self._send(row)
             except Exception as err:  # any provider failure is recorded and retried
                 row.last_error = f"{type(err).__name__}: {err}"[:2000]
                 if final_attempt:
@@ -220,15 +216,16 @@ class Notifier:
         session.begin()
         return outbox.claim(session, notification_id)
 
-    def _send(self, row: Notification, loop: asyncio.AbstractEventLoop) -> str:
-        """From a worker thread: the Twilio client blocks here; email is sent by the event
-        loop's SMTP client while this thread waits for it."""
+    def _send(self, row: Notification) -> str:
+        """From a sending thread, which owns the whole send: the Twilio client blocks here,
+        and an email goes through an SMTP client on a loop of the thread's own (no wait on
+        the worker's loop; the thread ends only when the client has ended, within its own
+        timeouts, so a message given up is never still being sent)."""
         channel = Channel(row.channel)
         if channel is Channel.EMAIL:
-            sending = self.channels.email(
-                row.address, row.subject, row.body, row.key, local_hostname()
+            return asyncio.run(
+                self.channels.email(row.address, row.subject, row.body, row.key, local_hostname())
             )
-            return asyncio.run_coroutine_threadsafe(sending, loop).result(SEND_TIMEOUT)
         send = {
             Channel.SMS: self.channels.sms,
             Channel.WHATSAPP: self.channels.whatsapp,

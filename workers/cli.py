@@ -240,7 +240,8 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     signal.signal(signal.SIGINT, _interrupt)  # even where a shell started us with it ignored
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     require_free_port(settings.api_port, "the API", "PLANTOPS_API_PORT")
-    starting = ThreadPoolExecutor(2)  # the database and Temporal, side by side
+    # The database, Temporal and the bytecode of changed files, side by side.
+    starting = ThreadPoolExecutor(3)
     try:
         bytecode = starting.submit(refresh_project_bytecode, PROJECT_ROOT)
         env = dict(os.environ)
