@@ -19,7 +19,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.channels import Channels
-from domain.settings import Settings
+from domain.settings import Settings, get_settings
 from workers import registry
 from workflows.alert_watch import alert_queue
 
@@ -48,8 +48,9 @@ def runner(settings: Settings) -> WorkflowRunner:
 
 SERVES = ("all", "lifecycles", "alerts")
 ALERT_SLOTS = 16
-# Threads behind asyncio.to_thread: the notifier's database calls and provider requests.
-# The default pool (cores + 4) would queue a burst of due alerts behind a few slow waits.
+# Threads behind asyncio.to_thread: the activities' database calls (the notifier's sends
+# have their own pool). The default pool (cores + 4) would queue a burst of due alerts
+# behind a few slow waits.
 BLOCKING_THREADS = 32
 # Every open watch stays in memory, so a timer that fires needs no replay first.
 ALERT_CACHE = 20_000
@@ -106,8 +107,6 @@ async def run_worker(
     """Run until SIGTERM or SIGINT, then let running activities finish before leaving."""
     if serves not in SERVES:
         raise ValueError(f"serves must be one of {', '.join(SERVES)}")
-    from domain.settings import get_settings
-
     settings = get_settings()
     how = runner(settings)
     stop = asyncio.Event()
