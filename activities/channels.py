@@ -19,8 +19,8 @@ TWILIO_API = "https://api.twilio.com"
 class _RebasedHttpClient(TwilioHttpClient):
     """Sends the Twilio client's requests to another base URL (a relay or a recorder)."""
 
-    def __init__(self, base: str) -> None:
-        super().__init__()
+    def __init__(self, base: str, timeout: float) -> None:
+        super().__init__(timeout=timeout)
         self.base = base.rstrip("/")
 
     def request(self, method, url, *args, **kwargs):
@@ -56,7 +56,14 @@ class Channels:
     def twilio(self) -> TwilioClient:
         if self._twilio is None:
             s = self.settings
-            http = _RebasedHttpClient(s.twilio_api_base) if s.twilio_api_base else None
+            # Bounded: a provider that accepts the connection and never answers must not
+            # hold a sending thread (and the activity waiting for it) for ever.
+            timeout = s.provider_timeout_seconds
+            http = (
+                _RebasedHttpClient(s.twilio_api_base, timeout)
+                if s.twilio_api_base
+                else TwilioHttpClient(timeout=timeout)
+            )
             self._twilio = TwilioClient(s.twilio_account_sid, s.twilio_auth_token, http_client=http)
         return self._twilio
 
@@ -75,7 +82,7 @@ class Channels:
             hostname=self.settings.smtp_host,
             port=self.settings.smtp_port,
             local_hostname=local_hostname,
-            timeout=20,
+            timeout=self.settings.provider_timeout_seconds,
         )
         return msg["Message-ID"]
 

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     twilio_api_base: str | None = Field(
         default=None, description="Another base URL for the Twilio API (a relay or recorder)."
     )
+    provider_timeout_seconds: float = Field(
+        default=20,
+        gt=0,
+        description="Longest wait for the mail server or Twilio to answer one message.",
+    )
     response_g1_minutes: int = Field(default=15, ge=1, description="G1 time to accept.")
     response_g2_minutes: int = Field(default=120, ge=1, description="G2 time to accept.")
     response_g3_minutes: int = Field(default=480, ge=1, description="G3 time to accept.")

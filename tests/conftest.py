@@ -36,6 +36,7 @@ from domain.models import User
 from domain.services.demo import load_demo
 from domain.settings import Settings
 from tests.servers import SmtpInbox, TwilioRecorder
+from tests.stall_report import database_sessions, thread_stacks
 from workers import registry
 from workers.embedded import SEARCH_ATTRIBUTES, EmbeddedPostgres, free_port, temporal_cli
 from workers.worker import RUNNER, build_alert_worker
@@ -378,3 +379,17 @@ def numbering_of_its_own(sessions) -> None:
     with transaction(sessions) as s:
         year = datetime.now(UTC).year
         s.add(ReferenceCounter(prefix="ANO", year=year, last=random.randrange(10_000, 900_000)))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test of a lifecycle reports the process's threads and the busy database
+    sessions, read at the moment of failure: a stall is otherwise gone when it is read."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed or "sessions" not in item.fixturenames:
+        return
+    report.sections.append(("threads at failure", thread_stacks()))
+    sessions = item.funcargs.get("sessions")
+    if sessions is not None:
+        report.sections.append(("database sessions at failure", database_sessions(sessions)))

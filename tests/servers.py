@@ -21,7 +21,10 @@ class SmtpInbox:
         self.refuse_next = 0  # answer this many DATA commands with a temporary failure
         self.gate: threading.Event | None = None  # when set here, DATA waits until it opens
         self.port = free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        # Named, so each connection does not look the host name up (a DNS round trip).
+        self.controller = Controller(
+            self, hostname="127.0.0.1", port=self.port, server_hostname="smtp.test"
+        )
 
     async def handle_DATA(self, server, session, envelope) -> str:
         while self.gate is not None and not self.gate.is_set():

@@ -175,3 +175,58 @@ def test_notices_at_once_never_wait_on_the_threads_their_emails_need(
     results = asyncio.run(burst())  # a loop of its own, with two default threads
     assert [r.sent for r in results] == [r.queued for r in results]
     assert len(smtp.messages) == sum(r.sent for r in results) >= 4
+
+
+class _Silent:
+    """A server that accepts connections and never says a word."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.accepted: list = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+async def test_a_provider_that_never_answers_does_not_hold_the_send(sessions, notify_settings):
+    """The mail server and Twilio each accept the connection and then say nothing: the
+    message is recorded as not sent (and kept for the next try) once the provider timeout
+    passes, instead of holding its sending thread and the activity for ever."""
+    mail, twilio = _Silent(), _Silent()
+    settings = notify_settings.model_copy(
+        update={
+            "smtp_port": mail.port,
+            "twilio_api_base": f"http://127.0.0.1:{twilio.port}",
+            "provider_timeout_seconds": 0.5,
+        }
+    )
+    ref = register(sessions)
+    data = NotifyInput(
+        ref, 1, 11, "ESCALATED", [Send(c, "ON_DUTY_SUPERVISOR") for c in ("EMAIL", "SMS")], {}
+    )
+    try:
+        with pytest.raises(ApplicationError) as err:
+            await asyncio.wait_for(
+                ActivityEnvironment().run(Notifier(sessions, settings).notify, data), timeout=15
+            )
+    finally:
+        mail.close()
+        twilio.close()
+    assert "2 message(s) not delivered" in str(err.value)
+    rows = {r.channel: r for r in _rows(sessions) if r.key.startswith(f"{ref}/")}
+    assert rows["EMAIL"].status == rows["SMS"].status == "PENDING"
+    assert "Timeout" in rows["EMAIL"].last_error and "Timeout" in rows["SMS"].last_error
