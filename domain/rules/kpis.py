@@ -5,6 +5,7 @@ counts every anomaly whose resolution was approved in the period (an anomaly onl
 with an approved REX, so counting closed ones would always give 100 %), and the escalation
 rate counts every anomaly assigned in the period, closed or not."""
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import mean
@@ -67,11 +68,16 @@ def _avg(values: list[float]) -> float | None:
     return round(mean(values), 2) if values else None
 
 
-def recurs(fact: Fact, later_detections: list[datetime]) -> bool:
-    """Another anomaly on the same asset detected within 90 days of this one's closure."""
+def recurs(fact: Fact, detections: list[datetime]) -> bool:
+    """Another anomaly on the same asset detected within 90 days of this one's closure.
+    `detections`: the asset's, in order (a search, not a scan: an asset that keeps failing
+    has as many detections as closures, and each closure would scan them all)."""
     if fact.closed_at is None:
         return False
-    return any(fact.closed_at < d <= fact.closed_at + RECURRENCE_WINDOW for d in later_detections)
+    first_after = bisect_right(detections, fact.closed_at)
+    return first_after < len(detections) and (
+        detections[first_after] <= fact.closed_at + RECURRENCE_WINDOW
+    )
 
 
 def rex_on_time(fact: Fact, due: timedelta) -> bool:
@@ -98,7 +104,8 @@ def compute(
     reviewed = [f for f in facts if period.holds(f.approved_at)]
     mttd = [_hours(f.detected_at - f.occurred_at) for f in closed if f.occurred_at]
     mttr = [_hours(f.resolved_at - f.detected_at) for f in closed if f.resolved_at]
-    recurring = [recurs(f, detections_by_asset.get(f.asset_id, [])) for f in closed]
+    in_order = {asset: sorted(found) for asset, found in detections_by_asset.items()}
+    recurring = [recurs(f, in_order.get(f.asset_id, [])) for f in closed]
     first_review = [f.review_rejections == 0 for f in closed]
     first_time_fix = [ok and not again for ok, again in zip(first_review, recurring, strict=True)]
     critical = [

@@ -16,10 +16,10 @@ from domain.settings import Settings
 
 
 def _facts(
-    session: Session, organization_id: int, site_id: int | None, since: datetime | None
-) -> list[Fact]:
-    """Every anomaly still open or closed since `since`: the KPIs' populations and the
-    backlog are all among them."""
+    session: Session, organization_id: int, since: datetime | None
+) -> list[tuple[int, Fact]]:
+    """Every anomaly still open or closed since `since`, with its site: the KPIs'
+    populations and the backlog are all among them."""
     assigned = (
         select(func.min(AuditLog.occurred_at))
         .where(
@@ -34,16 +34,14 @@ def _facts(
     columns = (a.asset_id, a.criticality, a.occurred_at, a.detected_at, a.registered_at)
     columns += (a.accepted_at, a.resolved_at, a.closed_at, a.escalated, a.review_rejections)
     query = (
-        select(*columns, assigned, a.approved_at, Rex.approved_at)
+        select(a.site_id, *columns, assigned, a.approved_at, Rex.approved_at)
         .outerjoin(Rex, Rex.anomaly_id == Anomaly.id)
         .where(Anomaly.organization_id == organization_id)
     )
     if since is not None:
         query = query.where(or_(Anomaly.closed_at.is_(None), Anomaly.closed_at >= since))
-    if site_id is not None:
-        query = query.where(Anomaly.site_id == site_id)
     # Columns in Fact's order: only what the KPIs read, not whole records.
-    return [Fact(*row) for row in session.execute(query).all()]
+    return [(row[0], Fact(*row[1:])) for row in session.execute(query).all()]
 
 
 def recompute(
@@ -74,27 +72,36 @@ def recompute(
     site = session.scalars(
         select(Site).where(Site.organization_id == organization_id, Site.code == site_code)
     ).one()
+    everywhere = _facts(session, organization_id, period.start)  # read once for both scopes
     result: dict[str, float | None] = {}
     for site_id in (site.id, None):
-        facts = _facts(session, organization_id, site_id, period.start)
-        for k in compute(facts, detections, period, rex_due):
-            values = {"value": k.value, "unit": k.unit, "sample_size": k.sample_size}
-            session.execute(
-                insert(KpiValue)
-                .values(
-                    organization_id=organization_id,
-                    site_id=site_id,
-                    name=k.name,
-                    computed_at=now,
-                    **values,
-                )
-                .on_conflict_do_update(
-                    index_elements=["organization_id", "site_id", "name"],
-                    set_={**values, "computed_at": now},
-                )
+        facts = [f for at, f in everywhere if site_id is None or at == site_id]
+        kpis = compute(facts, detections, period, rex_due)
+        # One statement per scope: every KPI's row upserted together.
+        rows = [
+            {
+                "organization_id": organization_id,
+                "site_id": site_id,
+                "name": k.name,
+                "computed_at": now,
+                "value": k.value,
+                "unit": k.unit,
+                "sample_size": k.sample_size,
+            }
+            for k in kpis
+        ]
+        upsert = insert(KpiValue).values(rows)
+        session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["organization_id", "site_id", "name"],
+                set_={
+                    name: upsert.excluded[name]
+                    for name in ("value", "unit", "sample_size", "computed_at")
+                },
             )
-            if site_id is not None:
-                result[k.name] = k.value
+        )
+        if site_id is not None:
+            result = {k.name: k.value for k in kpis}
     session.flush()
     return result
 

@@ -204,3 +204,39 @@ def test_a_raise_moves_towards_g1():
 
     assert is_raise(Level.G3, Level.G1) and is_raise(Level.G4, Level.G3)
     assert not is_raise(Level.G1, Level.G2) and not is_raise(Level.G2, Level.G2)
+
+
+def test_recurrence_counts_a_detection_after_the_closure_within_90_days_only():
+    """The recurrence search gives what the definition says, whatever the order the
+    detections come in: strictly after the closure, up to 90 days after it inclusive."""
+    import random
+
+    from domain.rules.kpis import RECURRENCE_WINDOW
+
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    rng = random.Random(7)
+    facts, detections = [], {}
+    for asset in range(1, 6):
+        found = [t + timedelta(hours=rng.randrange(0, 24 * 200)) for _ in range(40)]
+        closures = [t + timedelta(hours=rng.randrange(0, 24 * 200)) for _ in range(40)]
+        # The edges: a detection at the closure itself, one exactly 90 days after another.
+        found += [closures[0], closures[1] + RECURRENCE_WINDOW, closures[2] + RECURRENCE_WINDOW * 2]
+        rng.shuffle(found)
+        detections[asset] = found
+        for closed in closures:
+            facts.append(
+                Fact(asset, "G2", None, t, t, None, closed - timedelta(hours=1), closed, False, 0)
+            )
+    facts.append(Fact(9, "G2", None, t, t, None, None, t + timedelta(days=1), False, 0))
+    period = Period(t, t + timedelta(days=365))
+    rate = {k.name: k for k in compute(facts, detections, period)}["recurrence_rate_90d"]
+    by_definition = [
+        any(
+            f.closed_at < d <= f.closed_at + RECURRENCE_WINDOW
+            for d in detections.get(f.asset_id, [])
+        )
+        for f in facts
+    ]
+    assert rate.sample_size == len(facts)
+    assert rate.value == round(100 * sum(by_definition) / len(facts), 1)
+    assert 0 < sum(by_definition) < len(facts)
