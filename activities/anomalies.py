@@ -274,11 +274,10 @@ class AnomalyActivities:
     @activity.defn
     def update_kpis(self, data: KpiInput) -> dict[str, float | None]:
         with transaction(self.sessions) as session:
-            return kpi_service.recompute(
+            return kpi_service.refresh(
                 session,
                 data.organization_id,
                 data.site_code,
-                datetime.now(UTC),
                 self.settings.kpi_period_days,
                 timedelta(days=self.settings.rex_due_days),
             )

@@ -44,6 +44,41 @@ def _facts(
     return [(row[0], Fact(*row[1:])) for row in session.execute(query).all()]
 
 
+def _lock(session: Session, organization_id: int) -> None:
+    """Held to the end of the transaction; taken again by the same transaction, it stacks."""
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('anomaly_kpis'), :org)"),
+        {"org": organization_id},
+    )
+
+
+def refresh(
+    session: Session,
+    organization_id: int,
+    site_code: str,
+    period_days: int = 30,
+    rex_due: timedelta = REX_DUE,
+) -> dict[str, float | None]:
+    """What a closure asks for: the site's KPIs recomputed, unless a recompute of the site
+    began after the request. That one read every closure committed before it, this one's
+    included, so closures arriving together cost one or two recomputes instead of one each.
+    Both moments are the database's clock, whichever worker asks."""
+    asked = session.scalar(select(func.clock_timestamp()))
+    _lock(session, organization_id)
+    site_id = session.scalar(
+        select(Site.id).where(Site.organization_id == organization_id, Site.code == site_code)
+    )
+    stored = session.execute(
+        select(KpiValue.name, KpiValue.value, KpiValue.computed_at).where(
+            KpiValue.organization_id == organization_id, KpiValue.site_id == site_id
+        )
+    ).all()
+    if stored and min(at for _, _, at in stored) > asked:
+        return {name: value for name, value, _ in stored}
+    now = session.scalar(select(func.clock_timestamp()))
+    return recompute(session, organization_id, site_code, now, period_days, rex_due)
+
+
 def recompute(
     session: Session,
     organization_id: int,
@@ -56,10 +91,7 @@ def recompute(
     site's values. Closures of one organisation recompute one at a time (a transaction
     lock), so the last writer has read every earlier closure; the rows are upserted, so
     concurrent writers never collide on the unique key."""
-    session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtext('anomaly_kpis'), :org)"),
-        {"org": organization_id},
-    )
+    _lock(session, organization_id)
     period = Period(now - timedelta(days=period_days), now)
     # A recurrence follows a closure in the period: detections before it never count.
     detections: dict[int, list[datetime]] = defaultdict(list)

@@ -139,3 +139,62 @@ def test_concurrent_closures_recompute_without_colliding(sessions):
     with sessions() as s:
         rows = s.scalars(select(KpiValue).where(KpiValue.organization_id == org)).all()
     assert len(rows) == 2 * 8  # the site's and the enterprise's, once each
+
+
+def test_closures_arriving_together_recompute_once(sessions, engine):
+    """Three closures ask while a recompute holds the lock: the first to get it recomputes
+    (reading all three), the two others find that recompute began after they asked and
+    keep its values. A closure asking after it recomputes again."""
+    from sqlalchemy import event, text
+
+    _history(sessions)
+    org = actor(sessions, "supervisor").organization_id
+    upserts: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO anomaly_kpis"):
+            upserts.append(statement)
+
+    release, held = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with transaction(sessions) as s:
+            kpi_service._lock(s, org)
+            held.set()
+            release.wait(20)
+
+    answers: list[dict] = []
+
+    def close() -> None:
+        with transaction(sessions) as s:
+            answers.append(kpi_service.refresh(s, org, "JKS"))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        threading.Thread(target=holder).start()
+        assert held.wait(10)
+        closers = [threading.Thread(target=close) for _ in range(3)]
+        for t in closers:
+            t.start()
+        waiting = 0
+        for _ in range(200):  # every closer asked and waits for the lock
+            with sessions() as s:
+                waiting = s.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    )
+                )
+            if waiting == 3:
+                break
+            threading.Event().wait(0.05)
+        assert waiting == 3
+        release.set()
+        for t in closers:
+            t.join(20)
+        assert len(answers) == 3 and answers[0] == answers[1] == answers[2]
+        assert len(upserts) == 2  # one recompute: the site's row set and the enterprise's
+        close()  # asked after that recompute: recomputes
+        assert len(upserts) == 4
+    finally:
+        release.set()
+        event.remove(engine, "before_cursor_execute", seen)
