@@ -1,40 +1,18 @@
-"""The floor under `plantops bench pm`: as many bare workflows as schedules, each asleep on a
-durable timer until the same minute, then one local no-op step and done. No database, no
-work order, no lifecycle: what this machine's Temporal alone takes to wake them all."""
+"""The floor under `plantops bench pm`: as many bare sleepers as schedules, all due at the
+same minute: what this machine's Temporal alone takes to wake them all."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from temporalio import activity, workflow
 from temporalio.client import Client
-from temporalio.worker import Worker
+
+from workers.bench_sleepers import SleeperInput, SleeperWorkflow, sleeper_worker
 
 STARTS_AT_ONCE = 200
-
-
-@dataclass
-class SleeperInput:
-    due: float  # seconds since the epoch
-
-
-@activity.defn(name="bench_pm_floor_step")
-async def floor_step(n: int) -> int:
-    return n
-
-
-@workflow.defn(name="BenchPmFloorWorkflow")
-class SleeperWorkflow:
-    @workflow.run
-    async def run(self, data: SleeperInput) -> int:
-        await workflow.sleep(max(0.0, data.due - workflow.now().timestamp()))
-        return await workflow.execute_local_activity(
-            floor_step, 1, start_to_close_timeout=timedelta(seconds=30)
-        )
 
 
 async def floor(
@@ -60,14 +38,7 @@ async def floor(
                 )
             )
 
-    worker = Worker(
-        client,
-        task_queue=queue,
-        workflows=[SleeperWorkflow],
-        activities=[floor_step],
-        max_cached_workflows=cached,
-    )
-    async with worker:
+    async with sleeper_worker(client, queue, cached):
         t0 = time.monotonic()
         await asyncio.gather(*(start(i) for i in range(count)))
         print(f"  Temporal alone: {count} bare workflows started in {time.monotonic() - t0:.1f} s")

@@ -1,8 +1,7 @@
 """The floor under `plantops bench timers`: the same burst asked of Temporal alone. For each
-of N anomalies, registered at R per second, two bare watches (the voice call's and the
-escalation's) sleep on a durable timer until `after` seconds past their start, then run one
-local no-op step and end. No database, no lifecycle, no message: how late this machine's
-Temporal, doing nothing else, wakes them."""
+of N anomalies, registered at R per second, two bare sleepers (the voice call's and the
+escalation's) due `after` seconds past their start: how late this machine's Temporal, doing
+nothing else, wakes them."""
 
 from __future__ import annotations
 
@@ -10,45 +9,13 @@ import asyncio
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
-from temporalio import activity, workflow
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from workers.bench_sleepers import WOKEN, SleeperInput, SleeperWorkflow, Woken, sleeper_worker
 
 WATCHES = ("voice call", "escalation")
-
-
-@dataclass
-class BareWatchInput:
-    kind: str
-    due: float  # seconds since the epoch
-
-
-@dataclass
-class Woken:
-    kind: str
-    late: float  # seconds after the due moment the step ran
-
-
-WOKEN: list[Woken] = []  # filled by the step, in this process
-
-
-@activity.defn(name="bench_timers_floor_step")
-async def floor_step(data: BareWatchInput) -> None:
-    WOKEN.append(Woken(data.kind, time.time() - data.due))
-
-
-@workflow.defn(name="BenchTimersFloorWorkflow")
-class BareWatchWorkflow:
-    @workflow.run
-    async def run(self, data: BareWatchInput) -> None:
-        await workflow.sleep(max(0.0, data.due - workflow.now().timestamp()))
-        await workflow.execute_local_activity(
-            floor_step, data, start_to_close_timeout=timedelta(seconds=30)
-        )
 
 
 async def burst(client: Client, count: int, after: int, rate: float) -> list[Woken]:
@@ -56,16 +23,8 @@ async def burst(client: Client, count: int, after: int, rate: float) -> list[Wok
     seconds after its start; what each woke to, once the last is due and a grace passed."""
     WOKEN.clear()
     queue = f"bench-timers-floor-{uuid.uuid4().hex[:6]}"
-    worker = Worker(
-        client,
-        task_queue=queue,
-        workflows=[BareWatchWorkflow],
-        activities=[floor_step],
-        workflow_runner=UnsandboxedWorkflowRunner(),
-        max_cached_workflows=2 * count + 100,
-    )
     starts: list[asyncio.Task[object]] = []
-    async with worker:
+    async with sleeper_worker(client, queue, 2 * count + 100):
         t0 = time.monotonic()
         for i in range(count):
             await asyncio.sleep(max(0.0, t0 + i / rate - time.monotonic()))
@@ -74,8 +33,8 @@ async def burst(client: Client, count: int, after: int, rate: float) -> list[Wok
                 starts.append(
                     asyncio.create_task(
                         client.start_workflow(
-                            BareWatchWorkflow.run,
-                            BareWatchInput(kind, due),
+                            SleeperWorkflow.run,
+                            SleeperInput(due, kind),
                             id=f"{queue}-{i}-{kind.split()[0]}",
                             task_queue=queue,
                         )
