@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     provider_timeout_seconds: float = Field(
         default=20,
         gt=0,
-        description="Longest wait for the mail server or Twilio to answer one message.",
+        description="Longest wait for the mail server or Twilio at each step of one send.",
     )
     response_g1_minutes: int = Field(default=15, ge=1, description="G1 time to accept.")
     response_g2_minutes: int = Field(default=120, ge=1, description="G2 time to accept.")

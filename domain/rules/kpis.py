@@ -12,6 +12,16 @@ from statistics import mean
 
 RECURRENCE_WINDOW = timedelta(days=90)
 REX_DUE = timedelta(days=7)  # default time to an approved REX after the resolution's approval
+NAMES = (
+    "mttd",
+    "mttr",
+    "first_time_fix_rate",
+    "escalation_rate",
+    "critical_response_time",
+    "rex_completion_rate",
+    "supervisor_first_review_approval",
+    "recurrence_rate_90d",
+)  # what `compute` gives, in its order
 
 
 @dataclass(frozen=True)

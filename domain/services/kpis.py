@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from domain.models import Anomaly, AuditLog, KpiValue, Rex, Site
-from domain.rules.kpis import REX_DUE, Fact, Period, RexBacklog, compute, rex_backlog
+from domain.rules.kpis import NAMES, REX_DUE, Fact, Period, RexBacklog, compute, rex_backlog
 from domain.services.anomalies import ENTITY
 from domain.settings import Settings
 
@@ -52,6 +52,12 @@ def _lock(session: Session, organization_id: int) -> None:
     )
 
 
+def _clock(session: Session) -> datetime:
+    """The database's clock, in UTC: one clock for every worker, and compared across a
+    change of daylight saving time by the instant, not by the local hour."""
+    return session.scalar(select(func.clock_timestamp())).astimezone(UTC)
+
+
 def refresh(
     session: Session,
     organization_id: int,
@@ -62,20 +68,23 @@ def refresh(
     """What a closure asks for: the site's KPIs recomputed, unless a recompute of the site
     began after the request. That one read every closure committed before it, this one's
     included, so closures arriving together cost one or two recomputes instead of one each.
-    Both moments are the database's clock, whichever worker asks."""
-    asked = session.scalar(select(func.clock_timestamp()))
+    Both moments are the database's clock, whichever worker asks; `recompute` stamps its
+    rows with the moment it is given, here taken once the lock is held."""
+    asked = _clock(session)
     _lock(session, organization_id)
-    site_id = session.scalar(
+    site_id = session.scalars(
         select(Site.id).where(Site.organization_id == organization_id, Site.code == site_code)
-    )
+    ).one()
     stored = session.execute(
         select(KpiValue.name, KpiValue.value, KpiValue.computed_at).where(
-            KpiValue.organization_id == organization_id, KpiValue.site_id == site_id
+            KpiValue.organization_id == organization_id,
+            KpiValue.site_id == site_id,
+            KpiValue.name.in_(NAMES),
         )
     ).all()
-    if stored and min(at for _, _, at in stored) > asked:
+    if len(stored) == len(NAMES) and min(at.astimezone(UTC) for _, _, at in stored) > asked:
         return {name: value for name, value, _ in stored}
-    now = session.scalar(select(func.clock_timestamp()))
+    now = _clock(session)
     return recompute(session, organization_id, site_code, now, period_days, rex_due)
 
 

@@ -197,6 +197,9 @@ class _Silent:
             self.accepted.append(conn)
 
     def close(self) -> None:
+        import socket
+
+        self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread, which then ends
         self.sock.close()
         for conn in self.accepted:
             conn.close()

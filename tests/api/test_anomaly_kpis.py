@@ -182,6 +182,8 @@ def test_closures_arriving_together_recompute_once(sessions, engine):
                 waiting = s.scalar(
                     text(
                         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                        " AND database = (SELECT oid FROM pg_database"
+                        " WHERE datname = current_database())"
                     )
                 )
             if waiting == 3:

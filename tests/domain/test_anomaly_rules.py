@@ -240,3 +240,11 @@ def test_recurrence_counts_a_detection_after_the_closure_within_90_days_only():
     assert rate.sample_size == len(facts)
     assert rate.value == round(100 * sum(by_definition) / len(facts), 1)
     assert 0 < sum(by_definition) < len(facts)
+
+
+def test_the_kpi_names_are_those_computed():
+    """The stored KPIs a closure checks before recomputing are exactly those computed."""
+    from domain.rules.kpis import NAMES
+
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    assert tuple(k.name for k in compute([], {}, Period(t, t + timedelta(days=1)))) == NAMES
