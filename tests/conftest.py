@@ -188,6 +188,9 @@ async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
 # (`time_env = own_time_env`): its clock then neither holds nor runs ahead of the others'.
 time_env = pytest.fixture(scope="session", name="time_env")(time_skipping_server)
 own_time_env = pytest.fixture(scope="module", name="time_env")(time_skipping_server)
+# A test's own (a tenth of a second to start): a shared server's clock can be held by what an
+# earlier test left in flight there, and a test that sleeps through timers then waits for ever.
+fresh_time_env = pytest.fixture(name="time_env")(time_skipping_server)
 
 
 @pytest.fixture(scope="session")
