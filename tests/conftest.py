@@ -184,13 +184,12 @@ async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-# One for the session; a module whose tests sleep through long timers takes one of its own
-# (`time_env = own_time_env`): its clock then neither holds nor runs ahead of the others'.
+# One for the session; a test that sleeps through timers takes one of its own
+# (`time_env = own_time_env`, a tenth of a second to start). Terminating a workflow on this
+# server never gives back the clock its pending activity, task or child holds, so what an
+# earlier test left in flight would keep such a test's sleep from ever moving the clock.
 time_env = pytest.fixture(scope="session", name="time_env")(time_skipping_server)
-own_time_env = pytest.fixture(scope="module", name="time_env")(time_skipping_server)
-# A test's own (a tenth of a second to start): a shared server's clock can be held by what an
-# earlier test left in flight there, and a test that sleeps through timers then waits for ever.
-fresh_time_env = pytest.fixture(name="time_env")(time_skipping_server)
+own_time_env = pytest.fixture(name="time_env")(time_skipping_server)
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from tests.anomaly_helpers import (
     state,
     until_status,
 )
-from tests.conftest import ending_started_workflows, fresh_time_env
+from tests.conftest import ending_started_workflows, own_time_env
 from workers import registry
 from workers.worker import build_alert_worker
 from workflows.anomaly import AnomalyWorkflow
@@ -38,7 +38,7 @@ HISTORIES = Path(__file__).parent.parent / "histories"
 
 # Each test on a time-skipping server of its own: its sleeps through timers never wait on
 # what an earlier test left running on a shared one.
-time_env = fresh_time_env
+time_env = own_time_env
 
 
 class _Env:
