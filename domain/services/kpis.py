@@ -68,13 +68,11 @@ def refresh(
     """What a closure asks for: the site's KPIs recomputed, unless a recompute of the site
     began after the request. That one read every closure committed before it, this one's
     included, so closures arriving together cost one or two recomputes instead of one each.
-    Both moments are the database's clock, whichever worker asks; `recompute` stamps its
-    rows with the moment it is given, here taken once the lock is held."""
+    Both moments are the database's clock, whichever worker asks; the rows are stamped with
+    the moment taken once the lock is held."""
     asked = _clock(session)
     _lock(session, organization_id)
-    site_id = session.scalars(
-        select(Site.id).where(Site.organization_id == organization_id, Site.code == site_code)
-    ).one()
+    site_id = _site_id(session, organization_id, site_code)
     stored = session.execute(
         select(KpiValue.name, KpiValue.value, KpiValue.computed_at).where(
             KpiValue.organization_id == organization_id,
@@ -84,8 +82,7 @@ def refresh(
     ).all()
     if len(stored) == len(NAMES) and min(at.astimezone(UTC) for _, _, at in stored) > asked:
         return {name: value for name, value, _ in stored}
-    now = _clock(session)
-    return recompute(session, organization_id, site_code, now, period_days, rex_due)
+    return _rewrite(session, organization_id, site_id, _clock(session), period_days, rex_due)
 
 
 def recompute(
@@ -101,6 +98,25 @@ def recompute(
     lock), so the last writer has read every earlier closure; the rows are upserted, so
     concurrent writers never collide on the unique key."""
     _lock(session, organization_id)
+    site_id = _site_id(session, organization_id, site_code)
+    return _rewrite(session, organization_id, site_id, now, period_days, rex_due)
+
+
+def _site_id(session: Session, organization_id: int, site_code: str) -> int:
+    return session.scalars(
+        select(Site.id).where(Site.organization_id == organization_id, Site.code == site_code)
+    ).one()
+
+
+def _rewrite(
+    session: Session,
+    organization_id: int,
+    site_id: int,
+    now: datetime,
+    period_days: int,
+    rex_due: timedelta,
+) -> dict[str, float | None]:
+    """The site's and the enterprise's rows rewritten, the lock held; the site's values."""
     period = Period(now - timedelta(days=period_days), now)
     # A recurrence follows a closure in the period: detections before it never count.
     detections: dict[int, list[datetime]] = defaultdict(list)
@@ -110,19 +126,16 @@ def recompute(
         )
     ):
         detections[asset_id].append(detected)
-    site = session.scalars(
-        select(Site).where(Site.organization_id == organization_id, Site.code == site_code)
-    ).one()
     everywhere = _facts(session, organization_id, period.start)  # read once for both scopes
     result: dict[str, float | None] = {}
-    for site_id in (site.id, None):
-        facts = [f for at, f in everywhere if site_id is None or at == site_id]
+    for scope in (site_id, None):
+        facts = [f for at, f in everywhere if scope is None or at == scope]
         kpis = compute(facts, detections, period, rex_due)
         # One statement per scope: every KPI's row upserted together.
         rows = [
             {
                 "organization_id": organization_id,
-                "site_id": site_id,
+                "site_id": scope,
                 "name": k.name,
                 "computed_at": now,
                 "value": k.value,
@@ -141,7 +154,7 @@ def recompute(
                 },
             )
         )
-        if site_id is not None:
+        if scope is not None:
             result = {k.name: k.value for k in kpis}
     session.flush()
     return result
