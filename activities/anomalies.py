@@ -130,6 +130,36 @@ class KpiInput:
     site_code: str
 
 
+def watch_still_due(anomaly: Anomaly, kind: str, deadline: datetime | None) -> bool:
+    """A safety watch's last look before it alerts: an acknowledgement, an acceptance or a
+    new holder committed before now wins over the watch (VOICE or ESCALATION)."""
+    if anomaly.status == "CLOSED":
+        return False
+    if kind == "VOICE":
+        return anomaly.alert_acknowledged_at is None
+    written = anomaly.response_deadline
+    if anomaly.status == "REGISTERED":
+        # Not even assigned by the deadline (its lifecycle is behind a burst): nobody
+        # accepted, so the escalation is due all the same; the lifecycle writes it when it
+        # catches up. Before its assessment no deadline is written yet.
+        written = written or deadline
+    elif anomaly.status not in ("ASSIGNED", "ESCALATED"):
+        return False
+    return (
+        written is not None
+        and deadline is not None
+        and abs((written - deadline).total_seconds()) < 1
+    )
+
+
+def escalation_person(session: Session, anomaly: Anomaly, level: EscalationLevel) -> Person | None:
+    """Who an escalation to `level` hands the anomaly to: the on-duty supervisor, then the
+    manager."""
+    if level is EscalationLevel.SUPERVISOR:
+        return _person(people.on_duty_supervisor(session, anomaly, datetime.now(UTC)))
+    return _person(people.manager(session, anomaly))
+
+
 def _person(user: User | None) -> Person | None:
     return Person(user.id, user.username, user.full_name) if user else None
 
@@ -231,9 +261,7 @@ class AnomalyActivities:
             anomaly = anomaly_service.get_anomaly(
                 session=session, organization_id=data.organization_id, reference=data.reference
             )
-            if EscalationLevel(data.level) is EscalationLevel.SUPERVISOR:
-                return _person(people.on_duty_supervisor(session, anomaly, datetime.now(UTC)))
-            return _person(people.manager(session, anomaly))
+            return escalation_person(session, anomaly, EscalationLevel(data.level))
 
     @activity.defn
     def watch_still_due(self, data: WatchCheck) -> bool:
@@ -243,23 +271,7 @@ class AnomalyActivities:
             anomaly = anomaly_service.get_anomaly(
                 session=session, organization_id=data.organization_id, reference=data.reference
             )
-            if anomaly.status == "CLOSED":
-                return False
-            if data.kind == "VOICE":
-                return anomaly.alert_acknowledged_at is None
-            written = anomaly.response_deadline
-            if anomaly.status == "REGISTERED":
-                # Not even assigned by the deadline (its lifecycle is behind a burst): nobody
-                # accepted, so the escalation is due all the same; the lifecycle writes it
-                # when it catches up. Before its assessment no deadline is written yet.
-                written = written or data.deadline
-            elif anomaly.status not in ("ASSIGNED", "ESCALATED"):
-                return False
-            return (
-                written is not None
-                and data.deadline is not None
-                and abs((written - data.deadline).total_seconds()) < 1
-            )
+            return watch_still_due(anomaly, data.kind, data.deadline)
 
     @activity.defn
     def record_decision(self, data: RecordInput) -> bool:

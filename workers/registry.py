@@ -3,6 +3,7 @@
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
+from activities.alert_watches import AlertWatchActivities
 from activities.anomalies import ANOMALY_STEPS, ANOMALY_SUBJECT, AnomalyActivities
 from activities.asset_gateway import AssetGateway
 from activities.assets import AssetActivities
@@ -26,7 +27,7 @@ from activities.steps import StepActivities
 from activities.stop_work import STOP_WORK_STEPS, StopWorkActivities
 from activities.work_orders import WORK_ORDER_STEPS, WorkOrderActivities
 from domain.settings import Settings, get_settings
-from workflows.alert_watch import AlertWatchWorkflow
+from workflows.alert_watch import AlertWatchWorkflow, RegistrationWatchWorkflow
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_import import AnomalyImportWorkflow
 from workflows.asset import AssetWorkflow
@@ -51,7 +52,8 @@ WORKFLOWS: list[type] = [
     BreakdownWorkflow,
     StopWorkWorkflow,
     PMScheduleWorkflow,
-    AlertWatchWorkflow,  # listed for replays; it runs on the alert queue's own worker
+    AlertWatchWorkflow,  # listed for replays; they run on the alert queue's own worker
+    RegistrationWatchWorkflow,
     OeeSnapshotWorkflow,
     OeeDowntimeWatchWorkflow,
     RetentionWorkflow,
@@ -62,7 +64,7 @@ WORKFLOWS: list[type] = [
     MaximoSyncWorkflow,
 ]
 # The alert task queue's: safety watches only.
-ALERT_WORKFLOWS: list[type] = [AlertWatchWorkflow]
+ALERT_WORKFLOWS: list[type] = [AlertWatchWorkflow, RegistrationWatchWorkflow]
 
 
 def activities(
@@ -178,12 +180,14 @@ def alert_activities(
     settings: Settings | None = None,
     channels: Channels | None = None,
 ) -> list:
-    """What a safety watch runs: its last look at the record, the escalation target, and
-    the kit's outbox (queued as a local activity, delivered by a plain one)."""
+    """What a safety watch runs: its last look at the record and the escalation target
+    (for a registration's watches, one decision queuing their notices), and the kit's
+    outbox."""
     settings = settings or get_settings()
     anomalies = AnomalyActivities(sessions, settings, channels)
     notifier = Notifier(sessions, settings, channels, [ANOMALY_SUBJECT])
     return [
+        AlertWatchActivities(sessions, notifier).decide_watches,
         anomalies.watch_still_due,
         anomalies.escalation_target,
         notifier.queue,

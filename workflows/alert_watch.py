@@ -8,6 +8,7 @@ still fires on time), looks at the record once more (an acknowledgement or accep
 committed first wins) and tells people itself. The anomaly's state stays the parent's: it
 learns what the watch did from its result and writes that as its own step."""
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,12 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.alert_watches import (
+        AlertWatchActivities,
+        WatchDecision,
+        WatchesDueInput,
+        WatchNotice,
+    )
     from activities.anomalies import AnomalyActivities, TargetInput, WatchCheck
     from activities.notifier import Notifier, NotifyInput, Send
     from domain.rules.alerts import Audience, Channel, plan_for
@@ -27,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         WATCH_DONE,
         AlertEvent,
         AlertWatchInput,
+        RegistrationWatchInput,
     )
     from workflows.kit import NOTIFY, WRITE, call
 
@@ -96,10 +104,84 @@ def registration_watches(
     return watches
 
 
-def watch_id(watch: AlertWatchInput) -> str:
-    """A registration watch's workflow id: its anomaly, kind and moment, so the same watch
-    asked for twice (at registration, then by a resumed lifecycle) is one workflow."""
-    return f"{watch.reference}-{watch.kind.lower()}-{watch.due:%Y%m%dT%H%M%S%f}"
+def registration_watch_id(reference: str) -> str:
+    """The workflow holding an anomaly's registration watches: asked for twice (at
+    registration, then by a resumed lifecycle), it is one workflow."""
+    return f"{reference}-watches"
+
+
+def _notice(watch: AlertWatchInput) -> NotifyInput:
+    """What the watch says if it fires, keyed under its reserved step."""
+    if watch.kind == VOICE:
+        event, sends = "VOICE_CALL", [(Channel.VOICE, Audience.ON_DUTY_SUPERVISOR)]
+    else:
+        event, sends = "ESCALATED", escalation_sends(EscalationLevel(watch.level))
+    return NotifyInput(
+        watch.reference,
+        watch.organization_id,
+        watch.step,
+        event,
+        [Send(c.value, a.value) for c, a in sends],
+        watch.context,
+    )
+
+
+@workflow.defn
+class RegistrationWatchWorkflow:
+    """A new anomaly's safety watches (the voice call, the escalation on silence) in one
+    workflow on the alert queue, started at registration beside the anomaly's own: it sleeps
+    to each moment, decides and queues every watch due then in one local activity, delivers
+    their messages side by side and reports each to the anomaly's workflow (WATCH_DONE).
+    One workflow and one wake-up per moment, not one workflow per watch: under a burst of
+    registrations the due alerts cost the alert worker and Temporal a fraction as much."""
+
+    @workflow.run
+    async def run(self, data: RegistrationWatchInput) -> list[AlertEvent]:
+        pending = sorted(data.watches, key=lambda w: w.due)  # stable: a call before its peer
+        events: list[AlertEvent] = []
+        reports: list[asyncio.Task[None]] = []
+        while pending:
+            wait = pending[0].due - workflow.now()
+            if wait > timedelta(0):
+                await workflow.sleep(wait)
+            at = workflow.now()
+            due = [w for w in pending if w.due <= at]
+            pending = pending[len(due) :]
+            fired = await _fire(due, at)
+            events.extend(fired)
+            # In the background: a report still waiting for its anomaly's workflow never
+            # holds the next watch back.
+            reports.extend(
+                asyncio.create_task(_report(w.parent, e))
+                for w, e in zip(due, fired, strict=True)
+                if w.parent
+            )
+        await asyncio.gather(*reports)
+        return events
+
+
+async def _fire(due: list[AlertWatchInput], at: datetime) -> list[AlertEvent]:
+    decisions: list[WatchDecision] = await workflow.execute_local_activity_method(
+        AlertWatchActivities.decide_watches,
+        WatchesDueInput([WatchNotice(w, _notice(w)) for w in due]),
+        **WRITE,
+    )
+    problems = await asyncio.gather(*(_deliver(d.keys) for d in decisions))
+    return [
+        AlertEvent(d.kind, d.fired, at, d.target, p)
+        for d, p in zip(decisions, problems, strict=True)
+    ]
+
+
+async def _deliver(keys: list[str]) -> list[str]:
+    """A failure is reported, never raised: what was not sent stays in the outbox."""
+    if not keys:
+        return []
+    try:
+        await workflow.execute_local_activity_method(Notifier.deliver_queued, keys, **NOTIFY)
+    except ActivityError as err:
+        return [str(err.cause or err)]
+    return []
 
 
 @workflow.defn

@@ -35,3 +35,10 @@ class AlertEvent:
     at: datetime  # when it fired
     target: Person | None = None  # ESCALATION: the new holder, already told
     problems: list[str] = field(default_factory=list)  # notices that could not be sent
+
+
+@dataclass
+class RegistrationWatchInput:
+    """Every safety watch a new anomaly gets at registration, held by one workflow."""
+
+    watches: list[AlertWatchInput]

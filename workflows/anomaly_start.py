@@ -13,8 +13,13 @@ from temporalio.service import RPCError
 from domain.models import Anomaly
 from domain.services import anomalies as service
 from domain.settings import Settings
-from workflows.alert_watch import AlertWatchWorkflow, alert_queue, registration_watches, watch_id
-from workflows.alert_watch_types import AlertWatchInput
+from workflows.alert_watch import (
+    RegistrationWatchWorkflow,
+    alert_queue,
+    registration_watch_id,
+    registration_watches,
+)
+from workflows.alert_watch_types import AlertWatchInput, RegistrationWatchInput
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_types import AnomalyInput
 
@@ -32,23 +37,24 @@ def first_watches(session: Session, settings: Settings, anomaly: Anomaly) -> lis
 
 
 async def start_watches(client: Client, task_queue: str, watches: list[AlertWatchInput]) -> bool:
-    """True once every watch runs (a watch already started counts); False if Temporal
-    refused one: the lifecycle then starts its own watches as it goes."""
-    for watch in watches:
-        try:
-            await client.start_workflow(
-                AlertWatchWorkflow.run,
-                watch,
-                id=watch_id(watch),
-                task_queue=alert_queue(task_queue),
-                # A watch that ran to its end (it called, or found no call due) never runs
-                # twice; one that failed or was terminated may be started again.
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            )
-        except WorkflowAlreadyStartedError:
-            continue
-        except RPCError:
-            return False
+    """True once the anomaly's watches run (already started counts); False if Temporal
+    refused them: the lifecycle then starts its own watches as it goes."""
+    if not watches:
+        return True
+    try:
+        await client.start_workflow(
+            RegistrationWatchWorkflow.run,
+            RegistrationWatchInput(watches),
+            id=registration_watch_id(watches[0].reference),
+            task_queue=alert_queue(task_queue),
+            # Watches that ran to their end (they alerted, or found nothing due) never run
+            # twice; ones that failed or were terminated may be started again.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        )
+    except WorkflowAlreadyStartedError:
+        return True
+    except RPCError:
+        return False
     return True
 
 

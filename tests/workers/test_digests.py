@@ -159,7 +159,7 @@ async def test_a_resumed_lifecycle_keeps_the_safety_watches_of_its_registration(
     from domain.models import Anomaly
     from tests.conftest import ending_started_workflows
     from workers.resume import start_missing_lifecycles
-    from workflows.alert_watch import watch_id
+    from workflows.alert_watch import registration_watch_id
     from workflows.anomaly_start import first_watches, start_watches
 
     numbering_of_its_own(sessions)
@@ -170,10 +170,10 @@ async def test_a_resumed_lifecycle_keeps_the_safety_watches_of_its_registration(
             watches = first_watches(session, settings, anomaly)
         assert [w.kind for w in watches] == ["VOICE", "ESCALATION"]
         assert await start_watches(client, settings.task_queue, watches)
-        voice = client.get_workflow_handle(watch_id(watches[0]))
-        first = (await voice.describe()).run_id
+        held = client.get_workflow_handle(registration_watch_id(ref))
+        first = (await held.describe()).run_id
         assert await start_missing_lifecycles(client, sessions, settings) == [ref]
-        assert (await voice.describe()).run_id == first  # the same watch, not a second one
+        assert (await held.describe()).run_id == first  # the same watches, not a second set
         started = (await client.get_workflow_handle(ref).fetch_history()).events[0]
         payload = started.workflow_execution_started_event_attributes.input.payloads[0]
         assert json.loads(payload.data)["watches"] is True

@@ -25,7 +25,7 @@ from tests.anomaly_helpers import (
 from tests.conftest import ending_started_workflows, own_time_env
 from workers import registry
 from workers.worker import build_alert_worker
-from workflows.alert_watch import watch_id
+from workflows.alert_watch import RegistrationWatchWorkflow, registration_watch_id
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_start import first_watches
 from workflows.anomaly_types import AcceptRequest, AcknowledgeRequest
@@ -219,21 +219,18 @@ async def test_unanswered_escalates_once_at_the_deadline_from_registration(
 
         history = await handle.fetch_history()
         await Replayer(workflows=registry.WORKFLOWS).replay_workflow(history)
-        with sessions() as db:
-            anomaly = db.scalars(select(Anomaly).where(Anomaly.reference == handle.id)).one()
-            escalation = first_watches(db, notify_settings, anomaly)[-1]
-        watch = client.get_workflow_handle(watch_id(escalation))
+        watch = client.get_workflow_handle(registration_watch_id(handle.id))
         watch_history = await watch.fetch_history()
         signalled = [
             e
             for e in watch_history.events
             if e.HasField("signal_external_workflow_execution_initiated_event_attributes")
         ]
-        assert len(signalled) == 1
+        assert len(signalled) == 2  # the voice call at its moment, the escalation at its own
         await Replayer(workflows=registry.ALERT_WORKFLOWS).replay_workflow(watch_history)
         if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
             (HISTORIES / "anomaly_registration_watches.json").write_text(history.to_json())
-            (HISTORIES / "alert_watch_registration.json").write_text(watch_history.to_json())
+            (HISTORIES / "registration_watches.json").write_text(watch_history.to_json())
 
 
 async def test_a_watch_that_never_reports_leaves_the_escalation_to_the_lifecycle(
@@ -307,7 +304,7 @@ async def _register_through_the_api_path(client, sessions, notify_settings, repo
     with sessions() as s:
         anomaly = s.scalars(select(Anomaly).where(Anomaly.reference == ref)).one()
         watches = first_watches(s, notify_settings, anomaly)
-    for workflow_id in [ref, *(watch_id(w) for w in watches)]:
+    for workflow_id in [ref, registration_watch_id(ref)]:
         await client.get_workflow_handle(workflow_id).describe()  # each was started
     assert {w.kind for w in watches} == {"VOICE", "ESCALATION"}
 
@@ -373,3 +370,81 @@ async def test_a_lifecycle_behind_the_deadline_writes_the_watchs_escalation_once
     assert s.escalation_level == "SUPERVISOR" and s.assignee.username == "supervisor"
     assert [e.action for e in s.events].count("ESCALATED") == 1
     assert len(_escalation_texts(twilio_recorder)) == 1
+
+
+async def test_a_call_and_an_escalation_due_together_go_out_from_one_decision(
+    client, time_env, sessions, task_queue, notify_settings, twilio_recorder, executor
+):
+    """With the voice-call delay equal to the G1 response time both watches fall due at one
+    moment: one wake-up and one local activity decide both, the call and the escalation's
+    text both reach the supervisor, and each is reported to the anomaly's workflow."""
+    settings = notify_settings.model_copy(
+        update={"voice_call_after_seconds": 120, "response_g1_minutes": 2}
+    )
+    alerts = build_alert_worker(time_env.client, sessions, task_queue, executor, settings)
+    lifecycles = Worker(
+        time_env.client,
+        task_queue=task_queue,
+        workflows=registry.WORKFLOWS,
+        activities=registry.activities(sessions, settings),
+        activity_executor=executor,
+    )
+    async with alerts, lifecycles:
+        now = await time_env.get_current_time()
+        handle = await start_registered(
+            client, sessions, task_queue, settings, now=now, safety_impact="IMMEDIATE"
+        )
+        await until_status(handle, "ASSIGNED")
+        await time_env.sleep(timedelta(minutes=3))
+        await _until(handle, lambda s: s.status == "ESCALATED" and s.voice_called, time_env)
+        assert [c["To"] for c in twilio_recorder.of_kind("call")] == [SUPERVISOR_PHONE]
+        assert [t["To"] for t in _escalation_texts(twilio_recorder)] == [SUPERVISOR_PHONE]
+        s = await state(handle)
+        assert [e.action for e in s.events].count("VOICE_CALL") == 1
+        assert [e.action for e in s.events].count("ESCALATED") == 1
+        watches = client.get_workflow_handle_for(
+            RegistrationWatchWorkflow.run, registration_watch_id(handle.id)
+        )
+        events = await watches.result()
+        assert [(e.kind, e.fired) for e in events] == [("VOICE", True), ("ESCALATION", True)]
+        assert events[0].at == events[1].at
+        history = await watches.fetch_history()
+        timers = [e for e in history.events if e.HasField("timer_started_event_attributes")]
+        markers = [
+            e.marker_recorded_event_attributes.details["data"].payloads[0].data
+            for e in history.events
+            if e.HasField("marker_recorded_event_attributes")
+        ]
+        decided = [m for m in markers if b"decide_watches" in m]
+        assert len(timers) == 1 and len(decided) == 1
+
+
+def test_a_watch_decision_leaves_an_acknowledged_call_and_is_safe_to_run_again(
+    sessions, notify_settings
+):
+    """The call was acknowledged, the escalation was not accepted: only the escalation is
+    queued, to the on-duty supervisor; a second run (a retried activity) queues nothing
+    new and keeps the same messages."""
+    from activities.alert_watches import AlertWatchActivities, WatchesDueInput, WatchNotice
+    from activities.notifier import Notifier
+    from domain.db import transaction
+    from domain.services import anomalies as anomaly_service
+    from workflows.alert_watch import _notice
+
+    ref = register(sessions, safety_impact="IMMEDIATE")
+    org = actor(sessions, "operator").organization_id
+    with transaction(sessions) as s:
+        anomaly = anomaly_service.get_anomaly(session=s, organization_id=org, reference=ref)
+        watches = first_watches(s, notify_settings, anomaly)
+        anomaly.alert_acknowledged_at = anomaly.registered_at + timedelta(seconds=30)
+    acts = AlertWatchActivities(sessions, Notifier(sessions, notify_settings))
+    data = WatchesDueInput([WatchNotice(w, _notice(w)) for w in watches])
+    first = acts.decide_watches(data)
+    assert [(d.kind, d.fired) for d in first] == [("VOICE", False), ("ESCALATION", True)]
+    assert first[0].keys == [] and first[1].target.username == "supervisor"
+    assert first[1].keys  # email and SMS wait for their provider
+    rows = [(n.event, n.channel) for n in notifications(sessions, ref) if n.event != "ALERT"]
+    assert sorted(rows) == [("ESCALATED", "EMAIL"), ("ESCALATED", "IN_APP"), ("ESCALATED", "SMS")]
+    again = acts.decide_watches(data)
+    assert again[1].keys == first[1].keys
+    assert len([n for n in notifications(sessions, ref) if n.event == "ESCALATED"]) == 3
