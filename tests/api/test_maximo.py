@@ -22,7 +22,7 @@ from domain.models import Anomaly, AuditLog, Notification, Organization
 from domain.models.maximo import MaximoConfig, MaximoRecord
 from tests.conftest import numbering_of_its_own
 from workers import registry
-from workflows.alert_watch import alert_queue
+from workflows.alert_watch import alert_queue, registration_watch_id
 from workflows.maximo_schedule import ensure_maximo_schedules, schedule_id
 from workflows.maximo_sync import MaximoSyncWorkflow
 from workflows.maximo_sync_types import MaximoSyncInput
@@ -253,11 +253,11 @@ async def test_the_sync_pages_retries_resumes_and_updates(
     query = f'TaskQueue = "{alert_queue(task_queue)}"'
     for _ in range(100):  # the list is eventually consistent
         watches = [w.id async for w in temporal_client.list_workflows(query)]
-        if [w for w in watches if w.startswith(f"{first.reference}-escalation")]:
+        if registration_watch_id(first.reference) in watches:
             break
         await asyncio.sleep(0.05)
     else:
-        raise AssertionError(f"no escalation watch for {first.reference}: {watches}")
+        raise AssertionError(f"no safety watches for {first.reference}: {watches}")
 
     # Recorded for the replay tests: pages, a retried page, lifecycles started.
     history = await handle.fetch_history()
