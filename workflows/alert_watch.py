@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -44,6 +45,15 @@ with workflow.unsafe.imports_passed_through():
 REPORT_RETRY_FIRST = timedelta(seconds=1)
 REPORT_RETRY_MAX = timedelta(minutes=1)
 REPORT_GIVE_UP = timedelta(hours=1)
+
+
+# A registration's decision is tried until it is made (a database away for a while makes the
+# alert late, never lost): the watches due later in the same workflow depend on it. Whatever
+# the lifecycle did meanwhile (its own escalation after the grace) is seen by the check.
+DECIDE = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10)),
+}
 
 
 def alert_queue(task_queue: str) -> str:
@@ -164,7 +174,7 @@ async def _fire(due: list[AlertWatchInput], at: datetime) -> list[AlertEvent]:
     decisions: list[WatchDecision] = await workflow.execute_local_activity_method(
         AlertWatchActivities.decide_watches,
         WatchesDueInput([WatchNotice(w, _notice(w)) for w in due]),
-        **WRITE,
+        **DECIDE,
     )
     problems = await asyncio.gather(*(_deliver(d.keys) for d in decisions))
     return [

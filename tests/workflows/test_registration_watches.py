@@ -5,6 +5,7 @@ anomaly's state, audit and timeline when its workflow catches up."""
 
 import asyncio
 import os
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -448,3 +449,68 @@ def test_a_watch_decision_leaves_an_acknowledged_call_and_is_safe_to_run_again(
     again = acts.decide_watches(data)
     assert again[1].keys == first[1].keys
     assert len([n for n in notifications(sessions, ref) if n.event == "ESCALATED"]) == 3
+
+
+async def test_a_decision_that_fails_at_first_still_alerts_late_not_never(
+    client, time_env, sessions, task_queue, notify_settings, twilio_recorder, executor
+):
+    """The database is away when the watches fall due (here: the decision fails its first
+    three attempts): it is tried again until it is made, with no limit on the attempts
+    (the kit's usual writes give up after eight), and the call and the escalation still go
+    out, once each."""
+    from temporalio import activity
+
+    from activities.alert_watches import AlertWatchActivities, WatchesDueInput
+    from activities.notifier import Notifier
+    from workflows.alert_watch import DECIDE, alert_queue
+
+    real = AlertWatchActivities(sessions, Notifier(sessions, notify_settings))
+    attempts = []
+
+    @activity.defn(name="decide_watches")
+    def flaky(data: WatchesDueInput):
+        attempts.append(activity.info().attempt)
+        if len(attempts) <= 3:
+            raise ConnectionError("database away")
+        return real.decide_watches(data)
+
+    deliver = Notifier(sessions, notify_settings).deliver_queued
+    alerts = Worker(
+        time_env.client,
+        task_queue=alert_queue(task_queue),
+        workflows=registry.ALERT_WORKFLOWS,
+        activities=[flaky, deliver],
+        activity_executor=executor,
+    )
+    settings = notify_settings.model_copy(
+        update={"voice_call_after_seconds": 120, "response_g1_minutes": 2}
+    )
+    async with alerts:
+        now = await time_env.get_current_time()
+        ref = register(sessions, safety_impact="IMMEDIATE")
+        org = actor(sessions, "operator").organization_id
+        from domain.db import transaction
+        from domain.services import anomalies as anomaly_service
+        from workflows.anomaly_start import start_watches
+
+        with transaction(sessions) as s:
+            anomaly = anomaly_service.get_anomaly(session=s, organization_id=org, reference=ref)
+            anomaly.registered_at = now
+            s.flush()
+            # No lifecycle to report to here.
+            watches = [replace(w, parent="") for w in first_watches(s, settings, anomaly)]
+        assert await start_watches(client, task_queue, watches)
+        handle = client.get_workflow_handle_for(
+            RegistrationWatchWorkflow.run, registration_watch_id(ref)
+        )
+        await time_env.sleep(timedelta(minutes=3))
+        for _ in range(200):  # the retries wait in the worker, in real time
+            if twilio_recorder.of_kind("call") and _escalation_texts(twilio_recorder):
+                break
+            await asyncio.sleep(0.1)
+        events = await handle.result()
+    assert attempts == [1, 2, 3, 4]
+    assert not DECIDE["retry_policy"].maximum_attempts  # unlimited
+    assert [(e.kind, e.fired) for e in events] == [("VOICE", True), ("ESCALATION", True)]
+    assert [c["To"] for c in twilio_recorder.of_kind("call")] == [SUPERVISOR_PHONE]
+    assert [t["To"] for t in _escalation_texts(twilio_recorder)] == [SUPERVISOR_PHONE]
