@@ -148,8 +148,7 @@ class RegistrationWatchWorkflow:
     @workflow.run
     async def run(self, data: RegistrationWatchInput) -> list[AlertEvent]:
         pending = sorted(data.watches, key=lambda w: w.due)  # stable: a call before its peer
-        events: list[AlertEvent] = []
-        reports: list[asyncio.Task[None]] = []
+        finishing: list[asyncio.Task[AlertEvent]] = []
         while pending:
             wait = pending[0].due - workflow.now()
             if wait > timedelta(0):
@@ -157,30 +156,25 @@ class RegistrationWatchWorkflow:
             at = workflow.now()
             due = [w for w in pending if w.due <= at]
             pending = pending[len(due) :]
-            fired = await _fire(due, at)
-            events.extend(fired)
-            # In the background: a report still waiting for its anomaly's workflow never
-            # holds the next watch back.
-            reports.extend(
-                asyncio.create_task(_report(w.parent, e))
-                for w, e in zip(due, fired, strict=True)
-                if w.parent
+            decisions: list[WatchDecision] = await workflow.execute_local_activity_method(
+                AlertWatchActivities.decide_watches,
+                WatchesDueInput([WatchNotice(w, _notice(w)) for w in due]),
+                **DECIDE,
             )
-        await asyncio.gather(*reports)
-        return events
+            # Delivered and reported in the background: a provider that fails or hangs (its
+            # retries take minutes) never holds the next watch's moment back.
+            finishing.extend(
+                asyncio.create_task(_finish(w, d, at)) for w, d in zip(due, decisions, strict=True)
+            )
+        return list(await asyncio.gather(*finishing))
 
 
-async def _fire(due: list[AlertWatchInput], at: datetime) -> list[AlertEvent]:
-    decisions: list[WatchDecision] = await workflow.execute_local_activity_method(
-        AlertWatchActivities.decide_watches,
-        WatchesDueInput([WatchNotice(w, _notice(w)) for w in due]),
-        **DECIDE,
-    )
-    problems = await asyncio.gather(*(_deliver(d.keys) for d in decisions))
-    return [
-        AlertEvent(d.kind, d.fired, at, d.target, p)
-        for d, p in zip(decisions, problems, strict=True)
-    ]
+async def _finish(watch: AlertWatchInput, decision: WatchDecision, at: datetime) -> AlertEvent:
+    problems = decision.problems + await _deliver(decision.keys)
+    event = AlertEvent(decision.kind, decision.fired, at, decision.target, problems)
+    if watch.parent:
+        await _report(watch.parent, event)
+    return event
 
 
 async def _deliver(keys: list[str]) -> list[str]:

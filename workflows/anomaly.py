@@ -333,6 +333,7 @@ class AnomalyWorkflow:
                 return
             event: AlertEvent | None = self._reported.pop(ESCALATION, None)
             if event is not None and not event.fired:
+                self._log_problems("ESCALATED", event)  # a watch that could not decide
                 event = None
             who = self._assignee.full_name if self._assignee else "nobody"
             await self._escalate(
@@ -349,6 +350,8 @@ class AnomalyWorkflow:
                 after = timedelta(seconds=self._in.voice_after_seconds)
                 self._log("VOICE_CALL", SYSTEM, "SYSTEM", f"unacknowledged after {after}")
                 self._log_problems("VOICE_CALL", event)
+            elif not event.fired:
+                self._log_problems("VOICE_CALL", event)  # a watch that could not decide
             return
         self._reported[event.kind] = event
 

@@ -446,9 +446,41 @@ def test_a_watch_decision_leaves_an_acknowledged_call_and_is_safe_to_run_again(
     assert first[1].keys  # email and SMS wait for their provider
     rows = [(n.event, n.channel) for n in notifications(sessions, ref) if n.event != "ALERT"]
     assert sorted(rows) == [("ESCALATED", "EMAIL"), ("ESCALATED", "IN_APP"), ("ESCALATED", "SMS")]
+    # Accepted after that attempt committed: a retry keeps the decision it made (what it
+    # queued is delivered, not left waiting), and queues nothing new.
+    with transaction(sessions) as s:
+        anomaly = anomaly_service.get_anomaly(session=s, organization_id=org, reference=ref)
+        anomaly.status = "IN_PROGRESS"
     again = acts.decide_watches(data)
-    assert again[1].keys == first[1].keys
+    assert [(d.kind, d.fired) for d in again] == [("VOICE", False), ("ESCALATION", True)]
+    assert again[1].keys == sorted(first[1].keys) and again[1].target == first[1].target
     assert len([n for n in notifications(sessions, ref) if n.event == "ESCALATED"]) == 3
+
+
+def test_a_watch_that_cannot_decide_leaves_the_other_to_go_out(sessions, notify_settings):
+    """One watch fails on its own (here an escalation to a level that does not exist): the
+    voice call due with it is still queued, and the failure is reported with the watch."""
+    from dataclasses import replace as copy
+
+    from activities.alert_watches import AlertWatchActivities, WatchesDueInput, WatchNotice
+    from activities.notifier import Notifier
+    from workflows.alert_watch import _notice
+
+    ref = register(sessions, safety_impact="IMMEDIATE")
+    with sessions() as s:
+        anomaly = s.scalars(select(Anomaly).where(Anomaly.reference == ref)).one()
+        voice, escalation = first_watches(s, notify_settings, anomaly)
+    broken = copy(escalation, level="NOBODY")
+    acts = AlertWatchActivities(sessions, Notifier(sessions, notify_settings))
+    decided = acts.decide_watches(
+        WatchesDueInput(
+            [WatchNotice(voice, _notice(voice)), WatchNotice(broken, _notice(escalation))]
+        )
+    )
+    assert [(d.kind, d.fired) for d in decided] == [("VOICE", True), ("ESCALATION", False)]
+    assert decided[0].keys and "NOBODY" in decided[1].problems[0]
+    rows = [(n.event, n.channel) for n in notifications(sessions, ref) if n.event != "ALERT"]
+    assert rows == [("VOICE_CALL", "VOICE")]
 
 
 async def test_a_decision_that_fails_at_first_still_alerts_late_not_never(
@@ -514,3 +546,25 @@ async def test_a_decision_that_fails_at_first_still_alerts_late_not_never(
     assert [(e.kind, e.fired) for e in events] == [("VOICE", True), ("ESCALATION", True)]
     assert [c["To"] for c in twilio_recorder.of_kind("call")] == [SUPERVISOR_PHONE]
     assert [t["To"] for t in _escalation_texts(twilio_recorder)] == [SUPERVISOR_PHONE]
+
+
+async def test_a_watch_that_could_not_decide_is_on_the_timeline(
+    register_g1, time_env, sessions, alerts, lifecycles
+):
+    """A registration watch reports that it could not decide (its problem with it): the
+    anomaly's timeline says so, and no call is counted as made."""
+    from workflows.alert_watch_types import WATCH_DONE, AlertEvent
+
+    async with alerts, lifecycles:
+        handle = await register_g1()
+        await until_status(handle, "ASSIGNED", "ESCALATED")
+        now = await time_env.get_current_time()
+        await handle.signal(WATCH_DONE, AlertEvent("VOICE", False, now, problems=["ValueError: x"]))
+        for _ in range(100):
+            s = await state(handle)
+            if "NOTIFY_FAILED" in [e.action for e in s.events]:
+                break
+            await asyncio.sleep(0.05)
+        failed = [e for e in s.events if e.action == "NOTIFY_FAILED"]
+        assert [e.detail for e in failed] == ["VOICE_CALL: ValueError: x"]
+        assert not s.voice_called
