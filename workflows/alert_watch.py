@@ -120,20 +120,32 @@ def registration_watch_id(reference: str) -> str:
     return f"{reference}-watches"
 
 
-def _notice(watch: AlertWatchInput) -> NotifyInput:
-    """What the watch says if it fires, keyed under its reserved step."""
-    if watch.kind == VOICE:
-        event, sends = "VOICE_CALL", [(Channel.VOICE, Audience.ON_DUTY_SUPERVISOR)]
-    else:
-        event, sends = "ESCALATED", escalation_sends(EscalationLevel(watch.level))
+VOICE_SENDS = [(Channel.VOICE, Audience.ON_DUTY_SUPERVISOR)]
+
+
+def _notify_input(
+    watch: AlertWatchInput,
+    event: str,
+    sends: Sequence[tuple[Channel, Audience]],
+    context: dict[str, Any],
+) -> NotifyInput:
+    """A watch's notice, keyed under its reserved step."""
     return NotifyInput(
         watch.reference,
         watch.organization_id,
         watch.step,
         event,
         [Send(c.value, a.value) for c, a in sends],
-        watch.context,
+        context,
     )
+
+
+def _notice(watch: AlertWatchInput) -> NotifyInput:
+    """What the watch says if it fires."""
+    if watch.kind == VOICE:
+        return _notify_input(watch, "VOICE_CALL", VOICE_SENDS, watch.context)
+    sends = escalation_sends(EscalationLevel(watch.level))
+    return _notify_input(watch, "ESCALATED", sends, watch.context)
 
 
 @workflow.defn
@@ -206,8 +218,7 @@ class AlertWatchWorkflow:
         if data.kind == VOICE:
             if not await call(AnomalyActivities.watch_still_due, check, **WRITE):
                 return AlertEvent(data.kind, False, at)
-            sends = [(Channel.VOICE, Audience.ON_DUTY_SUPERVISOR)]
-            problems = await _tell(data, "VOICE_CALL", sends, data.context)
+            problems = await _tell(data, "VOICE_CALL", VOICE_SENDS, data.context)
             return AlertEvent(data.kind, True, at, problems=problems)
         level = EscalationLevel(data.level)
         target = await call(
@@ -251,14 +262,7 @@ async def _tell(
     """Queued in the outbox under the reserved step and delivered, in one local activity:
     no trip through the server between the decision and the provider. A failure is
     reported, never raised: what was not sent stays in the outbox."""
-    notice = NotifyInput(
-        data.reference,
-        data.organization_id,
-        data.step,
-        event,
-        [Send(c.value, a.value) for c, a in sends],
-        context,
-    )
+    notice = _notify_input(data, event, sends, context)
     try:
         await workflow.execute_local_activity_method(Notifier.notify, notice, **NOTIFY)
     except ActivityError as err:

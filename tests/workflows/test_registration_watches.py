@@ -48,15 +48,24 @@ async def alerts(time_env, sessions, task_queue, executor, notify_settings):
     return build_alert_worker(time_env.client, sessions, task_queue, executor, notify_settings)
 
 
-@pytest.fixture
-async def lifecycles(time_env, sessions, task_queue, executor, notify_settings):
+def _lifecycle_worker(client, sessions, task_queue, settings, executor) -> Worker:
     return Worker(
-        time_env.client,
+        client,
         task_queue=task_queue,
         workflows=registry.WORKFLOWS,
-        activities=registry.activities(sessions, notify_settings),
+        activities=registry.activities(sessions, settings),
         activity_executor=executor,
     )
+
+
+def _due_together(settings):
+    """The voice-call delay equal to the G1 response time: both watches due at one moment."""
+    return settings.model_copy(update={"voice_call_after_seconds": 120, "response_g1_minutes": 2})
+
+
+@pytest.fixture
+async def lifecycles(time_env, sessions, task_queue, executor, notify_settings):
+    return _lifecycle_worker(time_env.client, sessions, task_queue, notify_settings, executor)
 
 
 @pytest.fixture
@@ -125,13 +134,7 @@ async def test_the_call_fires_while_the_lifecycle_queue_is_stalled(
             assert not [
                 e for e in history.events if e.HasField("activity_task_scheduled_event_attributes")
             ]
-            lifecycles = Worker(
-                dev_env.client,
-                task_queue=task_queue,
-                workflows=registry.WORKFLOWS,
-                activities=registry.activities(sessions, settings),
-                activity_executor=executor,
-            )
+            lifecycles = _lifecycle_worker(dev_env.client, sessions, task_queue, settings, executor)
             async with lifecycles:
                 s = await until_status(handle, "ASSIGNED", "ESCALATED")
                 for _ in range(100):
@@ -379,17 +382,9 @@ async def test_a_call_and_an_escalation_due_together_go_out_from_one_decision(
     """With the voice-call delay equal to the G1 response time both watches fall due at one
     moment: one wake-up and one local activity decide both, the call and the escalation's
     text both reach the supervisor, and each is reported to the anomaly's workflow."""
-    settings = notify_settings.model_copy(
-        update={"voice_call_after_seconds": 120, "response_g1_minutes": 2}
-    )
+    settings = _due_together(notify_settings)
     alerts = build_alert_worker(time_env.client, sessions, task_queue, executor, settings)
-    lifecycles = Worker(
-        time_env.client,
-        task_queue=task_queue,
-        workflows=registry.WORKFLOWS,
-        activities=registry.activities(sessions, settings),
-        activity_executor=executor,
-    )
+    lifecycles = _lifecycle_worker(time_env.client, sessions, task_queue, settings, executor)
     async with alerts, lifecycles:
         now = await time_env.get_current_time()
         handle = await start_registered(
@@ -514,9 +509,7 @@ async def test_a_decision_that_fails_at_first_still_alerts_late_not_never(
         activities=[flaky, deliver],
         activity_executor=executor,
     )
-    settings = notify_settings.model_copy(
-        update={"voice_call_after_seconds": 120, "response_g1_minutes": 2}
-    )
+    settings = _due_together(notify_settings)
     async with alerts:
         now = await time_env.get_current_time()
         ref = register(sessions, safety_impact="IMMEDIATE")
