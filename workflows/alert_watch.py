@@ -10,6 +10,7 @@ learns what the watch did from its result and writes that as its own step."""
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         ESCALATION,
         VOICE,
         WATCH_DONE,
+        WATCHES_DONE,
         AlertEvent,
         AlertWatchInput,
         RegistrationWatchInput,
@@ -79,7 +81,8 @@ def registration_watches(
 ) -> list[AlertWatchInput]:
     """The first safety watches of a new anomaly, started beside its workflow when it is
     registered: the voice call (G1 only) and the escalation if nobody accepts by the
-    deadline. Their notices are keyed under step 0 (registration), which no step reuses."""
+    deadline, then on up the chain every response time. Their notices are keyed under step 0
+    (registration), the next levels' under -1, -2...: steps no lifecycle step uses."""
     watches = []
     if plan_for(level).voice_after is not None:
         watches.append(
@@ -109,9 +112,40 @@ def registration_watches(
                 "previous": "",
             },
             parent=reference,
+            response_seconds=(deadline - registered_at).total_seconds(),
         )
     )
     return watches
+
+
+def next_level_watch(
+    watch: AlertWatchInput, decision: WatchDecision, at: datetime
+) -> AlertWatchInput | None:
+    """The escalation watch after one that handed the anomaly to a new holder at `at`: the
+    level above, due when the new holder's response time is out. The lifecycle computes the
+    same deadline from the report (at + response) and leaves that watch to this workflow."""
+    if (
+        watch.kind != ESCALATION
+        or not watch.response_seconds
+        or not decision.fired
+        or decision.target is None
+    ):
+        return None
+    due = at + timedelta(seconds=watch.response_seconds)
+    holder = decision.target.full_name
+    return replace(
+        watch,
+        due=due,
+        step=watch.step - 1,
+        level=NEXT_LEVEL[EscalationLevel(watch.level)].value,
+        deadline=due,
+        context={
+            **watch.context,
+            "status": "ESCALATED",
+            "reason": f"no acceptance from {holder} within the response time",
+            "previous": holder,
+        },
+    )
 
 
 def registration_watch_id(reference: str) -> str:
@@ -159,8 +193,10 @@ class RegistrationWatchWorkflow:
 
     @workflow.run
     async def run(self, data: RegistrationWatchInput) -> list[AlertEvent]:
+        # Runs started before the chain report each watch on its own (their history says so).
+        chained = any(w.response_seconds for w in data.watches)
         pending = sorted(data.watches, key=lambda w: w.due)  # stable: a call before its peer
-        finishing: list[asyncio.Task[AlertEvent]] = []
+        finishing: list[asyncio.Task[list[AlertEvent]]] = []
         while pending:
             wait = pending[0].due - workflow.now()
             if wait > timedelta(0):
@@ -175,18 +211,54 @@ class RegistrationWatchWorkflow:
             )
             # Delivered and reported in the background: a provider that fails or hangs (its
             # retries take minutes) never holds the next watch's moment back.
-            finishing.extend(
-                asyncio.create_task(_finish(w, d, at)) for w, d in zip(due, decisions, strict=True)
-            )
-        return list(await asyncio.gather(*finishing))
+            if not chained:
+                finishing.extend(
+                    asyncio.create_task(_finish_alone(w, d, at))
+                    for w, d in zip(due, decisions, strict=True)
+                )
+                continue
+            after = [next_level_watch(w, d, at) for w, d in zip(due, decisions, strict=True)]
+            pending = sorted(pending + [w for w in after if w], key=lambda w: w.due)
+            finishing.append(asyncio.create_task(_finish(due, decisions, after, at)))
+        return [event for events in await asyncio.gather(*finishing) for event in events]
 
 
-async def _finish(watch: AlertWatchInput, decision: WatchDecision, at: datetime) -> AlertEvent:
+async def _finish(
+    due: list[AlertWatchInput],
+    decisions: list[WatchDecision],
+    after: list[AlertWatchInput | None],
+    at: datetime,
+) -> list[AlertEvent]:
+    """Every watch of one moment delivered side by side, then reported in one signal."""
+    delivered = await asyncio.gather(*(_deliver(d.keys) for d in decisions))
+    events = [
+        AlertEvent(
+            d.kind,
+            d.fired,
+            at,
+            d.target,
+            d.problems + problems,
+            deadline=w.deadline,
+            next_due=n.due if n else None,
+        )
+        for w, d, n, problems in zip(due, decisions, after, delivered, strict=True)
+    ]
+    # Every one reported, a later level's that found nothing due too: a lifecycle behind
+    # (it has not written the hand-over yet) then goes up from there at once.
+    if due[0].parent:
+        patient = any(w.step == 0 for w in due)
+        await _report(due[0].parent, events, patient=patient)
+    return events
+
+
+async def _finish_alone(
+    watch: AlertWatchInput, decision: WatchDecision, at: datetime
+) -> list[AlertEvent]:
     problems = decision.problems + await _deliver(decision.keys)
     event = AlertEvent(decision.kind, decision.fired, at, decision.target, problems)
     if watch.parent:
         await _report(watch.parent, event)
-    return event
+    return [event]
 
 
 async def _deliver(keys: list[str]) -> list[str]:
@@ -235,17 +307,22 @@ class AlertWatchWorkflow:
         return AlertEvent(data.kind, True, at, target, problems)
 
 
-async def _report(parent: str, event: AlertEvent) -> None:
+async def _report(
+    parent: str, event: AlertEvent | list[AlertEvent], *, patient: bool = True
+) -> None:
     """Tells the anomaly's workflow what the watch did. The watch is started a moment before
-    it (and, when the registering process is busy, longer): until it exists, try again."""
+    it (and, when the registering process is busy, longer): until it exists, try again. A
+    later level's report is not patient: its lifecycle exists, and one that ended has no use
+    for it."""
+    signal, arg = (WATCH_DONE, event) if isinstance(event, AlertEvent) else (WATCHES_DONE, event)
     pause = REPORT_RETRY_FIRST
     waited = timedelta(0)
     while True:
         try:
-            await workflow.get_external_workflow_handle(parent).signal(WATCH_DONE, event)
+            await workflow.get_external_workflow_handle(parent).signal(signal, arg)
             return
         except Exception as err:  # noqa: BLE001 - the alert went out; only the report waits
-            if waited >= REPORT_GIVE_UP:
+            if waited >= REPORT_GIVE_UP or not patient:
                 workflow.logger.warning("%s: report not delivered: %s", parent, err)
                 return
         await workflow.sleep(pause)

@@ -23,9 +23,16 @@ class AlertWatchInput:
     # A watch started at registration beside the anomaly's workflow (not its child): the
     # workflow it reports to by the WATCH_DONE signal.
     parent: str = ""
+    # A registration's ESCALATION: while nobody accepts, its workflow goes on up the chain
+    # every response time itself, and reports the watches of one moment in one signal.
+    # 0 in runs started before: the lifecycle watches the next levels with children.
+    response_seconds: float = 0.0
 
 
 WATCH_DONE = "watch_done"  # the anomaly workflow's signal taking a registration watch's report
+# The same for every watch of one moment in one signal (the voice call and the escalation due
+# together): half the signals under a burst.
+WATCHES_DONE = "watches_done"
 
 
 @dataclass
@@ -35,6 +42,10 @@ class AlertEvent:
     at: datetime  # when it fired
     target: Person | None = None  # ESCALATION: the new holder, already told
     problems: list[str] = field(default_factory=list)  # notices that could not be sent
+    # ESCALATION: the response deadline the watch enforced, and, when it handed the anomaly
+    # on, the moment it looks again (the new holder's deadline) to go up the next level.
+    deadline: datetime | None = None
+    next_due: datetime | None = None
 
 
 @dataclass

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         ESCALATION,
         VOICE,
         WATCH_DONE,
+        WATCHES_DONE,
         AlertEvent,
         AlertWatchInput,
     )
@@ -89,10 +90,12 @@ class AnomalyWorkflow:
         self._voice_called = False
         self._watch: asyncio.Task[None] | None = None  # the H1 voice-call timer
         self._watched = False  # the safety watches run as children (ALERT_WATCHES)
-        # The first watches were started at registration (data.watches): the deadline they
-        # enforce, and what they reported by signal, by kind.
+        # The first watches were started at registration (data.watches): the deadline their
+        # escalation enforces, the level it goes up from (then the next ones, as long as it
+        # hands the anomaly on), and the escalations it reported by signal.
         self._registration_deadline: datetime | None = None
-        self._reported: dict[str, AlertEvent] = {}
+        self._registration_level = EscalationLevel.TECHNICIAN
+        self._reported: list[AlertEvent] = []
         self._assignee: Person | None = None
         self._declined: list[int] = []
         self._escalation = EscalationLevel.TECHNICIAN
@@ -307,8 +310,16 @@ class AnomalyWorkflow:
         return (
             self._registration_deadline is not None
             and self._deadline == self._registration_deadline
-            and self._escalation is EscalationLevel.TECHNICIAN
+            and self._escalation is self._registration_level
         )
+
+    def _registration_report(self) -> AlertEvent | None:
+        """The registration watch's report on the current deadline (runs started before the
+        chain report one escalation, without its deadline)."""
+        for event in self._reported:
+            if event.deadline is None or event.deadline == self._deadline:
+                return event
+        return None
 
     async def _registration_deadline_passed(self, handover: int) -> None:
         """The registration's escalation watch tells the next level at the deadline and reports
@@ -318,7 +329,7 @@ class AnomalyWorkflow:
         try:
             await workflow.wait_condition(
                 lambda: (
-                    ESCALATION in self._reported
+                    self._registration_report() is not None
                     or self._status not in (S.ASSIGNED, S.ESCALATED)
                     or self._handover != handover
                 ),
@@ -331,19 +342,39 @@ class AnomalyWorkflow:
         async with self._lock:
             if self._status not in (S.ASSIGNED, S.ESCALATED) or self._handover != handover:
                 return
-            event: AlertEvent | None = self._reported.pop(ESCALATION, None)
-            if event is not None and not event.fired:
-                self._log_problems("ESCALATED", event)  # a watch that could not decide
-                event = None
+            event = self._registration_report()
+            if event is not None:
+                self._reported.remove(event)
+                if not event.fired:
+                    # It could not decide, or the record was behind this state: from here.
+                    self._log_problems("ESCALATED", event)
+                    event = None
             who = self._assignee.full_name if self._assignee else "nobody"
             await self._escalate(
                 self._system(), f"no acceptance from {who} within the response time", event
             )
+            if (
+                event is not None
+                and event.next_due is not None
+                and event.next_due == self._deadline
+            ):
+                # The watch goes on to the next level at the new holder's deadline.
+                self._registration_deadline = self._deadline
+                self._registration_level = self._escalation
 
     @workflow.signal(name=WATCH_DONE)
     def watch_done(self, event: AlertEvent) -> None:
         """A registration watch's report: a voice call lands in the timeline at once; an
         escalation waits for the main line to write it."""
+        self._watch_report(event)
+
+    @workflow.signal(name=WATCHES_DONE)
+    def watches_done(self, events: list[AlertEvent]) -> None:
+        """The reports of every registration watch due at one moment, in one signal."""
+        for event in events:
+            self._watch_report(event)
+
+    def _watch_report(self, event: AlertEvent) -> None:
         if event.kind == VOICE:
             if event.fired and not self._voice_called:
                 self._voice_called = True
@@ -353,7 +384,7 @@ class AnomalyWorkflow:
             elif not event.fired:
                 self._log_problems("VOICE_CALL", event)  # a watch that could not decide
             return
-        self._reported[event.kind] = event
+        self._reported.append(event)
 
     @workflow.signal
     async def sensor_rule(self, event: SensorRuleEvent) -> None:

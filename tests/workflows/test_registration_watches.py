@@ -4,6 +4,7 @@ queue is behind (here: no lifecycle worker at all), and what they did lands once
 anomaly's state, audit and timeline when its workflow catches up."""
 
 import asyncio
+import json
 import os
 from dataclasses import replace
 from datetime import timedelta
@@ -27,6 +28,7 @@ from tests.conftest import ending_started_workflows, own_time_env
 from workers import registry
 from workers.worker import build_alert_worker
 from workflows.alert_watch import RegistrationWatchWorkflow, registration_watch_id
+from workflows.alert_watch_types import WATCHES_DONE
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_start import first_watches
 from workflows.anomaly_types import AcceptRequest, AcknowledgeRequest
@@ -216,10 +218,35 @@ async def test_unanswered_escalates_once_at_the_deadline_from_registration(
         assert len(audit) == 1 and audit[0].new_state["assignee_id"] == supervisor
         assert audit[0].reason == f"no acceptance from {tech} within the response time"
         assert [e.action for e in s.events].count("ESCALATED") == 1
-        # The next level is watched by a child, as before.
-        await time_env.sleep(s.deadline + timedelta(minutes=1) - await time_env.get_current_time())
+        # The next level is watched by the registration's own workflow, not by a child of the
+        # lifecycle: the manager is told at the supervisor's deadline, once, and the lifecycle
+        # writes it.
+        supervisor_deadline = s.deadline
+        await time_env.sleep(s.deadline - timedelta(seconds=5) - await time_env.get_current_time())
+        assert (await state(handle)).escalation_level == "SUPERVISOR"
+        await time_env.sleep(timedelta(minutes=1))
         await _until(handle, lambda s: s.escalation_level == "MANAGER", time_env)
-        assert [c for c in await _children(handle) if "-escalation-" in c]
+        s = await state(handle)
+        assert s.assignee.username == "manager" and not await _children(handle)
+        assert supervisor_deadline + timedelta(minutes=15) <= s.deadline
+        assert s.deadline < supervisor_deadline + timedelta(minutes=16)
+        manager = actor(sessions, "manager").user_id
+        rows = [n for n in notifications(sessions, handle.id) if n.event == "ESCALATED"]
+        assert sorted(n.channel for n in rows if n.recipient_id == manager) == [
+            "EMAIL",
+            "IN_APP",
+            "SMS",
+        ]
+        assert len(_escalation_texts(twilio_recorder)) == 2
+        assert [e.action for e in s.events].count("ESCALATED") == 2
+        with sessions() as db:
+            audit = db.scalars(
+                select(AuditLog)
+                .where(AuditLog.entity_id == handle.id, AuditLog.action == "ESCALATED")
+                .order_by(AuditLog.id)
+            ).all()
+        assert [a.new_state["assignee_id"] for a in audit] == [supervisor, manager]
+        assert audit[1].reason == "no acceptance from Dolores Vega within the response time"
 
         history = await handle.fetch_history()
         await Replayer(workflows=registry.WORKFLOWS).replay_workflow(history)
@@ -230,11 +257,11 @@ async def test_unanswered_escalates_once_at_the_deadline_from_registration(
             for e in watch_history.events
             if e.HasField("signal_external_workflow_execution_initiated_event_attributes")
         ]
-        assert len(signalled) == 2  # the voice call at its moment, the escalation at its own
+        assert len(signalled) == 3  # the voice call, the escalation, the next level
         await Replayer(workflows=registry.ALERT_WORKFLOWS).replay_workflow(watch_history)
         if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
-            (HISTORIES / "anomaly_registration_watches.json").write_text(history.to_json())
-            (HISTORIES / "registration_watches.json").write_text(watch_history.to_json())
+            (HISTORIES / "anomaly_registration_chain.json").write_text(history.to_json())
+            (HISTORIES / "registration_watch_chain.json").write_text(watch_history.to_json())
 
 
 async def test_a_watch_that_never_reports_leaves_the_escalation_to_the_lifecycle(
@@ -401,18 +428,34 @@ async def test_a_call_and_an_escalation_due_together_go_out_from_one_decision(
         watches = client.get_workflow_handle_for(
             RegistrationWatchWorkflow.run, registration_watch_id(handle.id)
         )
-        events = await watches.result()
-        assert [(e.kind, e.fired) for e in events] == [("VOICE", True), ("ESCALATION", True)]
-        assert events[0].at == events[1].at
         history = await watches.fetch_history()
-        timers = [e for e in history.events if e.HasField("timer_started_event_attributes")]
+        # The first moment, up to its report: one wake-up, one decision, one signal for both,
+        # and the timer to the next level's moment (the new holder's response time, 2 min).
+        first = []
+        for e in history.events:
+            first.append(e)
+            if e.HasField("signal_external_workflow_execution_initiated_event_attributes"):
+                break
+        timers = [e for e in first if e.HasField("timer_started_event_attributes")]
         markers = [
             e.marker_recorded_event_attributes.details["data"].payloads[0].data
-            for e in history.events
+            for e in first
             if e.HasField("marker_recorded_event_attributes")
         ]
         decided = [m for m in markers if b"decide_watches" in m]
-        assert len(timers) == 1 and len(decided) == 1
+        assert len(decided) == 1 and len(timers) == 2
+        assert 110 < timers[1].timer_started_event_attributes.start_to_fire_timeout.seconds <= 120
+        report = first[-1].signal_external_workflow_execution_initiated_event_attributes
+        assert report.signal_name == WATCHES_DONE
+        events = json.loads(report.input.payloads[0].data)
+        assert [(e["kind"], e["fired"]) for e in events] == [("VOICE", True), ("ESCALATION", True)]
+        assert events[0]["at"] == events[1]["at"]
+        signals = [
+            e
+            for e in history.events
+            if e.HasField("signal_external_workflow_execution_initiated_event_attributes")
+        ]
+        assert len(signals) == 1  # the next level is not due yet
 
 
 def test_a_watch_decision_leaves_an_acknowledged_call_and_is_safe_to_run_again(
@@ -533,10 +576,8 @@ async def test_a_decision_that_fails_at_first_still_alerts_late_not_never(
             if twilio_recorder.of_kind("call") and _escalation_texts(twilio_recorder):
                 break
             await asyncio.sleep(0.1)
-        events = await handle.result()
     assert attempts == [1, 2, 3, 4]
     assert not DECIDE["retry_policy"].maximum_attempts  # unlimited
-    assert [(e.kind, e.fired) for e in events] == [("VOICE", True), ("ESCALATION", True)]
     assert [c["To"] for c in twilio_recorder.of_kind("call")] == [SUPERVISOR_PHONE]
     assert [t["To"] for t in _escalation_texts(twilio_recorder)] == [SUPERVISOR_PHONE]
 
