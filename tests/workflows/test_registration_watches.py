@@ -28,10 +28,10 @@ from tests.conftest import ending_started_workflows, own_time_env
 from workers import registry
 from workers.worker import build_alert_worker
 from workflows.alert_watch import RegistrationWatchWorkflow, registration_watch_id
-from workflows.alert_watch_types import WATCHES_DONE
+from workflows.alert_watch_types import WATCHES_DONE, AlertEvent
 from workflows.anomaly import AnomalyWorkflow
 from workflows.anomaly_start import first_watches
-from workflows.anomaly_types import AcceptRequest, AcknowledgeRequest
+from workflows.anomaly_types import AcceptRequest, AcknowledgeRequest, ReassignRequest
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 # Its tests sleep through hours of timers: a clock of its own.
@@ -295,6 +295,103 @@ async def test_a_watch_that_never_reports_leaves_the_escalation_to_the_lifecycle
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)  # and no second one follows
         assert len(_escalation_texts(twilio_recorder)) == 1
+
+
+@pytest.mark.parametrize("move", ["takes it", "hands it back"])
+async def test_the_chain_ends_when_the_new_holder_acts(
+    move, register_g1, time_env, sessions, twilio_recorder, alerts, lifecycles, client
+):
+    """The supervisor the escalation reached takes the anomaly, or hands it to a technician
+    (a new deadline), before their own deadline: at that deadline the registration's
+    workflow finds nothing due, tells nobody and ends."""
+    async with alerts, lifecycles:
+        handle = await register_g1()
+        s = await until_status(handle, "ASSIGNED")
+        technician = s.assignee
+        await time_env.sleep(s.deadline + timedelta(seconds=30) - await time_env.get_current_time())
+        await _until(handle, lambda s: s.status == "ESCALATED", time_env)
+        own_deadline = (await state(handle)).deadline
+        to = None if move == "takes it" else technician
+        await handle.execute_update(
+            AnomalyWorkflow.reassign, ReassignRequest(actor(sessions, "supervisor"), move, to)
+        )
+        watches = client.get_workflow_handle_for(
+            RegistrationWatchWorkflow.run, registration_watch_id(handle.id)
+        )
+        # Past the supervisor's deadline (the technician's new one is 30 s later).
+        now = await time_env.get_current_time()
+        await time_env.sleep(own_deadline + timedelta(seconds=10) - now)
+        events = await watches.result()
+        assert [(e.kind, e.fired) for e in events] == [
+            ("VOICE", True),
+            ("ESCALATION", True),
+            ("ESCALATION", False),
+        ]
+        s = await state(handle)
+        assert s.status == ("IN_PROGRESS" if to is None else "ASSIGNED")
+        assert [e.action for e in s.events].count("ESCALATED") == 1
+        assert len(_escalation_texts(twilio_recorder)) == 1
+        manager = actor(sessions, "manager").user_id
+        assert not [n for n in notifications(sessions, handle.id) if n.recipient_id == manager]
+
+
+async def test_the_lifecycle_follows_the_chain_by_deadline_and_goes_up_itself_when_behind(
+    client, time_env, sessions, task_queue, notify_settings, twilio_recorder, alerts, lifecycles
+):
+    """Reports are matched to the deadline they enforced: one for another deadline is not
+    taken for the current one; a next level's watch that found the record behind (not
+    fired) makes the lifecycle go up itself at once, not a grace period later."""
+    from activities.anomalies import Person
+    from tests.anomaly_helpers import register
+    from workflows.anomaly import WATCH_REPORT_GRACE
+    from workflows.anomaly_types import AnomalyInput
+
+    async with alerts, lifecycles:
+        ref = register(sessions, safety_impact="IMMEDIATE")
+        org = actor(sessions, "operator").organization_id
+        handle = await client.start_workflow(
+            AnomalyWorkflow.run,
+            AnomalyInput(ref, org, indexed=False, watches=True),
+            id=ref,
+            task_queue=task_queue,
+        )
+        s = await until_status(handle, "ASSIGNED")
+        first = s.deadline
+        response = first - await _registered_at(sessions, ref)
+        await time_env.sleep(first + timedelta(seconds=1) - await time_env.get_current_time())
+        sup = actor(sessions, "supervisor")
+        holder = Person(sup.user_id, "supervisor", "Dolores Vega")
+        stale = AlertEvent("ESCALATION", True, first, holder, deadline=first - timedelta(hours=1))
+        await handle.signal(WATCHES_DONE, [stale])
+        await time_env.sleep(timedelta(seconds=20))
+        assert (await state(handle)).status == "ASSIGNED"  # not its deadline's report
+        report = AlertEvent(
+            "ESCALATION", True, first, holder, deadline=first, next_due=first + response
+        )
+        await handle.signal(WATCHES_DONE, [report])
+        await _until(handle, lambda s: s.status == "ESCALATED", time_env)
+        s = await state(handle)
+        assert s.assignee.username == "supervisor" and s.deadline == first + response
+        # The next level's watch looked before the record showed the supervisor: not fired.
+        await time_env.sleep(s.deadline + timedelta(seconds=1) - await time_env.get_current_time())
+        behind = AlertEvent("ESCALATION", False, s.deadline, deadline=s.deadline)
+        await handle.signal(WATCHES_DONE, [behind])
+        await _until(handle, lambda s: s.escalation_level == "MANAGER", time_env)
+        now = await time_env.get_current_time()
+        assert now < first + response + WATCH_REPORT_GRACE
+        s = await state(handle)
+        assert s.assignee.username == "manager"
+        # From there on the lifecycle watches the next levels itself.
+        for _ in range(50):
+            if [c for c in await _children(handle) if "-escalation-" in c]:
+                break
+            await asyncio.sleep(0.1)
+        assert [c for c in await _children(handle) if "-escalation-" in c]
+        # The watch told the supervisor (not here); the manager is told by the lifecycle.
+        manager = actor(sessions, "manager").user_id
+        rows = [n for n in notifications(sessions, handle.id) if n.event == "ESCALATED"]
+        assert not [n for n in rows if n.recipient_id == sup.user_id and n.channel == "SMS"]
+        assert "SMS" in [n.channel for n in rows if n.recipient_id == manager]
 
 
 async def test_the_registration_holds_no_transaction_across_its_temporal_calls(
@@ -568,9 +665,6 @@ async def test_a_decision_that_fails_at_first_still_alerts_late_not_never(
             # No lifecycle to report to here.
             watches = [replace(w, parent="") for w in first_watches(s, settings, anomaly)]
         assert await start_watches(client, task_queue, watches)
-        handle = client.get_workflow_handle_for(
-            RegistrationWatchWorkflow.run, registration_watch_id(ref)
-        )
         await time_env.sleep(timedelta(minutes=3))
         for _ in range(200):  # the retries wait in the worker, in real time
             if twilio_recorder.of_kind("call") and _escalation_texts(twilio_recorder):
@@ -587,7 +681,7 @@ async def test_a_watch_that_could_not_decide_is_on_the_timeline(
 ):
     """A registration watch reports that it could not decide (its problem with it): the
     anomaly's timeline says so, and no call is counted as made."""
-    from workflows.alert_watch_types import WATCH_DONE, AlertEvent
+    from workflows.alert_watch_types import WATCH_DONE
 
     async with alerts, lifecycles:
         handle = await register_g1()
