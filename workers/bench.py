@@ -340,7 +340,7 @@ def add_parser(sub: Any) -> None:
     bench.add_argument(
         "--floor",
         action="store_true",
-        help="timers: the same burst asked of Temporal alone (two bare watches per anomaly "
+        help="timers: the same burst asked of Temporal alone (one bare watch per anomaly "
         "on a dev server of its own, no database, no lifecycle), to see this machine's floor",
     )
     bench.add_argument(

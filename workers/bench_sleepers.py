@@ -6,7 +6,7 @@ Temporal alone gives."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from temporalio import activity, workflow
@@ -18,6 +18,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 class SleeperInput:
     due: float  # seconds since the epoch
     kind: str = ""  # what the sleeper stands for, in the floor's report
+    kinds: list[str] = field(default_factory=list)  # or several things due at one moment
 
 
 @dataclass
@@ -31,7 +32,8 @@ WOKEN: list[Woken] = []  # filled by the step, in this process
 
 @activity.defn(name="bench_sleeper_step")
 async def sleeper_step(data: SleeperInput) -> None:
-    WOKEN.append(Woken(data.kind, time.time() - data.due))
+    late = time.time() - data.due
+    WOKEN.extend(Woken(kind, late) for kind in data.kinds or [data.kind])
 
 
 @workflow.defn(name="BenchSleeperWorkflow")
