@@ -38,6 +38,9 @@ class WatchDecision:
     target: Person | None = None  # an escalation's new holder
     keys: list[str] = field(default_factory=list)  # queued messages still to deliver
     problems: list[str] = field(default_factory=list)  # why this watch could not decide
+    # The record showed the hand-over the lifecycle wrote (its holder and deadline): the
+    # next level may be watched from here. Not while the lifecycle has not assessed it yet.
+    settled: bool = False
 
 
 class AlertWatchActivities:
@@ -72,11 +75,6 @@ class AlertWatchActivities:
         item: WatchNotice,
     ) -> WatchDecision:
         w = item.watch
-        made = _made_before(session, earlier, item)
-        if made is not None:
-            # An earlier attempt (or run) decided and committed: that decision stands, so
-            # what it queued is delivered, not left waiting, and nobody is told twice.
-            return made
         key = (w.organization_id, w.reference)
         if key not in loaded:
             # Not locked: the lifecycle's own steps lock the row, and under a burst its worker
@@ -87,6 +85,11 @@ class AlertWatchActivities:
                 session=session, organization_id=w.organization_id, reference=w.reference
             )
         anomaly = loaded[key]
+        made = _made_before(session, earlier, item)
+        if made is not None:
+            # An earlier attempt (or run) decided and committed: that decision stands, so
+            # what it queued is delivered, not left waiting, and nobody is told twice.
+            return replace(made, settled=_settled(anomaly))
         if w.kind == VOICE:
             if not watch_still_due(anomaly, w.kind, w.deadline):
                 return WatchDecision(w.kind, False)
@@ -94,12 +97,19 @@ class AlertWatchActivities:
                 w.kind, True, keys=self.notifier.queue_in(session, item.notice, anomaly)
             )
         target = escalation_person(session, anomaly, EscalationLevel(w.level))
-        if not watch_still_due(anomaly, w.kind, w.deadline):
+        if not watch_still_due(anomaly, w.kind, w.deadline) or (
+            w.holder is not None and anomaly.assignee_id != w.holder
+        ):
             return WatchDecision(w.kind, False)
         if target is None:  # nobody at that level: the lifecycle escalates on its own
             return WatchDecision(w.kind, True)
         notice = replace(item.notice, context={**item.notice.context, "assignee": target.full_name})
-        return WatchDecision(w.kind, True, target, self.notifier.queue_in(session, notice, anomaly))
+        keys = self.notifier.queue_in(session, notice, anomaly)
+        return WatchDecision(w.kind, True, target, keys, settled=_settled(anomaly))
+
+
+def _settled(anomaly: Anomaly) -> bool:
+    return anomaly.status in ("ASSIGNED", "ESCALATED") and anomaly.response_deadline is not None
 
 
 def _prefix(notice: NotifyInput) -> str:

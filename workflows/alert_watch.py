@@ -16,7 +16,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.alert_watches import (
@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         ESCALATION,
         VOICE,
         WATCH_DONE,
+        WATCH_PROBLEMS,
         WATCHES_DONE,
         AlertEvent,
         AlertWatchInput,
@@ -56,6 +57,11 @@ DECIDE = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10)),
 }
+
+
+# A registration's watches go on up the chain and report together (the input says so; the
+# marker keeps a run an older worker began on its older course).
+CHAIN = "registration-chain"
 
 
 def alert_queue(task_queue: str) -> str:
@@ -123,11 +129,15 @@ def next_level_watch(
 ) -> AlertWatchInput | None:
     """The escalation watch after one that handed the anomaly to a new holder at `at`: the
     level above, due when the new holder's response time is out. The lifecycle computes the
-    same deadline from the report (at + response) and leaves that watch to this workflow."""
+    same deadline from the report (at + response) and leaves that watch to this workflow.
+    The chain ends once it reaches the manager (the lifecycle repeats from there), and is
+    not followed while the lifecycle has not written its hand-over yet."""
     if (
         watch.kind != ESCALATION
         or not watch.response_seconds
+        or watch.level == EscalationLevel.MANAGER.value
         or not decision.fired
+        or not decision.settled
         or decision.target is None
     ):
         return None
@@ -139,6 +149,7 @@ def next_level_watch(
         step=watch.step - 1,
         level=NEXT_LEVEL[EscalationLevel(watch.level)].value,
         deadline=due,
+        holder=decision.target.user_id,
         context={
             **watch.context,
             "status": "ESCALATED",
@@ -194,7 +205,7 @@ class RegistrationWatchWorkflow:
     @workflow.run
     async def run(self, data: RegistrationWatchInput) -> list[AlertEvent]:
         # Runs started before the chain report each watch on its own (their history says so).
-        chained = any(w.response_seconds for w in data.watches)
+        chained = any(w.response_seconds for w in data.watches) and workflow.patched(CHAIN)
         pending = sorted(data.watches, key=lambda w: w.due)  # stable: a call before its peer
         finishing: list[asyncio.Task[list[AlertEvent]]] = []
         while pending:
@@ -229,26 +240,33 @@ async def _finish(
     after: list[AlertWatchInput | None],
     at: datetime,
 ) -> list[AlertEvent]:
-    """Every watch of one moment delivered side by side, then reported in one signal."""
-    delivered = await asyncio.gather(*(_deliver(d.keys) for d in decisions))
+    """Every watch of one moment reported in one signal as its messages go out: the decision
+    is committed, and a provider's retries (minutes) must not hold the lifecycle's record of
+    it back. What could not be delivered is told after, by a second signal."""
     events = [
         AlertEvent(
             d.kind,
             d.fired,
             at,
             d.target,
-            d.problems + problems,
+            d.problems,
             deadline=w.deadline,
             next_due=n.due if n else None,
         )
-        for w, d, n, problems in zip(due, decisions, after, delivered, strict=True)
+        for w, d, n in zip(due, decisions, after, strict=True)
     ]
+    parent = due[0].parent
     # Every one reported, a later level's that found nothing due too: a lifecycle behind
     # (it has not written the hand-over yet) then goes up from there at once.
-    if due[0].parent:
-        patient = any(w.step == 0 for w in due)
-        await _report(due[0].parent, events, patient=patient)
-    return events
+    patient = any(w.step == 0 for w in due)
+    reported = asyncio.create_task(_report(parent, events, patient=patient)) if parent else None
+    delivered = await asyncio.gather(*(_deliver(d.keys) for d in decisions))
+    if reported is not None:
+        await reported
+    failed = [replace(e, problems=p) for e, p in zip(events, delivered, strict=True) if p]
+    if failed and parent:
+        await _report(parent, failed, patient=False, signal=WATCH_PROBLEMS)
+    return [replace(e, problems=e.problems + p) for e, p in zip(events, delivered, strict=True)]
 
 
 async def _finish_alone(
@@ -262,13 +280,14 @@ async def _finish_alone(
 
 
 async def _deliver(keys: list[str]) -> list[str]:
-    """A failure is reported, never raised: what was not sent stays in the outbox."""
+    """A failure is reported, never raised: what was not sent stays in the outbox. (A local
+    activity's last failure comes as the activity's own error, not wrapped.)"""
     if not keys:
         return []
     try:
         await workflow.execute_local_activity_method(Notifier.deliver_queued, keys, **NOTIFY)
-    except ActivityError as err:
-        return [str(err.cause or err)]
+    except FailureError as err:
+        return [str(err.cause or err) if isinstance(err, ActivityError) else str(err)]
     return []
 
 
@@ -308,18 +327,23 @@ class AlertWatchWorkflow:
 
 
 async def _report(
-    parent: str, event: AlertEvent | list[AlertEvent], *, patient: bool = True
+    parent: str,
+    event: AlertEvent | list[AlertEvent],
+    *,
+    patient: bool = True,
+    signal: str = WATCHES_DONE,
 ) -> None:
     """Tells the anomaly's workflow what the watch did. The watch is started a moment before
     it (and, when the registering process is busy, longer): until it exists, try again. A
     later level's report is not patient: its lifecycle exists, and one that ended has no use
     for it."""
-    signal, arg = (WATCH_DONE, event) if isinstance(event, AlertEvent) else (WATCHES_DONE, event)
+    if isinstance(event, AlertEvent):
+        signal = WATCH_DONE
     pause = REPORT_RETRY_FIRST
     waited = timedelta(0)
     while True:
         try:
-            await workflow.get_external_workflow_handle(parent).signal(signal, arg)
+            await workflow.get_external_workflow_handle(parent).signal(signal, event)
             return
         except Exception as err:  # noqa: BLE001 - the alert went out; only the report waits
             if waited >= REPORT_GIVE_UP or not patient:

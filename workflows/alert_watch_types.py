@@ -27,12 +27,18 @@ class AlertWatchInput:
     # every response time itself, and reports the watches of one moment in one signal.
     # 0 in runs started before: the lifecycle watches the next levels with children.
     response_seconds: float = 0.0
+    # A next level's watch: who the level below handed the anomaly to. Anyone else holding
+    # it when it falls due means someone acted (a reassignment, say): nothing is due.
+    holder: int | None = None
 
 
 WATCH_DONE = "watch_done"  # the anomaly workflow's signal taking a registration watch's report
 # The same for every watch of one moment in one signal (the voice call and the escalation due
 # together): half the signals under a burst.
 WATCHES_DONE = "watches_done"
+# Messages a registration watch could not deliver, told after its report (a provider's
+# retries take minutes; the report does not wait for them).
+WATCH_PROBLEMS = "watch_problems"
 
 
 @dataclass

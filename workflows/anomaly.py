@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         ESCALATION,
         VOICE,
         WATCH_DONE,
+        WATCH_PROBLEMS,
         WATCHES_DONE,
         AlertEvent,
         AlertWatchInput,
@@ -315,8 +316,8 @@ class AnomalyWorkflow:
 
     def _registration_report(self) -> AlertEvent | None:
         """The registration watch's report on the current deadline (runs started before the
-        chain report one escalation, without its deadline)."""
-        for event in self._reported:
+        chain report one escalation, without its deadline: the last one counts)."""
+        for event in reversed(self._reported):
             if event.deadline is None or event.deadline == self._deadline:
                 return event
         return None
@@ -344,7 +345,12 @@ class AnomalyWorkflow:
                 return
             event = self._registration_report()
             if event is not None:
-                self._reported.remove(event)
+                # Taken, with any about earlier deadlines; a later level's may be here first.
+                self._reported = [
+                    e
+                    for e in self._reported
+                    if e.deadline is not None and e.deadline > self._deadline
+                ]
                 if not event.fired:
                     # It could not decide, or the record was behind this state: from here.
                     self._log_problems("ESCALATED", event)
@@ -373,6 +379,13 @@ class AnomalyWorkflow:
         """The reports of every registration watch due at one moment, in one signal."""
         for event in events:
             self._watch_report(event)
+
+    @workflow.signal(name=WATCH_PROBLEMS)
+    def watch_problems(self, events: list[AlertEvent]) -> None:
+        """Messages a registration watch reported as sent could not be delivered after all:
+        on the timeline, as any notice that failed."""
+        for event in events:
+            self._log_problems("VOICE_CALL" if event.kind == VOICE else "ESCALATED", event)
 
     def _watch_report(self, event: AlertEvent) -> None:
         if event.kind == VOICE:

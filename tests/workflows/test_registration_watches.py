@@ -227,7 +227,7 @@ async def test_unanswered_escalates_once_at_the_deadline_from_registration(
         await time_env.sleep(timedelta(minutes=1))
         await _until(handle, lambda s: s.escalation_level == "MANAGER", time_env)
         s = await state(handle)
-        assert s.assignee.username == "manager" and not await _children(handle)
+        assert s.assignee.username == "manager"
         assert supervisor_deadline + timedelta(minutes=15) <= s.deadline
         assert s.deadline < supervisor_deadline + timedelta(minutes=16)
         manager = actor(sessions, "manager").user_id
@@ -258,6 +258,17 @@ async def test_unanswered_escalates_once_at_the_deadline_from_registration(
             if e.HasField("signal_external_workflow_execution_initiated_event_attributes")
         ]
         assert len(signalled) == 3  # the voice call, the escalation, the next level
+        # The chain ends at the manager: the lifecycle repeats from there, with a child.
+        assert [(e["kind"], e["fired"]) for e in await watch.result()] == [
+            ("VOICE", True),
+            ("ESCALATION", True),
+            ("ESCALATION", True),
+        ]
+        for _ in range(50):
+            if [c for c in await _children(handle) if "-escalation-" in c]:
+                break
+            await asyncio.sleep(0.1)
+        assert [c for c in await _children(handle) if "-escalation-" in c]
         await Replayer(workflows=registry.ALERT_WORKFLOWS).replay_workflow(watch_history)
         if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
             (HISTORIES / "anomaly_registration_chain.json").write_text(history.to_json())
@@ -392,6 +403,69 @@ async def test_the_lifecycle_follows_the_chain_by_deadline_and_goes_up_itself_wh
         rows = [n for n in notifications(sessions, handle.id) if n.event == "ESCALATED"]
         assert not [n for n in rows if n.recipient_id == sup.user_id and n.channel == "SMS"]
         assert "SMS" in [n.channel for n in rows if n.recipient_id == manager]
+
+
+async def test_a_failing_provider_does_not_hold_the_escalation_back(
+    register_g1, time_env, client, sessions, task_queue, notify_settings, executor, lifecycles
+):
+    """The escalation's messages are queued, then the provider fails them (after retries
+    that take minutes in production): the report goes out with the decision, not after the
+    delivery, so the lifecycle records the escalation the watch made (no grace period,
+    nobody told twice), and the failure lands on its timeline once it is known."""
+    from temporalio import activity
+    from temporalio.exceptions import ApplicationError
+
+    from activities.alert_watches import AlertWatchActivities
+    from activities.notifier import Notifier, NotifyOutput
+    from workflows.alert_watch import alert_queue
+
+    notifier = Notifier(sessions, notify_settings)
+
+    @activity.defn(name="deliver_queued")
+    async def failing(keys: list[str]) -> NotifyOutput:
+        if any("/ESCALATED/" in k for k in keys):
+            await asyncio.sleep(0.5)
+            raise ApplicationError("provider down", non_retryable=True)
+        return await notifier.deliver_queued(keys)
+
+    alerts = Worker(
+        time_env.client,
+        task_queue=alert_queue(task_queue),
+        workflows=registry.ALERT_WORKFLOWS,
+        activities=[AlertWatchActivities(sessions, notifier).decide_watches, failing],
+        activity_executor=executor,
+    )
+    async with alerts, lifecycles:
+        handle = await register_g1()
+        s = await until_status(handle, "ASSIGNED")
+        await time_env.sleep(s.deadline + timedelta(seconds=1) - await time_env.get_current_time())
+        for _ in range(100):
+            s = await state(handle)
+            if s.status == "ESCALATED" and "NOTIFY_FAILED" in [e.action for e in s.events]:
+                break
+            await asyncio.sleep(0.1)
+        assert s.status == "ESCALATED" and s.assignee.username == "supervisor"
+        failed = [e for e in s.events if e.action == "NOTIFY_FAILED"]
+        assert len(failed) == 1 and "provider down" in failed[0].detail
+        supervisor = actor(sessions, "supervisor").user_id
+        rows = [n for n in notifications(sessions, handle.id) if n.event == "ESCALATED"]
+        told = sorted(n.channel for n in rows if n.recipient_id == supervisor)
+        assert told == ["EMAIL", "IN_APP", "SMS"]  # once each, by the watch
+        # In the watch's history the escalation's report precedes its delivery's outcome;
+        # the failure follows in a signal of its own.
+        watch = client.get_workflow_handle(registration_watch_id(handle.id))
+        order = []
+        for e in (await watch.fetch_history()).events:
+            if e.HasField("signal_external_workflow_execution_initiated_event_attributes"):
+                order.append(
+                    e.signal_external_workflow_execution_initiated_event_attributes.signal_name
+                )
+            elif e.HasField("marker_recorded_event_attributes"):
+                details = e.marker_recorded_event_attributes.details
+                if "data" in details and b"deliver_queued" in details["data"].payloads[0].data:
+                    order.append("delivered")
+        escalation = order[order.index("delivered") + 1 :]  # after the voice call's
+        assert escalation[:3] == [WATCHES_DONE, "delivered", "watch_problems"], order
 
 
 async def test_the_registration_holds_no_transaction_across_its_temporal_calls(
@@ -538,6 +612,7 @@ async def test_a_call_and_an_escalation_due_together_go_out_from_one_decision(
             e.marker_recorded_event_attributes.details["data"].payloads[0].data
             for e in first
             if e.HasField("marker_recorded_event_attributes")
+            and "data" in e.marker_recorded_event_attributes.details
         ]
         decided = [m for m in markers if b"decide_watches" in m]
         assert len(decided) == 1 and len(timers) == 2
@@ -590,6 +665,57 @@ def test_a_watch_decision_leaves_an_acknowledged_call_and_is_safe_to_run_again(
     assert [(d.kind, d.fired) for d in again] == [("VOICE", False), ("ESCALATION", True)]
     assert again[1].keys == sorted(first[1].keys) and again[1].target == first[1].target
     assert len([n for n in notifications(sessions, ref) if n.event == "ESCALATED"]) == 3
+
+
+def test_the_next_level_is_decided_on_the_holder_and_only_once_the_record_is_settled(
+    sessions, notify_settings
+):
+    """The next level's watch goes out only while the person the level below handed the
+    anomaly to still holds it at that deadline (a reassignment within the second before
+    the deadline is not taken for silence), and the chain is followed only once the
+    lifecycle has written the hand-over (a record still REGISTERED is not)."""
+    from activities.alert_watches import AlertWatchActivities, WatchesDueInput, WatchNotice
+    from activities.notifier import Notifier
+    from domain.db import transaction
+    from domain.services import anomalies as anomaly_service
+    from workflows.alert_watch import _notice, next_level_watch
+
+    ref = register(sessions, safety_impact="IMMEDIATE")
+    org = actor(sessions, "operator").organization_id
+    supervisor, tech = actor(sessions, "supervisor").user_id, actor(sessions, "tech").user_id
+    acts = AlertWatchActivities(sessions, Notifier(sessions, notify_settings))
+    with transaction(sessions) as s:
+        anomaly = anomaly_service.get_anomaly(session=s, organization_id=org, reference=ref)
+        escalation = first_watches(s, notify_settings, anomaly)[-1]
+    # The record still REGISTERED at the first deadline: due, but the chain not followed.
+    [first] = acts.decide_watches(WatchesDueInput([WatchNotice(escalation, _notice(escalation))]))
+    assert first.fired and not first.settled
+    assert next_level_watch(escalation, first, escalation.due) is None
+    with transaction(sessions) as s:
+        anomaly = anomaly_service.get_anomaly(session=s, organization_id=org, reference=ref)
+        anomaly.status, anomaly.assignee_id = "ESCALATED", supervisor
+        anomaly.response_deadline = escalation.due + timedelta(seconds=escalation.response_seconds)
+    [settled] = acts.decide_watches(WatchesDueInput([WatchNotice(escalation, _notice(escalation))]))
+    assert settled.fired and settled.settled
+    following = next_level_watch(escalation, settled, escalation.due)
+    assert following.level == "MANAGER" and following.holder == supervisor
+    assert following.deadline == anomaly.response_deadline and following.step == -1
+    # The supervisor handed it to a technician a moment before: their deadline is within
+    # the second of the watch's, but the holder differs: nothing due, nobody told.
+    with transaction(sessions) as s:
+        anomaly = anomaly_service.get_anomaly(session=s, organization_id=org, reference=ref)
+        anomaly.status, anomaly.assignee_id = "ASSIGNED", tech
+        anomaly.response_deadline = following.deadline - timedelta(milliseconds=500)
+    [moved] = acts.decide_watches(WatchesDueInput([WatchNotice(following, _notice(following))]))
+    assert not moved.fired and not moved.keys
+    # Still the supervisor's: the manager is told; the chain ends there.
+    with transaction(sessions) as s:
+        anomaly = anomaly_service.get_anomaly(session=s, organization_id=org, reference=ref)
+        anomaly.status, anomaly.assignee_id = "ESCALATED", supervisor
+        anomaly.response_deadline = following.deadline
+    [manager] = acts.decide_watches(WatchesDueInput([WatchNotice(following, _notice(following))]))
+    assert manager.fired and manager.target.username == "manager" and manager.keys
+    assert next_level_watch(following, manager, following.due) is None
 
 
 def test_a_watch_that_cannot_decide_leaves_the_other_to_go_out(sessions, notify_settings):
@@ -670,8 +796,13 @@ async def test_a_decision_that_fails_at_first_still_alerts_late_not_never(
             if twilio_recorder.of_kind("call") and _escalation_texts(twilio_recorder):
                 break
             await asyncio.sleep(0.1)
+        # No lifecycle has assessed it: the chain is not followed, and the workflow ends.
+        events = await client.get_workflow_handle_for(
+            RegistrationWatchWorkflow.run, registration_watch_id(ref)
+        ).result()
     assert attempts == [1, 2, 3, 4]
     assert not DECIDE["retry_policy"].maximum_attempts  # unlimited
+    assert [(e.kind, e.fired) for e in events] == [("VOICE", True), ("ESCALATION", True)]
     assert [c["To"] for c in twilio_recorder.of_kind("call")] == [SUPERVISOR_PHONE]
     assert [t["To"] for t in _escalation_texts(twilio_recorder)] == [SUPERVISOR_PHONE]
 
