@@ -259,13 +259,15 @@ async def _finish(
     # Every one reported, a later level's that found nothing due too: a lifecycle behind
     # (it has not written the hand-over yet) then goes up from there at once.
     patient = any(w.step == 0 for w in due)
-    reported = asyncio.create_task(_report(parent, events, patient=patient)) if parent else None
+    reported = None
+    if parent:
+        reported = asyncio.create_task(_report(parent, WATCHES_DONE, events, patient=patient))
     delivered = await asyncio.gather(*(_deliver(d.keys) for d in decisions))
     if reported is not None:
         await reported
     failed = [replace(e, problems=p) for e, p in zip(events, delivered, strict=True) if p]
     if failed and parent:
-        await _report(parent, failed, patient=False, signal=WATCH_PROBLEMS)
+        await _report(parent, WATCH_PROBLEMS, failed, patient=False)
     return [replace(e, problems=e.problems + p) for e, p in zip(events, delivered, strict=True)]
 
 
@@ -275,7 +277,7 @@ async def _finish_alone(
     problems = decision.problems + await _deliver(decision.keys)
     event = AlertEvent(decision.kind, decision.fired, at, decision.target, problems)
     if watch.parent:
-        await _report(watch.parent, event)
+        await _report(watch.parent, WATCH_DONE, event)
     return [event]
 
 
@@ -297,7 +299,7 @@ class AlertWatchWorkflow:
     async def run(self, data: AlertWatchInput) -> AlertEvent:
         event = await self._watch(data)
         if data.parent:
-            await _report(data.parent, event)
+            await _report(data.parent, WATCH_DONE, event)
         return event
 
     async def _watch(self, data: AlertWatchInput) -> AlertEvent:
@@ -327,23 +329,17 @@ class AlertWatchWorkflow:
 
 
 async def _report(
-    parent: str,
-    event: AlertEvent | list[AlertEvent],
-    *,
-    patient: bool = True,
-    signal: str = WATCHES_DONE,
+    parent: str, signal: str, report: AlertEvent | list[AlertEvent], *, patient: bool = True
 ) -> None:
     """Tells the anomaly's workflow what the watch did. The watch is started a moment before
     it (and, when the registering process is busy, longer): until it exists, try again. A
     later level's report is not patient: its lifecycle exists, and one that ended has no use
     for it."""
-    if isinstance(event, AlertEvent):
-        signal = WATCH_DONE
     pause = REPORT_RETRY_FIRST
     waited = timedelta(0)
     while True:
         try:
-            await workflow.get_external_workflow_handle(parent).signal(signal, event)
+            await workflow.get_external_workflow_handle(parent).signal(signal, report)
             return
         except Exception as err:  # noqa: BLE001 - the alert went out; only the report waits
             if waited >= REPORT_GIVE_UP or not patient:

@@ -359,11 +359,7 @@ class AnomalyWorkflow:
             await self._escalate(
                 self._system(), f"no acceptance from {who} within the response time", event
             )
-            if (
-                event is not None
-                and event.next_due is not None
-                and event.next_due == self._deadline
-            ):
+            if event is not None and event.next_due == self._deadline:
                 # The watch goes on to the next level at the new holder's deadline.
                 self._registration_deadline = self._deadline
                 self._registration_level = self._escalation

@@ -99,6 +99,33 @@ async def _children(handle) -> list[str]:
     ]
 
 
+async def _escalation_children(handle) -> list[str]:
+    """The lifecycle's own escalation watches; the child's start may land a moment after the
+    state the test waited for."""
+    for _ in range(50):
+        found = [c for c in await _children(handle) if "-escalation-" in c]
+        if found:
+            return found
+        await asyncio.sleep(0.1)
+    return []
+
+
+async def _started_as_if_watched(client, sessions, task_queue):
+    """A G1 anomaly's lifecycle started as if its registration's watches ran, with none
+    running: what they report is up to the test."""
+    from workflows.anomaly_types import AnomalyInput
+
+    ref = register(sessions, safety_impact="IMMEDIATE")
+    org = actor(sessions, "operator").organization_id
+    handle = await client.start_workflow(
+        AnomalyWorkflow.run,
+        AnomalyInput(ref, org, indexed=False, watches=True),
+        id=ref,
+        task_queue=task_queue,
+    )
+    return ref, handle
+
+
 def _escalation_texts(twilio_recorder) -> list[dict]:
     return [
         m for m in twilio_recorder.of_kind("message") if m["Body"].startswith("Escalated to you")
@@ -264,11 +291,7 @@ async def test_unanswered_escalates_once_at_the_deadline_from_registration(
             ("ESCALATION", True),
             ("ESCALATION", True),
         ]
-        for _ in range(50):
-            if [c for c in await _children(handle) if "-escalation-" in c]:
-                break
-            await asyncio.sleep(0.1)
-        assert [c for c in await _children(handle) if "-escalation-" in c]
+        assert await _escalation_children(handle)
         await Replayer(workflows=registry.ALERT_WORKFLOWS).replay_workflow(watch_history)
         if os.environ.get("PLANTOPS_RECORD_HISTORIES"):
             (HISTORIES / "anomaly_registration_chain.json").write_text(history.to_json())
@@ -280,19 +303,10 @@ async def test_a_watch_that_never_reports_leaves_the_escalation_to_the_lifecycle
 ):
     """Started as if the registration's watches ran, but none does: the lifecycle still
     escalates, a grace period after the deadline."""
-    from tests.anomaly_helpers import register
     from workflows.anomaly import WATCH_REPORT_GRACE
-    from workflows.anomaly_types import AnomalyInput
 
     async with alerts, lifecycles:
-        ref = register(sessions, safety_impact="IMMEDIATE")
-        org = actor(sessions, "operator").organization_id
-        handle = await client.start_workflow(
-            AnomalyWorkflow.run,
-            AnomalyInput(ref, org, indexed=False, watches=True),
-            id=ref,
-            task_queue=task_queue,
-        )
+        ref, handle = await _started_as_if_watched(client, sessions, task_queue)
         s = await until_status(handle, "ASSIGNED")
         await time_env.sleep(s.deadline + timedelta(seconds=30) - await time_env.get_current_time())
         assert (await state(handle)).status == "ASSIGNED"
@@ -353,19 +367,10 @@ async def test_the_lifecycle_follows_the_chain_by_deadline_and_goes_up_itself_wh
     taken for the current one; a next level's watch that found the record behind (not
     fired) makes the lifecycle go up itself at once, not a grace period later."""
     from activities.anomalies import Person
-    from tests.anomaly_helpers import register
     from workflows.anomaly import WATCH_REPORT_GRACE
-    from workflows.anomaly_types import AnomalyInput
 
     async with alerts, lifecycles:
-        ref = register(sessions, safety_impact="IMMEDIATE")
-        org = actor(sessions, "operator").organization_id
-        handle = await client.start_workflow(
-            AnomalyWorkflow.run,
-            AnomalyInput(ref, org, indexed=False, watches=True),
-            id=ref,
-            task_queue=task_queue,
-        )
+        ref, handle = await _started_as_if_watched(client, sessions, task_queue)
         s = await until_status(handle, "ASSIGNED")
         first = s.deadline
         response = first - await _registered_at(sessions, ref)
@@ -393,11 +398,7 @@ async def test_the_lifecycle_follows_the_chain_by_deadline_and_goes_up_itself_wh
         s = await state(handle)
         assert s.assignee.username == "manager"
         # From there on the lifecycle watches the next levels itself.
-        for _ in range(50):
-            if [c for c in await _children(handle) if "-escalation-" in c]:
-                break
-            await asyncio.sleep(0.1)
-        assert [c for c in await _children(handle) if "-escalation-" in c]
+        assert await _escalation_children(handle)
         # The watch told the supervisor (not here); the manager is told by the lifecycle.
         manager = actor(sessions, "manager").user_id
         rows = [n for n in notifications(sessions, handle.id) if n.event == "ESCALATED"]
